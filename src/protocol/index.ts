@@ -1,0 +1,10 @@
+/** Meshwork wire protocol: types and validation for every boundary. Imports nothing outside this folder. */
+export * from './version.ts';
+export * from './errors.ts';
+export * from './validate.ts';
+export * from './tensor.ts';
+export * from './kernel.ts';
+export * from './capabilities.ts';
+export * from './coordinator.ts';
+export * from './peer.ts';
+export * from './worker.ts';

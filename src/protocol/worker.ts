@@ -1,0 +1,56 @@
+/**
+ * The compute worker's RPC surface (exposed with comlink). Plain data in and out; ArrayBuffers are
+ * transferred. Errors thrown inside keep `name`, `code` and `message` (see errors.ts).
+ */
+import type { GpuLimits } from './capabilities.ts';
+import type { TensorData, TensorSpec } from './tensor.ts';
+
+/** A WGSL dispatch: one compute pass over the given buffers. */
+export interface WgslTask {
+  source: string;
+  entryPoint: string;
+  /** Bindings of group 0 in order of `binding`. */
+  bindings: { binding: number; role: 'input' | 'uniform' | 'output' }[];
+  /** One tensor per input/uniform binding, in binding order. */
+  inputs: TensorData[];
+  /** One spec per output binding, in binding order. */
+  outputs: TensorSpec[];
+  dispatch: [number, number, number];
+}
+
+/** An ONNX inference. `model` may be omitted when the worker already holds a session for `modelHash`. */
+export interface OnnxTask {
+  modelHash: string;
+  model?: ArrayBuffer;
+  inputs: TensorData[];
+  outputNames: string[];
+  /** Preferred execution provider; the worker falls back to wasm if it is unavailable. */
+  ep?: 'wasm' | 'webgpu';
+}
+
+/** What a worker can measure about its context. */
+export interface WorkerProbe {
+  gpu?: {
+    vendor: string;
+    architecture: string;
+    description: string;
+    features: string[];
+    limits: GpuLimits;
+    gflops: number;
+  };
+  wasmSimd: boolean;
+  wasmThreads: boolean;
+  crossOriginIsolated: boolean;
+  cpuGflops: number;
+  ortEps: ('wasm' | 'webgpu')[];
+}
+
+/** The API a compute worker exposes. */
+export interface ComputeWorkerApi {
+  probe(): Promise<WorkerProbe>;
+  runWgsl(task: WgslTask): Promise<TensorData[]>;
+  hasOnnxSession(modelHash: string): Promise<boolean>;
+  runOnnx(task: OnnxTask): Promise<TensorData[]>;
+  /** Sets ORT's wasm thread count for sessions created from now on. */
+  configure(opts: { threads: number }): Promise<void>;
+}
