@@ -7,7 +7,7 @@
  * and gets exactly one `ok` or `error` with the same `rid`. Server pushes (`assign`, `assigned`, ...) have no rid.
  * Amounts are integer micro-credits (1 credit = 1_000_000).
  */
-import { arr, type Infer, lit, num, obj, oneOf, opt, str, tagged } from './validate.ts';
+import { arr, type Infer, lit, num, obj, oneOf, str, tagged } from './validate.ts';
 import { parseKernelSpec, parseSha256, parseShardSpec } from './kernel.ts';
 import { parseCapabilities } from './capabilities.ts';
 import type { WireError } from './errors.ts';

@@ -31,7 +31,7 @@ export const parseWgslKernel = obj({
 });
 
 /** The kernel a job runs on every shard. */
-export const parseKernelSpec = tagged({ onnx: parseOnnxKernel, wgsl: parseWgslKernel });
+export const parseKernelSpec = tagged({ onnx: parseOnnxKernel, wgsl: parseWgslKernel }, 'kind');
 /** Kernel of a job. */
 export type KernelSpec = Infer<typeof parseKernelSpec>;
 /** ONNX kernel. */

@@ -131,12 +131,12 @@ export function obj<S extends Shape>(shape: S): Parser<{ [K in keyof ObjOf<S>]: 
   };
 }
 
-/** A tagged union on `type`: picks the member parser by the tag so errors name the right fields. */
-export function tagged<M extends Record<string, Parser<unknown>>>(members: M): Parser<Infer<M[keyof M]>> {
+/** A tagged union on `key` (default `type`): picks the member parser by the tag so errors name the right fields. */
+export function tagged<M extends Record<string, Parser<unknown>>>(members: M, key = 'type'): Parser<Infer<M[keyof M]>> {
   return (v, p = '') => {
-    const tag = (v as { type?: unknown } | null)?.type;
+    const tag = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
     if (typeof tag !== 'string' || !Object.hasOwn(members, tag)) {
-      throw new ValidationError(p ? `${p}.type` : 'type', `one of ${Object.keys(members).join(', ')}`, tag);
+      throw new ValidationError(p ? `${p}.${key}` : key, `one of ${Object.keys(members).join(', ')}`, tag);
     }
     return members[tag]!(v, p) as Infer<M[keyof M]>;
   };
