@@ -53,3 +53,42 @@ export interface Ledger {
   entries(account: string, limit?: number): Promise<LedgerEntry[]>;
   close(): void;
 }
+
+/** A job's escrow as the ledger tracks it (an addition to the lead's interface, read-only). */
+export interface EscrowState {
+  jobId: string;
+  /** Peer id of the client whose funds are held. */
+  client: string;
+  /** Closed by `refund`: no further holds or settlements. */
+  closed: boolean;
+  /** Total moved in by `hold`. */
+  held: number;
+  /** Total paid to contributors. */
+  paid: number;
+  /** Total fees charged. */
+  fees: number;
+  /** Settlements paid. */
+  settled: number;
+  /** Returned to the client by `refund`. */
+  refunded: number;
+}
+
+/** A settlement as recorded under its receipt id, with its evidence as JSON text. */
+export interface StoredReceipt {
+  receiptId: string;
+  jobId: string;
+  contributor: string;
+  amount: number;
+  fee: number;
+  at: number;
+  /** `JSON.stringify(evidence)`, or null when none was given. */
+  evidence: string | null;
+}
+
+/** A ledger that can also show escrows and stored receipts (audit, job status, disputes). */
+export interface AuditableLedger extends Ledger {
+  /** The escrow of a job, or undefined when none was ever held or refunded. */
+  escrow(jobId: string): Promise<EscrowState | undefined>;
+  /** The stored settlement for a receipt id, or undefined when it was never paid. */
+  receipt(receiptId: string): Promise<StoredReceipt | undefined>;
+}

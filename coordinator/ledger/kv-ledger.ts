@@ -1,0 +1,345 @@
+/**
+ * The credit ledger on Deno KV. Balances are `Deno.KvU64` micro-credits under `['balance', account]`.
+ * Every operation is one `kv.atomic()`: debits are read, checked (`.check()` on the versionstamp read) and
+ * set; credits are `.sum()`s, which commute and so never make concurrent payers conflict on a hot account such
+ * as `fees`. A conflicting commit is retried (see _retry.ts).
+ *
+ * Each movement is journalled under `['entry', commitVersionstamp]` with an index per touched account under
+ * `['entries-by', account, commitVersionstamp]`; KV's commit versionstamp orders commits, so the journal has a
+ * monotonic sequence without a global counter every writer would fight over.
+ */
+import { MeshError } from '../../src/protocol/errors.ts';
+import { checkAmount, checkId, checkPeerId, encodeEvidence } from './_checks.ts';
+import { type Attempt, commitWithRetry, DEFAULT_RETRY, type RetryPolicy, type RetryStats } from './_retry.ts';
+import type { AuditableLedger, EscrowState, LedgerEntry, LedgerSummary, Settlement, StoredReceipt } from './types.ts';
+
+/** Options of `openLedger`. */
+export interface LedgerOptions {
+  /** A file path (its parent directory is created) or ':memory:'. */
+  path: string;
+  /** Micro-credits minted into each new peer account. */
+  starterCredits: number;
+  /** Conflict retry policy (tests shorten it). */
+  retry?: RetryPolicy;
+}
+
+/** Pseudo-account that minted credits come from; it has no balance. */
+export const MINT = 'mint';
+/** Account collecting protocol fees. */
+export const FEES = 'fees';
+/** Movements one commit may journal; seq = commit version * this + movement index. */
+const MOVES_PER_COMMIT = 4;
+const MAX_LIST = 10_000;
+
+/** Account key of a peer. */
+export const peerAccount = (peerId: string): string => `peer:${peerId}`;
+/** Account key of a job's escrow. */
+export const escrowAccount = (jobId: string): string => `escrow:${jobId}`;
+
+const K = {
+  balance: (account: string): Deno.KvKey => ['balance', account],
+  account: (peerId: string): Deno.KvKey => ['account', peerId],
+  escrow: (jobId: string): Deno.KvKey => ['escrow', jobId],
+  receipt: (receiptId: string): Deno.KvKey => ['receipt', receiptId],
+  minted: ['meta', 'minted'] as Deno.KvKey,
+  // Summed by every commit (sums never conflict) so summary() can tell whether its reads saw one state.
+  commits: ['meta', 'commits'] as Deno.KvKey,
+};
+
+interface Move {
+  i: number;
+  from: string;
+  to: string;
+  amount: number;
+}
+interface EntryRecord {
+  at: number;
+  kind: LedgerEntry['kind'];
+  ref: string;
+  moves: Move[];
+}
+
+/** Opens (or creates) a ledger stored in Deno KV. */
+export async function openLedger(opts: LedgerOptions): Promise<KvLedger> {
+  checkAmount('open the ledger', 'starterCredits', opts.starterCredits);
+  if (opts.path !== ':memory:') {
+    const slash = Math.max(opts.path.lastIndexOf('/'), opts.path.lastIndexOf('\\'));
+    if (slash > 0) await Deno.mkdir(opts.path.slice(0, slash), { recursive: true });
+  }
+  return new KvLedger(await Deno.openKv(opts.path), opts.starterCredits, opts.retry ?? DEFAULT_RETRY);
+}
+
+/** The Deno KV ledger; obtain one with `openLedger`. */
+export class KvLedger implements AuditableLedger {
+  readonly #kv: Deno.Kv;
+  readonly #starter: number;
+  readonly #retry: RetryPolicy;
+  readonly #stats: RetryStats = { commits: 0, conflicts: 0 };
+
+  /** Wraps an open KV handle; prefer `openLedger`. */
+  constructor(kv: Deno.Kv, starterCredits: number, retry: RetryPolicy = DEFAULT_RETRY) {
+    this.#kv = kv;
+    this.#starter = starterCredits;
+    this.#retry = retry;
+  }
+
+  /** Commits and conflict retries since this ledger was opened (for /metrics). */
+  stats(): Readonly<RetryStats> {
+    return { ...this.#stats };
+  }
+
+  /** Creates `peer:<peerId>` with the starter credits if absent (minting them); returns its balance. */
+  ensureAccount(peerId: string): Promise<{ created: boolean; balance: number }> {
+    checkPeerId('create an account', 'peerId', peerId);
+    const account = peerAccount(peerId);
+    return this.#run<{ created: boolean; balance: number }>('create an account', async () => {
+      const [marker, bal] = await this.#kv.getMany<[unknown, Deno.KvU64]>([K.account(peerId), K.balance(account)]);
+      if (marker.versionstamp !== null) return { result: { created: false, balance: toNumber(bal) } };
+      const op = this.#begin()
+        .check(marker, bal)
+        .set(K.account(peerId), { createdAt: Date.now(), starter: this.#starter })
+        .sum(K.balance(account), BigInt(this.#starter))
+        .sum(K.minted, BigInt(this.#starter));
+      this.#journal(op, 'mint', peerId, [{ from: MINT, to: account, amount: this.#starter }]);
+      return { op, result: { created: true, balance: toNumber(bal) + this.#starter } };
+    });
+  }
+
+  /** Balance of an account key (`peer:x`, `escrow:j`, `fees`); 0 when absent. */
+  async balance(account: string): Promise<number> {
+    checkId('read a balance', 'account', account);
+    return toNumber(await this.#kv.get<Deno.KvU64>(K.balance(account)));
+  }
+
+  /** Moves `amount` from the client's account into `escrow:<jobId>`; throws MeshError('insufficient-funds'). */
+  hold(jobId: string, client: string, amount: number): Promise<void> {
+    checkId('hold escrow', 'jobId', jobId);
+    checkPeerId('hold escrow', 'client', client);
+    checkAmount('hold escrow', 'amount', amount);
+    const from = peerAccount(client);
+    const to = escrowAccount(jobId);
+    return this.#run(`hold escrow for job ${jobId}`, async () => {
+      const [bal, esc] = await this.#kv.getMany<[Deno.KvU64, EscrowState]>([K.balance(from), K.escrow(jobId)]);
+      const state = esc.value ?? newEscrow(jobId, client);
+      assertEscrowFor(state, client, `hold escrow for job ${jobId}`);
+      const balance = toNumber(bal);
+      if (balance < amount) {
+        throw new MeshError(
+          'insufficient-funds',
+          `Cannot hold ${amount} micro-credits for job ${jobId} as ${from} holds too little: current balance is ${balance}`,
+        );
+      }
+      const op = this.#begin()
+        .check(bal, esc)
+        .set(K.escrow(jobId), { ...state, held: state.held + amount });
+      if (amount > 0) op.set(K.balance(from), u64(balance - amount));
+      credit(op, to, amount);
+      this.#journal(op, 'hold', jobId, [{ from, to, amount }]);
+      return { op, result: undefined };
+    });
+  }
+
+  /**
+   * Pays one settlement from escrow; idempotent by receiptId: returns paid=false on a replay. Throws
+   * MeshError('insufficient-funds') if the escrow cannot cover amount + fee, 'not-found' without an escrow,
+   * 'conflict' when the escrow is closed or a receipt id is reused with different terms.
+   */
+  async settle(s: Settlement): Promise<{ paid: boolean; contributorBalance: number }> {
+    checkId('settle', 'receiptId', s.receiptId);
+    checkId('settle', 'jobId', s.jobId);
+    checkPeerId('settle', 'contributor', s.contributor);
+    checkAmount('settle', 'amount', s.amount);
+    checkAmount('settle', 'fee', s.fee);
+    checkAmount('settle', 'amount + fee', s.amount + s.fee);
+    const evidence = encodeEvidence(s.evidence);
+    const from = escrowAccount(s.jobId);
+    const to = peerAccount(s.contributor);
+    const what = `settle receipt ${s.receiptId}`;
+    const paid = await this.#run(what, async () => {
+      const [rec, esc, bal] = await this.#kv.getMany<[StoredReceipt, EscrowState, Deno.KvU64]>([
+        K.receipt(s.receiptId),
+        K.escrow(s.jobId),
+        K.balance(from),
+      ]);
+      if (rec.value) {
+        assertSameTerms(rec.value, s);
+        return { result: false };
+      }
+      const state = esc.value;
+      if (!state) throw new MeshError('not-found', `Cannot ${what} as job ${s.jobId} has no escrow: current balance is 0`);
+      if (state.closed) throw new MeshError('conflict', `Cannot ${what} as the escrow of job ${s.jobId} is closed`);
+      const need = s.amount + s.fee;
+      const balance = toNumber(bal);
+      if (balance < need) {
+        throw new MeshError(
+          'insufficient-funds',
+          `Cannot ${what} for ${s.amount} + fee ${s.fee} micro-credits as ${from} holds too little: current balance is ${balance}`,
+        );
+      }
+      const stored: StoredReceipt = {
+        receiptId: s.receiptId,
+        jobId: s.jobId,
+        contributor: s.contributor,
+        amount: s.amount,
+        fee: s.fee,
+        at: Date.now(),
+        evidence,
+      };
+      const op = this.#begin()
+        .check({ key: K.receipt(s.receiptId), versionstamp: null }, esc, bal)
+        .set(K.receipt(s.receiptId), stored)
+        .set(K.balance(from), u64(balance - need))
+        .set(K.escrow(s.jobId), { ...state, paid: state.paid + s.amount, fees: state.fees + s.fee, settled: state.settled + 1 });
+      credit(op, to, s.amount);
+      credit(op, FEES, s.fee);
+      this.#journal(op, 'settle', s.receiptId, [{ from, to, amount: s.amount }, { from, to: FEES, amount: s.fee }]);
+      return { op, result: true };
+    });
+    // Read after the commit: credits are sums, so this balance includes this payment (and any later ones).
+    return { paid, contributorBalance: await this.balance(to) };
+  }
+
+  /** Returns what is left in `escrow:<jobId>` to the client and closes the escrow; returns the amount. Idempotent. */
+  refund(jobId: string, client: string): Promise<number> {
+    checkId('refund escrow', 'jobId', jobId);
+    checkPeerId('refund escrow', 'client', client);
+    const from = escrowAccount(jobId);
+    const to = peerAccount(client);
+    return this.#run(`refund escrow of job ${jobId}`, async () => {
+      const [esc, bal] = await this.#kv.getMany<[EscrowState, Deno.KvU64]>([K.escrow(jobId), K.balance(from)]);
+      // Refunding a job that never held anything still closes it, so a hold racing a cancel cannot reopen it.
+      const state = esc.value ?? newEscrow(jobId, client);
+      if (state.client !== client) {
+        throw new MeshError('conflict', `Cannot refund escrow of job ${jobId} to ${client} as it belongs to client ${state.client}`);
+      }
+      if (state.closed) return { result: 0 };
+      const amount = toNumber(bal);
+      const op = this.#begin()
+        .check(esc, bal)
+        .delete(K.balance(from))
+        .set(K.escrow(jobId), { ...state, closed: true, refunded: state.refunded + amount });
+      credit(op, to, amount);
+      this.#journal(op, 'refund', jobId, [{ from, to, amount }]);
+      return { op, result: amount };
+    });
+  }
+
+  /**
+   * All balances and the minted total, from one consistent state: the reads are repeated while commits land
+   * between them (a commit counter brackets them), up to 20 times, then taken as they are.
+   */
+  async summary(): Promise<LedgerSummary> {
+    let result: LedgerSummary = { minted: 0, total: 0, accounts: {} };
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const [before, minted] = await this.#kv.getMany<[Deno.KvU64, Deno.KvU64]>([K.commits, K.minted]);
+      const accounts: Record<string, number> = {};
+      let total = 0;
+      for await (const e of this.#kv.list<Deno.KvU64>({ prefix: ['balance'] }, { batchSize: 1000 })) {
+        const amount = toNumber(e);
+        accounts[String(e.key[1])] = amount;
+        total += amount;
+      }
+      const after = await this.#kv.get<Deno.KvU64>(K.commits);
+      result = { minted: toNumber(minted), total, accounts };
+      if (after.versionstamp === before.versionstamp) break;
+    }
+    return result;
+  }
+
+  /** Entries touching an account, oldest first (bounded by limit, default 100, at most 10000). */
+  async entries(account: string, limit = 100): Promise<LedgerEntry[]> {
+    checkId('list entries', 'account', account);
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST) {
+      throw new RangeError(`Cannot list entries as 'limit' must be an integer in 1..${MAX_LIST}: current value is ${limit}`);
+    }
+    const out: LedgerEntry[] = [];
+    for await (const e of this.#kv.list<EntryRecord>({ prefix: ['entries-by', account] }, { limit })) {
+      const vs = String(e.key[2]);
+      for (const m of e.value.moves) {
+        if (out.length === limit) return out;
+        out.push({ seq: seqOf(vs, m.i), at: e.value.at, kind: e.value.kind, from: m.from, to: m.to, amount: m.amount, ref: e.value.ref });
+      }
+    }
+    return out;
+  }
+
+  /** The escrow of a job, or undefined when none was ever held or refunded. */
+  async escrow(jobId: string): Promise<EscrowState | undefined> {
+    checkId('read escrow', 'jobId', jobId);
+    return (await this.#kv.get<EscrowState>(K.escrow(jobId))).value ?? undefined;
+  }
+
+  /** The stored settlement for a receipt id, or undefined when it was never paid. */
+  async receipt(receiptId: string): Promise<StoredReceipt | undefined> {
+    checkId('read a receipt', 'receiptId', receiptId);
+    return (await this.#kv.get<StoredReceipt>(K.receipt(receiptId))).value ?? undefined;
+  }
+
+  /** Closes the KV handle. */
+  close(): void {
+    this.#kv.close();
+  }
+
+  #run<T>(what: string, attempt: () => Promise<Attempt<T>>): Promise<T> {
+    return commitWithRetry(what, attempt, this.#stats, this.#retry);
+  }
+
+  #begin(): Deno.AtomicOperation {
+    return this.#kv.atomic().sum(K.commits, 1n);
+  }
+
+  /** Adds the journal entry and one index key per touched account to `op`; zero movements are not journalled. */
+  #journal(op: Deno.AtomicOperation, kind: LedgerEntry['kind'], ref: string, moves: Omit<Move, 'i'>[]): void {
+    const kept = moves.map((m, i) => ({ ...m, i })).filter((m) => m.amount > 0);
+    if (kept.length === 0) return;
+    const at = Date.now();
+    const vs = this.#kv.commitVersionstamp();
+    op.set(['entry', vs], { at, kind, ref, moves: kept } satisfies EntryRecord);
+    const accounts = new Set(kept.flatMap((m) => [m.from, m.to]).filter((a) => a !== MINT));
+    for (const account of accounts) {
+      const touching = kept.filter((m) => m.from === account || m.to === account);
+      op.set(['entries-by', account, vs], { at, kind, ref, moves: touching } satisfies EntryRecord);
+    }
+  }
+}
+
+function newEscrow(jobId: string, client: string): EscrowState {
+  return { jobId, client, closed: false, held: 0, paid: 0, fees: 0, settled: 0, refunded: 0 };
+}
+
+function assertEscrowFor(state: EscrowState, client: string, what: string): void {
+  if (state.client !== client) throw new MeshError('conflict', `Cannot ${what} from ${client} as it belongs to client ${state.client}`);
+  if (state.closed) throw new MeshError('conflict', `Cannot ${what} as its escrow is closed: current refunded amount is ${state.refunded}`);
+}
+
+function assertSameTerms(stored: StoredReceipt, s: Settlement): void {
+  if (stored.jobId !== s.jobId || stored.contributor !== s.contributor || stored.amount !== s.amount || stored.fee !== s.fee) {
+    throw new MeshError(
+      'conflict',
+      `Cannot settle receipt ${s.receiptId} as it was already paid on other terms: current record is ` +
+        `job ${stored.jobId}, contributor ${stored.contributor}, amount ${stored.amount}, fee ${stored.fee}`,
+    );
+  }
+}
+
+/** Adds a credit as a commutative sum (no check needed); a zero credit writes nothing, creating no empty account. */
+function credit(op: Deno.AtomicOperation, account: string, amount: number): void {
+  if (amount > 0) op.sum(K.balance(account), BigInt(amount));
+}
+
+function u64(n: number): Deno.KvU64 {
+  return new Deno.KvU64(BigInt(n));
+}
+
+function toNumber(e: Deno.KvEntryMaybe<Deno.KvU64>): number {
+  if (e.value === null) return 0;
+  if (!(e.value instanceof Deno.KvU64)) {
+    throw new MeshError('internal', `Cannot read balance ${String(e.key[1])} as it is not a KvU64: current value is ${String(e.value)}`);
+  }
+  return Number(e.value.value);
+}
+
+/** Monotonic entry number: the commit's 64-bit version times MOVES_PER_COMMIT plus the movement's index. */
+function seqOf(versionstamp: string, index: number): number {
+  return Number(BigInt(`0x${versionstamp.slice(0, 16)}`) * BigInt(MOVES_PER_COMMIT) + BigInt(index));
+}

@@ -1,0 +1,129 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  escrowFor,
+  FEE_RATE,
+  feeFor,
+  feeRatePpm,
+  settlementFor,
+  shardMaxCost,
+  shardPayment,
+  workUnitsForMatmul,
+  workUnitsForOnnx,
+} from './cost.ts';
+
+/** A small deterministic PRNG (mulberry32), so property tests replay the same cases. */
+function rng(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
+
+describe('cost', () => {
+  it('shardPayment() multiplies work units by price exactly', () => {
+    assert.equal(shardPayment(1000, 2), 2000);
+    assert.equal(shardPayment(0, 7), 0);
+    assert.equal(shardPayment(123_456_789, 1000), 123_456_789_000);
+  });
+
+  it('shardPayment() rejects non-integers, negatives and unsafe products, naming the value', () => {
+    assert.throws(() => shardPayment(1.5, 2), /'workUnits'.*current value is 1\.5/);
+    assert.throws(() => shardPayment(10, -1), /'price'.*current value is -1/);
+    assert.throws(() => shardPayment(2 ** 40, 2 ** 20), /MAX_SAFE_INTEGER/);
+  });
+
+  it('feeFor() rounds the fee up to the next micro-credit', () => {
+    assert.equal(feeFor(2000), 100);
+    assert.equal(feeFor(1), 1);
+    assert.equal(feeFor(0), 0);
+    assert.equal(feeFor(21), 2); // 1.05 -> 2
+    assert.equal(feeFor(20), 1);
+    assert.equal(feeFor(2000, 0), 0);
+    assert.equal(feeFor(2000, 1), 2000);
+  });
+
+  it('feeFor() is exact where float multiplication is not', () => {
+    // 100 * 0.07 is 7.000000000000001 in floating point; a naive Math.ceil would charge 8.
+    assert.equal(Math.ceil(100 * 0.07), 8);
+    assert.equal(feeFor(100, 0.07), 7);
+    // Beyond 2^53 / 1e6 a float product loses the remainder; the exact fee still rounds up.
+    assert.equal(feeFor(9_007_199_254_740_991, FEE_RATE), 450_359_962_737_050);
+  });
+
+  it('feeRatePpm() accepts whole ppm rates and rejects finer or out-of-range ones', () => {
+    assert.equal(feeRatePpm(0.05), 50_000n);
+    assert.equal(feeRatePpm(0.07), 70_000n);
+    assert.throws(() => feeRatePpm(0.0000005), /finer than one part per million.*5e-7/);
+    assert.throws(() => feeRatePpm(1.5), /\[0, 1\].*1\.5/);
+    assert.throws(() => feeRatePpm(Number.NaN), /current value is NaN/);
+  });
+
+  it('settlementFor() and shardMaxCost() combine payment and fee', () => {
+    assert.deepEqual(settlementFor(1000, 1), { amount: 1000, fee: 50 });
+    assert.equal(shardMaxCost(1000, 2), 2100);
+  });
+
+  it('escrowFor() charges three runs for verified shards and one for the rest', () => {
+    const shards = [{ workUnits: 1000 }, { workUnits: 2000 }, { workUnits: 500 }];
+    // per run at bid 2: 2100, 4200, 1050
+    assert.equal(escrowFor({ shards, bid: 2, verifiedShards: [] }), 2100 + 4200 + 1050);
+    assert.equal(escrowFor({ shards, bid: 2, verifiedShards: [1] }), 2100 + 3 * 4200 + 1050);
+    assert.equal(escrowFor({ shards, bid: 2, verifiedShards: new Set([0, 2]) }), 3 * 2100 + 4200 + 3 * 1050);
+    // A duplicated index counts once.
+    assert.equal(escrowFor({ shards, bid: 2, verifiedShards: [1, 1] }), 2100 + 3 * 4200 + 1050);
+    assert.equal(escrowFor({ shards, bid: 2, verifiedShards: [], feeRate: 0 }), 7000);
+  });
+
+  it('escrowFor() rounds the fee per run, so it covers many tiny settlements', () => {
+    const shards = Array.from({ length: 100 }, () => ({ workUnits: 1 }));
+    // Each settlement of 1 micro-credit carries a fee of 1; a job-level ceil(100 * 0.05) = 5 would fall short.
+    assert.equal(escrowFor({ shards, bid: 1, verifiedShards: [] }), 200);
+  });
+
+  it('escrowFor() rejects verified indices outside the shard list', () => {
+    const shards = [{ workUnits: 1 }];
+    assert.throws(() => escrowFor({ shards, bid: 1, verifiedShards: [1] }), /\[0, 1\).*current value is 1/);
+    assert.throws(() => escrowFor({ shards, bid: 1, verifiedShards: [-1] }), /current value is -1/);
+    assert.throws(() => escrowFor({ shards, bid: 1.5, verifiedShards: [] }), /'price'.*1\.5/);
+  });
+
+  it('escrowFor() covers every payment sequence the market rules allow', () => {
+    const next = rng(42);
+    for (let trial = 0; trial < 300; trial++) {
+      const feeRate = [0, 0.01, 0.05, 0.07, 0.333333][next(5)]!;
+      const bid = 1 + next(20);
+      const shards = Array.from({ length: 1 + next(12) }, () => ({ workUnits: 1 + next(5000) }));
+      const verified = shards.map((_, i) => i).filter(() => next(3) === 0);
+      const escrow = escrowFor({ shards, bid, verifiedShards: verified, feeRate });
+      let paid = 0;
+      shards.forEach((s, i) => {
+        const runs = verified.includes(i) ? 1 + next(3) : 1;
+        for (let r = 0; r < runs; r++) {
+          const { amount, fee } = settlementFor(s.workUnits, 1 + next(bid), feeRate);
+          paid += amount + fee;
+        }
+      });
+      assert.ok(paid <= escrow, `trial ${trial}: paid ${paid} > escrow ${escrow}`);
+    }
+  });
+
+  it('workUnitsForOnnx() is 1000 per item', () => {
+    assert.equal(workUnitsForOnnx(1), 1000);
+    assert.equal(workUnitsForOnnx(64), 64_000);
+    assert.throws(() => workUnitsForOnnx(0), /'items'.*current value is 0/);
+  });
+
+  it('workUnitsForMatmul() is the ceiling of MFLOP, at least 1', () => {
+    assert.equal(workUnitsForMatmul(1, 1, 1), 1);
+    assert.equal(workUnitsForMatmul(500, 1000, 1000), 1000); // exactly 1e9 flops
+    assert.equal(workUnitsForMatmul(500, 1000, 1001), 1001);
+    assert.equal(workUnitsForMatmul(100, 100, 51), 2); // 1.02 MFLOP -> 2
+    assert.equal(workUnitsForMatmul(256, 256, 256), 34); // 33.55 MFLOP
+    assert.throws(() => workUnitsForMatmul(4, 0, 4), /'n'.*current value is 0/);
+  });
+});
