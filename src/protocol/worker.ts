@@ -51,6 +51,9 @@ export interface ComputeWorkerApi {
   runWgsl(task: WgslTask): Promise<TensorData[]>;
   hasOnnxSession(modelHash: string): Promise<boolean>;
   runOnnx(task: OnnxTask): Promise<TensorData[]>;
-  /** Sets ORT's wasm thread count for sessions created from now on. */
-  configure(opts: { threads: number }): Promise<void>;
+  /**
+   * Sets ORT's wasm thread count (effective until the ORT runtime starts) and, optionally, the URL of the
+   * dist root whose `ort/` folder holds the ORT runtime files (default: the worker's origin root).
+   */
+  configure(opts: { threads: number; assetBase?: string }): Promise<void>;
 }

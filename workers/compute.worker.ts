@@ -1,0 +1,74 @@
+/**
+ * The compute worker (a module worker): WGSL on this worker's own GPU device, ONNX through
+ * onnxruntime-web, and the capability probe, exposed with comlink as ComputeWorkerApi. Output buffers
+ * are transferred back, never copied; errors keep name, code and message across the boundary.
+ */
+import * as Comlink from 'comlink';
+import { installWireErrors } from '../src/core/wire-errors.ts';
+import type { TensorData } from '../src/protocol/tensor.ts';
+import type { ComputeWorkerApi, OnnxTask, WgslTask, WorkerProbe } from '../src/protocol/worker.ts';
+import { cpuGflops, wasmSimd, wasmThreads } from './cpu-probe.ts';
+import { benchMatmul } from './gpu/bench.ts';
+import { MATMUL_WGSL } from './gpu/kernels.ts';
+import { runWgsl, sharedGpu } from './gpu/runner.ts';
+import { runOnnx } from './onnx/runner.ts';
+import { OnnxSessions } from './onnx/sessions.ts';
+
+installWireErrors(Comlink.transferHandlers);
+
+const sessions = new OnnxSessions();
+
+async function probe(): Promise<WorkerProbe> {
+  const gpu = sharedGpu();
+  let gpuReport: WorkerProbe['gpu'];
+  if (await gpu.available()) {
+    try {
+      gpuReport = await gpu.run(async (h) => ({
+        vendor: h.info.vendor,
+        architecture: h.info.architecture,
+        description: h.info.description,
+        features: h.features,
+        limits: h.limits,
+        gflops: round((await benchMatmul(h, MATMUL_WGSL)).gflops),
+      }));
+    } catch (err) {
+      // An adapter that cannot create a device or run the kernel is reported as no GPU: the CPU side
+      // still contributes, and the matcher never sends WGSL here.
+      console.warn(`meshwork: GPU left out of the capability report: ${(err as Error).message}`);
+    }
+  }
+  return {
+    ...(gpuReport ? { gpu: gpuReport } : {}),
+    wasmSimd: wasmSimd(),
+    wasmThreads: wasmThreads(),
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    cpuGflops: round(cpuGflops()),
+    ortEps: gpuReport ? ['wasm', 'webgpu'] : ['wasm'],
+  };
+}
+
+function transferOut(outputs: TensorData[]): TensorData[] {
+  return Comlink.transfer(outputs, [...new Set(outputs.map((t) => t.data))]);
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+const api: ComputeWorkerApi = {
+  probe,
+  async runWgsl(task: WgslTask) {
+    return transferOut(await runWgsl(task));
+  },
+  async hasOnnxSession(modelHash: string) {
+    return sessions.has(modelHash);
+  },
+  async runOnnx(task: OnnxTask) {
+    return transferOut(await runOnnx(sessions, task));
+  },
+  async configure(opts) {
+    sessions.configure(opts);
+  },
+};
+
+Comlink.expose(api);
