@@ -1,0 +1,31 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULTS, ledgerPath, parseOptions } from './config.ts';
+
+describe('parseOptions()', () => {
+  it('returns the documented defaults without flags', () => {
+    assert.deepEqual(parseOptions([]), DEFAULTS);
+  });
+
+  it('reads both flag forms, the ICE list and environment overrides, flags winning', () => {
+    const o = parseOptions(
+      ['--port=9000', '--data', '/tmp/x', '--fee-rate', '0.1', '--ice', '[{"urls":"turn:127.0.0.1:3478","username":"u","credential":"p"}]'],
+      { PORT: '1234', MESHWORK_DATA: '/env/data' },
+    );
+    assert.deepEqual([o.port, o.data, o.feeRate, o.iceServers[0]?.username], [9000, '/tmp/x', 0.1, 'u']);
+    assert.equal(parseOptions([], { PORT: '1234', MESHWORK_DATA: '/env/data' }).data, '/env/data');
+  });
+
+  it('names the flag and value it refuses', () => {
+    assert.throws(() => parseOptions(['--port', 'eighty']), /'--port' as it must be an integer in \[0, 65535\]: current value is eighty/);
+    assert.throws(() => parseOptions(['--fee-rate', '1.5']), /'--fee-rate'/);
+    assert.throws(() => parseOptions(['--ice', '[{"url":"x"}]']), /'--ice'/);
+    assert.throws(() => parseOptions(['--nope', '1']), /'--nope' is not a known flag/);
+    assert.throws(() => parseOptions(['--port']), /has no value/);
+  });
+
+  it('ledgerPath() puts the KV file in the data folder and keeps :memory:', () => {
+    assert.equal(ledgerPath('./data/'), './data/ledger.kv');
+    assert.equal(ledgerPath(':memory:'), ':memory:');
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * Coordinator settings: defaults, command-line flags (`--port 8787` or `--port=8787`) and environment
+ * overrides (PORT, MESHWORK_DATA). Parsing is separate from start-up so it can be tested without a server.
+ */
+import type { LogLevel } from './log.ts';
+
+/** Everything `startCoordinator` needs to know. */
+export interface CoordinatorOptions {
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  host: string;
+  /** Folder of the KV ledger file (`<data>/ledger.kv`), or ':memory:' for a throwaway ledger. */
+  data: string;
+  /** Folder of the built PWA served as static files. */
+  staticDir: string;
+  /** How long a contributor holds a shard before it is queued again (ms). */
+  leaseMs: number;
+  /** Credits (not micro-credits) minted into each new account. */
+  starterCredits: number;
+  /** Protocol fee, a fraction of each contributor payment, charged to the client. */
+  feeRate: number;
+  /** ICE servers handed to peers by /api/config (e.g. a coturn relay). */
+  iceServers: RTCIceServer[];
+  /** Concurrent WebSocket connections allowed from one address. */
+  maxConnsPerIp: number;
+  logLevel: LogLevel;
+  /** PeerJS: how long a message for an absent peer waits before the sender gets EXPIRE (ms). */
+  expireMs: number;
+  /** PeerJS: a client silent this long is dropped (ms). */
+  aliveMs: number;
+  /** Messages per second a peer may send on either socket, and the burst it may save up. */
+  ratePerSec: number;
+  rateBurst: number;
+}
+
+/** Defaults, as documented in INTERFACES.md. */
+export const DEFAULTS: CoordinatorOptions = {
+  port: 8787,
+  host: '127.0.0.1',
+  data: './data',
+  staticDir: './dist',
+  leaseMs: 120_000,
+  starterCredits: 1000,
+  feeRate: 0.05,
+  iceServers: [],
+  maxConnsPerIp: 200,
+  logLevel: 'info',
+  expireMs: 5000,
+  aliveMs: 60_000,
+  ratePerSec: 200,
+  rateBurst: 400,
+};
+
+/** Usage text for --help. */
+export const USAGE = `Usage: deno run --allow-all coordinator/main.ts [flags]
+  --port N              TCP port (default 8787; env PORT)
+  --host H              listen address (default 127.0.0.1)
+  --data DIR            ledger folder, file DIR/ledger.kv; ':memory:' for none (default ./data; env MESHWORK_DATA)
+  --static DIR          built PWA to serve (default ./dist)
+  --lease-ms N          shard lease length in ms (default 120000)
+  --starter-credits N   credits minted per new account (default 1000)
+  --fee-rate F          protocol fee as a fraction of each payment (default 0.05)
+  --ice JSON            RTCIceServer[] handed to peers (default [])
+  --max-conns-per-ip N  concurrent WebSockets per address (default 200)
+  --log-level L         debug|info|warn|error|silent (default info)
+  --expire-ms N         PeerJS queued-message expiry (default 5000)
+  --alive-ms N          PeerJS silent-client timeout (default 60000)
+  --rate N / --burst N  messages per second per peer and burst (default 200 / 400)`;
+
+type Setter = (o: CoordinatorOptions, v: string) => void;
+
+const FLAGS: Record<string, Setter> = {
+  port: (o, v) => (o.port = int('port', v, 0, 65535)),
+  host: (o, v) => (o.host = nonEmpty('host', v)),
+  data: (o, v) => (o.data = nonEmpty('data', v)),
+  static: (o, v) => (o.staticDir = nonEmpty('static', v)),
+  'lease-ms': (o, v) => (o.leaseMs = int('lease-ms', v, 100, 86_400_000)),
+  'starter-credits': (o, v) => (o.starterCredits = int('starter-credits', v, 0, 1e9)),
+  'fee-rate': (o, v) => (o.feeRate = fraction('fee-rate', v)),
+  ice: (o, v) => (o.iceServers = iceServers(v)),
+  'max-conns-per-ip': (o, v) => (o.maxConnsPerIp = int('max-conns-per-ip', v, 1, 1e6)),
+  'log-level': (o, v) => (o.logLevel = logLevel(v)),
+  'expire-ms': (o, v) => (o.expireMs = int('expire-ms', v, 10, 3_600_000)),
+  'alive-ms': (o, v) => (o.aliveMs = int('alive-ms', v, 100, 86_400_000)),
+  rate: (o, v) => (o.ratePerSec = int('rate', v, 1, 1e6)),
+  burst: (o, v) => (o.rateBurst = int('burst', v, 1, 1e6)),
+};
+
+/** Options from flags over environment over defaults; throws TypeError/RangeError naming the bad flag. */
+export function parseOptions(args: readonly string[], env: Record<string, string | undefined> = {}): CoordinatorOptions {
+  const o: CoordinatorOptions = { ...DEFAULTS, iceServers: [] };
+  if (env.PORT !== undefined && env.PORT !== '') FLAGS.port!(o, env.PORT);
+  if (env.MESHWORK_DATA !== undefined && env.MESHWORK_DATA !== '') FLAGS.data!(o, env.MESHWORK_DATA);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--')) throw new TypeError(`Cannot parse arguments as '${arg}' is not a flag: expected --name value`);
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const set = FLAGS[name];
+    if (!set) throw new TypeError(`Cannot parse arguments as '--${name}' is not a known flag: see --help`);
+    const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) throw new TypeError(`Cannot parse '--${name}' as it has no value`);
+    set(o, value);
+  }
+  return o;
+}
+
+/** The ledger file for a data folder (':memory:' passes through). */
+export function ledgerPath(data: string): string {
+  return data === ':memory:' ? ':memory:' : `${data.replace(/\/+$/, '')}/ledger.kv`;
+}
+
+function int(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new RangeError(`Cannot use '--${name}' as it must be an integer in [${min}, ${max}]: current value is ${v}`);
+  }
+  return n;
+}
+
+function fraction(name: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) {
+    throw new RangeError(`Cannot use '--${name}' as it must be a number in [0, 1): current value is ${v}`);
+  }
+  return n;
+}
+
+function nonEmpty(name: string, v: string): string {
+  if (v === '') throw new TypeError(`Cannot use '--${name}' as it is empty`);
+  return v;
+}
+
+function logLevel(v: string): LogLevel {
+  const levels: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+  if (!levels.includes(v as LogLevel)) throw new TypeError(`Cannot use '--log-level' as it must be one of ${levels.join(', ')}: current value is ${v}`);
+  return v as LogLevel;
+}
+
+function iceServers(v: string): RTCIceServer[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    throw new TypeError(`Cannot use '--ice' as it must be a JSON array of RTCIceServer: current value is ${v.slice(0, 80)}`);
+  }
+  const ok = Array.isArray(parsed) && parsed.every((s) =>
+    typeof s === 'object' && s !== null &&
+    (typeof s.urls === 'string' || (Array.isArray(s.urls) && s.urls.every((u: unknown) => typeof u === 'string'))) &&
+    (s.username === undefined || typeof s.username === 'string') &&
+    (s.credential === undefined || typeof s.credential === 'string')
+  );
+  if (!ok) throw new TypeError(`Cannot use '--ice' as each entry needs 'urls' (string or string[]): current value is ${v.slice(0, 80)}`);
+  return parsed as RTCIceServer[];
+}

@@ -1,0 +1,197 @@
+/**
+ * One mesh API WebSocket. The server speaks first with a `challenge`; the peer proves its key with `auth`;
+ * then every request gets exactly one `ok` or `error` with its `rid`. Requests of one session run one at a
+ * time, in order, so a peer never races itself (register then state, receipt then cancel). A bad frame gets
+ * an `error` naming the field and the session carries on; only a failed `auth` closes it.
+ */
+import {
+  authMessage,
+  type ClientFrame,
+  KEYED_PEER_ID,
+  parseClientFrame,
+  type ServerFrame,
+} from '../../src/protocol/coordinator.ts';
+import { PROTOCOL_VERSION } from '../../src/protocol/version.ts';
+import { MeshError, toWireError, type WireError } from '../../src/protocol/errors.ts';
+import { parseJson, ValidationError } from '../../src/protocol/validate.ts';
+import { peerIdFromPublicKey, verifySignature } from '../../src/core/identity.ts';
+import { fromBase64Url, toBase64Url } from '../../src/core/encoding.ts';
+import { TokenBucket } from '../limits/token-bucket.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { type Caller, handle, type HandlerDeps } from './handlers.ts';
+import type { SessionRegistry } from './sessions.ts';
+
+/** Largest mesh frame accepted: a submit of 10,000 shard specs fits, a flood does not. */
+export const MAX_MESH_FRAME_CHARS = 8 * 1024 * 1024;
+/** A peer that has not authenticated by then is disconnected. */
+export const AUTH_TIMEOUT_MS = 30_000;
+
+/** What a session needs. */
+export interface SessionDeps extends HandlerDeps {
+  sessions: SessionRegistry<MeshSession>;
+  metrics: Metrics;
+  log: Logger;
+  feeRate: number;
+  leaseMs: number;
+  ratePerSec: number;
+  rateBurst: number;
+}
+
+/** A mesh API session over one WebSocket. */
+export class MeshSession {
+  #caller: Caller | undefined;
+  #nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(24)));
+  #queue: Promise<void> = Promise.resolve();
+  #bucket: TokenBucket;
+  #authTimer: ReturnType<typeof setTimeout> | undefined;
+  #replaced = false;
+
+  constructor(private readonly socket: WebSocket, private readonly deps: SessionDeps) {
+    this.#bucket = new TokenBucket(deps.ratePerSec, deps.rateBurst);
+    socket.onopen = () => {
+      this.send({ type: 'challenge', v: PROTOCOL_VERSION, nonce: this.#nonce });
+      this.#authTimer = setTimeout(() => this.close(4001, 'authentication timed out'), AUTH_TIMEOUT_MS);
+    };
+    socket.onmessage = (ev) => this.#onMessage(ev.data);
+    socket.onclose = () => this.#onClose();
+  }
+
+  /** The authenticated peer id (undefined before `auth`). */
+  get peerId(): string | undefined {
+    return this.#caller?.peerId;
+  }
+
+  /** Sends a frame; false when the socket is not open. */
+  send(frame: ServerFrame): boolean {
+    if (this.socket.readyState !== WebSocket.OPEN) return false;
+    try {
+      this.socket.send(JSON.stringify(frame));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the socket. */
+  close(code: number, reason: string): void {
+    try {
+      if (this.socket.readyState <= WebSocket.OPEN) this.socket.close(code, reason);
+    } catch {
+      // already closing
+    }
+  }
+
+  /** Marks the session as superseded by a newer one of the same peer, and closes it. */
+  replace(): void {
+    this.#replaced = true;
+    this.close(4000, 'replaced by a newer session');
+  }
+
+  #onMessage(data: unknown): void {
+    this.deps.metrics.inc('frames', 'mesh');
+    if (typeof data !== 'string') return this.#error(undefined, new MeshError('invalid-message', 'Cannot accept a binary frame: the mesh API speaks JSON text'));
+    if (data.length > MAX_MESH_FRAME_CHARS) {
+      return this.#error(undefined, new MeshError('too-large', `Cannot accept a frame of ${data.length} characters: the limit is ${MAX_MESH_FRAME_CHARS}`));
+    }
+    if (!this.#bucket.take()) {
+      return this.#error(ridOf(data), new MeshError('rate-limited', `Cannot accept more than ${this.deps.ratePerSec} frames per second`));
+    }
+    let frame: ClientFrame;
+    let raw: unknown;
+    try {
+      raw = parseJson(data, MAX_MESH_FRAME_CHARS);
+      frame = parseClientFrame(raw);
+    } catch (err) {
+      return this.#error(ridOf(raw), err);
+    }
+    if (frame.type === 'auth') {
+      this.#queue = this.#queue.then(() => this.#auth(frame as ClientFrame & { type: 'auth' })).catch((err) => this.#error(undefined, err));
+      return;
+    }
+    const caller = this.#caller;
+    if (!caller) return this.#error(frame.rid, new MeshError('unauthorized', `Cannot handle '${frame.type}' before 'auth'`));
+    this.#queue = this.#queue.then(async () => {
+      try {
+        const result = await handle(this.deps, caller, frame as Exclude<ClientFrame, { type: 'auth' }>);
+        this.send(result === undefined ? { type: 'ok', rid: frame.rid } : { type: 'ok', rid: frame.rid, result });
+      } catch (err) {
+        this.#error(frame.rid, err);
+      }
+    });
+  }
+
+  async #auth(f: ClientFrame & { type: 'auth' }): Promise<void> {
+    if (this.#caller) return this.#error(undefined, new MeshError('conflict', `Cannot authenticate again as this session is ${this.#caller.peerId}`));
+    if (f.v !== PROTOCOL_VERSION) {
+      this.#error(undefined, new MeshError('unsupported-version', `Cannot speak protocol version ${f.v}: this coordinator speaks ${PROTOCOL_VERSION}`));
+      return this.close(4002, 'unsupported version');
+    }
+    const reason = await this.#checkAuth(f);
+    if (reason) {
+      this.deps.log.info('mesh auth refused', { peerId: f.peerId, reason });
+      this.#error(undefined, new MeshError('unauthorized', reason));
+      return this.close(4001, 'unauthorized');
+    }
+    clearTimeout(this.#authTimer);
+    const { balance } = await this.deps.ledger.ensureAccount(f.peerId);
+    this.deps.metrics.inc('ledger_ops', 'ensure-account');
+    // Closed while we waited: binding now would leave a dead session registered (onclose already ran).
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    this.#caller = { peerId: f.peerId, publicKey: f.publicKey };
+    const old = this.deps.sessions.bind(f.peerId, this);
+    if (old) {
+      old.replace();
+      // The old page's in-flight work is gone with it; its jobs stay, as the client came back.
+      this.deps.market.unregister(f.peerId, false);
+    }
+    this.send({ type: 'welcome', peerId: f.peerId, balance, feeRate: this.deps.feeRate, leaseMs: this.deps.leaseMs });
+  }
+
+  async #checkAuth(f: ClientFrame & { type: 'auth' }): Promise<string | null> {
+    if (!KEYED_PEER_ID.test(f.peerId)) return `Cannot authenticate ${f.peerId} as mesh peers need a keyed id (mw + 40 hex digits)`;
+    let raw: Uint8Array;
+    try {
+      raw = fromBase64Url(f.publicKey);
+      if ((await peerIdFromPublicKey(raw)) !== f.peerId) return `Cannot authenticate ${f.peerId} as the public key derives another id`;
+    } catch {
+      return `Cannot authenticate ${f.peerId} as 'publicKey' is not a raw 32-byte Ed25519 key`;
+    }
+    if (!(await verifySignature(f.publicKey, authMessage(this.#nonce, f.peerId), f.signature))) {
+      return `Cannot authenticate ${f.peerId} as the signature over the challenge does not verify`;
+    }
+    return null;
+  }
+
+  #error(rid: number | undefined, err: unknown): void {
+    this.deps.metrics.inc('errors', 'mesh');
+    const wire: WireError = err instanceof RangeError && !(err instanceof ValidationError)
+      ? { name: err.name, code: 'invalid-message', message: err.message }
+      : toWireError(err);
+    if (wire.code === 'internal') this.deps.log.error('mesh request failed', { peerId: this.peerId, err });
+    this.send(rid === undefined ? { type: 'error', error: wire } : { type: 'error', rid, error: wire });
+  }
+
+  #onClose(): void {
+    clearTimeout(this.#authTimer);
+    const peerId = this.#caller?.peerId;
+    if (!peerId || this.#replaced) return;
+    if (this.deps.sessions.unbind(peerId, this)) {
+      this.deps.market.peerGone(peerId).catch((err) => this.deps.log.error('peer cleanup failed', { peerId, err }));
+    }
+  }
+}
+
+/** The request id of a frame that failed validation, when it has a usable one. */
+function ridOf(raw: unknown): number | undefined {
+  if (typeof raw === 'string') {
+    if (raw.length > 65536) return undefined; // not worth parsing a huge frame only to name its rid
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      return undefined;
+    }
+  }
+  const rid = typeof raw === 'object' && raw !== null ? (raw as { rid?: unknown }).rid : undefined;
+  return typeof rid === 'number' && Number.isSafeInteger(rid) && rid >= 0 ? rid : undefined;
+}

@@ -1,0 +1,54 @@
+/**
+ * Process metrics in the Prometheus text exposition format. Counters only grow; gauges are read on scrape
+ * from whoever owns the number, so they cannot drift from the truth.
+ */
+
+/** Counter names the coordinator increments (each may carry one `kind` label). */
+export type CounterName = 'connections' | 'frames' | 'errors' | 'jobs' | 'shards_settled' | 'ledger_ops';
+
+const HELP: Record<CounterName, string> = {
+  connections: 'WebSocket connections accepted, by kind (signalling, mesh).',
+  frames: 'Frames received, by kind.',
+  errors: 'Error replies and failures, by kind.',
+  jobs: 'Jobs accepted.',
+  shards_settled: 'Shard runs paid by a receipt.',
+  ledger_ops: 'Ledger operations, by kind.',
+};
+
+/** Counters and gauge callbacks, rendered as Prometheus text. */
+export class Metrics {
+  #counters = new Map<CounterName, Map<string, number>>();
+  #gauges = new Map<string, { help: string; read: () => number }>();
+
+  /** Adds `by` to a counter, optionally labelled with `kind`. */
+  inc(name: CounterName, kind = '', by = 1): void {
+    let series = this.#counters.get(name);
+    if (!series) this.#counters.set(name, series = new Map());
+    series.set(kind, (series.get(kind) ?? 0) + by);
+  }
+
+  /** Current value of a counter series (for tests and logs). */
+  get(name: CounterName, kind = ''): number {
+    return this.#counters.get(name)?.get(kind) ?? 0;
+  }
+
+  /** Registers a gauge read at scrape time. */
+  gauge(name: string, help: string, read: () => number): void {
+    this.#gauges.set(name, { help, read });
+  }
+
+  /** The exposition text. */
+  render(): string {
+    const lines: string[] = [];
+    for (const name of Object.keys(HELP) as CounterName[]) {
+      const metric = `meshwork_${name}_total`;
+      lines.push(`# HELP ${metric} ${HELP[name]}`, `# TYPE ${metric} counter`);
+      const series = this.#counters.get(name) ?? new Map([['', 0]]);
+      for (const [kind, value] of series) lines.push(`${metric}${kind ? `{kind="${kind}"}` : ''} ${value}`);
+    }
+    for (const [name, g] of this.#gauges) {
+      lines.push(`# HELP meshwork_${name} ${g.help}`, `# TYPE meshwork_${name} gauge`, `meshwork_${name} ${g.read()}`);
+    }
+    return lines.join('\n') + '\n';
+  }
+}

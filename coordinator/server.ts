@@ -1,0 +1,141 @@
+/**
+ * Starts a coordinator: one HTTP port serving the API, the mesh WebSocket, PeerJS signalling and the built
+ * PWA. Tests start real instances on port 0 with a ':memory:' ledger; main.ts starts one from flags.
+ */
+import { DEFAULTS, type CoordinatorOptions, ledgerPath } from './config.ts';
+import { createLogger } from './log.ts';
+import { Metrics } from './metrics.ts';
+import { IpCap } from './limits/ip-cap.ts';
+import { openLedger } from './ledger/mod.ts';
+import type { Ledger } from './ledger/types.ts';
+import { Market } from './market/market.ts';
+import { refundOrphanedEscrows } from './market/recovery.ts';
+import { MeshSession } from './mesh/session.ts';
+import { SessionRegistry } from './mesh/sessions.ts';
+import { SignallingServer } from './signalling/server.ts';
+import { handleApi } from './http/api.ts';
+import { jsonError, preflight, withSecurityHeaders } from './http/headers.ts';
+import { createStaticHandler } from './http/static.ts';
+import { MICRO } from '../src/protocol/coordinator.ts';
+
+/** PeerJS mount path and key, as /api/config announces them. */
+export const PEERJS = { path: '/peerjs', key: 'peerjs' } as const;
+
+/** A running coordinator. */
+export interface RunningCoordinator {
+  /** Base URL, e.g. http://127.0.0.1:8787 */
+  url: string;
+  port: number;
+  market: Market;
+  ledger: Ledger;
+  metrics: Metrics;
+  signalling: SignallingServer;
+  /** Cancels running jobs (refunding escrow), closes sockets, the listener and the ledger. */
+  close(): Promise<void>;
+}
+
+/** Starts a coordinator; options default as in config.ts. `ledger` overrides opening one from `data`. */
+export async function startCoordinator(
+  options: Partial<CoordinatorOptions> & { ledger?: Ledger; random?: () => number } = {},
+): Promise<RunningCoordinator> {
+  const o: CoordinatorOptions = { ...DEFAULTS, ...options };
+  const log = createLogger(o.logLevel);
+  const metrics = new Metrics();
+  const ledger = options.ledger ?? await openLedger({ path: ledgerPath(o.data), starterCredits: o.starterCredits * MICRO });
+  const orphans = await refundOrphanedEscrows(ledger);
+  if (orphans.jobs > 0) log.info('refunded escrows of jobs from an earlier process', orphans);
+  const sessions = new SessionRegistry<MeshSession>();
+  const ipCap = new IpCap(o.maxConnsPerIp);
+  const market = new Market({
+    ledger,
+    notify: (peerId, frame) => sessions.send(peerId, frame),
+    feeRate: o.feeRate,
+    leaseMs: o.leaseMs,
+    log,
+    metrics,
+    ...(options.random ? { random: options.random } : {}),
+  });
+  const signalling = new SignallingServer(
+    { path: `${PEERJS.path}/`, key: PEERJS.key, expireMs: o.expireMs, aliveMs: o.aliveMs, ratePerSec: o.ratePerSec, rateBurst: o.rateBurst },
+    { metrics, log, ipCap },
+  );
+  metrics.gauge('peers', 'Peers connected to signalling.', () => signalling.peers);
+  metrics.gauge('contributors', 'Registered contributors.', () => market.registry.size);
+  metrics.gauge('contributors_active', 'Contributors taking work.', () => market.registry.active);
+  metrics.gauge('mesh_sessions', 'Authenticated mesh API sessions.', () => sessions.size);
+  metrics.gauge('jobs_running', 'Jobs not yet finished.', () => market.runningJobs);
+  const serveStatic = createStaticHandler(o.staticDir);
+  const apiDeps = {
+    ledger, market, metrics, peers: () => signalling.peers, iceServers: o.iceServers, feeRate: o.feeRate, leaseMs: o.leaseMs, peerjs: { ...PEERJS },
+  };
+  const sessionDeps = { market, ledger, sessions, metrics, log, feeRate: o.feeRate, leaseMs: o.leaseMs, ratePerSec: o.ratePerSec, rateBurst: o.rateBurst };
+
+  const mesh = (req: Request, addr: string): Response => {
+    if (req.headers.get('upgrade')?.toLowerCase() !== 'websocket') return jsonError(426, 'invalid-message', 'Cannot serve /mesh without a WebSocket upgrade');
+    const release = ipCap.acquire(addr);
+    if (!release) {
+      metrics.inc('errors', 'conn-cap');
+      return jsonError(429, 'rate-limited', `Cannot accept a connection as ${addr} has ${ipCap.max} open already`);
+    }
+    let upgraded: { socket: WebSocket; response: Response };
+    try {
+      // Deno pings every 60 s and closes a socket that stops answering: a crashed browser frees its leases.
+      upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
+    } catch (err) {
+      release();
+      return jsonError(400, 'invalid-message', `Cannot upgrade to a WebSocket: ${(err as Error).message}`);
+    }
+    const { socket, response } = upgraded;
+    metrics.inc('connections', 'mesh');
+    new MeshSession(socket, sessionDeps);
+    socket.addEventListener('close', release);
+    return response;
+  };
+
+  const handler = async (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> => {
+    const started = performance.now();
+    const res = await route(req, info);
+    log.debug('http', { method: req.method, path: new URL(req.url).pathname, status: res.status, ms: Math.round(performance.now() - started) });
+    return res;
+  };
+
+  const route = async (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> => {
+    const url = new URL(req.url);
+    const addr = info.remoteAddr.hostname;
+    try {
+      if (req.method === 'OPTIONS') return withSecurityHeaders(preflight());
+      if (url.pathname === '/mesh') return withSecurityHeaders(mesh(req, addr));
+      if (signalling.owns(url.pathname)) return withSecurityHeaders(await signalling.handle(req, url, addr));
+      const api = await handleApi(req, url, apiDeps);
+      if (api) return withSecurityHeaders(api);
+      return withSecurityHeaders(await serveStatic(req, url));
+    } catch (err) {
+      metrics.inc('errors', 'http');
+      log.error('request failed', { method: req.method, path: url.pathname, err });
+      return withSecurityHeaders(jsonError(500, 'internal', `Cannot ${req.method} ${url.pathname}: ${(err as Error).message}`));
+    }
+  };
+
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({ port: o.port, hostname: o.host, onListen: (a) => listening.resolve(a as Deno.NetAddr) }, handler);
+  const addr = await listening.promise;
+  const host = addr.hostname.includes(':') ? `[${addr.hostname}]` : addr.hostname;
+  const url = `http://${host}:${addr.port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: addr.port,
+    market,
+    ledger,
+    metrics,
+    signalling,
+    close: () =>
+      closing ??= (async () => {
+        await market.shutdown();
+        signalling.close();
+        sessions.closeAll(1001, 'server shutting down');
+        await server.shutdown();
+        if (!options.ledger) ledger.close();
+      })(),
+  };
+}

@@ -1,0 +1,230 @@
+/**
+ * PeerJS-protocol signalling, compatible with the stock `peerjs` 1.5 client: `GET {path}` (server info),
+ * `GET {path}{key}/id` (fresh id), WebSocket `{path}peerjs?key=&id=&token=&version=`. Relays OFFER, ANSWER,
+ * CANDIDATE, LEAVE and EXPIRE with `src` forced to the sender; queues for absent peers and EXPIREs after a
+ * timeout; drops silent clients. Stricter than the reference server: keyed ids need proof of the key, every
+ * invalid frame gets an ERROR naming the problem while the session goes on, and each peer is rate limited.
+ */
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { IpCap } from '../limits/ip-cap.ts';
+import { TokenBucket } from '../limits/token-bucket.ts';
+import { isValidPeerId, parseSignalFrame, type ServerSignal, type SignalFrame } from './frames.ts';
+import { Realm, type SignalClient } from './realm.ts';
+import { checkSignallingToken, isKeyedId } from './token.ts';
+import { json, jsonError } from '../http/headers.ts';
+
+/** Signalling settings. */
+export interface SignallingOptions {
+  /** Mount path with leading and trailing slash, e.g. '/peerjs/'. */
+  path: string;
+  key: string;
+  expireMs: number;
+  aliveMs: number;
+  ratePerSec: number;
+  rateBurst: number;
+}
+
+/** What the signalling server needs from the rest of the coordinator. */
+export interface SignallingDeps {
+  metrics: Metrics;
+  log: Logger;
+  ipCap: IpCap;
+}
+
+/** The PeerJS-compatible signalling server. */
+export class SignallingServer {
+  readonly realm = new Realm();
+  #buckets = new WeakMap<SignalClient, TokenBucket>();
+  #timer: ReturnType<typeof setInterval>;
+
+  constructor(readonly opts: SignallingOptions, private readonly deps: SignallingDeps) {
+    if (!opts.path.startsWith('/') || !opts.path.endsWith('/')) {
+      throw new TypeError(`Cannot mount signalling as 'path' must start and end with '/': current value is ${opts.path}`);
+    }
+    const tick = Math.max(10, Math.min(1000, Math.floor(opts.expireMs / 5)));
+    this.#timer = setInterval(() => this.#sweep(), tick);
+  }
+
+  /** Connected peers. */
+  get peers(): number {
+    return this.realm.clients.size;
+  }
+
+  /** Whether a request path belongs to signalling. */
+  owns(pathname: string): boolean {
+    return pathname === this.opts.path.slice(0, -1) || pathname.startsWith(this.opts.path);
+  }
+
+  /** Answers a request under the mount path. */
+  async handle(req: Request, url: URL, addr: string): Promise<Response> {
+    const rest = url.pathname === this.opts.path.slice(0, -1) ? '' : url.pathname.slice(this.opts.path.length);
+    if (rest === '' && req.method === 'GET') {
+      return json({ name: 'PeerJS Server', description: 'Meshwork signalling (PeerJS protocol)', website: 'https://peerjs.com/' });
+    }
+    if (rest === 'peerjs' && req.headers.get('upgrade')?.toLowerCase() === 'websocket') return await this.#connect(req, url, addr);
+    const [key, method, extra] = rest.split('/');
+    if (req.method === 'GET' && extra === undefined && (method === 'id' || method === 'peers')) {
+      if (key !== this.opts.key) return jsonError(401, 'unauthorized', `Cannot serve ${method} as the key is not valid: current value is ${key}`);
+      if (method === 'peers') return jsonError(401, 'unauthorized', 'Cannot list peers as discovery is disabled');
+      return new Response(this.#freshId(), { headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } });
+    }
+    return jsonError(404, 'not-found', `Cannot ${req.method} ${url.pathname} as signalling has no such route`);
+  }
+
+  /** Closes every socket and stops the timers. */
+  close(): void {
+    clearInterval(this.#timer);
+    for (const c of this.realm.clients.values()) safeClose(c.socket, 1001, 'server shutting down');
+    this.realm.clients.clear();
+  }
+
+  #freshId(): string {
+    for (;;) {
+      const id = crypto.randomUUID();
+      if (!this.realm.clients.has(id)) return id;
+    }
+  }
+
+  async #connect(req: Request, url: URL, addr: string): Promise<Response> {
+    const release = this.deps.ipCap.acquire(addr);
+    if (!release) {
+      this.deps.metrics.inc('errors', 'conn-cap');
+      return jsonError(429, 'rate-limited', `Cannot accept a connection as ${addr} has ${this.deps.ipCap.max} open already`);
+    }
+    const id = url.searchParams.get('id') ?? '';
+    const token = url.searchParams.get('token') ?? '';
+    const key = url.searchParams.get('key') ?? '';
+    let refusal: string | null = null;
+    if (!id || !token || !key) refusal = 'No id, token, or key supplied to websocket server';
+    else if (key !== this.opts.key) refusal = 'Invalid key provided';
+    else if (!isValidPeerId(id)) refusal = `Cannot accept id as it is not a valid peer id: current value is ${JSON.stringify(String(id).slice(0, 80))}`;
+    const keyed = refusal === null && isKeyedId(id);
+    if (keyed) refusal = await checkSignallingToken(id, token);
+    let upgrade: { socket: WebSocket; response: Response };
+    try {
+      upgrade = Deno.upgradeWebSocket(req);
+    } catch (err) {
+      release();
+      return jsonError(400, 'invalid-message', `Cannot upgrade to a WebSocket: ${(err as Error).message}`);
+    }
+    const { socket } = upgrade;
+    this.deps.metrics.inc('connections', 'signalling');
+    socket.onclose = () => release();
+    socket.onopen = () => {
+      if (refusal !== null) {
+        this.deps.metrics.inc('errors', 'signalling-refused');
+        this.#sendRaw(socket, { type: 'ERROR', payload: { msg: refusal } });
+        safeClose(socket, 1008, 'refused');
+        return;
+      }
+      this.#open({ id, token, keyed, socket, lastSeen: Date.now(), addr }, release);
+    };
+    return upgrade.response;
+  }
+
+  #open(client: SignalClient, release: () => void): void {
+    const existing = this.realm.clients.get(client.id);
+    // Same token = the same client reconnecting (reference behaviour); a fresh proof of the key also wins.
+    if (existing && existing.token !== client.token && !client.keyed) {
+      this.#sendRaw(client.socket, { type: 'ID-TAKEN', payload: { msg: 'ID is taken' } });
+      safeClose(client.socket, 1008, 'id taken');
+      return;
+    }
+    if (existing) safeClose(existing.socket, 4000, 'replaced by a new connection');
+    this.realm.clients.set(client.id, client);
+    this.#buckets.set(client, new TokenBucket(this.opts.ratePerSec, this.opts.rateBurst));
+    const { socket } = client;
+    socket.onclose = () => {
+      release();
+      if (this.realm.clients.get(client.id) === client) this.realm.clients.delete(client.id);
+    };
+    socket.onmessage = (ev) => this.#onMessage(client, ev.data);
+    this.#sendRaw(socket, { type: 'OPEN' });
+    for (const frame of this.realm.drain(client.id)) this.#sendRaw(socket, frame);
+    this.deps.log.debug('signalling open', { peer: client.id, keyed: client.keyed });
+  }
+
+  #onMessage(client: SignalClient, data: unknown): void {
+    client.lastSeen = Date.now();
+    this.deps.metrics.inc('frames', 'signalling');
+    if (!this.#buckets.get(client)!.take()) {
+      this.#error(client, 'rate-limited', `Cannot relay as ${client.id} exceeds ${this.opts.ratePerSec} messages per second`);
+      return;
+    }
+    if (typeof data !== 'string') {
+      this.#error(client, 'invalid-message', 'Cannot accept frame as binary frames are not part of the protocol');
+      return;
+    }
+    let frame: SignalFrame;
+    try {
+      frame = parseSignalFrame(data);
+    } catch (err) {
+      this.#error(client, err instanceof RangeError ? 'too-large' : 'invalid-message', (err as Error).message);
+      return;
+    }
+    this.#dispatch(client, frame);
+  }
+
+  #dispatch(client: SignalClient, frame: SignalFrame): void {
+    if (frame.type === 'HEARTBEAT') return;
+    if (frame.dst === undefined) {
+      // LEAVE without a destination: the client is leaving the server.
+      this.realm.clients.delete(client.id);
+      safeClose(client.socket, 1000, 'left');
+      return;
+    }
+    const out: ServerSignal = { type: frame.type, src: client.id, dst: frame.dst };
+    if (frame.payload !== undefined) out.payload = frame.payload;
+    const dst = this.realm.clients.get(frame.dst);
+    if (dst) {
+      if (!this.#sendRaw(dst.socket, out)) {
+        this.realm.clients.delete(dst.id);
+        safeClose(dst.socket, 1011, 'send failed');
+        this.#sendRaw(client.socket, { type: 'LEAVE', src: dst.id, dst: client.id });
+      }
+      return;
+    }
+    if (frame.type === 'LEAVE' || frame.type === 'EXPIRE') return;
+    if (!this.realm.enqueue(frame.dst, client.id, out, Date.now())) {
+      this.#sendRaw(client.socket, { type: 'EXPIRE', src: frame.dst, dst: client.id });
+    }
+  }
+
+  #error(client: SignalClient, code: string, msg: string): void {
+    this.deps.metrics.inc('errors', 'signalling-frame');
+    this.#sendRaw(client.socket, { type: 'ERROR', payload: { msg, code } });
+  }
+
+  #sendRaw(socket: WebSocket, frame: ServerSignal): boolean {
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    try {
+      socket.send(JSON.stringify(frame));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const { src, dst } of this.realm.expire(now, this.opts.expireMs)) {
+      const sender = this.realm.clients.get(src);
+      if (sender) this.#sendRaw(sender.socket, { type: 'EXPIRE', src: dst, dst: src });
+    }
+    for (const c of this.realm.clients.values()) {
+      if (now - c.lastSeen > this.opts.aliveMs) {
+        this.realm.clients.delete(c.id);
+        safeClose(c.socket, 1000, 'silent too long');
+      }
+    }
+  }
+}
+
+function safeClose(socket: WebSocket, code: number, reason: string): void {
+  try {
+    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.close(code, reason);
+  } catch {
+    // already closing
+  }
+}

@@ -1,0 +1,24 @@
+/** Starts a real coordinator for tests: port 0, in-memory KV ledger, silent logs. */
+import { startCoordinator, type RunningCoordinator } from '../server.ts';
+import type { CoordinatorOptions } from '../config.ts';
+
+/** A coordinator on a free port with a throwaway ledger; close it at the end of the test. */
+export function startTestCoordinator(over: Partial<CoordinatorOptions> & { random?: () => number } = {}): Promise<RunningCoordinator> {
+  return startCoordinator({ port: 0, host: '127.0.0.1', data: ':memory:', logLevel: 'silent', staticDir: '/nonexistent-meshwork-static', ...over });
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws naming `what`). */
+export async function eventually<T>(what: string, check: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}

@@ -1,0 +1,136 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { compareRuns, ineligibility, match, type MatchContributor, type MatchRun } from './matcher.ts';
+import type { Capabilities, GpuLimits } from '../protocol/capabilities.ts';
+import type { KernelSpec, ShardSpec } from '../protocol/kernel.ts';
+
+const HASH = 'a'.repeat(64);
+const LIMITS: GpuLimits = {
+  maxStorageBufferBindingSize: 1 << 20,
+  maxBufferSize: 1 << 20,
+  maxComputeWorkgroupStorageSize: 32768,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupSizeY: 256,
+  maxComputeWorkgroupSizeZ: 64,
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxStorageBuffersPerShaderStage: 8,
+};
+
+function caps(opts: { gpu?: boolean; eps?: ('wasm' | 'webgpu')[]; cpu?: number; gpuGflops?: number } = {}): Capabilities {
+  const c: Capabilities = {
+    cpu: { cores: 4, wasmSimd: true, wasmThreads: true, crossOriginIsolated: true },
+    ortEps: opts.eps ?? ['wasm'],
+    gflops: { cpu: opts.cpu ?? 10 },
+  };
+  if (opts.gpu) {
+    c.gpu = { vendor: 'v', architecture: 'a', description: 'd', features: [], limits: LIMITS };
+    c.gflops.gpu = opts.gpuGflops ?? 100;
+  }
+  return c;
+}
+
+function peer(peerId: string, over: Partial<MatchContributor> = {}): MatchContributor {
+  return { peerId, caps: caps(), askPrice: 1, maxConcurrent: 2, load: 0, reputation: 0.5, ...over };
+}
+
+const onnx: KernelSpec = { kind: 'onnx', model: { hash: HASH, bytes: 100 }, outputs: ['y'] };
+const wgsl: KernelSpec = { kind: 'wgsl', source: 'x', entryPoint: 'main', bindings: [{ binding: 0, role: 'input' }, { binding: 1, role: 'output' }] };
+
+function spec(index: number, elements = 16): ShardSpec {
+  return {
+    index,
+    inputs: [{ name: 'x', dtype: 'float32', dims: [elements] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: [elements] }],
+    inputHash: HASH,
+    workUnits: 10,
+  };
+}
+
+function run(over: Partial<MatchRun> = {}): MatchRun {
+  return { jobId: 'j1', shard: 0, bid: 2, submittedAt: 1000, seq: 1, kernel: onnx, spec: spec(0), exclude: new Set(), ...over };
+}
+
+describe('matcher hard constraints', () => {
+  it('ineligibility() refuses a WGSL run to a contributor without a GPU', () => {
+    assert.match(ineligibility(peer('a'), run({ kernel: wgsl })) ?? '', /no WebGPU adapter/);
+    assert.equal(ineligibility(peer('b', { caps: caps({ gpu: true }) }), run({ kernel: wgsl })), null);
+  });
+
+  it('ineligibility() refuses a WGSL shard whose buffer exceeds the adapter limit', () => {
+    const big = run({ kernel: wgsl, spec: spec(0, (1 << 20) / 4 + 1) });
+    assert.match(ineligibility(peer('a', { caps: caps({ gpu: true }) }), big) ?? '', /buffer 'x' of 1048580 bytes exceeds/);
+  });
+
+  it('ineligibility() refuses an ONNX run to a contributor without execution providers', () => {
+    assert.match(ineligibility(peer('a', { caps: caps({ eps: [] }) }), run()) ?? '', /no ONNX runtime/);
+  });
+
+  it('ineligibility() refuses an ask above the bid and an excluded contributor', () => {
+    assert.match(ineligibility(peer('a', { askPrice: 3 }), run()) ?? '', /ask 3 exceeds bid 2/);
+    assert.match(ineligibility(peer('a'), run({ exclude: new Set(['a']) })) ?? '', /already ran/);
+  });
+
+  it('match() leaves a run unassigned when nobody qualifies', () => {
+    assert.deepEqual(match([run({ kernel: wgsl })], [peer('cpu-only')]), []);
+  });
+
+  it('match() never exceeds maxConcurrent', () => {
+    const runs = [0, 1, 2, 3].map((i) => run({ shard: i, spec: spec(i) }));
+    const out = match(runs, [peer('a', { maxConcurrent: 2, load: 1 })]);
+    assert.equal(out.length, 1);
+  });
+});
+
+describe('matcher scoring', () => {
+  it('match() prefers the cheaper ask at equal speed and reputation', () => {
+    const out = match([run()], [peer('dear', { askPrice: 2 }), peer('cheap', { askPrice: 1 })]);
+    assert.deepEqual(out.map((a) => [a.contributor, a.price]), [['cheap', 1]]);
+  });
+
+  it('match() prefers the faster GPU for a WGSL run at equal price', () => {
+    const slow = peer('slow', { caps: caps({ gpu: true, gpuGflops: 10 }) });
+    const fast = peer('fast', { caps: caps({ gpu: true, gpuGflops: 1000 }) });
+    assert.equal(match([run({ kernel: wgsl })], [slow, fast])[0]?.contributor, 'fast');
+  });
+
+  it('match() prefers the higher reputation and the less loaded contributor', () => {
+    assert.equal(match([run()], [peer('low', { reputation: 0.1 }), peer('high', { reputation: 0.9 })])[0]?.contributor, 'high');
+    assert.equal(match([run()], [peer('busy', { load: 1 }), peer('idle')])[0]?.contributor, 'idle');
+  });
+
+  it('match() spreads runs over contributors as load grows', () => {
+    const runs = [0, 1].map((i) => run({ shard: i, spec: spec(i) }));
+    const out = match(runs, [peer('a'), peer('b')]);
+    assert.deepEqual(new Set(out.map((a) => a.contributor)), new Set(['a', 'b']));
+  });
+});
+
+describe('matcher replicas and priority', () => {
+  it('match() never gives two runs of one shard to the same contributor', () => {
+    const out = match([run(), run()], [peer('a', { maxConcurrent: 4 })]);
+    assert.equal(out.length, 1);
+    const two = match([run(), run()], [peer('a', { maxConcurrent: 4 }), peer('b')]);
+    assert.deepEqual(two.map((a) => a.contributor).sort(), ['a', 'b']);
+  });
+
+  it('match() gives a replica to a contributor other than the one that ran the shard', () => {
+    const out = match([run({ exclude: new Set(['a']) })], [peer('a', { askPrice: 0 }), peer('b')]);
+    assert.equal(out[0]?.contributor, 'b');
+  });
+
+  it('match() serves the higher bid first when capacity is scarce', () => {
+    const low = run({ jobId: 'low', bid: 2, submittedAt: 1 });
+    const high = run({ jobId: 'high', bid: 5, submittedAt: 2, seq: 2 });
+    const out = match([low, high], [peer('a', { maxConcurrent: 1 })]);
+    assert.deepEqual(out.map((a) => a.run.jobId), ['high']);
+  });
+
+  it('compareRuns() breaks equal bids by earlier submission', () => {
+    const early = run({ jobId: 'early', submittedAt: 1, seq: 5 });
+    const late = run({ jobId: 'late', submittedAt: 2, seq: 1 });
+    assert.deepEqual([late, early].sort(compareRuns).map((r) => r.jobId), ['early', 'late']);
+    const out = match([late, early], [peer('a', { maxConcurrent: 1 })]);
+    assert.equal(out[0]?.run.jobId, 'early');
+  });
+});
