@@ -1,0 +1,66 @@
+/** The coordinator's public configuration and the URLs derived from its base URL. */
+import { MeshError } from '../protocol/errors.ts';
+
+/** What `GET /api/config` returns. */
+export interface MeshConfig {
+  version: string;
+  peerjs: { path: string; key: string };
+  iceServers: RTCIceServer[];
+  feeRate: number;
+  leaseMs: number;
+}
+
+/** Resolves a path against the coordinator base URL, keeping any path prefix the base has. */
+export function coordinatorUrl(base: string | URL, path: string): URL {
+  const root = new URL(base);
+  if (!root.pathname.endsWith('/')) root.pathname += '/';
+  return new URL(path.replace(/^\/+/, ''), root);
+}
+
+/** The mesh API socket URL: `${base}/mesh` with http(s) turned into ws(s). */
+export function meshSocketUrl(base: string | URL): string {
+  const url = coordinatorUrl(base, 'mesh');
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  else throw new TypeError(`Cannot reach a coordinator as its URL must be http(s): current value is ${String(base)}`);
+  return url.href;
+}
+
+/** Fetches and sanity-checks `/api/config`. */
+export async function fetchConfig(base: string | URL, signal?: AbortSignal): Promise<MeshConfig> {
+  const url = coordinatorUrl(base, 'api/config');
+  let res: Response;
+  try {
+    res = await fetch(url, signal ? { signal } : {});
+  } catch (err) {
+    throw new MeshError('transfer-failed', `Cannot fetch ${url.href}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!res.ok) throw new MeshError('transfer-failed', `Cannot fetch ${url.href}: current status is ${res.status}`);
+  const config = (await res.json()) as Partial<MeshConfig>;
+  if (typeof config.peerjs?.path !== 'string' || typeof config.peerjs.key !== 'string' || !Array.isArray(config.iceServers)) {
+    throw new MeshError('invalid-message', `Cannot use the coordinator config as it must have peerjs.path, peerjs.key and iceServers: current value is ${JSON.stringify(config).slice(0, 200)}`);
+  }
+  return {
+    version: String(config.version ?? ''),
+    peerjs: { path: config.peerjs.path, key: config.peerjs.key },
+    iceServers: config.iceServers,
+    feeRate: Number(config.feeRate ?? 0),
+    leaseMs: Number(config.leaseMs ?? 0),
+  };
+}
+
+/** The peerjs options for a coordinator: host, port, TLS and path from its URL, key and ICE from its config. */
+export function peerOptions(base: string | URL, config: MeshConfig, token: string) {
+  const url = coordinatorUrl(base, config.peerjs.path);
+  const secure = url.protocol === 'https:';
+  return {
+    host: url.hostname,
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    secure,
+    path: url.pathname,
+    key: config.peerjs.key,
+    token,
+    config: { iceServers: config.iceServers },
+    debug: 0 as const,
+  };
+}

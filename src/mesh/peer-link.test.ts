@@ -1,0 +1,149 @@
+/**
+ * PeerLink over an in-memory connection pair. Deno has no RTCPeerConnection, so the pair stands in for
+ * peerjs' raw DataConnection and its RTCDataChannel (send, bufferedAmount, 'bufferedamountlow'); the real
+ * channel is exercised by the browser end-to-end tests.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DataConnection } from 'peerjs';
+import { sha256Hex } from '../core/hash.ts';
+import { MeshError } from '../protocol/errors.ts';
+import { CHUNK_BYTES, encodeChunk } from '../protocol/peer.ts';
+import { HIGH_WATER_BYTES, PeerLink, type ShardRequest } from './peer-link.ts';
+
+class FakeChannel extends EventTarget {
+  bufferedAmount = 0;
+  bufferedAmountLowThreshold = 0;
+  binaryType = 'arraybuffer';
+  maxBuffered = 0;
+  constructor(private readonly conn: FakeConn) {
+    super();
+  }
+  send(data: string | ArrayBuffer): void {
+    if (!this.conn.open) throw new Error('channel closed');
+    const size = typeof data === 'string' ? data.length : data.byteLength;
+    this.bufferedAmount += size;
+    this.maxBuffered = Math.max(this.maxBuffered, this.bufferedAmount);
+    // Drain on a later macrotask so that the sender sees its buffer grow.
+    setTimeout(() => {
+      const before = this.bufferedAmount;
+      this.bufferedAmount -= size;
+      if (before > this.bufferedAmountLowThreshold && this.bufferedAmount <= this.bufferedAmountLowThreshold) {
+        this.dispatchEvent(new Event('bufferedamountlow'));
+      }
+      this.conn.remote?.emit('data', data);
+    }, 0);
+  }
+}
+
+class FakeConn {
+  open = true;
+  remote: FakeConn | undefined;
+  readonly dataChannel = new FakeChannel(this);
+  readonly #handlers = new Map<string, Set<(...a: unknown[]) => void>>();
+  constructor(readonly peer: string) {}
+  on(ev: string, fn: (...a: unknown[]) => void) {
+    if (!this.#handlers.has(ev)) this.#handlers.set(ev, new Set());
+    this.#handlers.get(ev)!.add(fn);
+    return this;
+  }
+  off(ev: string, fn: (...a: unknown[]) => void) {
+    this.#handlers.get(ev)?.delete(fn);
+    return this;
+  }
+  emit(ev: string, ...args: unknown[]) {
+    for (const fn of [...(this.#handlers.get(ev) ?? [])]) fn(...args);
+  }
+  close() {
+    if (!this.open) return;
+    this.open = false;
+    this.emit('close');
+    this.remote?.close();
+  }
+}
+
+function pair(): [PeerLink, PeerLink, FakeConn, FakeConn] {
+  const a = new FakeConn('mwB');
+  const b = new FakeConn('mwA');
+  a.remote = b;
+  b.remote = a;
+  return [new PeerLink(a as unknown as DataConnection), new PeerLink(b as unknown as DataConnection), a, b];
+}
+
+const closedWith = (link: PeerLink) =>
+  new Promise<Error | undefined>((resolve) => link.addEventListener('close', (e) => resolve((e as CustomEvent<{ error?: Error }>).detail.error), { once: true }));
+
+describe('PeerLink', () => {
+  it('sendBlob() delivers a multi-chunk blob intact to the lease inbox', async () => {
+    const [a, b] = pair();
+    const inbox = b.lease('L1');
+    const data = Uint8Array.from({ length: 3 * CHUNK_BYTES + 17 }, (_, i) => (i * 31) & 0xff);
+    const hash = await a.sendBlob('L1', 'inputs', data);
+    assert.equal(hash, await sha256Hex(data));
+    const got = await inbox.nextBlob('inputs', 2000);
+    assert.deepEqual(new Uint8Array(got.bytes), data);
+    assert.equal(got.sha256, hash);
+    a.close();
+  });
+
+  it('sendBlob() waits for the channel to drain above the high-water mark', async () => {
+    const [a, b, connA] = pair();
+    const inbox = b.lease('L1');
+    const data = new Uint8Array(HIGH_WATER_BYTES * 2 + CHUNK_BYTES);
+    await a.sendBlob('L1', 'outputs', data);
+    await inbox.nextBlob('outputs', 5000);
+    assert.ok(connA.dataChannel.maxBuffered <= HIGH_WATER_BYTES + CHUNK_BYTES + 64 * 1024, `buffered up to ${connA.dataChannel.maxBuffered}`);
+    a.close();
+  });
+
+  it('routes control frames to their lease and raises shard requests as events', async () => {
+    const [a, b] = pair();
+    const shard = new Promise<ShardRequest>((resolve) => b.addEventListener('shard', (e) => resolve((e as CustomEvent<ShardRequest>).detail), { once: true }));
+    const inbox = a.lease('L7');
+    a.sendControl({ type: 'shard', v: 1, leaseId: 'L7' });
+    const req = await shard;
+    assert.equal(req.frame.leaseId, 'L7');
+    req.link.sendControl({ type: 'need', leaseId: 'L7', model: false });
+    assert.equal((await inbox.nextFrame('need', 1000)).model, false);
+    a.close();
+  });
+
+  it('rejects a blob whose bytes do not match the announced hash but keeps the link', async () => {
+    const [a, b, connA] = pair();
+    const inbox = b.lease('L1');
+    connA.dataChannel.send(JSON.stringify({ type: 'blob', leaseId: 'L1', tid: 5, what: 'inputs', bytes: 4, sha256: 'f'.repeat(64) }));
+    connA.dataChannel.send(encodeChunk(5, 0, new Uint8Array([1, 2, 3, 4])));
+    await assert.rejects(inbox.nextBlob('inputs', 1000), (e: unknown) => e instanceof MeshError && e.code === 'hash-mismatch');
+    assert.equal(b.open, true);
+    a.close();
+  });
+
+  it('closes the link with invalid-message on a malformed frame and fails its leases', async () => {
+    const [, b, connA] = pair();
+    const inbox = b.lease('L1');
+    const closed = closedWith(b);
+    connA.dataChannel.send('{"type":"need","leaseId":"L1","model":"yes"}');
+    const err = await closed;
+    assert.ok(err instanceof MeshError && err.code === 'invalid-message', String(err));
+    assert.match(err.message, /'model': expected a boolean/);
+    await assert.rejects(inbox.nextFrame('need'), /expected a boolean/);
+  });
+
+  it('closes the link with too-large when a peer sends more than it announced', async () => {
+    const [, b, connA] = pair();
+    b.lease('L1');
+    const closed = closedWith(b);
+    connA.dataChannel.send(JSON.stringify({ type: 'blob', leaseId: 'L1', tid: 1, what: 'inputs', bytes: 2, sha256: 'f'.repeat(64) }));
+    connA.dataChannel.send(encodeChunk(1, 0, new Uint8Array(3)));
+    const err = await closed;
+    assert.ok(err instanceof MeshError && err.code === 'too-large', String(err));
+  });
+
+  it('fails a transfer in progress when the connection closes', async () => {
+    const [a, , connA] = pair();
+    const sending = a.sendBlob('L1', 'inputs', new Uint8Array(HIGH_WATER_BYTES * 3));
+    setTimeout(() => connA.close(), 5);
+    await assert.rejects(sending, (e: unknown) => e instanceof MeshError && e.code === 'transfer-failed');
+    assert.equal(a.open, false);
+  });
+});

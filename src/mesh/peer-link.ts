@@ -1,0 +1,239 @@
+/**
+ * One data connection to another peer (a stock peerjs DataConnection opened with serialization 'raw',
+ * reliable and ordered). Text messages are JSON control frames; binary messages are chunks of announced blobs.
+ * Frames are routed to per-lease inboxes; a `shard` frame (the start of a lease on the contributor side) is
+ * raised as an event. Anything malformed closes the link with a clear error instead of throwing, so one bad
+ * peer cannot crash the page. Sends apply backpressure on the underlying RTCDataChannel.
+ */
+import type { DataConnection } from 'peerjs';
+import { sha256Hex } from '../core/hash.ts';
+import { MeshError, toWireError } from '../protocol/errors.ts';
+import { CHUNK_BYTES, decodeChunk, encodeChunk, type PeerFrame, parsePeerFrame } from '../protocol/peer.ts';
+import { parseJson } from '../protocol/validate.ts';
+import { type BlobKind, LeaseInbox } from './lease-inbox.ts';
+import { BlobReceiver, chunkPayloads, type CompletedBlob, verifyBlob } from './transfer.ts';
+
+/** Bytes queued in the data channel above which sending waits. */
+export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** Bytes queued at which a waiting sender resumes. */
+export const LOW_WATER_BYTES = 1024 * 1024;
+/** Longest control frame accepted, in characters. */
+export const MAX_CONTROL_CHARS = 64 * 1024;
+
+/** Detail of the `shard` event: the other side asks to start a lease. */
+export interface ShardRequest {
+  link: PeerLink;
+  frame: Extract<PeerFrame, { type: 'shard' }>;
+}
+
+/**
+ * A live link to one remote peer. Events: `shard` (CustomEvent<ShardRequest>), `close`
+ * (CustomEvent<{ error: Error | undefined }>).
+ */
+export class PeerLink extends EventTarget {
+  readonly remote: string;
+  readonly conn: DataConnection;
+  readonly #inboxes = new Map<string, LeaseInbox>();
+  readonly #receiver = new BlobReceiver();
+  readonly #closedSignal = new AbortController();
+  #nextTid = 1;
+
+  /** Wraps an open connection; use `PeerLink.open` for one still negotiating. */
+  constructor(conn: DataConnection) {
+    super();
+    if (!conn.open) throw new TypeError(`Cannot wrap a connection to ${conn.peer} as it must be open: current state is closed`);
+    this.remote = conn.peer;
+    this.conn = conn;
+    const dc = conn.dataChannel;
+    dc.binaryType = 'arraybuffer';
+    dc.bufferedAmountLowThreshold = LOW_WATER_BYTES;
+    conn.on('data', (data) => this.#onData(data));
+    conn.on('close', () => this.close(new MeshError('transfer-failed', `Cannot keep the link to ${this.remote} as the connection closed`)));
+    conn.on('error', (err) => this.close(new MeshError('transfer-failed', `Cannot keep the link to ${this.remote}: ${err.message}`)));
+  }
+
+  /** Waits for a connection to open (or fail, or time out) and wraps it. */
+  static open(conn: DataConnection, timeoutMs = 20_000): Promise<PeerLink> {
+    if (conn.open) return Promise.resolve(new PeerLink(conn));
+    return new Promise((resolve, reject) => {
+      const fail = (why: string) => {
+        cleanup();
+        conn.close();
+        reject(new MeshError('transfer-failed', `Cannot open a link to ${conn.peer}: ${why}`));
+      };
+      const onOpen = () => {
+        cleanup();
+        try {
+          resolve(new PeerLink(conn));
+        } catch (err) {
+          reject(err);
+        }
+      };
+      const onError = (err: Error) => fail(err.message);
+      const onClose = () => fail('the connection closed while opening');
+      const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        conn.off('open', onOpen);
+        conn.off('error', onError);
+        conn.off('close', onClose);
+      };
+      conn.on('open', onOpen);
+      conn.on('error', onError);
+      conn.on('close', onClose);
+    });
+  }
+
+  /** Whether the link can still carry frames. */
+  get open(): boolean {
+    return !this.#closedSignal.signal.aborted;
+  }
+
+  /** Aborts when the link closes; its reason is the closing error. */
+  get closed(): AbortSignal {
+    return this.#closedSignal.signal;
+  }
+
+  /** Opens (or returns) the inbox of a lease; from now on blobs for that lease are kept. */
+  lease(leaseId: string): LeaseInbox {
+    let inbox = this.#inboxes.get(leaseId);
+    if (!inbox) {
+      inbox = new LeaseInbox(leaseId);
+      if (!this.open) inbox.fail(this.#closedSignal.signal.reason as Error);
+      this.#inboxes.set(leaseId, inbox);
+    }
+    return inbox;
+  }
+
+  /** Forgets a lease: fails its pending reads with `err` (if given) and drops its incoming bytes. */
+  endLease(leaseId: string, err?: Error): void {
+    const inbox = this.#inboxes.get(leaseId);
+    this.#inboxes.delete(leaseId);
+    this.#receiver.discard(leaseId);
+    inbox?.fail(err ?? new MeshError('cancelled', `Cannot read lease ${leaseId} as it ended`));
+  }
+
+  /** Sends one control frame; throws MeshError 'transfer-failed' if the link is closed. */
+  sendControl(frame: PeerFrame): void {
+    this.#send(JSON.stringify(frame));
+  }
+
+  /** Sends a `fail` frame for a lease carrying this error. Never throws (the link may already be gone). */
+  sendFail(leaseId: string, err: unknown): void {
+    if (!this.open) return;
+    try {
+      const wire = toWireError(err);
+      this.sendControl({ type: 'fail', leaseId, error: { ...wire, message: wire.message.slice(0, 2000), name: wire.name.slice(0, 100) } });
+    } catch {
+      // The link closed between the check and the send; its close already failed the lease.
+    }
+  }
+
+  /**
+   * Announces and streams a blob for a lease, waiting whenever the channel's buffer is above the high-water
+   * mark. Resolves with the blob's SHA-256 (computed unless given) once every chunk is queued; rejects if the
+   * link closes or `signal` aborts (the receiver then discards the partial blob with the lease).
+   */
+  async sendBlob(leaseId: string, what: BlobKind, data: ArrayBuffer | Uint8Array, opts: { signal?: AbortSignal; sha256?: string } = {}): Promise<string> {
+    const { signal } = opts;
+    const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+    const sha256 = opts.sha256 ?? (await sha256Hex(bytes));
+    const tid = this.#nextTid;
+    this.#nextTid = this.#nextTid >= 0xffffffff ? 1 : this.#nextTid + 1;
+    this.sendControl({ type: 'blob', leaseId, tid, what, bytes: bytes.byteLength, sha256 });
+    let seq = 0;
+    for (const payload of chunkPayloads(bytes, CHUNK_BYTES)) {
+      signal?.throwIfAborted();
+      await this.#drain(signal);
+      this.#send(encodeChunk(tid, seq++, payload));
+    }
+    return sha256;
+  }
+
+  /** Closes the link, failing every lease on it with `err` (default: 'transfer-failed'). Idempotent. */
+  close(err?: Error): void {
+    if (!this.open) return;
+    const reason = err ?? new MeshError('transfer-failed', `Cannot use the link to ${this.remote} as it was closed`);
+    this.#closedSignal.abort(reason);
+    for (const inbox of this.#inboxes.values()) inbox.fail(reason);
+    this.#inboxes.clear();
+    this.#receiver.clear();
+    this.conn.close();
+    this.dispatchEvent(new CustomEvent('close', { detail: { error: err } }));
+  }
+
+  #send(message: string | ArrayBuffer): void {
+    if (!this.open) throw this.#closedSignal.signal.reason as Error;
+    try {
+      // Straight to the channel: peerjs' own send queue would hide the backpressure we manage here.
+      if (typeof message === 'string') this.conn.dataChannel.send(message);
+      else this.conn.dataChannel.send(message);
+    } catch (err) {
+      const error = new MeshError('transfer-failed', `Cannot send to ${this.remote}: ${(err as Error).message}`);
+      this.close(error);
+      throw error;
+    }
+  }
+
+  async #drain(signal: AbortSignal | undefined): Promise<void> {
+    const dc = this.conn.dataChannel;
+    while (this.open && dc.bufferedAmount > HIGH_WATER_BYTES) {
+      await new Promise<void>((resolve, reject) => {
+        const done = () => {
+          dc.removeEventListener('bufferedamountlow', done);
+          this.#closedSignal.signal.removeEventListener('abort', done);
+          signal?.removeEventListener('abort', done);
+          if (signal?.aborted) reject(signal.reason);
+          else resolve();
+        };
+        dc.addEventListener('bufferedamountlow', done);
+        this.#closedSignal.signal.addEventListener('abort', done);
+        signal?.addEventListener('abort', done);
+      });
+    }
+    if (!this.open) throw this.#closedSignal.signal.reason as Error;
+  }
+
+  #onData(data: unknown): void {
+    if (!this.open) return;
+    try {
+      if (typeof data === 'string') this.#onControl(data);
+      else if (data instanceof ArrayBuffer) this.#onChunk(data);
+      else throw new MeshError('invalid-message', `Cannot accept a message from ${this.remote} as it must be text or binary: current type is ${Object.prototype.toString.call(data)}`);
+    } catch (err) {
+      const error = err instanceof MeshError
+        ? err
+        : new MeshError('invalid-message', `Cannot accept a frame from ${this.remote}: ${(err as Error).message}`);
+      this.close(error);
+    }
+  }
+
+  #onControl(text: string): void {
+    const frame = parsePeerFrame(parseJson(text, MAX_CONTROL_CHARS));
+    switch (frame.type) {
+      case 'shard':
+        this.dispatchEvent(new CustomEvent<ShardRequest>('shard', { detail: { link: this, frame } }));
+        return;
+      case 'blob': {
+        const inbox = this.#inboxes.get(frame.leaseId);
+        const done = this.#receiver.announce(frame, inbox !== undefined && inbox.error === undefined);
+        if (done) this.#deliver(done);
+        return;
+      }
+      default:
+        // Frames for a lease this side already gave up are stale, not malformed.
+        this.#inboxes.get(frame.leaseId)?.pushFrame(frame);
+    }
+  }
+
+  #onChunk(frame: ArrayBuffer): void {
+    const { transferId, seq, payload } = decodeChunk(frame);
+    const done = this.#receiver.chunk(transferId, seq, payload);
+    if (done) this.#deliver(done);
+  }
+
+  #deliver({ frame, bytes }: CompletedBlob): void {
+    const inbox = this.#inboxes.get(frame.leaseId);
+    if (bytes && inbox) inbox.pushBlob(frame.what, verifyBlob(frame, bytes));
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * All of this page's peer links: dials (or reuses) a link to a remote peer, accepts incoming ones, and keeps
+ * the signalling connection alive (a fresh token on every reconnect, bounded retries with backoff).
+ * Events: `link` (CustomEvent<PeerLink>, every new link, either direction), `shard`
+ * (CustomEvent<ShardRequest>, from any link), `close` (CustomEvent<{ error?: Error }>, signalling is gone).
+ */
+import type { DataConnection, Peer, PeerError } from 'peerjs';
+import type { Identity } from '../core/identity.ts';
+import { MeshError } from '../protocol/errors.ts';
+import type { MeshConfig } from './config.ts';
+import { loopbackPair } from './loopback.ts';
+import { PeerLink, type ShardRequest } from './peer-link.ts';
+import { isFatalPeerError, openSignalling, reconnectSignalling } from './signalling.ts';
+
+/** How signalling reconnects are spaced: attempts, first delay and cap in ms. */
+export interface ReconnectPolicy {
+  attempts: number;
+  baseMs: number;
+  maxMs: number;
+}
+
+const DEFAULT_RECONNECT: ReconnectPolicy = { attempts: 6, baseMs: 250, maxMs: 8000 };
+
+/** Peer links of one identity. */
+export class PeerNetwork extends EventTarget {
+  readonly peer: Peer;
+  readonly #identity: Identity;
+  readonly #links = new Map<string, Set<PeerLink>>();
+  readonly #dialing = new Map<string, Promise<PeerLink>>();
+  readonly #dialFailures = new Map<string, (err: Error) => void>();
+  readonly #policy: ReconnectPolicy;
+  #closed = false;
+  #reconnecting = false;
+
+  private constructor(peer: Peer, identity: Identity, policy: ReconnectPolicy) {
+    super();
+    this.peer = peer;
+    this.#identity = identity;
+    this.#policy = policy;
+    peer.on('connection', (conn) => void this.#accept(conn));
+    peer.on('error', (err) => this.#onError(err));
+    peer.on('disconnected', () => void this.#reconnect());
+    peer.on('close', () => this.close(new MeshError('transfer-failed', 'Cannot signal as the peer was destroyed')));
+  }
+
+  /** Opens signalling for this identity. */
+  static async open(base: string | URL, identity: Identity, config: MeshConfig, policy: Partial<ReconnectPolicy> = {}): Promise<PeerNetwork> {
+    const peer = await openSignalling(base, identity, config);
+    return new PeerNetwork(peer, identity, { ...DEFAULT_RECONNECT, ...policy });
+  }
+
+  /** An open link to `remote`, reusing one in either direction, else dialing (at most one dial at a time). */
+  link(remote: string, timeoutMs = 20_000): Promise<PeerLink> {
+    if (this.#closed) return Promise.reject(new MeshError('transfer-failed', `Cannot link to ${remote} as the network is closed`));
+    for (const l of this.#links.get(remote) ?? []) if (l.open) return Promise.resolve(l);
+    let dial = this.#dialing.get(remote);
+    if (!dial) {
+      dial = this.#dial(remote, timeoutMs).finally(() => this.#dialing.delete(remote));
+      this.#dialing.set(remote, dial);
+    }
+    return dial;
+  }
+
+  /** Open links to `remote`. */
+  linksTo(remote: string): PeerLink[] {
+    return [...(this.#links.get(remote) ?? [])].filter((l) => l.open);
+  }
+
+  /** Closes every link and the signalling connection. Idempotent. */
+  close(error?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const set of this.#links.values()) for (const l of set) l.close(error);
+    this.#links.clear();
+    for (const fail of this.#dialFailures.values()) fail(error ?? new MeshError('cancelled', 'Cannot dial as the network closed'));
+    this.peer.destroy();
+    this.dispatchEvent(new CustomEvent('close', { detail: { error } }));
+  }
+
+  async #dial(remote: string, timeoutMs: number): Promise<PeerLink> {
+    if (remote === this.peer.id) {
+      // A lease of our own job to ourselves: WebRTC cannot connect an id to itself, so link in memory.
+      const [near, far] = loopbackPair(remote).map((conn) => new PeerLink(conn)) as [PeerLink, PeerLink];
+      this.#add(far);
+      this.#add(near);
+      return near;
+    }
+    const conn = this.peer.connect(remote, { serialization: 'raw', reliable: true });
+    if (!conn) throw new MeshError('transfer-failed', `Cannot dial ${remote} as signalling is disconnected`);
+    // peerjs reports an unknown peer on the Peer, not on the connection: route that error to this dial.
+    const unavailable = new Promise<never>((_, reject) => this.#dialFailures.set(remote, reject));
+    unavailable.catch(() => {});
+    try {
+      const link = await Promise.race([PeerLink.open(conn, timeoutMs), unavailable]);
+      this.#add(link);
+      return link;
+    } catch (err) {
+      conn.close();
+      throw err;
+    } finally {
+      this.#dialFailures.delete(remote);
+    }
+  }
+
+  async #accept(conn: DataConnection): Promise<void> {
+    if (conn.serialization !== 'raw') {
+      conn.close(); // not one of ours: Meshwork links always use raw frames
+      return;
+    }
+    try {
+      this.#add(await PeerLink.open(conn));
+    } catch {
+      // A connection that never opened has nothing to clean up beyond what PeerLink.open did.
+    }
+  }
+
+  #add(link: PeerLink): void {
+    if (this.#closed) {
+      link.close();
+      return;
+    }
+    let set = this.#links.get(link.remote);
+    if (!set) this.#links.set(link.remote, (set = new Set()));
+    set.add(link);
+    const onShard = (e: Event) => this.dispatchEvent(new CustomEvent<ShardRequest>('shard', { detail: (e as CustomEvent<ShardRequest>).detail }));
+    link.addEventListener('shard', onShard);
+    link.addEventListener('close', () => {
+      link.removeEventListener('shard', onShard);
+      set.delete(link);
+      if (set.size === 0 && this.#links.get(link.remote) === set) this.#links.delete(link.remote);
+    }, { once: true });
+    this.dispatchEvent(new CustomEvent<PeerLink>('link', { detail: link }));
+  }
+
+  #onError(err: PeerError<string>): void {
+    if (err.type === 'peer-unavailable') {
+      const remote = /peer (\S+)$/.exec(err.message)?.[1];
+      const fail = remote === undefined ? undefined : this.#dialFailures.get(remote);
+      fail?.(new MeshError('transfer-failed', `Cannot link to ${remote} as it is not connected to signalling`));
+      return;
+    }
+    if (isFatalPeerError(err.type) && this.peer.destroyed) {
+      this.close(new MeshError('transfer-failed', `Cannot signal: ${err.type}: ${err.message}`));
+    }
+  }
+
+  async #reconnect(): Promise<void> {
+    if (this.#closed || this.#reconnecting || this.peer.destroyed) return;
+    this.#reconnecting = true;
+    try {
+      for (let attempt = 0; attempt < this.#policy.attempts && !this.#closed; attempt++) {
+        const delay = Math.min(this.#policy.maxMs, this.#policy.baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+        await new Promise((r) => setTimeout(r, delay));
+        if (this.#closed || this.peer.destroyed) return;
+        await reconnectSignalling(this.peer, this.#identity);
+        const ok = await new Promise<boolean>((resolve) => {
+          const done = (v: boolean) => {
+            clearTimeout(timer);
+            this.peer.off('open', onOpen);
+            this.peer.off('disconnected', onDown);
+            resolve(v);
+          };
+          const onOpen = () => done(true);
+          const onDown = () => done(false);
+          const timer = setTimeout(() => done(false), 10_000);
+          this.peer.on('open', onOpen);
+          this.peer.on('disconnected', onDown);
+        });
+        if (ok) return;
+        if (!this.peer.disconnected) this.peer.disconnect();
+      }
+      this.close(new MeshError('transfer-failed', `Cannot reconnect to signalling after ${this.#policy.attempts} attempts`));
+    } finally {
+      this.#reconnecting = false;
+    }
+  }
+}

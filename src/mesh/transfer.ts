@@ -1,0 +1,117 @@
+/**
+ * Receiving side of blob transfers on a peer link. A `blob` control frame announces a transfer (id, size,
+ * SHA-256); binary chunk frames `[tid][seq][payload]` follow in order on the reliable, ordered channel.
+ * The receiver enforces the announced size (never more bytes than announced, never more than MAX_BLOB_BYTES),
+ * the chunk order, and a cap on concurrent transfers; the caller checks the hash with `verifyBlob`.
+ * Transfers nobody wants (a lease already given up) are still tracked so their chunks are consumed and
+ * size-checked, but their bytes are dropped instead of buffered.
+ */
+import { sha256Hex } from '../core/hash.ts';
+import { MeshError } from '../protocol/errors.ts';
+import { MAX_BLOB_BYTES, type PeerFrame } from '../protocol/peer.ts';
+
+/** A `blob` announcement. */
+export type BlobFrame = Extract<PeerFrame, { type: 'blob' }>;
+
+/** A transfer whose bytes have all arrived (hash not yet checked). */
+export interface CompletedBlob {
+  frame: BlobFrame;
+  /** The bytes, or undefined for a transfer announced as unwanted. */
+  bytes: ArrayBuffer | undefined;
+}
+
+interface Incoming {
+  frame: BlobFrame;
+  buffer: Uint8Array | undefined;
+  received: number;
+  nextSeq: number;
+}
+
+/** Reassembles announced blobs from chunk frames, one instance per link direction. */
+export class BlobReceiver {
+  readonly #active = new Map<number, Incoming>();
+  readonly #maxActive: number;
+
+  constructor(opts: { maxActive?: number } = {}) {
+    this.#maxActive = opts.maxActive ?? 32;
+  }
+
+  /** Number of transfers in progress. */
+  get active(): number {
+    return this.#active.size;
+  }
+
+  /**
+   * Starts a transfer. `keep` false consumes the chunks without storing them. Returns the completed blob at
+   * once for an empty one. Throws MeshError on a reused transfer id, too many transfers or a blob too large.
+   */
+  announce(frame: BlobFrame, keep: boolean): CompletedBlob | undefined {
+    if (this.#active.has(frame.tid)) {
+      throw new MeshError('invalid-message', `Cannot start transfer ${frame.tid} as its id is already in use: current transfer is for ${frame.leaseId}`);
+    }
+    if (this.#active.size >= this.#maxActive) {
+      throw new MeshError('rate-limited', `Cannot start transfer ${frame.tid} as at most ${this.#maxActive} may run at once: current count is ${this.#active.size}`);
+    }
+    if (frame.bytes > MAX_BLOB_BYTES) {
+      throw new MeshError('too-large', `Cannot accept blob as it must be at most ${MAX_BLOB_BYTES} bytes: current size is ${frame.bytes}`);
+    }
+    if (frame.bytes === 0) return { frame, bytes: keep ? new ArrayBuffer(0) : undefined };
+    this.#active.set(frame.tid, { frame, buffer: keep ? new Uint8Array(frame.bytes) : undefined, received: 0, nextSeq: 0 });
+    return undefined;
+  }
+
+  /**
+   * Adds one chunk. Returns the completed blob when its last byte arrived. Throws MeshError for a chunk of an
+   * unknown transfer, out of order, or past the announced size.
+   */
+  chunk(tid: number, seq: number, payload: Uint8Array): CompletedBlob | undefined {
+    const t = this.#active.get(tid);
+    if (!t) throw new MeshError('invalid-message', `Cannot accept chunk ${seq} as transfer ${tid} was not announced: current transfers are [${[...this.#active.keys()]}]`);
+    if (seq !== t.nextSeq) {
+      throw new MeshError('invalid-message', `Cannot accept chunk of transfer ${tid} out of order: expected ${t.nextSeq}, current value is ${seq}`);
+    }
+    if (t.received + payload.byteLength > t.frame.bytes) {
+      this.#active.delete(tid);
+      throw new MeshError('too-large', `Cannot accept chunk ${seq} as transfer ${tid} announced ${t.frame.bytes} bytes: current total would be ${t.received + payload.byteLength}`);
+    }
+    t.buffer?.set(payload, t.received);
+    t.received += payload.byteLength;
+    t.nextSeq++;
+    if (t.received < t.frame.bytes) return undefined;
+    this.#active.delete(tid);
+    return { frame: t.frame, bytes: t.buffer?.buffer as ArrayBuffer | undefined };
+  }
+
+  /** Stops storing the bytes of transfers for a lease that is no longer wanted. */
+  discard(leaseId: string): void {
+    for (const t of this.#active.values()) if (t.frame.leaseId === leaseId) t.buffer = undefined;
+  }
+
+  /** Drops every transfer in progress. */
+  clear(): void {
+    this.#active.clear();
+  }
+}
+
+/** A received blob whose bytes hash to `sha256`. */
+export interface VerifiedBlob {
+  bytes: ArrayBuffer;
+  sha256: string;
+}
+
+/** Resolves to the bytes and hash if they hash to the announced SHA-256, else rejects with 'hash-mismatch'. */
+export async function verifyBlob(frame: BlobFrame, bytes: ArrayBuffer): Promise<VerifiedBlob> {
+  const actual = await sha256Hex(bytes);
+  if (actual !== frame.sha256) {
+    throw new MeshError('hash-mismatch', `Cannot accept ${frame.what} of lease ${frame.leaseId} as it must hash to ${frame.sha256}: current hash is ${actual}`);
+  }
+  return { bytes, sha256: actual };
+}
+
+/** Splits bytes into chunk payloads of at most `size` bytes (views, no copy). */
+export function* chunkPayloads(bytes: Uint8Array, size: number): Generator<Uint8Array> {
+  if (!Number.isSafeInteger(size) || size < 1) {
+    throw new RangeError(`Cannot chunk as 'size' must be a positive integer: current value is ${size}`);
+  }
+  for (let at = 0; at < bytes.byteLength; at += size) yield bytes.subarray(at, Math.min(at + size, bytes.byteLength));
+}

@@ -1,0 +1,69 @@
+/** The SDK's client (`mesh.client`): turns calls into planned jobs and runs them on the mesh. */
+import { DEFAULT_BID } from '../core/cost.ts';
+import type { TensorData } from '../protocol/tensor.ts';
+import matmulWgsl from '../../shaders/matmul.wgsl?raw';
+import { type JobPlan, planMatmul, planOnnx, planWgsl } from './job-plan.ts';
+import { JobRun, type ResolvedJobOptions } from './job-run.ts';
+import type { JobRouter, SessionContext } from './session.ts';
+import type { JobHandle, JobOptions, MeshClient, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunWgslOptions } from './types.ts';
+
+/** Tolerance used when a job names none: loose enough for GPU/CPU float differences. */
+export const DEFAULT_TOLERANCE = { abs: 1e-4, rel: 1e-3 };
+/** Deadline used when a job names none: ten minutes. */
+export const DEFAULT_DEADLINE_MS = 10 * 60 * 1000;
+
+/** Runs jobs for one connection. */
+export class Client implements MeshClient {
+  readonly #ctx: SessionContext;
+  readonly #router: JobRouter;
+  readonly #runs = new Set<JobRun<unknown>>();
+
+  constructor(ctx: SessionContext, router: JobRouter) {
+    this.#ctx = ctx;
+    this.#router = router;
+  }
+
+  /** Runs an ONNX model over a batch, split along axis 0. */
+  runOnnx(opts: RunOnnxOptions): JobHandle<Record<string, OutputTensor>> {
+    return this.#run(planOnnx(opts, fetchBytes), opts);
+  }
+
+  /** Runs a WGSL kernel over caller-made shards; resolves with each shard's outputs. */
+  runWgsl(opts: RunWgslOptions): JobHandle<TensorData[][]> {
+    return this.#run(planWgsl(opts), opts);
+  }
+
+  /** Multiplies A[m x k] by B[k x n] in tiles across the mesh. */
+  runMatmul(opts: RunMatmulOptions): JobHandle<Float32Array> {
+    return this.#run(planMatmul(opts, matmulWgsl), opts);
+  }
+
+  /** Fails every running job (the connection closed). */
+  abandonAll(err: Error): void {
+    for (const run of this.#runs) run.abandon(err);
+    this.#runs.clear();
+  }
+
+  #run<T>(plan: Promise<JobPlan<T>>, opts: JobOptions): JobRun<T> {
+    const run = new JobRun<T>(this.#ctx, this.#router, plan, resolveOptions(opts));
+    this.#runs.add(run as JobRun<unknown>);
+    const forget = () => this.#runs.delete(run as JobRun<unknown>);
+    run.cost.then(forget, forget);
+    return run;
+  }
+}
+
+function resolveOptions(opts: JobOptions): ResolvedJobOptions {
+  return {
+    bid: opts.bid ?? DEFAULT_BID,
+    verifyFraction: opts.verifyFraction ?? 0,
+    tolerance: opts.tolerance ?? DEFAULT_TOLERANCE,
+    deadlineMs: opts.deadlineMs ?? DEFAULT_DEADLINE_MS,
+  };
+}
+
+async function fetchBytes(url: string): Promise<ArrayBuffer> {
+  const res = await fetch(url);
+  if (!res.ok) throw new TypeError(`Cannot fetch the model at ${url}: current status is ${res.status}`);
+  return res.arrayBuffer();
+}

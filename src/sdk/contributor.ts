@@ -1,0 +1,237 @@
+/**
+ * Donating this browser's cycles: start a compute pool, register measured capabilities and an ask price,
+ * and run leases the coordinator assigns when their client connects. A lease starts only when the coordinator
+ * assigned it to us AND the link's remote peer is that lease's client, so nobody can make us compute for free.
+ */
+import { ComputePool } from '../compute/index.ts';
+import { DEFAULT_ASK_PRICE } from '../core/cost.ts';
+import type { PushFrame } from '../mesh/coordinator-client.ts';
+import type { ShardRequest } from '../mesh/peer-link.ts';
+import type { Capabilities } from '../protocol/capabilities.ts';
+import { MeshError } from '../protocol/errors.ts';
+import { PROTOCOL_VERSION } from '../protocol/version.ts';
+import { ModelCache } from '../storage/model-cache.ts';
+import { recordReceipt } from '../storage/receipt-log.ts';
+import { type AssignFrame, LeaseRunner } from './lease-runner.ts';
+import type { SessionContext } from './session.ts';
+import type { ContributeOptions, ContributorState, MeshContributor, ShardEventDetail } from './types.ts';
+
+/** Milliseconds a `shard` request waits for its `assign` push (both race from the coordinator). */
+export const ASSIGN_WAIT_MS = 5_000;
+
+/** The SDK's contributor (`mesh.contributor`). */
+export class Contributor extends EventTarget implements MeshContributor {
+  readonly stats = { shardsRun: 0, shardsFailed: 0, earned: 0 };
+  readonly #ctx: SessionContext;
+  readonly #cache = new ModelCache();
+  readonly #assigned = new Map<string, { frame: AssignFrame; timer: ReturnType<typeof setTimeout> }>();
+  readonly #assignWaiters = new Map<string, Set<(frame: AssignFrame | undefined) => void>>();
+  readonly #runners = new Map<string, LeaseRunner>();
+  #state: ContributorState = 'stopped';
+  #pool: ComputePool | undefined;
+  #capabilities: Capabilities | undefined;
+  #caps: { cpuCap?: number; gpuCap?: number } = {};
+  #registration: { askPrice: number; maxConcurrent: number } | undefined;
+
+  constructor(ctx: SessionContext) {
+    super();
+    this.#ctx = ctx;
+    const c = ctx.coordinator;
+    c.addEventListener('assign', (e) => this.#onAssign((e as CustomEvent<AssignFrame>).detail));
+    c.addEventListener('revoke', (e) => this.#onRevoke((e as CustomEvent<Extract<PushFrame, { type: 'revoke' }>>).detail));
+    c.addEventListener('credited', (e) => this.#onCredited((e as CustomEvent<Extract<PushFrame, { type: 'credited' }>>).detail));
+    // A new coordinator session knows nothing of us: register again in the state we were in.
+    c.addEventListener('welcome', () => void this.#reregister());
+    ctx.network.addEventListener('shard', (e) => void this.#onShard((e as CustomEvent<ShardRequest>).detail));
+  }
+
+  /** 'stopped', 'starting', 'active' or 'paused'. */
+  get state(): ContributorState {
+    return this.#state;
+  }
+
+  /** Capabilities measured at start. */
+  get capabilities(): Capabilities | undefined {
+    return this.#capabilities;
+  }
+
+  /** Starts computing: measures capabilities, registers them and begins taking leases. */
+  async start(opts: ContributeOptions = {}): Promise<Capabilities> {
+    if (this.#state !== 'stopped') {
+      throw new MeshError('conflict', `Cannot start contributing as the contributor must be stopped: current state is ${this.#state}`);
+    }
+    const askPrice = opts.askPrice ?? DEFAULT_ASK_PRICE;
+    if (!Number.isSafeInteger(askPrice) || askPrice < 0) {
+      throw new RangeError(`Cannot start contributing as 'askPrice' must be a non-negative integer of micro-credits: current value is ${askPrice}`);
+    }
+    this.#caps = {
+      ...(opts.cpuCap === undefined ? {} : { cpuCap: opts.cpuCap }),
+      ...(opts.gpuCap === undefined ? {} : { gpuCap: opts.gpuCap }),
+    };
+    this.#setState('starting');
+    try {
+      const pool = await ComputePool.create({ ...this.#caps, assetBase: this.#ctx.base });
+      this.#pool = pool;
+      const caps = await pool.capabilities();
+      this.#capabilities = caps;
+      const maxConcurrent = opts.maxConcurrent ?? Math.max(1, Math.min(4, Math.floor(caps.cpu.cores / 2)));
+      this.#registration = { askPrice, maxConcurrent };
+      await this.#ctx.coordinator.request({ type: 'register', caps, askPrice, maxConcurrent });
+      if ((this.#state as ContributorState) !== 'starting') throw new MeshError('cancelled', 'Cannot start contributing as stop() was called meanwhile');
+      this.#setState('active');
+      return caps;
+    } catch (err) {
+      this.#teardown();
+      this.#setState('stopped');
+      throw err;
+    }
+  }
+
+  /** Changes the duty-cycle caps (0.05..1) from the next task on. */
+  setCaps(caps: { cpuCap?: number; gpuCap?: number }): void {
+    this.#pool?.setCaps(caps);
+    this.#caps = { ...this.#caps, ...caps };
+  }
+
+  /** Stops taking new leases (running ones finish). */
+  async pause(): Promise<void> {
+    if (this.#state !== 'active') return;
+    await this.#ctx.coordinator.request({ type: 'state', state: 'paused' }, { idempotent: true });
+    this.#setState('paused');
+  }
+
+  /** Takes leases again after `pause()`. */
+  async resume(): Promise<void> {
+    if (this.#state !== 'paused') return;
+    await this.#ctx.coordinator.request({ type: 'state', state: 'active' }, { idempotent: true });
+    this.#setState('active');
+  }
+
+  /** Unregisters, aborts running leases (their clients hear `fail`) and stops the workers. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#setState('stopped');
+    try {
+      if (this.#ctx.coordinator.state !== 'closed') await this.#ctx.coordinator.request({ type: 'unregister' });
+    } catch {
+      // The coordinator forgets us anyway when the session ends.
+    } finally {
+      this.#teardown();
+    }
+  }
+
+  #teardown(): void {
+    for (const runner of this.#runners.values()) runner.abort('the contributor stopped');
+    this.#runners.clear();
+    for (const { timer } of this.#assigned.values()) clearTimeout(timer);
+    this.#assigned.clear();
+    this.#pool?.terminate();
+    this.#pool = undefined;
+    this.#registration = undefined;
+  }
+
+  #setState(state: ContributorState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.dispatchEvent(new CustomEvent('state', { detail: { state } }));
+  }
+
+  #onAssign(frame: AssignFrame): void {
+    if (this.#state === 'stopped') return;
+    const { leaseId, expiresAt } = frame.lease;
+    const timer = setTimeout(() => this.#assigned.delete(leaseId), Math.max(expiresAt - Date.now(), 0) + 10_000);
+    this.#assigned.set(leaseId, { frame, timer });
+    for (const wake of this.#assignWaiters.get(leaseId) ?? []) wake(frame);
+    this.#assignWaiters.delete(leaseId);
+  }
+
+  #onRevoke(frame: Extract<PushFrame, { type: 'revoke' }>): void {
+    const held = this.#assigned.get(frame.leaseId);
+    if (held) clearTimeout(held.timer);
+    this.#assigned.delete(frame.leaseId);
+    this.#runners.get(frame.leaseId)?.abort(`revoked by the coordinator (${frame.reason})`);
+    this.#runners.delete(frame.leaseId);
+  }
+
+  #onCredited(frame: Extract<PushFrame, { type: 'credited' }>): void {
+    this.stats.earned += frame.amount;
+    recordReceipt({ leaseId: frame.leaseId, jobId: this.#assigned.get(frame.leaseId)?.frame.lease.jobId ?? '', kind: 'credited', amount: frame.amount, at: Date.now() })
+      .catch(() => {});
+    this.dispatchEvent(new CustomEvent('credited', { detail: { amount: frame.amount, balance: frame.balance } }));
+    this.#ctx.balanceChanged(frame.balance);
+  }
+
+  async #onShard({ link, frame }: ShardRequest): Promise<void> {
+    const { leaseId } = frame;
+    if (frame.v !== PROTOCOL_VERSION) {
+      link.sendFail(leaseId, new MeshError('unsupported-version', `Cannot run lease ${leaseId} as peers must speak protocol ${PROTOCOL_VERSION}: current value is ${frame.v}`));
+      return;
+    }
+    if (this.#state === 'stopped' || !this.#pool) {
+      link.sendFail(leaseId, new MeshError('unauthorized', `Cannot run lease ${leaseId} as this peer is not contributing`));
+      return;
+    }
+    const assign = await this.#waitAssign(leaseId);
+    if (!assign || assign.lease.client !== link.remote) {
+      link.sendFail(leaseId, new MeshError('unauthorized', `Cannot run lease ${leaseId} for ${link.remote} as the coordinator did not assign it to this pair`));
+      return;
+    }
+    if (this.#runners.has(leaseId)) {
+      link.sendFail(leaseId, new MeshError('conflict', `Cannot run lease ${leaseId} twice`));
+      return;
+    }
+    const pool = this.#pool;
+    if (!pool) return;
+    const runner = new LeaseRunner({ pool, cache: this.#cache, coordinator: this.#ctx.coordinator, identity: this.#ctx.identity }, assign, link);
+    this.#runners.set(leaseId, runner);
+    const { jobId, shard } = assign.lease;
+    this.#shardEvent({ leaseId, jobId, shard, phase: 'start' });
+    try {
+      const ms = await runner.run();
+      this.stats.shardsRun++;
+      this.#shardEvent({ leaseId, jobId, shard, phase: 'done', ms });
+    } catch (err) {
+      this.stats.shardsFailed++;
+      this.#shardEvent({ leaseId, jobId, shard, phase: 'failed', error: (err as Error).message });
+    } finally {
+      if (this.#runners.get(leaseId) === runner) this.#runners.delete(leaseId);
+      const held = this.#assigned.get(leaseId);
+      if (held) clearTimeout(held.timer);
+      this.#assigned.delete(leaseId);
+    }
+  }
+
+  #waitAssign(leaseId: string): Promise<AssignFrame | undefined> {
+    const held = this.#assigned.get(leaseId);
+    if (held) return Promise.resolve(held.frame);
+    return new Promise((resolve) => {
+      let set = this.#assignWaiters.get(leaseId);
+      if (!set) this.#assignWaiters.set(leaseId, (set = new Set()));
+      const wake = (frame: AssignFrame | undefined) => {
+        clearTimeout(timer);
+        resolve(frame);
+      };
+      const timer = setTimeout(() => {
+        set.delete(wake);
+        if (set.size === 0) this.#assignWaiters.delete(leaseId);
+        resolve(undefined);
+      }, ASSIGN_WAIT_MS);
+      set.add(wake);
+    });
+  }
+
+  #shardEvent(detail: ShardEventDetail): void {
+    this.dispatchEvent(new CustomEvent<ShardEventDetail>('shard', { detail }));
+  }
+
+  async #reregister(): Promise<void> {
+    const reg = this.#registration;
+    if (!reg || !this.#capabilities || (this.#state !== 'active' && this.#state !== 'paused')) return;
+    try {
+      await this.#ctx.coordinator.request({ type: 'register', caps: this.#capabilities, askPrice: reg.askPrice, maxConcurrent: reg.maxConcurrent });
+      if (this.#state === 'paused') await this.#ctx.coordinator.request({ type: 'state', state: 'paused' });
+    } catch {
+      // Registration failed on the new session: there is nothing to run until the next reconnect.
+    }
+  }
+}

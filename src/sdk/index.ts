@@ -1,0 +1,29 @@
+/**
+ * The Meshwork SDK: `connect()` to a coordinator, then run jobs with `mesh.client` and donate cycles with
+ * `mesh.contributor`. Nothing else in src/ is public.
+ */
+export { connect } from './connect.ts';
+export type {
+  ConnectOptions,
+  ContributeOptions,
+  ContributorState,
+  InputTensor,
+  JobCost,
+  JobHandle,
+  JobOptions,
+  JobProgress,
+  Mesh,
+  MeshClient,
+  MeshContributor,
+  OutputTensor,
+  RunMatmulOptions,
+  RunOnnxOptions,
+  RunWgslOptions,
+  ShardEventDetail,
+  WgslShard,
+} from './types.ts';
+export { MeshError } from '../protocol/errors.ts';
+export type { ErrorCode } from '../protocol/errors.ts';
+export { MICRO } from '../protocol/coordinator.ts';
+export type { Capabilities } from '../protocol/capabilities.ts';
+export type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';

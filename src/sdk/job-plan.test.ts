@@ -1,0 +1,65 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { sha256Hex } from '../core/hash.ts';
+import { unpackTensors } from '../core/sharding.ts';
+import { planMatmul, planOnnx, planWgsl } from './job-plan.ts';
+
+const model = new Uint8Array([8, 1, 2, 3, 4]).buffer;
+
+describe('job plans', () => {
+  it('planOnnx() addresses the model by hash and splits the batch into hashed shards', async () => {
+    const x = Float32Array.from({ length: 5 * 2 }, (_, i) => i);
+    const plan = await planOnnx({ model: { url: 'http://h/m.onnx', name: 'm' }, inputs: { x: { dtype: 'float32', dims: [5, 2], data: x } }, outputs: ['y'], itemsPerShard: 2 }, () => Promise.resolve(model));
+    assert.equal(plan.kernel.kind === 'onnx' && plan.kernel.model.hash, await sha256Hex(model));
+    assert.deepEqual(plan.shards.map((s) => s.spec.inputs[0]!.dims), [[2, 2], [2, 2], [1, 2]]);
+    assert.deepEqual(plan.shards.map((s) => s.spec.workUnits), [2000, 2000, 1000]);
+    const last = plan.shards[2]!;
+    assert.equal(last.spec.inputHash, await sha256Hex(last.inputs));
+    assert.deepEqual([...new Float32Array(unpackTensors(last.inputs, last.spec.inputs)[0]!.data)], [8, 9]);
+  });
+
+  it('planOnnx() refuses a typed array whose element size does not match the dtype', async () => {
+    await assert.rejects(
+      planOnnx({ model: { url: 'u' }, inputs: { x: { dtype: 'float32', dims: [2], data: new Float64Array(1) } }, outputs: ['y'] }, () => Promise.resolve(model)),
+      /float32 needs 4-byte elements: current array has 8-byte elements/,
+    );
+  });
+
+  it('an ONNX plan accepts any output shape with the shard batch on axis 0 and assembles by name', async () => {
+    const plan = await planOnnx({ model: { url: 'u' }, inputs: { x: { dtype: 'float32', dims: [3], data: new Float32Array(3) } }, outputs: ['y'], itemsPerShard: 2 }, () => Promise.resolve(model));
+    const spec = plan.shards[0]!.spec;
+    plan.checkOutputs(spec, [{ name: 'y', dtype: 'int64', dims: [2, 7] }]);
+    assert.throws(() => plan.checkOutputs(spec, [{ name: 'y', dtype: 'float32', dims: [3, 7] }]), /axis 0 must be 2/);
+    assert.throws(() => plan.checkOutputs(spec, [{ name: 'z', dtype: 'float32', dims: [2] }]), /must be \[y\]: current value is \[z\]/);
+    const result = plan.assemble([
+      [{ name: 'y', dtype: 'int32', dims: [2, 1], data: new Int32Array([1, 2]).buffer }],
+      [{ name: 'y', dtype: 'int32', dims: [1, 1], data: new Int32Array([3]).buffer }],
+    ]);
+    assert.deepEqual(result.y!.dims, [3, 1]);
+    assert.ok(result.y!.data instanceof Int32Array);
+    assert.deepEqual([...result.y!.data], [1, 2, 3]);
+  });
+
+  it('planMatmul() makes one WGSL shard per tile with exact output specs and dispatch', async () => {
+    const m = 130, k = 3, n = 70;
+    const plan = await planMatmul({ a: new Float32Array(m * k), b: new Float32Array(k * n), m, k, n, tile: 64 }, 'src');
+    assert.equal(plan.shards.length, 3 * 2);
+    const s = plan.shards[5]!.spec;
+    assert.deepEqual(s.outputs, [{ name: 'c', dtype: 'float32', dims: [2, 6] }]);
+    assert.deepEqual(s.dispatch, [1, 1, 1]);
+    assert.deepEqual(s.inputs.map((t) => t.dims), [[2, 3], [3, 6], [4]]);
+    assert.throws(() => plan.checkOutputs(s, [{ name: 'c', dtype: 'float32', dims: [6, 2] }]), /must be float32\[2,6\]/);
+  });
+
+  it('planMatmul() refuses operands of the wrong length', async () => {
+    await assert.rejects(planMatmul({ a: new Float32Array(5), b: new Float32Array(6), m: 2, k: 3, n: 2 }, 's'), /'a' must be a Float32Array of m\*k = 6 values/);
+  });
+
+  it('planWgsl() keeps caller shards and refuses inputs of the wrong size', async () => {
+    const kernel = { source: 's', entryPoint: 'main', bindings: [{ binding: 0, role: 'input' as const }, { binding: 1, role: 'output' as const }] };
+    const good = { inputs: [{ name: 'x', dtype: 'float32' as const, dims: [2], data: new ArrayBuffer(8) }], outputs: [{ name: 'y', dtype: 'float32' as const, dims: [2] }], dispatch: [1, 1, 1] as [number, number, number], workUnits: 1 };
+    const plan = await planWgsl({ kernel, shards: [good] });
+    assert.deepEqual(plan.shards[0]!.spec.dispatch, [1, 1, 1]);
+    await assert.rejects(planWgsl({ kernel, shards: [{ ...good, inputs: [{ ...good.inputs[0]!, data: new ArrayBuffer(4) }] }] }), /needs 8 bytes: current length is 4/);
+  });
+});

@@ -1,0 +1,292 @@
+/**
+ * One job from the client's side: submit the signed job, serve every lease the coordinator assigns (move
+ * inputs, take outputs, check them), verify replicated shards, pay accepted runs with signed receipts, reject
+ * bad ones, and settle when the coordinator reports the job's end. A lease whose link dies is rejected as
+ * 'transfer-failed' unless the coordinator already released it, so a shard is never silently lost.
+ */
+import { toBase64Url } from '../core/encoding.ts';
+import type { Tolerance } from '../core/verify.ts';
+import { type JobSpec, type JobStatus, type Lease, type Receipt, signedText, type SubmitResult } from '../protocol/coordinator.ts';
+import { MeshError } from '../protocol/errors.ts';
+import { recordReceipt } from '../storage/receipt-log.ts';
+import type { JobPlan } from './job-plan.ts';
+import { rejectReason, transferLease } from './lease-transfer.ts';
+import type { JobPush, JobRouter, SessionContext } from './session.ts';
+import { ShardTally, type Verdict } from './shard-tally.ts';
+import type { JobCost, JobHandle, JobProgress } from './types.ts';
+
+/** Market options of a job with defaults applied. */
+export interface ResolvedJobOptions {
+  bid: number;
+  verifyFraction: number;
+  tolerance: Tolerance;
+  deadlineMs: number;
+}
+
+/** Retries of a receipt refused with 'conflict' (about 8 s in all). */
+const RECEIPT_RETRIES = 5;
+
+type RejectReason = 'hash-mismatch' | 'verification-failed' | 'transfer-failed' | 'bad-output';
+
+/** A job in flight; the JobHandle the SDK returns. */
+export class JobRun<T> extends EventTarget implements JobHandle<T> {
+  readonly jobId: Promise<string>;
+  readonly result: Promise<T>;
+  readonly cost: Promise<JobCost>;
+  readonly #ctx: SessionContext;
+  readonly #router: JobRouter;
+  readonly #options: ResolvedJobOptions;
+  readonly #leases = new Map<string, { lease: Lease; ctrl: AbortController }>();
+  readonly #settled = new Set<number>();
+  #plan: JobPlan<T> | undefined;
+  #tallies: ShardTally[] = [];
+  #id: string | undefined;
+  #finished = false;
+  #cancelRequested = false;
+  #resolveId!: (id: string) => void;
+  #rejectId!: (err: Error) => void;
+  #resolveResult!: (value: T) => void;
+  #rejectResult!: (err: Error) => void;
+  #resolveCost!: (cost: JobCost) => void;
+  #rejectCost!: (err: Error) => void;
+  #resultDone = false;
+  #onWelcome = () => void this.#refreshStatus();
+
+  constructor(ctx: SessionContext, router: JobRouter, plan: Promise<JobPlan<T>>, options: ResolvedJobOptions) {
+    super();
+    this.#ctx = ctx;
+    this.#router = router;
+    this.#options = options;
+    this.jobId = new Promise((res, rej) => ((this.#resolveId = res), (this.#rejectId = rej)));
+    this.result = new Promise((res, rej) => ((this.#resolveResult = res), (this.#rejectResult = rej)));
+    this.cost = new Promise((res, rej) => ((this.#resolveCost = res), (this.#rejectCost = rej)));
+    // Callers may await only one of these; the others must not raise unhandled rejections.
+    for (const p of [this.jobId, this.result, this.cost]) p.catch(() => {});
+    void this.#start(plan);
+  }
+
+  /** Asks the coordinator to cancel; unfinished shards are refunded and `result` rejects with 'cancelled'. */
+  async cancel(): Promise<void> {
+    if (this.#finished) return;
+    this.#cancelRequested = true;
+    if (this.#id === undefined) return; // #start cancels right after submitting
+    const answer = await this.#ctx.coordinator.request<unknown>({ type: 'cancel', jobId: this.#id }, { idempotent: true });
+    const status = isJobStatus(answer) ? answer : isJobStatus((answer as { status?: unknown } | null)?.status) ? (answer as { status: JobStatus }).status : undefined;
+    if (status) this.#finish(status);
+  }
+
+  /** Handles a push routed to this job. */
+  onPush(frame: JobPush): void {
+    if (frame.type === 'assigned') this.#onAssigned(frame.lease);
+    else if (frame.type === 'released') this.#onReleased(frame.leaseId);
+    else this.#onStatus(frame.status);
+  }
+
+  async #start(planPromise: Promise<JobPlan<T>>): Promise<void> {
+    try {
+      const plan = await planPromise;
+      this.#plan = plan;
+      const { bid, verifyFraction, tolerance, deadlineMs } = this.#options;
+      this.#tallies = plan.shards.map((s) => new ShardTally(s.spec.index, tolerance));
+      const job: JobSpec = {
+        kernel: plan.kernel,
+        shards: plan.shards.map((s) => s.spec),
+        bid,
+        verifyFraction,
+        tolerance: { ...tolerance },
+        deadlineMs,
+        nonce: toBase64Url(crypto.getRandomValues(new Uint8Array(16))),
+      };
+      const signature = await this.#ctx.identity.sign(signedText('job', job));
+      const submitted = await this.#ctx.coordinator.request<SubmitResult>({ type: 'submit', job, signature });
+      this.#id = submitted.jobId;
+      this.#ctx.coordinator.addEventListener('welcome', this.#onWelcome);
+      this.#router.register(submitted.jobId, this);
+      this.#resolveId(submitted.jobId);
+      void this.#learnReplicas(submitted.jobId);
+      if (submitted.status && submitted.status.state !== 'running') this.#finish(submitted.status);
+      else if (this.#cancelRequested) await this.cancel();
+    } catch (err) {
+      this.#fail(err as Error);
+    }
+  }
+
+  /** Marks the shards the coordinator plans to replicate, so their first output waits for its twin. */
+  async #learnReplicas(jobId: string): Promise<void> {
+    try {
+      const res = await fetch(new URL(`api/jobs/${encodeURIComponent(jobId)}`, this.#ctx.base.replace(/\/?$/, '/')));
+      if (!res.ok) return;
+      const info = (await res.json()) as { shards?: { index: number; replicas?: number }[] };
+      // `replicas` counts runs beyond the first: 1 or more means the shard is verified.
+      for (const s of info.shards ?? []) if ((s.replicas ?? 0) >= 1) this.#tallies[s.index]?.expectReplica();
+    } catch {
+      // Without it a replica is still recognised by its lease's `replica` flag.
+    }
+  }
+
+  #onAssigned(lease: Lease): void {
+    const tally = this.#tallies[lease.shard];
+    const plan = this.#plan;
+    if (this.#finished || !tally || !plan || this.#leases.has(lease.leaseId)) return;
+    // A speculative copy of a shard already settled unverified has nothing left to prove.
+    if (tally.settled && !tally.verified && !lease.replica) return;
+    tally.addLease(lease);
+    const ctrl = new AbortController();
+    this.#leases.set(lease.leaseId, { lease, ctrl });
+    this.#progress({ shard: lease.shard, contributor: lease.contributor, state: 'assigned' });
+    void this.#runLease(lease, tally, plan, ctrl.signal);
+  }
+
+  async #runLease(lease: Lease, tally: ShardTally, plan: JobPlan<T>, signal: AbortSignal): Promise<void> {
+    const shard = plan.shards[lease.shard]!;
+    try {
+      const link = await this.#ctx.network.link(lease.contributor);
+      const out = await transferLease(link, lease, { spec: shard.spec, inputs: shard.inputs, model: plan.model, checkOutputs: plan.checkOutputs }, signal);
+      if (signal.aborted || this.#finished) return;
+      this.#leases.delete(lease.leaseId);
+      this.#apply(lease, tally, tally.output(lease.leaseId, out.outputs, out.outputHash));
+    } catch (err) {
+      if (signal.aborted || this.#finished) return; // released or over: the coordinator already knows
+      tally.drop(lease.leaseId);
+      this.#reject(lease, rejectReason(err));
+      this.#progress({ shard: lease.shard, contributor: lease.contributor, state: 'failed' });
+    } finally {
+      if (this.#leases.get(lease.leaseId)?.ctrl.signal === signal) this.#leases.delete(lease.leaseId);
+    }
+  }
+
+  #apply(lease: Lease, tally: ShardTally, verdicts: Verdict[]): void {
+    for (const v of verdicts) {
+      if (v.kind === 'receipt') void this.#pay(lease.shard, tally, v.leaseId);
+      else if (v.kind === 'reject') this.#reject({ ...lease, leaseId: v.leaseId }, v.reason);
+      else if (v.kind === 'dispute') {
+        this.#progress({ shard: lease.shard, state: 'disputed' });
+        this.#ctx.coordinator.request({ type: 'dispute', jobId: lease.jobId, shard: lease.shard }, { idempotent: true }).catch(() => {});
+      } else {
+        const first = !this.#settled.has(lease.shard);
+        this.#settled.add(lease.shard);
+        if (first) this.#progress({ shard: lease.shard, contributor: tally.settledBy?.contributor, state: 'settled' });
+        this.#maybeResolve();
+      }
+    }
+  }
+
+  async #pay(shard: number, tally: ShardTally, leaseId: string): Promise<void> {
+    const run = tally.run(leaseId);
+    if (!run?.outputHash || this.#id === undefined) return;
+    const receipt: Receipt = {
+      jobId: this.#id,
+      shard,
+      leaseId,
+      contributor: run.contributor,
+      outputHash: run.outputHash,
+      workUnits: this.#plan!.shards[shard]!.spec.workUnits,
+    };
+    const signature = await this.#ctx.identity.sign(signedText('receipt', receipt));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#ctx.coordinator.request({ type: 'receipt', receipt, signature }, { idempotent: true });
+        recordReceipt({ leaseId, jobId: receipt.jobId, kind: 'paid', receipt, signature, at: Date.now() }).catch(() => {});
+        return;
+      } catch (err) {
+        // The contributor's claim may still be on its way to the coordinator: a 'conflict' is worth a retry.
+        // Anything else (the lease ended, the job is over) is final; the coordinator keeps the books.
+        if (!(err instanceof MeshError) || err.code !== 'conflict' || attempt >= RECEIPT_RETRIES || this.#finished) return;
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      }
+    }
+  }
+
+  #reject(lease: Lease, reason: RejectReason): void {
+    this.#ctx.coordinator
+      .request({ type: 'reject', jobId: lease.jobId, shard: lease.shard, leaseId: lease.leaseId, reason }, { idempotent: true })
+      .catch(() => {});
+  }
+
+  #onReleased(leaseId: string): void {
+    const entry = this.#leases.get(leaseId);
+    this.#leases.delete(leaseId);
+    entry?.ctrl.abort(new MeshError('cancelled', `Cannot finish lease ${leaseId} as the coordinator released it`));
+    const shard = entry?.lease.shard ?? this.#tallies.findIndex((t) => t.run(leaseId));
+    this.#tallies[shard]?.drop(leaseId);
+  }
+
+  #onStatus(status: JobStatus): void {
+    if (status.state === 'running') {
+      this.#progress({ state: 'running' });
+      return;
+    }
+    this.#finish(status);
+  }
+
+  #maybeResolve(): void {
+    if (this.#resultDone || this.#settled.size < this.#tallies.length) return;
+    this.#resultDone = true;
+    try {
+      this.#resolveResult(this.#plan!.assemble(this.#tallies.map((t) => t.outputs!)));
+    } catch (err) {
+      this.#rejectResult(err as Error);
+    }
+  }
+
+  async #refreshStatus(): Promise<void> {
+    if (this.#finished || this.#id === undefined) return;
+    try {
+      const status = await this.#ctx.coordinator.request<unknown>({ type: 'job', jobId: this.#id });
+      if (isJobStatus(status) && status.state !== 'running') this.#finish(status);
+    } catch {
+      // The next push or reconnect tries again.
+    }
+  }
+
+  #finish(status: JobStatus): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#cleanup();
+    this.#resolveCost({ spent: status.spent, fees: status.fees, refunded: status.refunded, escrow: status.escrow });
+    if (!this.#resultDone) {
+      this.#resultDone = true;
+      this.#rejectResult(
+        status.state === 'cancelled'
+          ? new MeshError('cancelled', `Cannot finish job ${status.jobId} as it was cancelled`)
+          : new MeshError('lease-expired', `Cannot finish job ${status.jobId} as it ended '${status.state}' with ${this.#settled.size} of ${this.#tallies.length} shards settled`),
+      );
+    }
+    this.#progress({ state: status.state });
+    this.#ctx.balanceChanged();
+  }
+
+  #fail(err: Error): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#cleanup();
+    this.#rejectId(err);
+    if (!this.#resultDone) this.#rejectResult(err);
+    this.#resultDone = true;
+    this.#rejectCost(err);
+  }
+
+  #cleanup(): void {
+    for (const { ctrl } of this.#leases.values()) ctrl.abort(new MeshError('cancelled', 'Cannot finish the lease as the job ended'));
+    this.#leases.clear();
+    if (this.#id !== undefined) this.#router.unregister(this.#id);
+    this.#ctx.coordinator.removeEventListener('welcome', this.#onWelcome);
+  }
+
+  #progress(p: { state: string; shard?: number | undefined; contributor?: string | undefined }): void {
+    const detail: JobProgress = { done: this.#settled.size, total: this.#tallies.length, state: p.state };
+    if (p.shard !== undefined) detail.shard = p.shard;
+    if (p.contributor !== undefined) detail.contributor = p.contributor;
+    this.dispatchEvent(new CustomEvent<JobProgress>('progress', { detail }));
+  }
+
+  /** Ends the run because the session closed. */
+  abandon(err: Error): void {
+    this.#fail(err);
+  }
+}
+
+function isJobStatus(v: unknown): v is JobStatus {
+  return typeof v === 'object' && v !== null && typeof (v as JobStatus).jobId === 'string' && typeof (v as JobStatus).state === 'string' &&
+    typeof (v as JobStatus).spent === 'number';
+}

@@ -1,0 +1,77 @@
+/**
+ * The client's side of one lease on a peer link: ask to start (`shard`), learn whether the contributor lacks
+ * the model (`need`), stream model and inputs, then take the outputs blob and the `done` frame and check them
+ * (hash and declared shapes) before they count. Any failure rejects with a MeshError whose code says which
+ * `reject` reason the coordinator should hear.
+ */
+import { unpackTensors } from '../core/sharding.ts';
+import type { Lease } from '../protocol/coordinator.ts';
+import { MeshError } from '../protocol/errors.ts';
+import type { ShardSpec } from '../protocol/kernel.ts';
+import type { TensorData, TensorSpec } from '../protocol/tensor.ts';
+import { PROTOCOL_VERSION } from '../protocol/version.ts';
+import type { PeerLink } from '../mesh/peer-link.ts';
+import { RemoteFailure } from '../mesh/lease-inbox.ts';
+
+/** Milliseconds a contributor has to answer `shard` with `need`, and to send `done` after its outputs. */
+export const CONTROL_TIMEOUT_MS = 30_000;
+/** Extra milliseconds granted past a lease's expiry before the client gives up waiting for outputs. */
+export const EXPIRY_GRACE_MS = 5_000;
+
+/** What the transfer needs to know about the job. */
+export interface LeaseJob {
+  spec: ShardSpec;
+  inputs: ArrayBuffer;
+  model: ArrayBuffer | undefined;
+  checkOutputs(spec: ShardSpec, declared: TensorSpec[]): void;
+}
+
+/** A checked output of one run. */
+export interface LeaseOutput {
+  outputs: TensorData[];
+  outputHash: string;
+}
+
+/** Runs the client side of `lease` over `link`; ends the lease's inbox on the link whatever happens. */
+export async function transferLease(link: PeerLink, lease: Lease, job: LeaseJob, signal: AbortSignal): Promise<LeaseOutput> {
+  const inbox = link.lease(lease.leaseId);
+  const onAbort = () => inbox.fail(signal.reason instanceof Error ? signal.reason : new MeshError('cancelled', `Cannot finish lease ${lease.leaseId} as it was abandoned`));
+  signal.addEventListener('abort', onAbort);
+  try {
+    signal.throwIfAborted();
+    link.sendControl({ type: 'shard', v: PROTOCOL_VERSION, leaseId: lease.leaseId });
+    const need = await inbox.nextFrame('need', CONTROL_TIMEOUT_MS);
+    if (need.model) {
+      if (!job.model) throw new MeshError('invalid-message', `Cannot send a model for lease ${lease.leaseId} as the job has none: the contributor asked for one`);
+      await link.sendBlob(lease.leaseId, 'model', job.model, { signal });
+    }
+    await link.sendBlob(lease.leaseId, 'inputs', job.inputs, { signal, sha256: job.spec.inputHash });
+    const waitMs = Math.max(lease.expiresAt - Date.now(), CONTROL_TIMEOUT_MS) + EXPIRY_GRACE_MS;
+    const { bytes, sha256: outputHash } = await inbox.nextBlob('outputs', waitMs);
+    const done = await inbox.nextFrame('done', CONTROL_TIMEOUT_MS);
+    if (outputHash !== done.outputHash) {
+      throw new MeshError('hash-mismatch', `Cannot accept the outputs of lease ${lease.leaseId} as they must hash to ${done.outputHash}: current hash is ${outputHash}`);
+    }
+    let outputs: TensorData[];
+    try {
+      job.checkOutputs(job.spec, done.outputs);
+      outputs = unpackTensors(bytes, done.outputs);
+    } catch (err) {
+      throw new MeshError('invalid-message', (err as Error).message);
+    }
+    return { outputs, outputHash };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    link.endLease(lease.leaseId);
+  }
+}
+
+/** The `reject` reason for a failed lease transfer. */
+export function rejectReason(err: unknown): 'hash-mismatch' | 'bad-output' | 'transfer-failed' {
+  if (!(err instanceof MeshError)) return 'transfer-failed';
+  // The contributor's own report: a compute failure is its fault, anything else (our inputs, a timeout) is not.
+  if (err instanceof RemoteFailure) return err.code === 'onnx-failed' || err.code.startsWith('gpu-') ? 'bad-output' : 'transfer-failed';
+  if (err.code === 'hash-mismatch') return 'hash-mismatch';
+  if (err.code === 'invalid-message') return 'bad-output';
+  return 'transfer-failed';
+}

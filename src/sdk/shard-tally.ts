@@ -1,0 +1,152 @@
+/**
+ * The client's bookkeeping for one shard: the runs leased for it, their outputs, and the verdict that
+ * follows each new output. Pure logic (no I/O), so the verification rules are unit-tested:
+ * - an unverified shard: the first valid output is paid and used; later duplicates (speculative copies of a
+ *   straggler) are neither paid nor rejected;
+ * - a verified shard (the coordinator planned a replica, or a replica lease showed up): the first two outputs
+ *   are compared within the tolerance; equal -> both paid; different -> a dispute asks for a third run, and
+ *   the strict majority of three is paid and used while the odd one out is rejected.
+ */
+import type { Lease } from '../protocol/coordinator.ts';
+import type { TensorData } from '../protocol/tensor.ts';
+import { compareOutputs, majority, type Tolerance } from '../core/verify.ts';
+
+/** One run of a shard as the client sees it. */
+export interface RunRecord {
+  leaseId: string;
+  contributor: string;
+  replica: boolean;
+  outputs?: TensorData[];
+  outputHash?: string;
+  paid: boolean;
+  rejected: boolean;
+}
+
+/** What the client must do after an output arrived. */
+export type Verdict =
+  | { kind: 'receipt'; leaseId: string }
+  | { kind: 'reject'; leaseId: string; reason: 'verification-failed' }
+  | { kind: 'dispute' }
+  | { kind: 'settle'; leaseId: string };
+
+/** Runs and verdicts of one shard. */
+export class ShardTally {
+  readonly index: number;
+  readonly #tolerance: Tolerance;
+  readonly #runs = new Map<string, RunRecord>();
+  #expectedRuns: number;
+  #disputed = false;
+  #settledBy: string | undefined;
+  #settledOutputs: TensorData[] | undefined;
+
+  constructor(index: number, tolerance: Tolerance, expectedRuns = 1) {
+    this.index = index;
+    this.#tolerance = tolerance;
+    this.#expectedRuns = expectedRuns;
+  }
+
+  /** Whether the shard has accepted output. */
+  get settled(): boolean {
+    return this.#settledBy !== undefined;
+  }
+
+  /** The accepted output (the majority's, once a dispute is decided). */
+  get outputs(): TensorData[] | undefined {
+    return this.#settledOutputs;
+  }
+
+  /** The run whose output is used. */
+  get settledBy(): RunRecord | undefined {
+    return this.#settledBy === undefined ? undefined : this.#runs.get(this.#settledBy);
+  }
+
+  /** Whether two runs disagreed and a third decides. */
+  get disputed(): boolean {
+    return this.#disputed;
+  }
+
+  /** Whether outputs are compared before payment. */
+  get verified(): boolean {
+    return this.#expectedRuns > 1 || this.#disputed;
+  }
+
+  /** Marks the shard verified (the coordinator said it plans a replica). */
+  expectReplica(): void {
+    this.#expectedRuns = Math.max(this.#expectedRuns, 2);
+  }
+
+  /** The record of a lease, if it belongs to this shard. */
+  run(leaseId: string): RunRecord | undefined {
+    return this.#runs.get(leaseId);
+  }
+
+  /** Records a new lease for this shard. */
+  addLease(lease: Pick<Lease, 'leaseId' | 'contributor' | 'replica'>): RunRecord {
+    if (lease.replica) this.expectReplica();
+    const record: RunRecord = { leaseId: lease.leaseId, contributor: lease.contributor, replica: lease.replica, paid: false, rejected: false };
+    this.#runs.set(lease.leaseId, record);
+    return record;
+  }
+
+  /** Forgets a run that ended without usable output (released, failed, rejected), unless it was paid. */
+  drop(leaseId: string): void {
+    const run = this.#runs.get(leaseId);
+    if (run && !run.paid) this.#runs.delete(leaseId);
+  }
+
+  /** Records a run's valid output and returns what to do next. */
+  output(leaseId: string, outputs: TensorData[], outputHash: string): Verdict[] {
+    const run = this.#runs.get(leaseId);
+    if (!run || run.rejected || run.outputs) return [];
+    run.outputs = outputs;
+    run.outputHash = outputHash;
+    if (!this.verified) {
+      if (this.settled) return []; // a speculative duplicate: the first valid result won
+      return [this.#pay(run), this.#settle(run)];
+    }
+    const complete = [...this.#runs.values()].filter((r) => r.outputs && !r.rejected);
+    if (!this.#disputed) {
+      if (complete.length < 2) return [];
+      const [a, b] = complete as [RunRecord, RunRecord];
+      if (compareOutputs(a.outputs!, b.outputs!, this.#tolerance).ok) {
+        const verdicts: Verdict[] = [];
+        for (const r of [a, b]) if (!r.paid) verdicts.push(this.#pay(r));
+        if (!this.settled) verdicts.push(this.#settle(a));
+        return verdicts;
+      }
+      this.#disputed = true;
+      return [{ kind: 'dispute' }];
+    }
+    if (complete.length < 3) return [];
+    const three = complete.slice(0, 3);
+    const agree = majority(three.map((r) => r.outputs!), this.#tolerance).map((i) => three[i]!);
+    const verdicts: Verdict[] = [];
+    for (const r of three) {
+      if (agree.includes(r)) {
+        if (!r.paid) verdicts.push(this.#pay(r));
+      } else if (!r.paid) {
+        r.rejected = true;
+        this.#runs.delete(r.leaseId);
+        verdicts.push({ kind: 'reject', leaseId: r.leaseId, reason: 'verification-failed' });
+      }
+    }
+    // No majority: every unpaid run was rejected; the next two runs are compared afresh.
+    if (agree.length === 0) this.#disputed = false;
+    // The majority's output is the result even if a loser's was used (and paid) before the replica showed up.
+    if (agree.length > 0 && this.#settledBy !== agree[0]!.leaseId && !agree.some((r) => r.leaseId === this.#settledBy)) {
+      verdicts.push(this.#settle(agree[0]!));
+    }
+    return verdicts;
+  }
+
+  #pay(run: RunRecord): Verdict {
+    run.paid = true;
+    return { kind: 'receipt', leaseId: run.leaseId };
+  }
+
+  #settle(run: RunRecord): Verdict {
+    this.#settledBy = run.leaseId;
+    this.#settledOutputs = run.outputs;
+    return { kind: 'settle', leaseId: run.leaseId };
+  }
+}

@@ -1,0 +1,157 @@
+/** The public types of the Meshwork SDK (see src/sdk/index.ts). */
+import type { Capabilities } from '../protocol/capabilities.ts';
+import type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';
+
+/** Options of `connect()`. */
+export interface ConnectOptions {
+  /** Coordinator base URL (default: `location.origin`). */
+  coordinator?: string;
+  /** Slot of the identity key pair in IndexedDB (default 'default'). */
+  identity?: string;
+}
+
+/** A connection to the mesh. Events: 'balance' (CustomEvent<{ balance: number }>), 'close'. */
+export interface Mesh extends EventTarget {
+  readonly peerId: string;
+  readonly client: MeshClient;
+  readonly contributor: MeshContributor;
+  /** This peer's balance in micro-credits. */
+  balance(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A running job. Events: 'progress' (CustomEvent<JobProgress>). */
+export interface JobHandle<T> extends EventTarget {
+  readonly jobId: Promise<string>;
+  readonly result: Promise<T>;
+  /** Resolves when the job settles (done, cancelled or expired). */
+  readonly cost: Promise<JobCost>;
+  cancel(): Promise<void>;
+}
+
+/** Progress of a job: settled shards out of the total, and the shard that just changed. */
+export interface JobProgress {
+  done: number;
+  total: number;
+  shard?: number;
+  contributor?: string;
+  state: string;
+}
+
+/** What a job cost, in micro-credits: paid to contributors, fees, refunded, and still held. */
+export interface JobCost {
+  spent: number;
+  fees: number;
+  refunded: number;
+  escrow: number;
+}
+
+/** A tensor handed to the SDK: any typed-array view over its elements. */
+export interface InputTensor {
+  dtype: DType;
+  dims: number[];
+  data: ArrayBufferView;
+}
+
+/** A tensor returned by the SDK, with a typed array matching its dtype. */
+export interface OutputTensor {
+  dtype: DType;
+  dims: number[];
+  data: Float32Array | Int32Array | BigInt64Array | Uint8Array | Uint32Array;
+}
+
+/** Market and verification options common to every job. */
+export interface JobOptions {
+  /** Maximum micro-credits per work unit (default 2). */
+  bid?: number;
+  /** Fraction of shards run twice and compared (default 0). */
+  verifyFraction?: number;
+  /** Tolerance for comparing replicated outputs (default abs 1e-4, rel 1e-3). */
+  tolerance?: { abs: number; rel: number };
+  /** Milliseconds after which unfinished shards are abandoned (default 10 minutes). */
+  deadlineMs?: number;
+}
+
+/** Options of `runOnnx`. */
+export interface RunOnnxOptions extends JobOptions {
+  model: { url: string; name?: string };
+  /** Inputs by name; all share the batch size on axis 0. */
+  inputs: Record<string, InputTensor>;
+  /** Output names to fetch, in order. */
+  outputs: string[];
+  /** Batch items per shard (default: the batch split into up to 16 shards). */
+  itemsPerShard?: number;
+}
+
+/** One shard of a WGSL job. */
+export interface WgslShard {
+  inputs: TensorData[];
+  outputs: TensorSpec[];
+  dispatch: [number, number, number];
+  workUnits: number;
+}
+
+/** Options of `runWgsl`. */
+export interface RunWgslOptions extends JobOptions {
+  kernel: { source: string; entryPoint: string; bindings: { binding: number; role: 'input' | 'uniform' | 'output' }[] };
+  shards: WgslShard[];
+}
+
+/** Options of `runMatmul`: C[m x n] = A[m x k] B[k x n], row-major f32, tiled `tile` x `tile` (default 128). */
+export interface RunMatmulOptions {
+  a: Float32Array;
+  b: Float32Array;
+  m: number;
+  k: number;
+  n: number;
+  tile?: number;
+  bid?: number;
+  verifyFraction?: number;
+}
+
+/** Running jobs on the mesh as a client. */
+export interface MeshClient {
+  runOnnx(opts: RunOnnxOptions): JobHandle<Record<string, OutputTensor>>;
+  runWgsl(opts: RunWgslOptions): JobHandle<TensorData[][]>;
+  runMatmul(opts: RunMatmulOptions): JobHandle<Float32Array>;
+}
+
+/** Detail of the contributor's 'shard' event. */
+export interface ShardEventDetail {
+  leaseId: string;
+  jobId: string;
+  shard: number;
+  phase: 'start' | 'done' | 'failed';
+  ms?: number;
+  error?: string;
+}
+
+/** Contributor state. */
+export type ContributorState = 'stopped' | 'starting' | 'active' | 'paused';
+
+/** Options of `MeshContributor.start`. */
+export interface ContributeOptions {
+  /** Share of CPU time to use, 0.05..1 (duty cycle). */
+  cpuCap?: number;
+  /** Share of GPU time to use, 0.05..1. */
+  gpuCap?: number;
+  /** Micro-credits asked per work unit (default 1). */
+  askPrice?: number;
+  /** Leases run at once (default: from measured cores, 1..4). */
+  maxConcurrent?: number;
+}
+
+/**
+ * Donating this browser's cycles. Events: 'state' (CustomEvent<{ state }>), 'shard'
+ * (CustomEvent<ShardEventDetail>), 'credited' (CustomEvent<{ amount, balance }>).
+ */
+export interface MeshContributor extends EventTarget {
+  readonly state: ContributorState;
+  readonly stats: { shardsRun: number; shardsFailed: number; earned: number };
+  readonly capabilities: Capabilities | undefined;
+  start(opts?: ContributeOptions): Promise<Capabilities>;
+  setCaps(caps: { cpuCap?: number; gpuCap?: number }): void;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+}

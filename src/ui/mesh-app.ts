@@ -1,0 +1,267 @@
+import { css, html, LitElement, nothing } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import { connect, type Mesh } from '../sdk/index.ts';
+import { shortId } from './format.ts';
+import './mesh-balance.ts';
+import './mesh-client-view.ts';
+import './mesh-contributor-view.ts';
+import { theme, controls } from './styles.ts';
+
+type Tab = 'contribute' | 'run';
+const TABS: { id: Tab; label: string }[] = [
+  { id: 'contribute', label: 'Contribute' },
+  { id: 'run', label: 'Run' },
+];
+
+/** The coordinator to use: `?coordinator=` when given (developing against another port), else this origin. */
+function coordinatorUrl(): string {
+  return new URLSearchParams(location.search).get('coordinator') ?? location.origin;
+}
+
+/**
+ * The PWA shell: connects to the coordinator, shows the peer id and balance, and switches between the
+ * Contribute and Run tabs (kept in the URL hash). Both views stay mounted so contributing continues while
+ * the Run tab is open. Registers the service worker in production builds.
+ * @csspart header - The top bar.
+ */
+@customElement('mesh-app')
+export class MeshApp extends LitElement {
+  static override styles = [
+    theme,
+    controls,
+    css`
+      :host {
+        display: block;
+        min-height: 100vh;
+        background: var(--mw-bg);
+      }
+      header {
+        position: sticky;
+        top: 0;
+        z-index: 10;
+        background: color-mix(in srgb, var(--mw-surface) 92%, transparent);
+        backdrop-filter: blur(8px);
+        border-bottom: 1px solid var(--mw-border);
+      }
+      .bar {
+        max-width: 1160px;
+        margin: 0 auto;
+        padding: 0 20px;
+        height: 58px;
+        display: flex;
+        align-items: center;
+        gap: 24px;
+      }
+      .brand {
+        display: flex;
+        align-items: center;
+        gap: 10px;
+        font-weight: 650;
+        font-size: 1.05rem;
+        letter-spacing: -0.01em;
+      }
+      .brand img {
+        width: 26px;
+        height: 26px;
+      }
+      nav {
+        display: flex;
+        gap: 4px;
+        height: 100%;
+      }
+      nav button {
+        border: none;
+        background: none;
+        border-radius: 0;
+        padding: 0 12px;
+        height: 100%;
+        color: var(--mw-muted);
+        border-bottom: 2px solid transparent;
+        font-weight: 550;
+      }
+      nav button[aria-selected='true'] {
+        color: var(--mw-text);
+        border-bottom-color: var(--mw-accent);
+      }
+      .who {
+        margin-left: auto;
+        display: flex;
+        align-items: center;
+        gap: 14px;
+        font-size: 0.88rem;
+        min-width: 0;
+      }
+      .peer {
+        display: flex;
+        align-items: center;
+        gap: 7px;
+        color: var(--mw-muted);
+        min-width: 0;
+      }
+      .dot {
+        width: 8px;
+        height: 8px;
+        border-radius: 50%;
+        background: var(--mw-warn);
+        flex: none;
+      }
+      .dot.ok {
+        background: var(--mw-ok);
+      }
+      .dot.bad {
+        background: var(--mw-danger);
+      }
+      mesh-balance {
+        background: var(--mw-surface-2);
+        border: 1px solid var(--mw-border);
+        border-radius: 999px;
+        padding: 3px 12px;
+      }
+      main {
+        max-width: 1160px;
+        margin: 0 auto;
+        padding: 24px 20px 40px;
+      }
+      .banner {
+        margin-bottom: 16px;
+        display: flex;
+        gap: 12px;
+        align-items: center;
+        justify-content: space-between;
+        flex-wrap: wrap;
+      }
+      footer {
+        max-width: 1160px;
+        margin: 0 auto;
+        padding: 0 20px 32px;
+        font-size: 0.8rem;
+        color: var(--mw-muted);
+      }
+      @media (max-width: 640px) {
+        .bar {
+          gap: 12px;
+          padding: 0 12px;
+        }
+        .brand span,
+        .peer .id {
+          display: none;
+        }
+        main {
+          padding: 16px 12px 32px;
+        }
+      }
+    `,
+  ];
+
+  @state() accessor mesh: Mesh | undefined = undefined;
+  @state() accessor connection: 'connecting' | 'connected' | 'failed' | 'closed' = 'connecting';
+  @state() accessor error = '';
+  @state() accessor tab: Tab = MeshApp.#tabFromHash();
+
+  readonly #onHash = (): void => {
+    this.tab = MeshApp.#tabFromHash();
+  };
+  readonly #onClose = (): void => {
+    this.connection = 'closed';
+  };
+
+  static #tabFromHash(): Tab {
+    return location.hash === '#run' ? 'run' : 'contribute';
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('hashchange', this.#onHash);
+    if (this.mesh === undefined) void this.#connect();
+    if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+      navigator.serviceWorker.register('/sw.js').catch((err: unknown) => {
+        // Offline start-up is a convenience; the app works without it.
+        console.warn('Meshwork: service worker registration failed', err);
+      });
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('hashchange', this.#onHash);
+    this.mesh?.removeEventListener('close', this.#onClose);
+  }
+
+  async #connect(): Promise<void> {
+    this.connection = 'connecting';
+    this.error = '';
+    try {
+      const mesh = await connect({ coordinator: coordinatorUrl() });
+      mesh.addEventListener('close', this.#onClose);
+      this.mesh = mesh;
+      this.connection = 'connected';
+    } catch (err) {
+      this.connection = 'failed';
+      this.error = err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  async #reconnect(): Promise<void> {
+    const old = this.mesh;
+    old?.removeEventListener('close', this.#onClose);
+    this.mesh = undefined;
+    await old?.close().catch(() => undefined);
+    await this.#connect();
+  }
+
+  #select(tab: Tab): void {
+    if (location.hash !== `#${tab}`) history.replaceState(null, '', `#${tab}`);
+    this.tab = tab;
+  }
+
+  override render() {
+    const dot = this.connection === 'connected' ? 'ok' : this.connection === 'connecting' ? '' : 'bad';
+    return html`
+      <header part="header">
+        <div class="bar">
+          <div class="brand"><img src="/icons/icon.svg" alt="" /><span>Meshwork</span></div>
+          <nav role="tablist" aria-label="Sections">
+            ${TABS.map(
+              (t) => html`<button
+                role="tab"
+                data-testid="tab-${t.id}"
+                aria-selected=${this.tab === t.id ? 'true' : 'false'}
+                aria-controls="panel-${t.id}"
+                @click=${() => this.#select(t.id)}
+              >
+                ${t.label}
+              </button>`,
+            )}
+          </nav>
+          <div class="who">
+            <span class="peer" title=${this.mesh?.peerId ?? this.connection}>
+              <span class="dot ${dot}" data-testid="connection" data-state=${this.connection}></span>
+              <span class="id mono" data-testid="peer-id">${this.mesh ? shortId(this.mesh.peerId, 8, 4) : this.connection}</span>
+            </span>
+            <mesh-balance .mesh=${this.mesh}></mesh-balance>
+          </div>
+        </div>
+      </header>
+      <main>
+        ${this.connection === 'failed' || this.connection === 'closed'
+          ? html`<div class="banner error" role="alert" data-testid="connection-error">
+              <span>${this.connection === 'closed' ? 'Disconnected from the coordinator.' : `Cannot connect to the coordinator at ${coordinatorUrl()}: ${this.error}`}</span>
+              <button data-testid="reconnect" @click=${this.#reconnect}>Reconnect</button>
+            </div>`
+          : nothing}
+        <mesh-contributor-view id="panel-contribute" role="tabpanel" .mesh=${this.mesh} ?hidden=${this.tab !== 'contribute'}></mesh-contributor-view>
+        <mesh-client-view id="panel-run" role="tabpanel" .mesh=${this.mesh} ?hidden=${this.tab !== 'run'}></mesh-client-view>
+      </main>
+      <footer>
+        Meshwork — browsers share idle compute, verified and paid in credits. Contributing is opt-in and can be stopped at any
+        time.
+      </footer>
+    `;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'mesh-app': MeshApp;
+  }
+}

@@ -1,0 +1,370 @@
+import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import type { Mesh, MeshContributor, ShardEventDetail } from '../sdk/index.ts';
+import { type ContributorPrefs, loadPrefs, savePrefs } from './contributor-prefs.ts';
+import { formatCredits } from './format.ts';
+import './mesh-capabilities.ts';
+import './mesh-shard-log.ts';
+import type { Capabilities } from './mesh-capabilities.ts';
+import { PowerMonitor } from './power-monitor.ts';
+import { evaluatePower } from './power-policy.ts';
+import { recordShard, type ShardLine } from './shard-log.ts';
+import { controls, theme } from './styles.ts';
+
+type ContributorState = MeshContributor['state'];
+
+const LOG_SIZE = 30;
+const STATE_PILL: Record<ContributorState, string> = { stopped: '', starting: 'warn', active: 'ok', paused: 'warn' };
+
+/**
+ * The contributor's control panel: consent, start/pause/resume/stop, CPU and GPU caps, power rules
+ * (idle-only, charging-only, battery floor), measured capabilities, live state, stats and recent shards.
+ * Nothing runs until the consent box is ticked and Start is pressed.
+ * @fires meshwork-error - CustomEvent<{message: string}> when an action fails (also shown inline).
+ */
+@customElement('mesh-contributor-view')
+export class MeshContributorView extends LitElement {
+  static override styles = [
+    theme,
+    controls,
+    css`
+      :host([hidden]) {
+        display: none !important;
+      }
+      :host {
+        display: block;
+      }
+      .layout {
+        display: grid;
+        grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
+        gap: var(--mw-gap);
+        align-items: start;
+      }
+      .wide {
+        grid-column: 1 / -1;
+      }
+      @media (max-width: 820px) {
+        .layout {
+          grid-template-columns: minmax(0, 1fr);
+        }
+      }
+      .consent {
+        background: var(--mw-accent-soft);
+        border-radius: 8px;
+        padding: 12px 14px;
+        margin-bottom: 16px;
+      }
+      .buttons {
+        margin: 4px 0 4px;
+      }
+      .cap {
+        display: grid;
+        grid-template-columns: 90px minmax(0, 1fr) 48px;
+        gap: 12px;
+        align-items: center;
+        margin: 6px 0;
+      }
+      .cap output {
+        text-align: right;
+        font-variant-numeric: tabular-nums;
+        font-size: 0.88rem;
+      }
+      .power {
+        display: flex;
+        flex-direction: column;
+        gap: 10px;
+      }
+      .note {
+        font-size: 0.8rem;
+        color: var(--mw-muted);
+      }
+      .status-head {
+        display: flex;
+        align-items: center;
+        justify-content: space-between;
+        gap: 10px;
+        margin-bottom: 14px;
+      }
+      .status-head .pill {
+        font-size: 0.85rem;
+        padding: 3px 12px;
+      }
+      .reason {
+        font-size: 0.85rem;
+        color: var(--mw-warn);
+        margin: -4px 0 12px;
+      }
+    `,
+  ];
+
+  /** The connected mesh. */
+  @property({ attribute: false }) accessor mesh: Mesh | undefined = undefined;
+
+  @state() accessor prefs: ContributorPrefs = loadPrefs(globalThis.localStorage);
+  @state() accessor contributorState: ContributorState = 'stopped';
+  @state() accessor stats = { shardsRun: 0, shardsFailed: 0, earned: 0 };
+  @state() accessor capabilities: Capabilities | undefined = undefined;
+  @state() accessor log: ShardLine[] = [];
+  @state() accessor busy = false;
+  @state() accessor error = '';
+  /** Why the power rules paused work; empty when they did not. */
+  @state() accessor powerReason = '';
+  @state() accessor batterySupported = false;
+
+  readonly #power = new PowerMonitor();
+  readonly #sync = (): void => {
+    const c = this.mesh?.contributor;
+    if (c === undefined) return;
+    this.contributorState = c.state;
+    this.stats = { ...c.stats };
+    this.capabilities = c.capabilities ?? this.capabilities;
+  };
+  readonly #onShard = (e: Event): void => {
+    this.log = recordShard(this.log, (e as CustomEvent<ShardEventDetail>).detail, Date.now(), LOG_SIZE);
+    this.#sync();
+  };
+  readonly #onPower = (): void => void this.#applyPower();
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.#power.addEventListener('change', this.#onPower);
+    void this.#power.start().then(() => {
+      this.batterySupported = this.#power.batterySupported;
+    });
+    this.#listen(this.mesh?.contributor, true);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#power.removeEventListener('change', this.#onPower);
+    this.#power.stop();
+    this.#listen(this.mesh?.contributor, false);
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('mesh')) {
+      this.#listen(changed.get('mesh')?.contributor, false);
+      this.#listen(this.mesh?.contributor, true);
+      this.#sync();
+    }
+  }
+
+  #listen(c: MeshContributor | undefined, on: boolean): void {
+    if (c === undefined) return;
+    const method = on ? 'addEventListener' : 'removeEventListener';
+    c[method]('state', this.#sync);
+    c[method]('credited', this.#sync);
+    c[method]('shard', this.#onShard);
+  }
+
+  #setPrefs(patch: Partial<ContributorPrefs>): void {
+    this.prefs = { ...this.prefs, ...patch };
+    savePrefs(globalThis.localStorage, this.prefs);
+  }
+
+  /** Runs a contributor action, showing its failure inline and as an event. */
+  async #act(action: (c: MeshContributor) => Promise<unknown>): Promise<void> {
+    const c = this.mesh?.contributor;
+    if (c === undefined) return;
+    this.busy = true;
+    this.error = '';
+    try {
+      await action(c);
+    } catch (err) {
+      this.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      this.dispatchEvent(new CustomEvent('meshwork-error', { detail: { message: this.error }, bubbles: true, composed: true }));
+    } finally {
+      this.busy = false;
+      this.#sync();
+    }
+  }
+
+  async #start(): Promise<void> {
+    if (!this.prefs.consent) return;
+    const { cpuCap, gpuCap, askPrice } = this.prefs;
+    await this.#act(async (c) => {
+      this.capabilities = await c.start({ cpuCap, gpuCap, askPrice });
+    });
+    await this.#applyPower();
+  }
+
+  async #pause(): Promise<void> {
+    this.powerReason = ''; // A manual pause is never lifted automatically.
+    await this.#act((c) => c.pause());
+  }
+
+  async #resume(): Promise<void> {
+    await this.#act((c) => c.resume());
+    await this.#applyPower();
+  }
+
+  async #stop(): Promise<void> {
+    this.powerReason = '';
+    await this.#act((c) => c.stop());
+  }
+
+  /** Pauses when the power rules forbid work and resumes what they paused once they allow it again. */
+  async #applyPower(): Promise<void> {
+    const c = this.mesh?.contributor;
+    if (c === undefined || this.busy) return;
+    const verdict = evaluatePower(this.prefs, this.#power.signals);
+    if (!verdict.allowed && c.state === 'active') {
+      this.powerReason = verdict.reason;
+      await this.#act((x) => x.pause());
+    } else if (!verdict.allowed && this.powerReason !== '') {
+      this.powerReason = verdict.reason;
+    } else if (verdict.allowed && this.powerReason !== '' && c.state === 'paused') {
+      this.powerReason = '';
+      await this.#act((x) => x.resume());
+    }
+  }
+
+  #onConsent(e: Event): void {
+    const consent = (e.target as HTMLInputElement).checked;
+    this.#setPrefs({ consent });
+    // Withdrawing consent stops work at once.
+    if (!consent && this.contributorState !== 'stopped') void this.#stop();
+  }
+
+  #onCap(kind: 'cpuCap' | 'gpuCap', e: Event): void {
+    const value = Number((e.target as HTMLInputElement).value) / 100;
+    this.#setPrefs({ [kind]: value });
+    if (this.contributorState !== 'stopped') this.mesh?.contributor.setCaps({ [kind]: value });
+  }
+
+  #onPowerPref(patch: Partial<ContributorPrefs>): void {
+    this.#setPrefs(patch);
+    void this.#applyPower();
+  }
+
+  override render() {
+    const s = this.contributorState;
+    const ready = this.mesh !== undefined && !this.busy;
+    const p = this.prefs;
+    return html`
+      <div class="layout">
+        <section class="card" aria-labelledby="contribute-h">
+          <h2 id="contribute-h">Contribute this device</h2>
+          <p class="lead">
+            Run other people's inference shards and GPU kernels in this tab, within the limits you set, and earn
+            credits for each verified result. Work runs in background workers; you can pause or stop at any time.
+          </p>
+          <label class="check consent">
+            <input type="checkbox" data-testid="consent" .checked=${p.consent} @change=${this.#onConsent} />
+            <span>I agree to run compute jobs from other Meshwork users on this device, within the caps below.</span>
+          </label>
+          <div class="row buttons">
+            <button class="primary" data-testid="start" ?disabled=${!ready || !p.consent || s !== 'stopped'} @click=${this.#start}>
+              Start
+            </button>
+            <button data-testid="pause" ?disabled=${!ready || s !== 'active'} @click=${this.#pause}>Pause</button>
+            <button data-testid="resume" ?disabled=${!ready || s !== 'paused'} @click=${this.#resume}>Resume</button>
+            <button class="danger" data-testid="stop" ?disabled=${!ready || s === 'stopped'} @click=${this.#stop}>Stop</button>
+          </div>
+          ${this.error ? html`<div class="error" role="alert" data-testid="contributor-error">${this.error}</div>` : nothing}
+
+          <h3>Resource caps</h3>
+          ${this.#cap('cpuCap', 'CPU', p.cpuCap)} ${this.#cap('gpuCap', 'GPU', p.gpuCap)}
+          <div class="note">Share of time the workers may compute (duty cycle), applied live.</div>
+          <label class="field" style="margin-top:12px;max-width:220px">
+            <span>Ask price (µcredits / work unit)</span>
+            <input
+              type="number"
+              min="0"
+              step="1"
+              data-testid="ask-price"
+              .value=${String(p.askPrice)}
+              ?disabled=${s !== 'stopped'}
+              @change=${(e: Event) => this.#setPrefs({ askPrice: Math.max(0, Math.round(Number((e.target as HTMLInputElement).value) || 0)) })}
+            />
+          </label>
+
+          <h3>Power</h3>
+          <div class="power">
+            <label class="check">
+              <input type="checkbox" data-testid="idle-only" .checked=${p.idleOnly} @change=${(e: Event) => this.#onPowerPref({ idleOnly: (e.target as HTMLInputElement).checked })} />
+              <span>Only while idle <span class="note">— no input on this page for a minute, or the tab in the background</span></span>
+            </label>
+            <label class="check">
+              <input
+                type="checkbox"
+                data-testid="charging-only"
+                .checked=${p.chargingOnly}
+                ?disabled=${!this.batterySupported}
+                @change=${(e: Event) => this.#onPowerPref({ chargingOnly: (e.target as HTMLInputElement).checked })}
+              />
+              <span>Only while charging</span>
+            </label>
+            <label class="field" style="max-width:220px">
+              <span>Pause below battery level</span>
+              <select
+                data-testid="battery-floor"
+                ?disabled=${!this.batterySupported}
+                @change=${(e: Event) => this.#onPowerPref({ batteryFloor: Number((e.target as HTMLSelectElement).value) })}
+              >
+                ${[0, 0.2, 0.3, 0.5, 0.8].map((f) => html`<option value=${f} ?selected=${p.batteryFloor === f}>${f === 0 ? 'No floor' : `${f * 100}%`}</option>`)}
+              </select>
+            </label>
+            ${this.batterySupported
+              ? nothing
+              : html`<div class="note" data-testid="battery-unavailable">
+                  Battery status is unavailable in this browser (no Battery Status API), so the charging and battery rules
+                  cannot apply here.
+                </div>`}
+          </div>
+        </section>
+
+        <section class="card" aria-labelledby="status-h">
+          <div class="status-head">
+            <h2 id="status-h">Status</h2>
+            <span class="pill ${STATE_PILL[s]}" data-testid="state" data-state=${s}>${s}</span>
+          </div>
+          ${this.powerReason ? html`<div class="reason" data-testid="power-reason">Paused: ${this.powerReason}</div>` : nothing}
+          <div class="stats">
+            <div class="stat"><div class="k">Shards run</div><div class="v" data-testid="shards-run">${this.stats.shardsRun}</div></div>
+            <div class="stat"><div class="k">Failed</div><div class="v" data-testid="shards-failed">${this.stats.shardsFailed}</div></div>
+            <div class="stat">
+              <div class="k">Earned (credits)</div>
+              <div class="v" data-testid="earned" data-micro=${this.stats.earned}>${formatCredits(this.stats.earned)}</div>
+            </div>
+          </div>
+          <h3>Recent shards</h3>
+          <mesh-shard-log
+            data-testid="shard-log"
+            .lines=${this.log}
+            .empty=${`No shards yet. ${s === 'active' ? 'Waiting for work…' : 'Start contributing to receive work.'}`}
+          ></mesh-shard-log>
+        </section>
+
+        <section class="card wide" aria-labelledby="device-h">
+          <h2 id="device-h">This device</h2>
+          <mesh-capabilities .capabilities=${this.capabilities}></mesh-capabilities>
+        </section>
+      </div>
+    `;
+  }
+
+  #cap(kind: 'cpuCap' | 'gpuCap', label: string, value: number) {
+    const id = `${kind}-input`;
+    return html`<div class="cap">
+      <label for=${id}>${label}</label>
+      <input
+        id=${id}
+        type="range"
+        min="5"
+        max="100"
+        step="5"
+        data-testid=${kind === 'cpuCap' ? 'cpu-cap' : 'gpu-cap'}
+        .value=${String(Math.round(value * 100))}
+        @input=${(e: Event) => this.#onCap(kind, e)}
+      />
+      <output for=${id}>${Math.round(value * 100)}%</output>
+    </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'mesh-contributor-view': MeshContributorView;
+  }
+}

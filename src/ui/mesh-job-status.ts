@@ -1,0 +1,104 @@
+import { css, html, LitElement, nothing } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import type { JobCost, JobProgress } from '../sdk/index.ts';
+import { formatCredits, formatMs, shortId } from './format.ts';
+import './mesh-progress-bar.ts';
+import { controls, theme } from './styles.ts';
+
+/** The latest known state of one shard and who ran it. */
+export interface ShardRow {
+  contributor?: string | undefined;
+  state: string;
+}
+
+/**
+ * A job's live status: progress bar, job id, error, cost (spent, fees, refunded, wall time) and the
+ * contributor and state of each shard. Purely presentational; the owner feeds it from the JobHandle.
+ * @csspart shards - The shard table.
+ */
+@customElement('mesh-job-status')
+export class MeshJobStatus extends LitElement {
+  static override styles = [
+    theme,
+    controls,
+    css`
+      :host {
+        display: block;
+      }
+      .shards {
+        max-height: 220px;
+        overflow: auto;
+        margin-top: 12px;
+      }
+      .empty {
+        font-size: 0.88rem;
+        color: var(--mw-muted);
+      }
+      .job-id {
+        font-size: 0.8rem;
+        color: var(--mw-muted);
+        margin: 10px 0 0;
+      }
+    `,
+  ];
+
+  /** Latest progress; undefined before the first job. */
+  @property({ attribute: false }) accessor progress: JobProgress | undefined = undefined;
+  /** The job's id once the coordinator assigned it. */
+  @property() accessor jobId = '';
+  /** Failure message; empty when none. */
+  @property() accessor error = '';
+  /** Settled cost; undefined until the job settles. */
+  @property({ attribute: false }) accessor cost: JobCost | undefined = undefined;
+  /** Shards by index. */
+  @property({ attribute: false }) accessor shards = new Map<number, ShardRow>();
+  /** Whether the job is still running. */
+  @property({ type: Boolean }) accessor running = false;
+  /** Wall time of the finished job. */
+  @property({ type: Number }) accessor elapsedMs = 0;
+
+  override render() {
+    const p = this.progress;
+    if (p === undefined) return html`<p class="empty" data-testid="job-idle">No job yet. Choose the inputs and press Run on mesh.</p>`;
+    const finished = !this.running;
+    const barState = this.error ? 'failed' : finished ? 'done' : 'running';
+    const c = this.cost;
+    return html`
+      <mesh-progress-bar data-testid="progress" .value=${p.done} .max=${p.total} .label=${this.error ? 'failed' : p.state} state=${barState}></mesh-progress-bar>
+      ${this.jobId ? html`<p class="job-id">Job <span class="mono" data-testid="job-id">${this.jobId}</span></p>` : nothing}
+      ${this.error ? html`<div class="error" role="alert" style="margin-top:12px" data-testid="error">${this.error}</div>` : nothing}
+      <h3>Cost</h3>
+      <div class="stats" data-testid="cost" data-spent=${c?.spent ?? ''} data-fees=${c?.fees ?? ''} data-refunded=${c?.refunded ?? ''}>
+        <div class="stat"><div class="k">Spent</div><div class="v" data-testid="cost-spent">${c ? formatCredits(c.spent) : '…'}</div></div>
+        <div class="stat"><div class="k">Fees</div><div class="v" data-testid="cost-fees">${c ? formatCredits(c.fees) : '…'}</div></div>
+        <div class="stat"><div class="k">Refunded</div><div class="v" data-testid="cost-refunded">${c ? formatCredits(c.refunded) : '…'}</div></div>
+        <div class="stat"><div class="k">Wall time</div><div class="v" data-testid="elapsed">${finished && !this.error ? formatMs(this.elapsedMs) : '…'}</div></div>
+      </div>
+      <h3>Shards</h3>
+      <div class="shards">
+        ${this.shards.size === 0
+          ? html`<p class="empty">Waiting for the coordinator to assign shards…</p>`
+          : html`<table part="shards" data-testid="shards">
+              <thead><tr><th>Shard</th><th>Contributor</th><th>State</th></tr></thead>
+              <tbody>
+                ${[...this.shards.entries()]
+                  .sort((a, b) => a[0] - b[0])
+                  .map(
+                    ([i, s]) => html`<tr data-testid="shard-${i}">
+                      <td>${i}</td>
+                      <td class="mono" title=${s.contributor ?? ''}>${s.contributor ? shortId(s.contributor) : '—'}</td>
+                      <td>${s.state}</td>
+                    </tr>`,
+                  )}
+              </tbody>
+            </table>`}
+      </div>
+    `;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'mesh-job-status': MeshJobStatus;
+  }
+}
