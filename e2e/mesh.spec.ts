@@ -32,8 +32,8 @@ test('a real ONNX model and a WGSL matmul run across three contributor browsers,
   // 1. PP-OCRv4 text detector over 12 rendered text images, 2 per shard, a third of shards replicated.
   const onnx = (await client.evaluate(
     async ({ n, h, w }) => {
-      const { sdk, ort, renderTextImages } = window.meshTest;
-      const mesh = (window as unknown as { mesh: Awaited<ReturnType<typeof sdk.connect>> }).mesh;
+      const { ort, renderTextImages } = window.meshTest;
+      const mesh = (window as unknown as { mesh: Awaited<ReturnType<typeof window.meshTest.sdk.connect>> }).mesh;
       const models = (await (await fetch('/models/index.json')).json()) as { id: string; url: string; outputs: string[] }[];
       const model = models.find((m) => m.id === 'ppocr-det-v4')!;
       const x = renderTextImages(n, h, w);
@@ -185,8 +185,14 @@ test('a contributor closed mid-job: its shard is reassigned, the job completes c
   );
   expect(after[0]! - before[0]!).toBe(survivorsEarned[0]);
   expect(after[1]! - before[1]!).toBe(survivorsEarned[1]);
-  const entries = (await (await client.request.get(`/api/jobs/${outcome.jobId}`)).json()) as { runs?: { contributor: string; paid: number }[] };
-  const victimPaid = (entries.runs ?? []).filter((r) => r.contributor === ids[2]).reduce((s, r) => s + r.paid, 0);
+  const detail = (await (await client.request.get(`/api/jobs/${outcome.jobId}`)).json()) as {
+    shards: { index: number; paid: { contributor: string; amount: number }[] }[];
+  };
+  const paidRuns = detail.shards.flatMap((s) => s.paid);
+  const victimPaid = paidRuns.filter((r) => r.contributor === ids[2]).reduce((s, r) => s + r.amount, 0);
   expect(after[2]! - before[2]!).toBe(victimPaid);
+  // Every shard was paid exactly once (no replicas in this job), and the victim's unfinished shard went elsewhere.
+  expect(detail.shards.every((s) => s.paid.length === 1)).toBe(true);
+  expect(paidRuns.filter((r) => r.contributor !== ids[2]).length).toBeGreaterThan(0);
   expect(Object.values(audit.accounts).reduce((x, y) => x + y, 0)).toBe(audit.minted);
 });

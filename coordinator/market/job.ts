@@ -12,7 +12,7 @@
  */
 import type { JobSpec, JobStatus, Lease } from '../../src/protocol/coordinator.ts';
 import type { ShardSpec } from '../../src/protocol/kernel.ts';
-import { settlementFor, shardMaxCost } from '../../src/core/cost.ts';
+import { settlementFor, shardMaxCost, shardPayment } from '../../src/core/cost.ts';
 
 /** One lease and what happened on it. */
 export interface Run {
@@ -171,13 +171,20 @@ export interface ShardView {
   contributor?: string;
   replicas: number;
   runs: number;
+  /** Each paid run: who ran it and what it was paid (micro-credits, fee excluded). */
+  paid: { leaseId: string; contributor: string; amount: number }[];
 }
 
 function shardView(s: ShardRecord, index: number, slots: number): ShardView {
   const state = s.done ? 'done' : s.active.size > 0 ? 'leased' : 'queued';
   const first = [...s.settled.values(), ...s.active.values()].find((r) => !r.lease.replica) ??
     s.settled.values().next().value ?? s.active.values().next().value;
-  const view: ShardView = { index, state, replicas: slots - 1, runs: s.settled.size };
+  const paid = [...s.settled.values()].map((r) => ({
+    leaseId: r.lease.leaseId,
+    contributor: r.lease.contributor,
+    amount: shardPayment(s.spec.workUnits, r.lease.price),
+  }));
+  const view: ShardView = { index, state, replicas: slots - 1, runs: s.settled.size, paid };
   if (first) view.contributor = first.lease.contributor;
   return view;
 }

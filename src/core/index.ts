@@ -1,0 +1,9 @@
+/** Pure domain logic shared by browser, workers and the coordinator. Imports src/protocol only. */
+export * from './encoding.ts';
+export * from './hash.ts';
+export * from './identity.ts';
+export * from './cost.ts';
+export * from './sharding.ts';
+export * from './verify.ts';
+export * from './matcher.ts';
+export * from './wire-errors.ts';
