@@ -7,6 +7,7 @@ export async function openPeer(browser: Browser, path = '/e2e/pages/mesh.html'):
   await context.grantPermissions(['camera', 'microphone']);
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  page.on('response', (res) => { if (res.status() === 404) console.error('[404] ' + res.url()); });
   page.on('console', (msg) => {
     if (msg.type() === 'error') console.error(`[console] ${msg.text()}`);
   });

@@ -81,26 +81,14 @@ test('a real ONNX model and a WGSL matmul run across three contributor browsers,
   // 2. 512x512 f32 matmul in 128-tiles over the contributors, against a CPU reference.
   const matmul = await client.evaluate(async () => {
     const mesh = (window as unknown as { mesh: Awaited<ReturnType<typeof window.meshTest.sdk.connect>> }).mesh;
+    const { randomMatrix, matmulMaxRel } = window.meshTest;
     const n = 512;
-    let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-    const a = Float32Array.from({ length: n * n }, rand);
-    const b = Float32Array.from({ length: n * n }, rand);
+    const a = randomMatrix(n * n, 7);
+    const b = randomMatrix(n * n, 8);
     const job = mesh.client.runMatmul({ a, b, m: n, k: n, n, tile: 128, verifyFraction: 0.25 });
     const c = await job.result;
     const cost = await job.cost;
-    let maxRel = 0;
-    for (let i = 0; i < n; i += 3) {
-      for (let j = 0; j < n; j += 5) {
-        let s = 0;
-        let mag = 0;
-        for (let k = 0; k < n; k++) {
-          s += a[i * n + k]! * b[k * n + j]!;
-          mag += Math.abs(a[i * n + k]! * b[k * n + j]!);
-        }
-        maxRel = Math.max(maxRel, Math.abs(c[i * n + j]! - s) / Math.max(mag, 1e-6));
-      }
-    }
+    const maxRel = matmulMaxRel(a, b, c, n, n, n);
     return { length: c.length, maxRel, cost, jobId: await job.jobId };
   });
   expect(matmul.length).toBe(512 * 512);
@@ -147,26 +135,14 @@ test('a contributor closed mid-job: its shard is reassigned, the job completes c
 
   const result = client.evaluate(async () => {
     const mesh = (window as unknown as { mesh: Awaited<ReturnType<typeof window.meshTest.sdk.connect>> }).mesh;
+    const { randomMatrix, matmulMaxRel } = window.meshTest;
     const n = 384;
-    let seed = 11;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-    const a = Float32Array.from({ length: n * n }, rand);
-    const b = Float32Array.from({ length: n * n }, rand);
+    const a = randomMatrix(n * n, 11);
+    const b = randomMatrix(n * n, 12);
     const job = mesh.client.runMatmul({ a, b, m: n, k: n, n, tile: 64, verifyFraction: 0 });
     const c = await job.result;
     await job.cost;
-    let maxRel = 0;
-    for (let i = 0; i < n; i += 7) {
-      for (let j = 0; j < n; j += 3) {
-        let s = 0;
-        let mag = 0;
-        for (let k = 0; k < n; k++) {
-          s += a[i * n + k]! * b[k * n + j]!;
-          mag += Math.abs(a[i * n + k]! * b[k * n + j]!);
-        }
-        maxRel = Math.max(maxRel, Math.abs(c[i * n + j]! - s) / Math.max(mag, 1e-6));
-      }
-    }
+    const maxRel = matmulMaxRel(a, b, c, n, n, n);
     const jobId = await job.jobId;
     const status = (await (await fetch(`/api/jobs/${jobId}`)).json()) as { shards: { index: number; state: string }[] };
     return { maxRel, jobId, states: status.shards.map((s) => s.state) };

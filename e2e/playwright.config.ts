@@ -4,6 +4,7 @@ import { defineConfig } from '@playwright/test';
 
 const port = Number(process.env.MESHWORK_E2E_PORT ?? 8787);
 const dataDir = `.tmp/e2e-data-${port}`;
+const staticDir = process.env.MESHWORK_E2E_STATIC ?? 'dist';
 
 export default defineConfig({
   testDir: '.',
@@ -35,7 +36,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `rm -rf ${dataDir} && deno run --allow-all coordinator/main.ts --host 127.0.0.1 --port ${port} --data ${dataDir} --static dist --lease-ms 60000`,
+    command: `rm -rf ${dataDir} && deno run --allow-all coordinator/main.ts --host 127.0.0.1 --port ${port} --data ${dataDir} --static ${staticDir} --lease-ms 60000`,
     cwd: '..',
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,

@@ -3,6 +3,7 @@
 import * as sdk from '../../src/sdk/index.ts';
 import * as ort from 'onnxruntime-web';
 import { renderTextImages } from './text-images.ts';
+import { matmulReference } from '../../shaders/testing/reference.ts';
 
 ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
 ort.env.wasm.numThreads = 1;
@@ -12,6 +13,8 @@ export interface MeshTestHarness {
   sdk: typeof sdk;
   ort: typeof ort;
   renderTextImages: typeof renderTextImages;
+  randomMatrix: typeof randomMatrix;
+  matmulMaxRel: typeof matmulMaxRel;
 }
 
 declare global {
@@ -20,5 +23,19 @@ declare global {
   }
 }
 
-window.meshTest = { sdk, ort, renderTextImages };
+/** A deterministic matrix with entries in [-1, 1). */
+function randomMatrix(count: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  return Float32Array.from({ length: count }, () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1);
+}
+
+/** Largest error of c = a x b against an f64 reference, relative to sum_k |a_ik b_kj| per element. */
+function matmulMaxRel(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number): number {
+  const ref = matmulReference(a, b, m, k, n);
+  let worst = 0;
+  for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(c[i]! - ref.c[i]!) / Math.max(ref.scale[i]!, 1e-6));
+  return Number.isNaN(worst) ? Infinity : worst;
+}
+
+window.meshTest = { sdk, ort, renderTextImages, randomMatrix, matmulMaxRel };
 document.body.dataset.ready = 'true';
