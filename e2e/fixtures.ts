@@ -1,5 +1,10 @@
 // Shared helpers for the e2e specs: one browser context per peer (own IndexedDB, so own key pair).
-import { type Browser, type Page, expect } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type APIRequestContext, type Browser, type Page, expect } from '@playwright/test';
+import type { MeshTestHarness } from './pages/mesh.ts';
 
 /** A page of its own browser context, on the harness page, with the SDK loaded. */
 export async function openPeer(browser: Browser, path = '/e2e/pages/mesh.html'): Promise<Page> {
@@ -50,4 +55,123 @@ export async function ledger(page: Page): Promise<LedgerAudit> {
   const res = await page.request.get('/api/ledger');
   expect(res.ok()).toBe(true);
   return (await res.json()) as LedgerAudit;
+}
+
+// ---- Helpers for the verification, storage and resilience specs -------------------------------------------
+
+/** What `connectPeer` leaves on `window.peer` for later `evaluate` calls. */
+export interface PeerState {
+  mesh: Awaited<ReturnType<MeshTestHarness['sdk']['connect']>>;
+  /** Balances announced by 'balance' events (one after every (re)authentication, among others). */
+  balances: number[];
+  /** Errors (messages) of 'close' events: the session gave up. */
+  closes: string[];
+  /** The contributor's 'shard' events. */
+  shards: { leaseId: string; jobId: string; shard: number; phase: string }[];
+}
+
+/** `window` of a harness page after `connectPeer`. */
+export type PeerWindow = Window & { peer: PeerState };
+
+/**
+ * Connects the harness page to the mesh (the page's origin, or `coordinator`), records the session's events
+ * on `window.peer`, and starts contributing when `contribute` is set. Returns the peer id.
+ */
+export async function connectPeer(page: Page, opts: { coordinator?: string; contribute?: boolean } = {}): Promise<string> {
+  return page.evaluate(async ({ coordinator, contribute }) => {
+    const mesh = await window.meshTest.sdk.connect(coordinator === undefined ? {} : { coordinator });
+    const peer: PeerState = { mesh, balances: [], closes: [], shards: [] };
+    (window as PeerWindow).peer = peer;
+    mesh.addEventListener('balance', (e) => peer.balances.push((e as CustomEvent<{ balance: number }>).detail.balance));
+    mesh.addEventListener('close', (e) => peer.closes.push(String((e as CustomEvent<{ error?: Error }>).detail?.error?.message)));
+    mesh.contributor.addEventListener('shard', (e) => peer.shards.push((e as CustomEvent<PeerState['shards'][number]>).detail));
+    if (contribute) await mesh.contributor.start({ cpuCap: 1, gpuCap: 1 });
+    return mesh.peerId;
+  }, { coordinator: opts.coordinator, contribute: opts.contribute ?? false });
+}
+
+/** The coordinator's `/api/stats`. */
+export interface MeshStats {
+  contributors: number;
+  active: number;
+  jobs: number;
+  peers: number;
+}
+
+/** Reads `/api/stats` of the suite's coordinator, or of the one at `base`. */
+export async function meshStats(request: APIRequestContext, base = ''): Promise<MeshStats> {
+  const res = await request.get(`${base}/api/stats`);
+  expect(res.ok()).toBe(true);
+  return (await res.json()) as MeshStats;
+}
+
+/**
+ * Closes every browser context still open and waits until the coordinator lists no contributor. Playwright
+ * does not close contexts a test made with `browser.newContext()`, so contributors left by earlier tests of
+ * this worker would otherwise take shards of a test that counts on its own contributors.
+ */
+export async function closeLeftoverPeers(browser: Browser, request: APIRequestContext): Promise<void> {
+  await Promise.all(browser.contexts().map((c) => c.close()));
+  await expect.poll(async () => (await meshStats(request)).contributors, { timeout: 15_000 }).toBe(0);
+}
+
+/** A coordinator process a test started itself (`spawnCoordinator`). */
+export interface CoordinatorProcess {
+  /** Base URL, e.g. http://127.0.0.1:8795. */
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Its stderr so far (startup errors, crashes). */
+  readonly stderr: () => string;
+  /** SIGTERM, SIGKILL after 5 s; resolves once the process is gone (so its ledger file is free). */
+  stop(): Promise<void>;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Starts `coordinator/main.ts` on 127.0.0.1:`port` with its ledger in `dataDir`, serving dist/, and waits for
+ * /healthz. The process is also killed when the test runner exits, whatever happens to the test.
+ */
+export async function spawnCoordinator(port: number, dataDir: string): Promise<CoordinatorProcess> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const child = spawn(
+    join(root, 'node_modules/.bin/deno'),
+    ['run', '--allow-all', 'coordinator/main.ts', '--host', '127.0.0.1', '--port', String(port), '--data', dataDir, '--static', 'dist', '--lease-ms', '60000', '--log-level', 'warn'],
+    { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(force);
+    }
+    process.off('exit', killOnExit);
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Cannot start a coordinator on port ${port}: it exited with ${child.exitCode}: ${stderr}`);
+    const up = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (up) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`Cannot start a coordinator on port ${port}: no /healthz within 30 s: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, port, dataDir, stderr: () => stderr, stop };
 }
