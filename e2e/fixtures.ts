@@ -81,7 +81,7 @@ export async function connectPeer(page: Page, opts: { coordinator?: string; cont
   return page.evaluate(async ({ coordinator, contribute }) => {
     const mesh = await window.meshTest.sdk.connect(coordinator === undefined ? {} : { coordinator });
     const peer: PeerState = { mesh, balances: [], closes: [], shards: [] };
-    (window as PeerWindow).peer = peer;
+    (window as unknown as PeerWindow).peer = peer;
     mesh.addEventListener('balance', (e) => peer.balances.push((e as CustomEvent<{ balance: number }>).detail.balance));
     mesh.addEventListener('close', (e) => peer.closes.push(String((e as CustomEvent<{ error?: Error }>).detail?.error?.message)));
     mesh.contributor.addEventListener('shard', (e) => peer.shards.push((e as CustomEvent<PeerState['shards'][number]>).detail));

@@ -44,7 +44,7 @@ test.afterAll(async () => {
  */
 function runExactMatmul(page: Page, m: number, k: number, n: number, tile: number) {
   return page.evaluate(async ({ m, k, n, tile }) => {
-    const { mesh } = (window as PeerWindow).peer;
+    const { mesh } = (window as unknown as PeerWindow).peer;
     const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 5) % 7) - 3);
     const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 3) % 7) - 3);
     const job = mesh.client.runMatmul({ a, b, m, k, n, tile, verifyFraction: 0 });
@@ -75,7 +75,7 @@ test('one page as both client and contributor runs its own job over the loopback
   expect(run.length).toBe(96 * 80);
   expect(run.mismatches).toBe(0);
   const mine = await page.evaluate(() => {
-    const { peer } = window as PeerWindow;
+    const { peer } = window as unknown as PeerWindow;
     return { stats: { ...peer.mesh.contributor.stats }, done: peer.shards.filter((s) => s.phase === 'done').map((s) => s.jobId) };
   });
   expect(mine.done).toEqual(Array(9).fill(run.jobId));
@@ -112,7 +112,7 @@ test('after a coordinator restart on the same port and ledger, pages reconnect, 
   expect(booksBefore.minted).toBe(2 * STARTER);
   expect(booksBefore.accounts[`peer:${contributorId}`]).toBeGreaterThan(STARTER);
   expect(booksBefore.accounts[`peer:${clientId}`]).toBeLessThan(STARTER);
-  const authsBefore = await Promise.all([contributor, client].map((p) => p.evaluate(() => (window as PeerWindow).peer.balances.length)));
+  const authsBefore = await Promise.all([contributor, client].map((p) => p.evaluate(() => (window as unknown as PeerWindow).peer.balances.length)));
 
   // Kill it (SIGTERM: it closes sockets and the ledger), wait until the process is gone, start it again.
   await own.stop();
@@ -122,8 +122,8 @@ test('after a coordinator restart on the same port and ledger, pages reconnect, 
   // Both pages authenticate again on their own (a 'balance' event follows every welcome) and never give up;
   // the contributor registers again and both are back on signalling.
   for (const [i, page] of [contributor, client].entries()) {
-    await expect.poll(() => page.evaluate(() => (window as PeerWindow).peer.balances.length), { timeout: 30_000 }).toBeGreaterThan(authsBefore[i]!);
-    expect(await page.evaluate(() => (window as PeerWindow).peer.closes)).toEqual([]);
+    await expect.poll(() => page.evaluate(() => (window as unknown as PeerWindow).peer.balances.length), { timeout: 30_000 }).toBeGreaterThan(authsBefore[i]!);
+    expect(await page.evaluate(() => (window as unknown as PeerWindow).peer.closes)).toEqual([]);
   }
   await expect.poll(async () => await api<{ contributors: number; peers: number }>('/api/stats'), { timeout: 30_000 })
     .toMatchObject({ contributors: 1, peers: 2 });
@@ -134,13 +134,13 @@ test('after a coordinator restart on the same port and ledger, pages reconnect, 
   for (const id of [contributorId, clientId]) {
     expect((await api<{ balance: number }>(`/api/balance/${id}`)).balance).toBe(booksBefore.accounts[`peer:${id}`]);
   }
-  expect(await client.evaluate(() => (window as PeerWindow).peer.mesh.balance())).toBe(booksBefore.accounts[`peer:${clientId}`]);
+  expect(await client.evaluate(() => (window as unknown as PeerWindow).peer.mesh.balance())).toBe(booksBefore.accounts[`peer:${clientId}`]);
 
   // A new job runs over the restarted coordinator, and the books still balance.
   const after = await runExactMatmul(client, 64, 64, 64, 32);
   expect(after.mismatches).toBe(0);
   expect(after.jobId).not.toBe(before.jobId);
-  const earned = await contributor.evaluate(() => (window as PeerWindow).peer.mesh.contributor.stats.earned);
+  const earned = await contributor.evaluate(() => (window as unknown as PeerWindow).peer.mesh.contributor.stats.earned);
   expect(earned).toBe(before.cost.spent + after.cost.spent);
   const final = await api<LedgerAudit>('/api/ledger');
   expect(final.accounts[`peer:${contributorId}`]).toBe(STARTER + earned);

@@ -110,7 +110,7 @@ test('a contributor receives a model once: not for its second ONNX job, nor afte
   /** Runs one single-shard ONNX job from the client; returns its output dims and the shard's contributor. */
   const runJob = () =>
     client.evaluate(async (m) => {
-      const { mesh } = (window as PeerWindow).peer;
+      const { mesh } = (window as unknown as PeerWindow).peer;
       const x = window.meshTest.renderTextImages(2, 32, 64);
       const job = mesh.client.runOnnx({
         model: { url: m.url, name: m.id },

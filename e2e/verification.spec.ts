@@ -37,7 +37,7 @@ test('with every shard replicated, a contributor that perturbs its outputs is ou
   expect(before.accounts[`peer:${liarId}`]).toBe(STARTER);
 
   const run = await client.evaluate(async ({ m, k, n, tile }) => {
-    const { mesh } = (window as PeerWindow).peer;
+    const { mesh } = (window as unknown as PeerWindow).peer;
     // Integer inputs in [-2, 2]: every product and partial sum is exact in f32, so an honest result equals
     // the CPU reference bit for bit, whatever order the GPU sums in.
     const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 7) % 5) - 2);
@@ -71,7 +71,7 @@ test('with every shard replicated, a contributor that perturbs its outputs is ou
 
   // The liar really took part and really lied, and each of its runs was caught by a dispute.
   const lies = await liar.evaluate(() => {
-    const { peer } = window as PeerWindow;
+    const { peer } = window as unknown as PeerWindow;
     return {
       perturbed: window.meshLiar.perturbed,
       done: peer.shards.filter((s) => s.phase === 'done').length,
@@ -96,7 +96,7 @@ test('with every shard replicated, a contributor that perturbs its outputs is ou
   // paid that plus fees, and the sum of all balances is what was minted.
   const after = await ledger(client);
   expect(after.accounts[`peer:${liarId}`]).toBe(STARTER);
-  const earned = await Promise.all(honest.map((p) => p.evaluate(() => (window as PeerWindow).peer.mesh.contributor.stats.earned)));
+  const earned = await Promise.all(honest.map((p) => p.evaluate(() => (window as unknown as PeerWindow).peer.mesh.contributor.stats.earned)));
   expect(earned.every((e) => e > 0)).toBe(true);
   honestIds.forEach((id, i) => expect(after.accounts[`peer:${id}`]! - (before.accounts[`peer:${id}`] ?? 0)).toBe(earned[i]));
   expect(run.cost.spent).toBe(earned[0]! + earned[1]!);
