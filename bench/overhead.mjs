@@ -106,7 +106,7 @@ export async function benchOverhead({ browser, baseURL }) {
     const onnxBytes = BATCH * HEIGHT * WIDTH * 4 * (3 + 1); // f32 inputs [B,3,H,W] and probability map [B,1,H,W]
     const matmulBytes = 3 * N * N * 4; // A and B in, C out
     const onnxRows = rows(`PP-OCRv4 det ${BATCH}x3x${HEIGHT}x${WIDTH}`, onnx, `direct = ORT wasm in the page; ${setup.threads} ORT threads both, ${isolated}`, onnxBytes);
-    onnxRows[1].note += `; contributor's model-cache read per lease ${median(cacheMs).toFixed(0)} ms (IndexedDB, 4.7 MB)`;
+    onnxRows[1].note += `; IndexedDB read of the 4.7 MB model ${median(cacheMs).toFixed(0)} ms (paid only when the worker has no session for it)`;
     return [
       ...onnxRows,
       ...rows(`matmul ${N}x${N}x${N} f32`, matmul, 'direct = ComputePool.runWgsl in the page; one tile = one shard, WebGPU (SwiftShader)', matmulBytes),

@@ -2,7 +2,8 @@
  * A connection from this peer to itself. The coordinator may lease a shard of a page's own job to that same
  * page when it also contributes; WebRTC cannot connect a peer id to itself, so both ends of that link are
  * an in-memory pair with the subset of the peerjs DataConnection / RTCDataChannel surface PeerLink uses
- * (send, bufferedAmount with 'bufferedamountlow', data/close/error events), delivering asynchronously in order.
+ * (send, bufferedAmount with 'bufferedamountlow', data/close/error events), delivering asynchronously in order
+ * and, as a real channel does, copying binary data at send().
  */
 import type { DataConnection } from 'peerjs';
 
@@ -61,8 +62,10 @@ class LoopbackChannel extends EventTarget {
     this.#end = end;
   }
 
-  send(data: string | ArrayBuffer): void {
+  send(data: string | ArrayBuffer | ArrayBufferView): void {
     if (!this.#end.open) throw new DOMException('Cannot send on a closed loopback channel', 'InvalidStateError');
+    // Like RTCDataChannel, take a copy of binary data now: the sender may reuse its buffer after the call.
+    if (typeof data !== 'string') data = ArrayBuffer.isView(data) ? copyOf(data) : data.slice(0);
     this.#queue.push(data);
     this.bufferedAmount += size(data);
     if (!this.#scheduled) {
@@ -82,6 +85,10 @@ class LoopbackChannel extends EventTarget {
       this.dispatchEvent(new Event('bufferedamountlow'));
     }
   }
+}
+
+function copyOf(view: ArrayBufferView): ArrayBuffer {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice().buffer;
 }
 
 function size(data: string | ArrayBuffer): number {

@@ -19,8 +19,10 @@ class FakeChannel extends EventTarget {
   constructor(private readonly conn: FakeConn) {
     super();
   }
-  send(data: string | ArrayBuffer): void {
+  send(data: string | ArrayBuffer | ArrayBufferView): void {
     if (!this.conn.open) throw new Error('channel closed');
+    // RTCDataChannel copies binary data at send(); so must the fake, as PeerLink reuses its frame buffer.
+    if (typeof data !== 'string') data = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice().buffer : data.slice(0);
     const size = typeof data === 'string' ? data.length : data.byteLength;
     this.bufferedAmount += size;
     this.maxBuffered = Math.max(this.maxBuffered, this.bufferedAmount);

@@ -8,7 +8,7 @@
 import type { DataConnection } from 'peerjs';
 import { sha256Hex } from '../core/hash.ts';
 import { MeshError, toWireError } from '../protocol/errors.ts';
-import { CHUNK_BYTES, decodeChunk, encodeChunk, type PeerFrame, parsePeerFrame } from '../protocol/peer.ts';
+import { CHUNK_BYTES, CHUNK_HEADER_BYTES, decodeChunk, type PeerFrame, parsePeerFrame } from '../protocol/peer.ts';
 import { parseJson } from '../protocol/validate.ts';
 import { type BlobKind, LeaseInbox } from './lease-inbox.ts';
 import { BlobReceiver, chunkPayloads, type CompletedBlob, verifyBlob } from './transfer.ts';
@@ -141,11 +141,18 @@ export class PeerLink extends EventTarget {
     const tid = this.#nextTid;
     this.#nextTid = this.#nextTid >= 0xffffffff ? 1 : this.#nextTid + 1;
     this.sendControl({ type: 'blob', leaseId, tid, what, bytes: bytes.byteLength, sha256 });
+    // One frame buffer for the whole blob: send() copies what it is given before returning, so each chunk is
+    // written into the same memory instead of a fresh allocation per 64 KiB.
+    const frame = new Uint8Array(CHUNK_HEADER_BYTES + Math.min(CHUNK_BYTES, bytes.byteLength));
+    const header = new DataView(frame.buffer);
+    header.setUint32(0, tid, true);
     let seq = 0;
     for (const payload of chunkPayloads(bytes, CHUNK_BYTES)) {
       signal?.throwIfAborted();
       await this.#drain(signal);
-      this.#send(encodeChunk(tid, seq++, payload));
+      header.setUint32(4, seq++, true);
+      frame.set(payload, CHUNK_HEADER_BYTES);
+      this.#send(frame.subarray(0, CHUNK_HEADER_BYTES + payload.byteLength));
     }
     return sha256;
   }
@@ -162,7 +169,7 @@ export class PeerLink extends EventTarget {
     this.dispatchEvent(new CustomEvent('close', { detail: { error: err } }));
   }
 
-  #send(message: string | ArrayBuffer): void {
+  #send(message: string | Uint8Array<ArrayBuffer>): void {
     if (!this.open) throw this.#closedSignal.signal.reason as Error;
     try {
       // Straight to the channel: peerjs' own send queue would hide the backpressure we manage here.

@@ -4,6 +4,7 @@ import type { TensorData } from '../protocol/tensor.ts';
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import { type JobPlan, planMatmul, planOnnx, planWgsl } from './job-plan.ts';
 import { JobRun, type ResolvedJobOptions } from './job-run.ts';
+import { ModelSource } from './model-source.ts';
 import type { JobRouter, SessionContext } from './session.ts';
 import type { JobHandle, JobOptions, MeshClient, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunWgslOptions } from './types.ts';
 
@@ -17,6 +18,8 @@ export class Client implements MeshClient {
   readonly #ctx: SessionContext;
   readonly #router: JobRouter;
   readonly #runs = new Set<JobRun<unknown>>();
+  /** Models by URL for this session: a model run again is revalidated, not downloaded and hashed again. */
+  readonly #models = new ModelSource();
 
   constructor(ctx: SessionContext, router: JobRouter) {
     this.#ctx = ctx;
@@ -25,7 +28,7 @@ export class Client implements MeshClient {
 
   /** Runs an ONNX model over a batch, split along axis 0. */
   runOnnx(opts: RunOnnxOptions): JobHandle<Record<string, OutputTensor>> {
-    return this.#run(planOnnx(opts, fetchBytes), opts);
+    return this.#run(planOnnx(opts, (url) => this.#models.load(url)), opts);
   }
 
   /** Runs a WGSL kernel over caller-made shards; resolves with each shard's outputs. */
@@ -42,6 +45,7 @@ export class Client implements MeshClient {
   abandonAll(err: Error): void {
     for (const run of this.#runs) run.abandon(err);
     this.#runs.clear();
+    this.#models.clear();
   }
 
   #run<T>(plan: Promise<JobPlan<T>>, opts: JobOptions): JobRun<T> {
@@ -60,10 +64,4 @@ function resolveOptions(opts: JobOptions): ResolvedJobOptions {
     tolerance: opts.tolerance ?? DEFAULT_TOLERANCE,
     deadlineMs: opts.deadlineMs ?? DEFAULT_DEADLINE_MS,
   };
-}
-
-async function fetchBytes(url: string): Promise<ArrayBuffer> {
-  const res = await fetch(url);
-  if (!res.ok) throw new TypeError(`Cannot fetch the model at ${url}: current status is ${res.status}`);
-  return res.arrayBuffer();
 }

@@ -10,15 +10,17 @@ import {
   assembleMatmul,
   batchSize,
   concatBatch,
-  matmulTileInputs,
+  itemBytes,
+  type MatmulTile,
   matmulTileOutput,
   matmulTiles,
   packTensors,
-  splitBatch,
+  shardCount,
   typedView,
 } from '../core/sharding.ts';
 import type { KernelSpec, ShardSpec } from '../protocol/kernel.ts';
 import { DTYPE_BYTES, type TensorData, type TensorSpec, tensorBytes } from '../protocol/tensor.ts';
+import type { LoadedModel } from './model-source.ts';
 import { MATMUL_BINDINGS, MATMUL_ENTRY_POINT, matmulDispatch } from '../../shaders/matmul.ts';
 import type { InputTensor, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunWgslOptions } from './types.ts';
 
@@ -43,36 +45,41 @@ export interface JobPlan<T> {
 /** Shards a batch is split into by default. */
 export const DEFAULT_ONNX_SHARDS = 16;
 
-/** Plans an ONNX job: fetches the model, splits the batch and packs each shard. */
-export async function planOnnx(opts: RunOnnxOptions, fetchModel: (url: string) => Promise<ArrayBuffer>): Promise<JobPlan<Record<string, OutputTensor>>> {
+/**
+ * Plans an ONNX job: packs each shard's inputs straight from the caller's arrays (one copy, made before this
+ * returns to the event loop, so the caller may reuse its arrays at once), hashes the shards, and loads the
+ * model (bytes and hash, usually from the session's ModelSource) meanwhile.
+ */
+export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) => Promise<LoadedModel>): Promise<JobPlan<Record<string, OutputTensor>>> {
   const names = Object.keys(opts.inputs);
   if (names.length === 0) throw new TypeError('Cannot run an ONNX job as it must have inputs: current count is 0');
   if (!Array.isArray(opts.outputs) || opts.outputs.length === 0) {
     throw new TypeError(`Cannot run an ONNX job as 'outputs' must name at least one output: current value is ${JSON.stringify(opts.outputs)}`);
   }
-  const tensors = names.map((name) => toTensorData(name, opts.inputs[name]!));
+  const tensors = names.map((name) => inputBytes(name, opts.inputs[name]!));
   const batch = batchSize(tensors);
   if (batch < 1) throw new RangeError(`Cannot run an ONNX job as the batch must have items: current size is ${batch}`);
   const per = opts.itemsPerShard ?? Math.ceil(batch / DEFAULT_ONNX_SHARDS);
-  const model = await fetchModel(opts.model.url);
-  const hash = await sha256Hex(model);
+  const packed = packBatchShards(tensors, per);
+  const loading = loadModel(opts.model.url);
+  loading.catch(() => {}); // awaited below, after the shards are hashed
+  const shards = await Promise.all(packed.map(async ({ inputs, bytes }, index) => {
+    const items = inputs[0]!.dims[0]!;
+    const spec: ShardSpec = {
+      index,
+      inputs,
+      outputs: opts.outputs.map((name) => ({ name, dtype: 'float32', dims: [items] })),
+      inputHash: await sha256Hex(bytes),
+      workUnits: workUnitsForOnnx(items),
+    };
+    return { spec, inputs: bytes };
+  }));
+  const { bytes: model, hash } = await loading;
   const kernel: KernelSpec = {
     kind: 'onnx',
     model: { hash, bytes: model.byteLength, url: opts.model.url, ...(opts.model.name === undefined ? {} : { name: opts.model.name }) },
     outputs: [...opts.outputs],
   };
-  const shards = await Promise.all(splitBatch(tensors, per).map(async (inputs, index) => {
-    const items = inputs[0]!.dims[0]!;
-    const packed = packTensors(inputs);
-    const spec: ShardSpec = {
-      index,
-      inputs: inputs.map(specOf),
-      outputs: opts.outputs.map((name) => ({ name, dtype: 'float32', dims: [items] })),
-      inputHash: await sha256Hex(packed),
-      workUnits: workUnitsForOnnx(items),
-    };
-    return { spec, inputs: packed };
-  }));
   return {
     kernel,
     shards,
@@ -86,7 +93,8 @@ export async function planOnnx(opts: RunOnnxOptions, fetchModel: (url: string) =
       });
     },
     assemble(outputs) {
-      const joined = concatBatch(outputs);
+      // One shard's outputs already are the result (each in a buffer of its own): no copy needed.
+      const joined = outputs.length === 1 ? outputs[0]! : concatBatch(outputs);
       return Object.fromEntries(joined.map((t) => [t.name, toOutputTensor(t)]));
     },
   };
@@ -123,24 +131,85 @@ export async function planMatmul(opts: RunMatmulOptions, source: string): Promis
   }
   const tiles = matmulTiles(m, n, opts.tile ?? 128);
   const kernel: KernelSpec = { kind: 'wgsl', source, entryPoint: MATMUL_ENTRY_POINT, bindings: MATMUL_BINDINGS.map((x) => ({ ...x })) };
-  const shards = await Promise.all(tiles.map(async (tile) => {
-    const inputs = matmulTileInputs(a, b, k, n, tile);
-    const packed = packTensors(inputs);
+  // Packed before the first await, so the caller may reuse a and b as soon as this returns.
+  const packed = tiles.map((tile) => packMatmulTile(a, b, k, n, tile));
+  const shards = await Promise.all(tiles.map(async (tile, i) => {
+    const { inputs, bytes } = packed[i]!;
     const spec: ShardSpec = {
       index: tile.index,
-      inputs: inputs.map(specOf),
+      inputs,
       outputs: [matmulTileOutput(tile)],
-      inputHash: await sha256Hex(packed),
+      inputHash: await sha256Hex(bytes),
       workUnits: workUnitsForMatmul(tile.mt, tile.nt, k),
       dispatch: matmulDispatch(tile.mt, tile.nt),
     };
-    return { spec, inputs: packed };
+    return { spec, inputs: bytes };
   }));
   return {
     kernel,
     shards,
     checkOutputs: checkExact,
-    assemble: (outputs) => assembleMatmul(m, n, tiles, outputs.map((o) => new Float32Array(o[0]!.data))),
+    assemble: (outputs) => {
+      const blocks = outputs.map((o) => new Float32Array(o[0]!.data));
+      // A single tile covering C already is C, row-major [m x n].
+      const whole = tiles.length === 1 && blocks.length === 1 && blocks[0]!.length === m * n;
+      return whole ? blocks[0]! : assembleMatmul(m, n, tiles, blocks);
+    },
+  };
+}
+
+/** A shard's input specs and its packed wire bytes. */
+export interface PackedShard {
+  inputs: TensorSpec[];
+  bytes: ArrayBuffer;
+}
+
+/**
+ * The packed inputs of every batch shard, written straight from the callers' bytes: the same layout as
+ * `packTensors(splitBatch(...)[s])` (each input's run of items, inputs in order) with one copy instead of three.
+ */
+export function packBatchShards(tensors: readonly { name: string; dtype: TensorSpec['dtype']; dims: number[]; bytes: Uint8Array }[], itemsPerShard: number): PackedShard[] {
+  const batch = batchSize(tensors);
+  const count = shardCount(batch, itemsPerShard);
+  const out: PackedShard[] = [];
+  for (let s = 0; s < count; s++) {
+    const start = s * itemsPerShard;
+    const items = Math.min(itemsPerShard, batch - start);
+    const inputs = tensors.map((t) => ({ name: t.name, dtype: t.dtype, dims: [items, ...t.dims.slice(1)] }));
+    const bytes = new Uint8Array(inputs.reduce((sum, spec) => sum + tensorBytes(spec), 0));
+    let at = 0;
+    for (const t of tensors) {
+      const per = itemBytes(t);
+      bytes.set(t.bytes.subarray(start * per, (start + items) * per), at);
+      at += items * per;
+    }
+    out.push({ inputs, bytes: bytes.buffer });
+  }
+  return out;
+}
+
+/**
+ * The packed inputs of one matmul tile: the same layout as `packTensors(matmulTileInputs(...))` (A's rows,
+ * B's columns made contiguous, the u32 params) written with one copy instead of two.
+ */
+export function packMatmulTile(a: Float32Array, b: Float32Array, k: number, n: number, tile: MatmulTile): PackedShard {
+  const { row, col, mt, nt } = tile;
+  if (a.length < (row + mt) * k || b.length !== k * n || col + nt > n) {
+    throw new RangeError(`Cannot pack tile ${tile.index} as it must lie inside A[${a.length / k}x${k}] and B[${k}x${n}]: current tile is rows ${row}+${mt}, columns ${col}+${nt}`);
+  }
+  const floats = new Float32Array(mt * k + k * nt + 4);
+  floats.set(a.subarray(row * k, (row + mt) * k), 0);
+  const bAt = mt * k;
+  if (nt === n) floats.set(b, bAt);
+  else for (let r = 0; r < k; r++) floats.set(b.subarray(r * n + col, r * n + col + nt), bAt + r * nt);
+  new Uint32Array(floats.buffer, (bAt + k * nt) * 4, 4).set([mt, nt, k, 0]);
+  return {
+    inputs: [
+      { name: 'a', dtype: 'float32', dims: [mt, k] },
+      { name: 'b', dtype: 'float32', dims: [k, nt] },
+      { name: 'params', dtype: 'uint32', dims: [4] },
+    ],
+    bytes: floats.buffer,
   };
 }
 
@@ -164,15 +233,15 @@ function specOf(t: TensorSpec): TensorSpec {
   return { name: t.name, dtype: t.dtype, dims: [...t.dims] };
 }
 
-function toTensorData(name: string, t: InputTensor): TensorData {
+/** The caller's input as a checked byte view (not copied). */
+function inputBytes(name: string, t: InputTensor): { name: string; dtype: TensorSpec['dtype']; dims: number[]; bytes: Uint8Array } {
   if (!t || !ArrayBuffer.isView(t.data)) throw new TypeError(`Cannot use input '${name}' as its data must be a typed array: current value is ${String(t?.data)}`);
   const width = (t.data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT;
   if (width !== undefined && width !== DTYPE_BYTES[t.dtype]) {
     throw new TypeError(`Cannot use input '${name}' as ${t.dtype} needs ${DTYPE_BYTES[t.dtype]}-byte elements: current array has ${width}-byte elements`);
   }
   checkBytes(name, t, t.data.byteLength);
-  const data = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice().buffer;
-  return { name, dtype: t.dtype, dims: [...t.dims], data };
+  return { name, dtype: t.dtype, dims: [...t.dims], bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
 }
 
 function checkBytes(name: string, spec: Pick<TensorSpec, 'dims' | 'dtype'>, bytes: number): void {

@@ -1,27 +1,38 @@
 /**
  * The contributor's side of one lease: say whether the model is needed, take model and inputs (each checked
  * against the hash the job announced), run the shard on the local compute pool, claim the result with the
- * coordinator while streaming the outputs back, and send `done` once the claim is recorded. `abort()` (a revoke, or the contributor stopping)
- * ends the exchange with a `fail` frame so the client does not wait out the lease.
+ * coordinator while streaming the outputs back, and send `done` once the claim is recorded. `abort()` (a
+ * revoke, or the contributor stopping) ends the exchange with a `fail` frame so the client does not wait out
+ * the lease. `need` is answered from what is already in memory where possible (the ONNX worker's sessions,
+ * else a key lookup in the model cache), and a session the worker holds is used without copying model bytes
+ * into it; should the worker drop that session before the run, the bytes come from the cache instead.
  */
 import { sha256Hex } from '../core/hash.ts';
 import type { Identity } from '../core/identity.ts';
-import { packTensors, unpackTensors } from '../core/sharding.ts';
-import type { ComputePool } from '../compute/index.ts';
+import { unpackTensors } from '../core/sharding.ts';
 import type { CoordinatorClient, PushFrame } from '../mesh/coordinator-client.ts';
 import type { PeerLink } from '../mesh/peer-link.ts';
 import { type ResultClaim, signedText } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import type { TensorData } from '../protocol/tensor.ts';
+import type { OnnxTask, WgslTask } from '../protocol/worker.ts';
 import type { ModelCache } from '../storage/model-cache.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
+import { packOwned } from './owned-tensors.ts';
 
 /** The `assign` push that created a lease. */
 export type AssignFrame = Extract<PushFrame, { type: 'assign' }>;
 
+/** The compute a lease runs on: ComputePool's task methods (declared here so this file needs no workers). */
+export interface LeaseCompute {
+  hasOnnxSession(modelHash: string): Promise<boolean>;
+  runOnnx(task: OnnxTask): Promise<TensorData[]>;
+  runWgsl(task: WgslTask): Promise<TensorData[]>;
+}
+
 /** What a lease runner uses. */
 export interface RunnerContext {
-  pool: ComputePool;
+  pool: LeaseCompute;
   cache: ModelCache;
   coordinator: CoordinatorClient;
   identity: Identity;
@@ -64,44 +75,43 @@ export class LeaseRunner {
     const inbox = this.link.lease(lease.leaseId);
     const waitMs = () => Math.max(lease.expiresAt - Date.now(), 1000) + GRACE_MS;
     try {
-      let model: ArrayBuffer | undefined;
-      let needModel = false;
-      if (kernel.kind === 'onnx') {
-        // Prefer bytes from the cache even when the worker holds a session: a fresh worker would need them.
-        model = (await this.#ctx.cache.get(kernel.model.hash))?.bytes;
-        needModel = model === undefined && !(await this.#ctx.pool.hasOnnxSession(kernel.model.hash));
-      }
+      const where = kernel.kind === 'onnx' ? await this.#findModel(kernel.model.hash) : 'none';
       signal.throwIfAborted();
-      this.link.sendControl({ type: 'need', leaseId: lease.leaseId, model: needModel });
-      if (needModel && kernel.kind === 'onnx') {
+      this.link.sendControl({ type: 'need', leaseId: lease.leaseId, model: where === 'peer' });
+      // A cached model is read while the inputs arrive; a session the worker holds needs no bytes at all.
+      let model: Promise<ArrayBuffer | undefined> | undefined;
+      if (where === 'cache' && kernel.kind === 'onnx') {
+        model = this.#ctx.cache.get(kernel.model.hash).then((m) => m?.bytes);
+        model.catch(() => {}); // awaited before the compute
+      }
+      if (where === 'peer' && kernel.kind === 'onnx') {
         const { bytes, sha256: hash } = await inbox.nextBlob('model', waitMs());
         if (hash !== kernel.model.hash) {
           throw new MeshError('hash-mismatch', `Cannot use the model for lease ${lease.leaseId} as it must hash to ${kernel.model.hash}: current hash is ${hash}`);
         }
         // The pool takes ownership of what it runs, so the cache gets its own copy.
         this.#ctx.cache.put(hash, bytes.slice(0), kernel.model.name).catch(() => {});
-        model = bytes;
+        model = Promise.resolve(bytes);
       }
       const { bytes: inputs, sha256: inputHash } = await inbox.nextBlob('inputs', waitMs());
       if (inputHash !== spec.inputHash) {
         throw new MeshError('hash-mismatch', `Cannot run lease ${lease.leaseId} as its inputs must hash to ${spec.inputHash}: current hash is ${inputHash}`);
       }
-      const tensors = unpackTensors(inputs, spec.inputs);
       signal.throwIfAborted();
-      const started = performance.now();
-      const outputs = await this.#compute(tensors, model);
-      const ms = performance.now() - started;
+      const { outputs, ms } = await this.#compute(inputs, model);
       signal.throwIfAborted();
-      const packed = packTensors(outputs);
+      const packed = packOwned(outputs);
       const outputHash = await sha256Hex(packed);
       // The claim must reach the coordinator before the client's receipt can, so `done` waits for its answer;
-      // the outputs stream meanwhile.
+      // signing and the claim's round trip run while the outputs stream.
       const claim: ResultClaim = { jobId: lease.jobId, shard: lease.shard, leaseId: lease.leaseId, outputHash };
-      const signature = await this.#ctx.identity.sign(signedText('result', claim));
-      const claimed = this.#ctx.coordinator.request({ type: 'result', claim, signature }, { idempotent: true });
+      const claimed = this.#ctx.identity.sign(signedText('result', claim)).then(async (signature) => {
+        await this.#ctx.coordinator.request({ type: 'result', claim, signature }, { idempotent: true });
+        return signature;
+      });
       claimed.catch(() => {});
       await this.link.sendBlob(lease.leaseId, 'outputs', packed, { signal, sha256: outputHash });
-      await claimed;
+      const signature = await claimed;
       signal.throwIfAborted();
       this.link.sendControl({
         type: 'done',
@@ -120,26 +130,60 @@ export class LeaseRunner {
     }
   }
 
-  #compute(inputs: TensorData[], model: ArrayBuffer | undefined): Promise<TensorData[]> {
+  /**
+   * Where this lease's model comes from: 'session' (the ONNX worker holds one, checked in its memory),
+   * 'cache' (IndexedDB has the bytes; only the key is looked up here) or 'peer' (the client must send it).
+   */
+  async #findModel(hash: string): Promise<'session' | 'cache' | 'peer'> {
+    if (await this.#ctx.pool.hasOnnxSession(hash).catch(() => false)) return 'session';
+    return (await this.#ctx.cache.has(hash).catch(() => false)) ? 'cache' : 'peer';
+  }
+
+  /** Runs the shard on the pool; `ms` times the pool call that produced the outputs, not the waits before it. */
+  async #compute(inputs: ArrayBuffer, model: Promise<ArrayBuffer | undefined> | undefined): Promise<{ outputs: TensorData[]; ms: number }> {
     const { kernel, spec } = this.assign;
+    const pool = this.#ctx.pool;
+    const timed = async (run: () => Promise<TensorData[]>) => {
+      const started = performance.now();
+      const outputs = await run();
+      return { outputs, ms: performance.now() - started };
+    };
     if (kernel.kind === 'onnx') {
-      return this.#ctx.pool.runOnnx({
-        modelHash: kernel.model.hash,
-        ...(model === undefined ? {} : { model }),
-        inputs,
+      const hash = kernel.model.hash;
+      // unpackTensors copies, so `inputs` stays whole for a second attempt (the pool detaches what it runs).
+      const task = (bytes: ArrayBuffer | undefined) => ({
+        modelHash: hash,
+        ...(bytes === undefined ? {} : { model: bytes }),
+        inputs: unpackTensors(inputs, spec.inputs),
         outputNames: kernel.outputs,
       });
+      const bytes = await model;
+      if (model !== undefined && bytes === undefined) {
+        throw new MeshError('not-found', `Cannot run model ${hash} as it left this peer's model cache while the lease started`);
+      }
+      const first = task(bytes);
+      try {
+        return await timed(() => pool.runOnnx(first));
+      } catch (err) {
+        // The worker dropped the session after we looked (evicted for another model): load it from the cache.
+        if (bytes !== undefined || !(err instanceof MeshError) || err.code !== 'not-found') throw err;
+        const cached = await this.#ctx.cache.get(hash);
+        if (!cached) throw err;
+        const second = task(cached.bytes);
+        return timed(() => pool.runOnnx(second));
+      }
     }
     if (!spec.dispatch) {
-      return Promise.reject(new MeshError('invalid-message', `Cannot run WGSL shard ${spec.index} as it has no dispatch size: current value is undefined`));
+      throw new MeshError('invalid-message', `Cannot run WGSL shard ${spec.index} as it has no dispatch size: current value is undefined`);
     }
-    return this.#ctx.pool.runWgsl({
+    const wgsl = {
       source: kernel.source,
       entryPoint: kernel.entryPoint,
       bindings: kernel.bindings,
-      inputs,
+      inputs: unpackTensors(inputs, spec.inputs),
       outputs: spec.outputs,
-      dispatch: [spec.dispatch[0], spec.dispatch[1], spec.dispatch[2]],
-    });
+      dispatch: [spec.dispatch[0], spec.dispatch[1], spec.dispatch[2]] as [number, number, number],
+    };
+    return timed(() => pool.runWgsl(wgsl));
   }
 }

@@ -4,7 +4,6 @@
  * (hash and declared shapes) before they count. Any failure rejects with a MeshError whose code says which
  * `reject` reason the coordinator should hear.
  */
-import { unpackTensors } from '../core/sharding.ts';
 import type { Lease } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import type { ShardSpec } from '../protocol/kernel.ts';
@@ -12,6 +11,7 @@ import type { TensorData, TensorSpec } from '../protocol/tensor.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import type { PeerLink } from '../mesh/peer-link.ts';
 import { RemoteFailure } from '../mesh/lease-inbox.ts';
+import { unpackOwned } from './owned-tensors.ts';
 
 /** Milliseconds a contributor has to answer `shard` with `need`, and to send `done` after its outputs. */
 export const CONTROL_TIMEOUT_MS = 30_000;
@@ -55,7 +55,7 @@ export async function transferLease(link: PeerLink, lease: Lease, job: LeaseJob,
     let outputs: TensorData[];
     try {
       job.checkOutputs(job.spec, done.outputs);
-      outputs = unpackTensors(bytes, done.outputs);
+      outputs = unpackOwned(bytes, done.outputs);
     } catch (err) {
       throw new MeshError('invalid-message', (err as Error).message);
     }

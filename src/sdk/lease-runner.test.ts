@@ -1,0 +1,166 @@
+/**
+ * One lease end to end over a real in-memory peer link: the client's transferLease() against the
+ * contributor's LeaseRunner. What cannot exist in Deno stands in: the compute pool (onnxruntime-web runs in
+ * browser workers; the stand-in keeps the worker's session contract and doubles its input), the model cache
+ * (IndexedDB) and the coordinator (it records the claim).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { sha256Hex } from '../core/hash.ts';
+import { generateKeyPair, identityFromKeyPair } from '../core/identity.ts';
+import { packTensors } from '../core/sharding.ts';
+import type { CoordinatorClient } from '../mesh/coordinator-client.ts';
+import { loopbackPair } from '../mesh/loopback.ts';
+import { PeerLink } from '../mesh/peer-link.ts';
+import type { Lease } from '../protocol/coordinator.ts';
+import { MeshError } from '../protocol/errors.ts';
+import { RemoteFailure } from '../mesh/lease-inbox.ts';
+import type { ShardSpec } from '../protocol/kernel.ts';
+import type { TensorData } from '../protocol/tensor.ts';
+import type { OnnxTask } from '../protocol/worker.ts';
+import type { ModelCache } from '../storage/model-cache.ts';
+import { type AssignFrame, LeaseRunner } from './lease-runner.ts';
+import { transferLease } from './lease-transfer.ts';
+
+/** The ONNX worker's contract: sessions by model hash, built from bytes that must match the hash. */
+class PoolStandIn {
+  readonly sessions = new Set<string>();
+  readonly tasks: { modelBytes: number | undefined }[] = [];
+  /** Sessions to drop right before the next run (as the worker's LRU would for another model). */
+  evictBeforeRun = false;
+
+  hasOnnxSession(hash: string): Promise<boolean> {
+    return Promise.resolve(this.sessions.has(hash));
+  }
+
+  async runOnnx(task: OnnxTask): Promise<TensorData[]> {
+    this.tasks.push({ modelBytes: task.model?.byteLength });
+    if (this.evictBeforeRun) {
+      this.sessions.clear();
+      this.evictBeforeRun = false;
+    }
+    if (!this.sessions.has(task.modelHash)) {
+      if (!task.model) throw new MeshError('not-found', `Cannot run ONNX model ${task.modelHash} as this worker holds no session for it and no model bytes were sent`);
+      assert.equal(await sha256Hex(task.model), task.modelHash);
+      this.sessions.add(task.modelHash);
+    }
+    const x = new Float32Array(task.inputs[0]!.data);
+    return [{ name: 'y', dtype: 'float32', dims: [...task.inputs[0]!.dims], data: x.map((v) => v * 2).buffer }];
+  }
+
+  runWgsl(): Promise<TensorData[]> {
+    return Promise.reject(new MeshError('internal', 'Cannot run WGSL as this stand-in runs ONNX tasks only'));
+  }
+}
+
+/** The IndexedDB model cache's surface, in memory. */
+class CacheStandIn {
+  readonly models = new Map<string, ArrayBuffer>();
+  reads = 0;
+  has(hash: string): Promise<boolean> {
+    return Promise.resolve(this.models.has(hash));
+  }
+  get(hash: string): Promise<{ hash: string; bytes: ArrayBuffer } | undefined> {
+    this.reads++;
+    const bytes = this.models.get(hash);
+    return Promise.resolve(bytes && { hash, bytes: bytes.slice(0) });
+  }
+  put(hash: string, bytes: ArrayBuffer): Promise<boolean> {
+    this.models.set(hash, bytes);
+    return Promise.resolve(true);
+  }
+}
+
+const model = new Uint8Array([7, 7, 7, 1, 2, 3]).buffer;
+
+async function setup() {
+  const modelHash = await sha256Hex(model);
+  const x: TensorData = { name: 'x', dtype: 'float32', dims: [2, 2], data: Float32Array.from([1, 2, 3, 4]).buffer };
+  const inputs = packTensors([x]);
+  const spec: ShardSpec = {
+    index: 0,
+    inputs: [{ name: 'x', dtype: 'float32', dims: [2, 2] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: [2] }],
+    inputHash: await sha256Hex(inputs),
+    workUnits: 2,
+  };
+  const lease: Lease = { leaseId: 'L1', jobId: 'J1', shard: 0, client: 'mwC', contributor: 'mwK', price: 1, expiresAt: Date.now() + 30_000, replica: false };
+  const assign: AssignFrame = { type: 'assign', lease, kernel: { kind: 'onnx', model: { hash: modelHash, bytes: model.byteLength }, outputs: ['y'] }, spec };
+  const pool = new PoolStandIn();
+  const cache = new CacheStandIn();
+  const frames: { type: string }[] = [];
+  const coordinator = { request: (frame: { type: string }) => (frames.push(frame), Promise.resolve({})) };
+  const identity = await identityFromKeyPair(await generateKeyPair());
+  const [c, k] = loopbackPair('mwSelf');
+  const clientLink = new PeerLink(c);
+  const contributorLink = new PeerLink(k);
+  const runner = new LeaseRunner(
+    { pool, cache: cache as unknown as ModelCache, coordinator: coordinator as unknown as CoordinatorClient, identity },
+    assign,
+    contributorLink,
+  );
+  // What the contributor answers to `shard` (recorded on its way out; the client reads it as usual).
+  const needs: boolean[] = [];
+  const send = contributorLink.sendControl.bind(contributorLink);
+  contributorLink.sendControl = (frame) => {
+    if (frame.type === 'need') needs.push(frame.model);
+    send(frame);
+  };
+  /** Runs both sides; resolves with the client's outputs and the contributor's ms. */
+  const run = async (sent: ArrayBuffer = inputs) => {
+    const ran = runner.run();
+    ran.catch(() => {});
+    const out = await transferLease(clientLink, lease, { spec, inputs: sent, model, checkOutputs: () => {} }, new AbortController().signal);
+    return { out, ms: await ran };
+  };
+  return { modelHash, pool, cache, frames, needs, run };
+}
+
+describe('LeaseRunner with transferLease', () => {
+  it('answers need=false for a session the worker holds and runs without model bytes or a cache read', async () => {
+    const t = await setup();
+    t.pool.sessions.add(t.modelHash);
+    const { out } = await t.run();
+    assert.deepEqual(t.needs, [false]);
+    assert.deepEqual(t.pool.tasks, [{ modelBytes: undefined }]);
+    assert.equal(t.cache.reads, 0);
+    assert.deepEqual([...new Float32Array(out.outputs[0]!.data)], [2, 4, 6, 8]);
+    assert.deepEqual(t.frames.map((f) => f.type), ['result']);
+  });
+
+  it('answers need=false for a cached model and hands the cached bytes to the worker', async () => {
+    const t = await setup();
+    t.cache.models.set(t.modelHash, model.slice(0));
+    await t.run();
+    assert.deepEqual(t.needs, [false]);
+    assert.deepEqual(t.pool.tasks, [{ modelBytes: model.byteLength }]);
+    assert.equal(t.cache.reads, 1);
+  });
+
+  it('asks for a model it lacks, then caches what arrived', async () => {
+    const t = await setup();
+    await t.run();
+    assert.deepEqual(t.needs, [true]);
+    assert.deepEqual(t.pool.tasks, [{ modelBytes: model.byteLength }]);
+    assert.deepEqual(new Uint8Array(t.cache.models.get(t.modelHash)!), new Uint8Array(model));
+  });
+
+  it('sends no outputs and claims nothing when the inputs do not hash to the job\'s', async () => {
+    const t = await setup();
+    t.pool.sessions.add(t.modelHash);
+    const tampered = packTensors([{ data: Float32Array.from([1, 2, 3, 5]) }]);
+    await assert.rejects(t.run(tampered), (e: unknown) => e instanceof RemoteFailure && e.code === 'hash-mismatch');
+    assert.deepEqual(t.frames, []);
+  });
+
+  it('rebuilds a session the worker dropped after need=false from the cache, with the same inputs', async () => {
+    const t = await setup();
+    t.pool.sessions.add(t.modelHash);
+    t.cache.models.set(t.modelHash, model.slice(0));
+    t.pool.evictBeforeRun = true;
+    const { out } = await t.run();
+    assert.deepEqual(t.needs, [false]);
+    assert.deepEqual(t.pool.tasks, [{ modelBytes: undefined }, { modelBytes: model.byteLength }]);
+    assert.deepEqual([...new Float32Array(out.outputs[0]!.data)], [2, 4, 6, 8]);
+  });
+});
