@@ -83,10 +83,10 @@ test('a real ONNX model and a WGSL matmul run across three contributor browsers,
   // 2. 512x512 f32 matmul in 128-tiles over the contributors, against a CPU reference.
   const matmul = await client.evaluate(async () => {
     const mesh = (window as unknown as { mesh: Awaited<ReturnType<typeof window.meshTest.sdk.connect>> }).mesh;
-    const { randomMatrix, matmulMaxRel } = window.meshTest;
+    const { randomFloats, matmulMaxRel } = window.meshTest;
     const n = 512;
-    const a = randomMatrix(n * n, 7);
-    const b = randomMatrix(n * n, 8);
+    const a = randomFloats(n * n, 7);
+    const b = randomFloats(n * n, 8);
     const job = mesh.client.runMatmul({ a, b, m: n, k: n, n, tile: 128, verifyFraction: 0.25 });
     const c = await job.result;
     const cost = await job.cost;
@@ -137,10 +137,10 @@ test('a contributor closed mid-job: its shard is reassigned, the job completes c
 
   const result = client.evaluate(async () => {
     const mesh = (window as unknown as { mesh: Awaited<ReturnType<typeof window.meshTest.sdk.connect>> }).mesh;
-    const { randomMatrix, matmulMaxRel } = window.meshTest;
+    const { randomFloats, matmulMaxRel } = window.meshTest;
     const n = 384;
-    const a = randomMatrix(n * n, 11);
-    const b = randomMatrix(n * n, 12);
+    const a = randomFloats(n * n, 11);
+    const b = randomFloats(n * n, 12);
     const job = mesh.client.runMatmul({ a, b, m: n, k: n, n, tile: 64, verifyFraction: 0 });
     const c = await job.result;
     await job.cost;

@@ -3,6 +3,7 @@
 // uses; src/compute's ComputePool) and through the SDK on a contributor in another page.
 // Inputs are prepared outside every timed region; each timed region is what a caller waits for.
 import * as ort from 'onnxruntime-web/wasm';
+import { randomFloats } from '../../shaders/testing/reference.ts';
 import { ComputePool, hostInfo, ortThreads } from '../../src/compute/index.ts';
 import * as sdk from '../../src/sdk/index.ts';
 import { ModelCache } from '../../src/storage/index.ts';
@@ -68,16 +69,6 @@ function onnxSetup() {
 function matmulSetup() {
   if (!matmul) throw new Error('Cannot run the matmul as it was not set up: call setupMatmul() first');
   return matmul;
-}
-
-function random(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 /** Largest |a - b| (Infinity when lengths differ). */
@@ -189,7 +180,7 @@ const api = {
   async setupMatmul(n: number): Promise<void> {
     matmul?.pool.terminate();
     const pool = await ComputePool.create(CAPS);
-    matmul = { a: random(n * n, 1), b: random(n * n, 2), n, pool, reference: undefined };
+    matmul = { a: randomFloats(n * n, 1), b: randomFloats(n * n, 2), n, pool, reference: undefined };
   },
 
   /** One matmul through the page's own ComputePool (inputs copied before the clock starts); ms. */

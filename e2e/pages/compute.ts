@@ -9,7 +9,7 @@ import type { Capabilities } from '../../src/protocol/capabilities.ts';
 import type { WgslTask } from '../../src/protocol/worker.ts';
 import { ELEMENTWISE_BINDINGS, elementwiseDispatch, elementwiseParams, type ElementwiseOp } from '../../shaders/elementwise.ts';
 import { MATMUL_BINDINGS, matmulDispatch, matmulParams } from '../../shaders/matmul.ts';
-import { elementwiseReference, matmulReference } from '../../shaders/testing/reference.ts';
+import { elementwiseReference, matmulReference, randomFloats } from '../../shaders/testing/reference.ts';
 import elementwiseWgsl from '../../shaders/elementwise.wgsl?raw';
 import { renderTextImages } from './text-images.ts';
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
@@ -22,16 +22,6 @@ let pool: ComputePool | undefined;
 function current(): ComputePool {
   if (!pool) throw new Error('Cannot run a check as no pool was created: call createPool() first');
   return pool;
-}
-
-function random(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 /** max |a - e| / scale over the arrays. */
@@ -70,8 +60,8 @@ const checks = {
 
   /** Matmul through the pool vs f64; error scaled by sum_k |a_ik b_kj|. */
   async matmul(m: number, k: number, n: number): Promise<{ maxRelError: number; ms: number; gflops: number; dims: number[] }> {
-    const a = random(m * k, 1);
-    const b = random(k * n, 2);
+    const a = randomFloats(m * k, 1);
+    const b = randomFloats(k * n, 2);
     const ref = matmulReference(a, b, m, k, n);
     const task: WgslTask = {
       source: matmulWgsl,
@@ -93,8 +83,8 @@ const checks = {
 
   /** Every element-wise op through the pool at an awkward length vs f64. */
   async elementwise(n: number): Promise<Record<ElementwiseOp, number>> {
-    const a = random(n, 3);
-    const b = random(n, 4);
+    const a = randomFloats(n, 3);
+    const b = randomFloats(n, 4);
     const alpha = Math.fround(-1.75);
     const beta = Math.fround(0.3125);
     const out = {} as Record<ElementwiseOp, number>;
@@ -214,7 +204,7 @@ const checks = {
       const starts: number[] = [];
       const ends: number[] = [];
       const run = () => {
-        const a = random(256 * 256, 7);
+        const a = randomFloats(256 * 256, 7);
         return p.runWgsl({
           source: matmulWgsl,
           entryPoint: 'main',

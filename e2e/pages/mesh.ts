@@ -3,7 +3,7 @@
 import * as sdk from '../../src/sdk/index.ts';
 import * as ort from 'onnxruntime-web';
 import { renderTextImages } from './text-images.ts';
-import { matmulReference } from '../../shaders/testing/reference.ts';
+import { matmulReference, randomFloats } from '../../shaders/testing/reference.ts';
 
 ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
 ort.env.wasm.numThreads = 1;
@@ -13,7 +13,7 @@ export interface MeshTestHarness {
   sdk: typeof sdk;
   ort: typeof ort;
   renderTextImages: typeof renderTextImages;
-  randomMatrix: typeof randomMatrix;
+  randomFloats: typeof randomFloats;
   matmulMaxRel: typeof matmulMaxRel;
 }
 
@@ -21,12 +21,6 @@ declare global {
   interface Window {
     meshTest: MeshTestHarness;
   }
-}
-
-/** A deterministic matrix with entries in [-1, 1). */
-function randomMatrix(count: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  return Float32Array.from({ length: count }, () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1);
 }
 
 /** Largest error of c = a x b against an f64 reference, relative to sum_k |a_ik b_kj| per element. */
@@ -37,5 +31,5 @@ function matmulMaxRel(a: Float32Array, b: Float32Array, c: Float32Array, m: numb
   return Number.isNaN(worst) ? Infinity : worst;
 }
 
-window.meshTest = { sdk, ort, renderTextImages, randomMatrix, matmulMaxRel };
+window.meshTest = { sdk, ort, renderTextImages, randomFloats, matmulMaxRel };
 document.body.dataset.ready = 'true';

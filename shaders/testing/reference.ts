@@ -45,3 +45,14 @@ export function elementwiseReference(
   }
   return y;
 }
+
+/** n deterministic floats in [-1, 1) from a 32-bit LCG seeded with `seed`, for kernel checks and benchmarks. */
+export function randomFloats(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
