@@ -75,6 +75,8 @@ describe('market: churn', () => {
       const { lease } = await worker.next('assign');
       await worker.claim(lease, outputHash(lease));
       await worker.close();
+      // The client is told at once that the claimant left, so it need not wait for outputs that never come.
+      assert.equal((await client.next('peer-left')).peerId, worker.peerId);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal((await client.pay(client.receiptFor(lease, outputHash(lease), 2000))).paid, true);
       assert.equal(await c.ledger.balance(`peer:${worker.peerId}`), START + 2000);

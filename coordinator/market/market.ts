@@ -86,6 +86,16 @@ export class Market {
 
   /** A peer's mesh session ended: its contributor leases are released and its running jobs cancelled. */
   async peerGone(peerId: string): Promise<void> {
+    // Clients still waiting on this peer's claimed outputs learn now, not at their transfer timeout.
+    const waiting = new Set<string>();
+    for (const job of this.#book.running()) {
+      for (const shard of job.shards) {
+        for (const run of shard.active.values()) {
+          if (run.claim && run.lease.contributor === peerId) waiting.add(job.client);
+        }
+      }
+    }
+    for (const client of waiting) this.deps.notify(client, { type: 'peer-left', peerId });
     this.unregister(peerId, false);
     const mine = [...this.#book.running()].filter((j) => j.client === peerId);
     await Promise.all(mine.map((j) => this.finalize(j, 'cancelled')));

@@ -148,7 +148,10 @@ export type ServerFrame =
   /** To a contributor: a receipt paid it. */
   | { type: 'credited'; leaseId: string; amount: number; balance: number }
   /** To a client: job progress or end. */
-  | { type: 'job'; status: JobStatus };
+  | { type: 'job'; status: JobStatus }
+  /** To a client: a contributor that claimed results for its leases has left; what it has not delivered yet
+   * never will be, so stop waiting for it (reject those leases and the shards are queued again). */
+  | { type: 'peer-left'; peerId: string };
 
 /** Result of `submit`. */
 export interface SubmitResult {

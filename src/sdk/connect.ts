@@ -47,6 +47,13 @@ class MeshSession extends EventTarget implements Mesh {
     ctx.coordinator.addEventListener('close', lost);
     ctx.network.addEventListener('close', lost);
     ctx.coordinator.addEventListener('welcome', (e) => this.#balanceChanged((e as CustomEvent<{ balance: number }>).detail.balance));
+    // A contributor that left will not finish what it claimed: fail its links now so those leases are
+    // rejected and requeued instead of waiting out the transfer timeout.
+    ctx.coordinator.addEventListener('peer-left', (e) => {
+      const { peerId } = (e as CustomEvent<{ peerId: string }>).detail;
+      const error = new MeshError('transfer-failed', `Cannot finish transfers with ${peerId} as it left the mesh`);
+      for (const link of ctx.network.linksTo(peerId)) link.close(error);
+    });
   }
 
   /** This peer's balance in micro-credits. */
