@@ -2,7 +2,8 @@
  * One build for everything the coordinator serves from dist/:
  * - index.html: the PWA;
  * - /sdk.js and /embed.js: stable-named ES modules (the public SDK and the script-tag entry), exports kept;
- * - e2e/pages/*.html and bench/pages/*.html: test and benchmark harness pages, when present;
+ * - e2e/pages/*.html and bench/pages/*.html: test and benchmark harness pages, only when MESHWORK_TEST_PAGES=1
+ *   (`npm run build:test`), so the PWA that `npm start` serves carries none of them;
  * - /ort/ and /models/: runtime files copied by scripts/vite-mesh-assets.ts.
  * scripts/sw.mjs then writes the service worker (see package.json "build").
  */
@@ -40,7 +41,7 @@ function inputs(): Record<string, string> {
     sdk: resolve(root, 'src/sdk/index.ts'),
     embed: resolve(root, 'src/sdk/embed.ts'),
   };
-  for (const dir of ['e2e', 'bench']) {
+  for (const dir of process.env.MESHWORK_TEST_PAGES === '1' ? ['e2e', 'bench'] : []) {
     const pages = resolve(root, dir, 'pages');
     if (existsSync(pages)) {
       for (const f of readdirSync(pages)) if (f.endsWith('.html')) entries[`${dir}/${f.slice(0, -5)}`] = resolve(pages, f);
