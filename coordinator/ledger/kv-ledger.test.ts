@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { MAX_EVIDENCE_CHARS } from './_checks.ts';
 import { escrowAccount, FEES, type KvLedger, openLedger, peerAccount } from './kv-ledger.ts';
+import { rng } from '../../src/core/testing/prng.ts';
 
 const STARTER = 1_000_000;
 
@@ -27,18 +28,6 @@ function isMeshError(code: string, message?: RegExp): (err: unknown) => boolean 
 async function assertBalanced(ledger: KvLedger): Promise<void> {
   const s = await ledger.summary();
   assert.equal(s.total, s.minted, `sum of balances ${s.total} != minted ${s.minted}`);
-}
-
-/** Deterministic PRNG (mulberry32), so the randomized sequence replays the same way. */
-function rng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
 }
 
 describe('KvLedger', () => {

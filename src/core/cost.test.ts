@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { rng } from './testing/prng.ts';
 import {
   escrowFor,
   FEE_RATE,
@@ -11,18 +12,6 @@ import {
   workUnitsForMatmul,
   workUnitsForOnnx,
 } from './cost.ts';
-
-/** A small deterministic PRNG (mulberry32), so property tests replay the same cases. */
-function rng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
 
 describe('cost', () => {
   it('shardPayment() multiplies work units by price exactly', () => {

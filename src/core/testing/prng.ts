@@ -1,0 +1,13 @@
+/** Test support: a small deterministic PRNG (mulberry32), so randomized tests replay the same cases. */
+
+/** Returns a function giving integers in [0, n) from the seeded sequence. */
+export function rng(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
