@@ -64,7 +64,7 @@ function rows(measure, { directMs, meshMs, last, split }, extra, movedBytes) {
       ratio: split.compute / baseline,
       note: `mesh time split (medians, ms): plan+sign+submit ${f(split.submit)}, match+assign+shard frame ${f(split.assign)}, `
         + `in lease besides compute (need, inputs in + hash, outputs out + hash, claim) ${f(split.leaseRest)}, to client result ${f(split.finish)}; `
-        + `${(movedBytes / 1e6).toFixed(1)} MB cross the data channel per job`,
+        + `${(movedBytes / 1e6).toFixed(1)} MB of tensors per job (before blob compression)`,
     },
   ];
 }

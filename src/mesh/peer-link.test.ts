@@ -9,6 +9,7 @@ import type { DataConnection } from 'peerjs';
 import { sha256Hex } from '../core/hash.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { CHUNK_BYTES, encodeChunk } from '../protocol/peer.ts';
+import { rng } from '../core/testing/prng.ts';
 import { HIGH_WATER_BYTES, PeerLink, type ShardRequest } from './peer-link.ts';
 
 class FakeChannel extends EventTarget {
@@ -16,6 +17,7 @@ class FakeChannel extends EventTarget {
   bufferedAmountLowThreshold = 0;
   binaryType = 'arraybuffer';
   maxBuffered = 0;
+  sentBinaryBytes = 0;
   constructor(private readonly conn: FakeConn) {
     super();
   }
@@ -24,6 +26,7 @@ class FakeChannel extends EventTarget {
     // RTCDataChannel copies binary data at send(); so must the fake, as PeerLink reuses its frame buffer.
     if (typeof data !== 'string') data = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice().buffer : data.slice(0);
     const size = typeof data === 'string' ? data.length : data.byteLength;
+    if (typeof data !== 'string') this.sentBinaryBytes += size;
     this.bufferedAmount += size;
     this.maxBuffered = Math.max(this.maxBuffered, this.bufferedAmount);
     // Drain on a later macrotask so that the sender sees its buffer grow.
@@ -88,10 +91,24 @@ describe('PeerLink', () => {
     a.close();
   });
 
+  it('sendBlob() sends a compressible blob deflated and the receiver gets the original bytes', async () => {
+    const [a, b, connA] = pair();
+    const inbox = b.lease('L1');
+    const data = new Uint8Array(new Float32Array(256 * 1024).map((_, i) => (i % 1000 < 600 ? 0.25 : -1)).buffer);
+    const hash = await a.sendBlob('L1', 'inputs', data);
+    const got = await inbox.nextBlob('inputs', 2000);
+    assert.deepEqual(new Uint8Array(got.bytes), data);
+    assert.equal(got.sha256, hash);
+    assert.ok(connA.dataChannel.sentBinaryBytes < data.byteLength / 20, `sent ${connA.dataChannel.sentBinaryBytes} of ${data.byteLength}`);
+    a.close();
+  });
+
   it('sendBlob() waits for the channel to drain above the high-water mark', async () => {
     const [a, b, connA] = pair();
     const inbox = b.lease('L1');
-    const data = new Uint8Array(HIGH_WATER_BYTES * 2 + CHUNK_BYTES);
+    // Random bytes: zeros would travel compressed and never fill the buffer.
+    const next = rng(3);
+    const data = new Uint8Array(Uint32Array.from({ length: (HIGH_WATER_BYTES * 2 + CHUNK_BYTES) / 4 }, () => next(2 ** 32)).buffer);
     await a.sendBlob('L1', 'outputs', data);
     await inbox.nextBlob('outputs', 5000);
     assert.ok(connA.dataChannel.maxBuffered <= HIGH_WATER_BYTES + CHUNK_BYTES + 64 * 1024, `buffered up to ${connA.dataChannel.maxBuffered}`);

@@ -11,7 +11,8 @@ import { MeshError, toWireError } from '../protocol/errors.ts';
 import { CHUNK_BYTES, CHUNK_HEADER_BYTES, decodeChunk, type PeerFrame, parsePeerFrame } from '../protocol/peer.ts';
 import { parseJson } from '../protocol/validate.ts';
 import { type BlobKind, LeaseInbox } from './lease-inbox.ts';
-import { BlobReceiver, chunkPayloads, type CompletedBlob, verifyBlob } from './transfer.ts';
+import { decodeBlob, encodeBlob } from './blob-codec.ts';
+import { BlobReceiver, chunkPayloads, type CompletedBlob } from './transfer.ts';
 
 /** Bytes queued in the data channel above which sending waits. */
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
@@ -130,24 +131,27 @@ export class PeerLink extends EventTarget {
   }
 
   /**
-   * Announces and streams a blob for a lease, waiting whenever the channel's buffer is above the high-water
-   * mark. Resolves with the blob's SHA-256 (computed unless given) once every chunk is queued; rejects if the
-   * link closes or `signal` aborts (the receiver then discards the partial blob with the lease).
+   * Announces and streams a blob for a lease, compressed when that pays (see blob-codec.ts), waiting whenever
+   * the channel's buffer is above the high-water mark. Resolves with the blob's SHA-256 (of the uncompressed
+   * bytes, computed unless given) once every chunk is queued; rejects if the link closes or `signal` aborts
+   * (the receiver then discards the partial blob with the lease).
    */
   async sendBlob(leaseId: string, what: BlobKind, data: ArrayBuffer | Uint8Array, opts: { signal?: AbortSignal; sha256?: string } = {}): Promise<string> {
     const { signal } = opts;
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-    const sha256 = opts.sha256 ?? (await sha256Hex(bytes));
+    const [sha256, { wire, encoding }] = await Promise.all([opts.sha256 ?? sha256Hex(bytes), encodeBlob(bytes)]);
+    signal?.throwIfAborted();
     const tid = this.#nextTid;
     this.#nextTid = this.#nextTid >= 0xffffffff ? 1 : this.#nextTid + 1;
-    this.sendControl({ type: 'blob', leaseId, tid, what, bytes: bytes.byteLength, sha256 });
+    const compressed = encoding ? { encoding, wireBytes: wire.byteLength } : {};
+    this.sendControl({ type: 'blob', leaseId, tid, what, bytes: bytes.byteLength, sha256, ...compressed });
     // One frame buffer for the whole blob: send() copies what it is given before returning, so each chunk is
     // written into the same memory instead of a fresh allocation per 64 KiB.
-    const frame = new Uint8Array(CHUNK_HEADER_BYTES + Math.min(CHUNK_BYTES, bytes.byteLength));
+    const frame = new Uint8Array(CHUNK_HEADER_BYTES + Math.min(CHUNK_BYTES, wire.byteLength));
     const header = new DataView(frame.buffer);
     header.setUint32(0, tid, true);
     let seq = 0;
-    for (const payload of chunkPayloads(bytes, CHUNK_BYTES)) {
+    for (const payload of chunkPayloads(wire, CHUNK_BYTES)) {
       signal?.throwIfAborted();
       await this.#drain(signal);
       header.setUint32(4, seq++, true);
@@ -241,6 +245,6 @@ export class PeerLink extends EventTarget {
 
   #deliver({ frame, bytes }: CompletedBlob): void {
     const inbox = this.#inboxes.get(frame.leaseId);
-    if (bytes && inbox) inbox.pushBlob(frame.what, verifyBlob(frame, bytes));
+    if (bytes && inbox) inbox.pushBlob(frame.what, decodeBlob(frame, bytes));
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Receiving side of blob transfers on a peer link. A `blob` control frame announces a transfer (id, size,
  * SHA-256); binary chunk frames `[tid][seq][payload]` follow in order on the reliable, ordered channel.
- * The receiver enforces the announced size (never more bytes than announced, never more than MAX_BLOB_BYTES),
+ * The receiver enforces the announced wire size (never more bytes than announced, never more than MAX_BLOB_BYTES),
  * the chunk order, and a cap on concurrent transfers; the caller checks the hash with `verifyBlob`.
  * Transfers nobody wants (a lease already given up) are still tracked so their chunks are consumed and
  * size-checked, but their bytes are dropped instead of buffered.
@@ -13,10 +13,10 @@ import { MAX_BLOB_BYTES, type PeerFrame } from '../protocol/peer.ts';
 /** A `blob` announcement. */
 export type BlobFrame = Extract<PeerFrame, { type: 'blob' }>;
 
-/** A transfer whose bytes have all arrived (hash not yet checked). */
+/** A transfer whose bytes have all arrived (hash not yet checked, still compressed if it was sent so). */
 export interface CompletedBlob {
   frame: BlobFrame;
-  /** The bytes, or undefined for a transfer announced as unwanted. */
+  /** The wire bytes, or undefined for a transfer announced as unwanted. */
   bytes: ArrayBuffer | undefined;
 }
 
@@ -55,8 +55,9 @@ export class BlobReceiver {
     if (frame.bytes > MAX_BLOB_BYTES) {
       throw new MeshError('too-large', `Cannot accept blob as it must be at most ${MAX_BLOB_BYTES} bytes: current size is ${frame.bytes}`);
     }
-    if (frame.bytes === 0) return { frame, bytes: keep ? new ArrayBuffer(0) : undefined };
-    this.#active.set(frame.tid, { frame, buffer: keep ? new Uint8Array(frame.bytes) : undefined, received: 0, nextSeq: 0 });
+    const size = wireSize(frame);
+    if (size === 0) return { frame, bytes: keep ? new ArrayBuffer(0) : undefined };
+    this.#active.set(frame.tid, { frame, buffer: keep ? new Uint8Array(size) : undefined, received: 0, nextSeq: 0 });
     return undefined;
   }
 
@@ -70,14 +71,15 @@ export class BlobReceiver {
     if (seq !== t.nextSeq) {
       throw new MeshError('invalid-message', `Cannot accept chunk of transfer ${tid} out of order: expected ${t.nextSeq}, current value is ${seq}`);
     }
-    if (t.received + payload.byteLength > t.frame.bytes) {
+    const size = wireSize(t.frame);
+    if (t.received + payload.byteLength > size) {
       this.#active.delete(tid);
-      throw new MeshError('too-large', `Cannot accept chunk ${seq} as transfer ${tid} announced ${t.frame.bytes} bytes: current total would be ${t.received + payload.byteLength}`);
+      throw new MeshError('too-large', `Cannot accept chunk ${seq} as transfer ${tid} announced ${size} bytes: current total would be ${t.received + payload.byteLength}`);
     }
     t.buffer?.set(payload, t.received);
     t.received += payload.byteLength;
     t.nextSeq++;
-    if (t.received < t.frame.bytes) return undefined;
+    if (t.received < size) return undefined;
     this.#active.delete(tid);
     return { frame: t.frame, bytes: t.buffer?.buffer as ArrayBuffer | undefined };
   }
@@ -91,6 +93,11 @@ export class BlobReceiver {
   clear(): void {
     this.#active.clear();
   }
+}
+
+/** Bytes a blob occupies on the wire: its compressed size if it travels compressed, else its size. */
+export function wireSize(frame: BlobFrame): number {
+  return frame.wireBytes ?? frame.bytes;
 }
 
 /** A received blob whose bytes hash to `sha256`. */

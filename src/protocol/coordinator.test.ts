@@ -59,6 +59,17 @@ describe('peer frames', () => {
       /'bytes'/,
     );
   });
+
+  it('parsePeerFrame() accepts a compressed blob and ties wireBytes to encoding', () => {
+    const blob = { type: 'blob', leaseId: 'l', tid: 1, what: 'inputs', bytes: 4_900_000, sha256: hash };
+    const parsed = parsePeerFrame({ ...blob, encoding: 'deflate-raw', wireBytes: 89_000 });
+    assert.deepEqual([parsed.type === 'blob' && parsed.encoding, parsed.type === 'blob' && parsed.wireBytes], ['deflate-raw', 89_000]);
+    assert.equal('encoding' in parsePeerFrame(blob), false);
+    assert.throws(() => parsePeerFrame({ ...blob, encoding: 'gzip', wireBytes: 10 }), /'encoding': expected/);
+    assert.throws(() => parsePeerFrame({ ...blob, encoding: 'deflate-raw' }), /'wireBytes': expected the compressed size/);
+    assert.throws(() => parsePeerFrame({ ...blob, wireBytes: 10 }), /'wireBytes': expected no value without an encoding/);
+    assert.throws(() => parsePeerFrame({ ...blob, encoding: 'deflate-raw', wireBytes: 2 ** 40 }), /'wireBytes'/);
+  });
 });
 
 describe('errors', () => {

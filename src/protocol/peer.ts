@@ -2,13 +2,16 @@
  * Frames between a client and a contributor on a PeerJS data connection (serialization 'raw', reliable,
  * ordered). Control frames are JSON text; bulk data goes as binary chunk frames:
  * `[u32 transferId][u32 seq][payload]` little-endian, announced by a `blob` control frame that states the
- * total size and SHA-256. The receiver checks the hash before using the bytes.
+ * total size and SHA-256. The receiver checks the hash before using the bytes. A blob may travel compressed
+ * (`encoding: 'deflate-raw'`, `wireBytes` on the wire); `bytes` and `sha256` always describe the uncompressed
+ * data, so content addressing does not depend on how it travelled. Both fields are optional (older peers
+ * neither send nor expect them).
  *
  * Flow for one lease: client `shard` -> contributor `need` (does it lack the model?) -> client `blob`
  * (model, if needed) and `blob` (inputs) -> contributor runs -> contributor `blob` (outputs) then `done`,
  * or `fail` at any point.
  */
-import { arr, bool, type Infer, lit, num, obj, oneOf, str, tagged } from './validate.ts';
+import { arr, bool, type Infer, lit, num, obj, oneOf, opt, type Parser, str, tagged, ValidationError } from './validate.ts';
 import { parseSha256 } from './kernel.ts';
 import { parseTensorSpec } from './tensor.ts';
 import type { WireError } from './errors.ts';
@@ -23,18 +26,32 @@ export const MAX_BLOB_BYTES = 512 * 1024 * 1024;
 const id = str({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ });
 const tid = num({ int: true, min: 1, max: 0xffffffff });
 
+const blobFields = obj({
+  type: lit('blob'),
+  leaseId: id,
+  tid,
+  what: oneOf('model', 'inputs', 'outputs'),
+  bytes: num({ int: true, min: 0, max: MAX_BLOB_BYTES }),
+  sha256: parseSha256,
+  encoding: opt(lit('deflate-raw')),
+  wireBytes: opt(num({ int: true, min: 0, max: MAX_BLOB_BYTES })),
+});
+
+/** A `blob` announcement; `wireBytes` must be present exactly when `encoding` is. */
+const parseBlobFrame: Parser<Infer<typeof blobFields>> = (v, p = '') => {
+  const frame = blobFields(v, p);
+  if ((frame.encoding === undefined) !== (frame.wireBytes === undefined)) {
+    const path = p ? `${p}.wireBytes` : 'wireBytes';
+    throw new ValidationError(path, frame.encoding ? 'the compressed size with an encoding' : 'no value without an encoding', frame.wireBytes);
+  }
+  return frame;
+};
+
 /** Control frames on a peer data connection. */
 export const parsePeerFrame = tagged({
   shard: obj({ type: lit('shard'), v: num({ int: true }), leaseId: id }),
   need: obj({ type: lit('need'), leaseId: id, model: bool() }),
-  blob: obj({
-    type: lit('blob'),
-    leaseId: id,
-    tid,
-    what: oneOf('model', 'inputs', 'outputs'),
-    bytes: num({ int: true, min: 0, max: MAX_BLOB_BYTES }),
-    sha256: parseSha256,
-  }),
+  blob: parseBlobFrame,
   done: obj({ type: lit('done'), leaseId: id, outputHash: parseSha256, outputs: arr(parseTensorSpec, { max: 64 }) }),
   fail: obj({
     type: lit('fail'),
