@@ -50,14 +50,7 @@ function runExactMatmul(page: Page, m: number, k: number, n: number, tile: numbe
     const job = mesh.client.runMatmul({ a, b, m, k, n, tile, verifyFraction: 0 });
     const c = await job.result;
     const cost = await job.cost;
-    let mismatches = 0;
-    for (let r = 0; r < m; r++) {
-      for (let col = 0; col < n; col++) {
-        let s = 0;
-        for (let i = 0; i < k; i++) s += a[r * k + i]! * b[i * n + col]!;
-        if (c[r * n + col] !== s) mismatches++;
-      }
-    }
+    const mismatches = window.meshTest.matmulMismatches(a, b, c, m, k, n);
     return { jobId: await job.jobId, length: c.length, mismatches, cost };
   }, { m, k, n, tile });
 }

@@ -47,14 +47,7 @@ test('with every shard replicated, a contributor that perturbs its outputs is ou
     job.addEventListener('progress', (e) => events.push((e as CustomEvent<{ state: string; shard?: number; contributor?: string }>).detail));
     const c = await job.result;
     const cost = await job.cost;
-    let mismatches = 0;
-    for (let r = 0; r < m; r++) {
-      for (let col = 0; col < n; col++) {
-        let s = 0;
-        for (let i = 0; i < k; i++) s += a[r * k + i]! * b[i * n + col]!;
-        if (c[r * n + col] !== s) mismatches++;
-      }
-    }
+    const mismatches = window.meshTest.matmulMismatches(a, b, c, m, k, n);
     return {
       jobId: await job.jobId,
       length: c.length,

@@ -17,6 +17,22 @@ import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
 ort.env.wasm.numThreads = 1;
 
+/** A 1x1x1 matmul task on `source` whose input `a` declares `aDims` but carries `aBytes` bytes. */
+function tinyMatmulTask(source: string, aDims: number[], aBytes: number): WgslTask {
+  return {
+    source,
+    entryPoint: 'main',
+    bindings: [...MATMUL_BINDINGS],
+    inputs: [
+      { name: 'a', dtype: 'float32', dims: aDims, data: new ArrayBuffer(aBytes) },
+      { name: 'b', dtype: 'float32', dims: [1], data: new ArrayBuffer(4) },
+      { name: 'params', dtype: 'uint32', dims: [4], data: matmulParams(1, 1, 1) },
+    ],
+    outputs: [{ name: 'c', dtype: 'float32', dims: [1] }],
+    dispatch: [1, 1, 1],
+  };
+}
+
 let pool: ComputePool | undefined;
 
 function current(): ComputePool {
@@ -156,18 +172,7 @@ const checks = {
   /** A WGSL compile error as it surfaces on the main thread. */
   async compileError(): Promise<{ isMeshError: boolean; name: string; code: string; message: string }> {
     try {
-      await current().runWgsl({
-        source: matmulWgsl.replace('acc0 += a.x * b;', 'acc0 += a.x * not_declared;'),
-        entryPoint: 'main',
-        bindings: [...MATMUL_BINDINGS],
-        inputs: [
-          { name: 'a', dtype: 'float32', dims: [1], data: new ArrayBuffer(4) },
-          { name: 'b', dtype: 'float32', dims: [1], data: new ArrayBuffer(4) },
-          { name: 'params', dtype: 'uint32', dims: [4], data: matmulParams(1, 1, 1) },
-        ],
-        outputs: [{ name: 'c', dtype: 'float32', dims: [1] }],
-        dispatch: [1, 1, 1],
-      });
+      await current().runWgsl(tinyMatmulTask(matmulWgsl.replace('acc0 += a.x * b;', 'acc0 += a.x * not_declared;'), [1], 4));
     } catch (err) {
       const e = err as MeshError;
       return { isMeshError: err instanceof MeshError, name: e.name, code: e.code, message: e.message };
@@ -178,18 +183,7 @@ const checks = {
   /** A bad argument (input bytes vs dims) as it surfaces on the main thread. */
   async badArgument(): Promise<{ isRangeError: boolean; message: string }> {
     try {
-      await current().runWgsl({
-        source: matmulWgsl,
-        entryPoint: 'main',
-        bindings: [...MATMUL_BINDINGS],
-        inputs: [
-          { name: 'a', dtype: 'float32', dims: [4], data: new ArrayBuffer(12) },
-          { name: 'b', dtype: 'float32', dims: [1], data: new ArrayBuffer(4) },
-          { name: 'params', dtype: 'uint32', dims: [4], data: matmulParams(1, 1, 1) },
-        ],
-        outputs: [{ name: 'c', dtype: 'float32', dims: [1] }],
-        dispatch: [1, 1, 1],
-      });
+      await current().runWgsl(tinyMatmulTask(matmulWgsl, [4], 12));
     } catch (err) {
       return { isRangeError: err instanceof RangeError, message: (err as Error).message };
     }

@@ -15,6 +15,7 @@ export interface MeshTestHarness {
   renderTextImages: typeof renderTextImages;
   randomFloats: typeof randomFloats;
   matmulMaxRel: typeof matmulMaxRel;
+  matmulMismatches: typeof matmulMismatches;
 }
 
 declare global {
@@ -31,5 +32,18 @@ function matmulMaxRel(a: Float32Array, b: Float32Array, c: Float32Array, m: numb
   return Number.isNaN(worst) ? Infinity : worst;
 }
 
-window.meshTest = { sdk, ort, renderTextImages, randomFloats, matmulMaxRel };
+/** Elements of c that differ from the exact a x b (for integer inputs whose products and sums are exact in f32). */
+function matmulMismatches(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number): number {
+  let mismatches = 0;
+  for (let r = 0; r < m; r++) {
+    for (let col = 0; col < n; col++) {
+      let s = 0;
+      for (let i = 0; i < k; i++) s += a[r * k + i]! * b[i * n + col]!;
+      if (c[r * n + col] !== s) mismatches++;
+    }
+  }
+  return mismatches;
+}
+
+window.meshTest = { sdk, ort, renderTextImages, randomFloats, matmulMaxRel, matmulMismatches };
 document.body.dataset.ready = 'true';
