@@ -3,9 +3,19 @@
 // namespace when root), runs each benchmark with its baseline in the same process, prints ratios.
 import { spawnSync } from 'node:child_process';
 import { startCoordinator, launchBrowser, printTable } from './lib.mjs';
-import { benchTransfer } from './transfer.mjs';
-import { benchOverhead } from './overhead.mjs';
-import { benchLedger } from './ledger.mjs';
+
+/**
+ * Benchmarks by name, in run order; each module exports `run(ctx)` returning table rows.
+ * `npm run bench -- NAME` runs one.
+ */
+const BENCHES = {
+  overhead: () => import('./overhead.mjs').then((m) => m.benchOverhead),
+  transfer: () => import('./transfer.mjs').then((m) => m.benchTransfer),
+  ledger: () => import('./ledger.mjs').then((m) => () => m.benchLedger()),
+  matmul: () => import('./matmul.mjs').then((m) => m.run),
+  kernels: () => import('./kernels.mjs').then((m) => m.run),
+  onnx: () => import('./onnx.mjs').then((m) => m.run),
+};
 
 if (process.getuid?.() === 0 && !process.env.MESHWORK_BENCH_NS) {
   const probe = spawnSync('unshare', ['-n', 'true']);
@@ -19,14 +29,19 @@ if (process.getuid?.() === 0 && !process.env.MESHWORK_BENCH_NS) {
 }
 
 const only = process.argv[2];
+if (only && !(only in BENCHES)) {
+  console.error(`Cannot run benchmark '${only}' as it is not one of: ${Object.keys(BENCHES).join(', ')}`);
+  process.exit(2);
+}
 const coordinator = await startCoordinator(Number(process.env.MESHWORK_BENCH_PORT ?? 8790));
 const browser = await launchBrowser();
 const rows = [];
 try {
   const ctx = { browser, baseURL: coordinator.url };
-  if (!only || only === 'overhead') rows.push(...(await benchOverhead(ctx)));
-  if (!only || only === 'transfer') rows.push(...(await benchTransfer(ctx)));
-  if (!only || only === 'ledger') rows.push(...(await benchLedger()));
+  for (const [name, load] of Object.entries(BENCHES)) {
+    if (only && only !== name) continue;
+    rows.push(...(await (await load())(ctx)));
+  }
 } finally {
   await browser.close();
   coordinator.stop();

@@ -1,48 +1,90 @@
-import { matmulDispatch, matmulParams } from './matmul.ts';
+import {
+  checkMatmulConfig,
+  MATMUL_CANDIDATES,
+  matmulConfigFits,
+  matmulConfigName,
+  matmulDispatch,
+  matmulParams,
+  matmulUsesVec4,
+  matmulWgsl,
+  type MatmulConfig,
+} from './matmul.ts';
 import { assertClose, randomF32, runKernel } from './testing/harness.ts';
 import { matmulReference } from './testing/reference.ts';
 
-const source = await Deno.readTextFile(new URL('./matmul.wgsl', import.meta.url));
-
-async function gpuMatmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Promise<Float32Array> {
+async function gpuMatmul(config: MatmulConfig, a: Float32Array, b: Float32Array, m: number, k: number, n: number): Promise<Float32Array> {
   const out = await runKernel({
-    source,
+    source: matmulWgsl(config, matmulUsesVec4(k, n)),
     bindings: [
       { binding: 0, kind: 'input', data: a },
       { binding: 1, kind: 'input', data: b },
       { binding: 2, kind: 'uniform', data: matmulParams(m, n, k) },
       { binding: 3, kind: 'output', bytes: m * n * 4 },
     ],
-    dispatch: matmulDispatch(m, n),
+    dispatch: matmulDispatch(m, n, config),
   });
   return new Float32Array(out.get(3)!);
 }
 
-for (const [m, k, n] of [[1, 1, 1], [17, 33, 9], [100, 70, 130], [64, 16, 64], [65, 17, 63], [512, 512, 512]] as const) {
-  Deno.test(`matmul.wgsl matches an f64 reference at M=${m} K=${k} N=${n} to 1e-4`, async () => {
-    const a = randomF32(m * k, m * 7 + k);
-    const b = randomF32(k * n, n * 13 + k);
-    const c = await gpuMatmul(a, b, m, k, n);
-    const ref = matmulReference(a, b, m, k, n);
-    assertClose(c, ref.c, 1e-4, ref.scale);
+// Scalar shapes (K or N not a multiple of 4), vec4 shapes, exact tile multiples and one-past edges.
+const SHAPES = [[1, 1, 1], [17, 33, 9], [100, 70, 130], [65, 17, 63], [129, 36, 132], [128, 128, 128], [200, 96, 68]] as const;
+
+for (const config of MATMUL_CANDIDATES) {
+  Deno.test(`matmul ${matmulConfigName(config)} matches an f64 reference at awkward sizes (scalar and vec4 variants)`, async () => {
+    for (const [m, k, n] of SHAPES) {
+      const a = randomF32(m * k, m * 7 + k);
+      const b = randomF32(k * n, n * 13 + k);
+      const c = await gpuMatmul(config, a, b, m, k, n);
+      const ref = matmulReference(a, b, m, k, n);
+      assertClose(c, ref.c, 1e-4, ref.scale, `${matmulConfigName(config)} M=${m} K=${k} N=${n}`);
+    }
   });
 }
 
-Deno.test('matmul.wgsl leaves no stale values: a tall-thin product overwrites every element of C', async () => {
+Deno.test('matmul at 512^3 (vec4, many workgroups) matches the reference with the default config', async () => {
+  const m = 512, k = 512, n = 512;
+  const a = randomF32(m * k, 1);
+  const b = randomF32(k * n, 2);
+  const ref = matmulReference(a, b, m, k, n);
+  assertClose(await gpuMatmul(MATMUL_CANDIDATES[0]!, a, b, m, k, n), ref.c, 1e-4, ref.scale);
+});
+
+Deno.test('matmul leaves no stale values: a tall-thin product overwrites every element of C', async () => {
   // 130 x 3 x 1: one column, three 64-row blocks, K smaller than one K slice.
   const m = 130, k = 3, n = 1;
   const a = randomF32(m * k, 5, 0.5, 1);
   const b = randomF32(k * n, 6, 0.5, 1);
-  const c = await gpuMatmul(a, b, m, k, n);
+  const c = await gpuMatmul(MATMUL_CANDIDATES[0]!, a, b, m, k, n);
   const ref = matmulReference(a, b, m, k, n);
   for (const v of c) if (!(v > 0)) throw new Error(`Expected every element positive, got ${v}`);
   assertClose(c, ref.c, 1e-4, ref.scale);
 });
 
-Deno.test('matmulDispatch() covers C with 64x64 blocks as (ceil(N/64), ceil(M/64), 1)', () => {
+Deno.test('matmulDispatch() covers C with BM x BN blocks as (ceil(N/BN), ceil(M/BM), 1)', () => {
   const d = matmulDispatch(130, 65);
   if (d.join() !== '2,3,1') throw new Error(`Expected 2,3,1, got ${d.join()}`);
+  const e = matmulDispatch(130, 65, { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 });
+  if (e.join() !== '1,2,1') throw new Error(`Expected 1,2,1, got ${e.join()}`);
   let threw = false;
   try { matmulDispatch(0, 4); } catch (e) { threw = e instanceof RangeError; }
   if (!threw) throw new Error('Expected RangeError for m = 0');
+});
+
+Deno.test('checkMatmulConfig() names the broken rule and the limit that a config exceeds', () => {
+  const expectThrow = (c: MatmulConfig, text: string, limits?: Parameters<typeof checkMatmulConfig>[1]) => {
+    try {
+      checkMatmulConfig(c, limits);
+    } catch (e) {
+      if (!(e instanceof RangeError) || !e.message.includes(text)) throw new Error(`Expected RangeError with '${text}', got ${e}`);
+      return;
+    }
+    throw new Error(`Expected ${matmulConfigName(c)} to be refused`);
+  };
+  expectThrow({ bm: 64, bn: 64, bk: 16, tm: 3, tn: 4 }, 'multiples of 4');
+  expectThrow({ bm: 64, bn: 64, bk: 6, tm: 4, tn: 4 }, 'bk must be a multiple of 4');
+  expectThrow({ bm: 0, bn: 64, bk: 8, tm: 4, tn: 4 }, "'bm'");
+  const small = { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupStorageSize: 16384 };
+  expectThrow({ bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 }, '256 invocations', small);
+  expectThrow({ bm: 128, bn: 128, bk: 32, tm: 8, tn: 8 }, '32768 bytes of workgroup memory', { ...small, maxComputeInvocationsPerWorkgroup: 256 });
+  if (!matmulConfigFits({ bm: 32, bn: 32, bk: 16, tm: 4, tn: 4 }, small)) throw new Error('Expected 32x32 to fit 128 invocations');
 });

@@ -37,6 +37,20 @@ export async function adapterDescription(): Promise<string> {
   return adapter?.info.description || adapter?.info.architecture || 'unknown adapter';
 }
 
+const pipelines = new Map<string, GPUComputePipeline>();
+
+/** The compiled pipeline of (source, entry point), compiled once per test process. */
+function testPipeline(device: GPUDevice, source: string, entryPoint: string): GPUComputePipeline {
+  const key = `${entryPoint}\n${source}`;
+  let pipeline = pipelines.get(key);
+  if (!pipeline) {
+    const module = device.createShaderModule({ code: source });
+    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint } });
+    pipelines.set(key, pipeline);
+  }
+  return pipeline;
+}
+
 /** Compiles `source`, runs one dispatch over `bindings` and returns each output's bytes by binding. */
 export async function runKernel(opts: {
   source: string;
@@ -46,11 +60,7 @@ export async function runKernel(opts: {
 }): Promise<Map<number, ArrayBuffer>> {
   const device = await testDevice();
   device.pushErrorScope('validation');
-  const module = device.createShaderModule({ code: opts.source });
-  const pipeline = device.createComputePipeline({
-    layout: 'auto',
-    compute: { module, entryPoint: opts.entryPoint ?? 'main' },
-  });
+  const pipeline = testPipeline(device, opts.source, opts.entryPoint ?? 'main');
   const gpuBuffers: GPUBuffer[] = [];
   const reads: { binding: number; bytes: number; src: GPUBuffer; dst: GPUBuffer }[] = [];
   const entries: GPUBindGroupEntry[] = [];
@@ -120,16 +130,18 @@ export function assertClose(
   expected: ArrayLike<number>,
   rel: number,
   scale?: ArrayLike<number>,
+  label = '',
 ): void {
+  const where = label ? `${label}: ` : '';
   if (actual.length !== expected.length) {
-    throw new Error(`Cannot compare as lengths differ: actual ${actual.length}, expected ${expected.length}`);
+    throw new Error(`${where}Cannot compare as lengths differ: actual ${actual.length}, expected ${expected.length}`);
   }
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i]!;
     const e = expected[i]!;
     const s = scale ? scale[i]! : Math.abs(e);
     if (!(Math.abs(a - e) <= rel * s)) {
-      throw new Error(`Mismatch at ${i}: actual ${a}, expected ${e}, |diff| ${Math.abs(a - e)} > ${rel} * ${s}`);
+      throw new Error(`${where}Mismatch at ${i}: actual ${a}, expected ${e}, |diff| ${Math.abs(a - e)} > ${rel} * ${s}`);
     }
   }
 }
