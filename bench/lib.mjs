@@ -4,7 +4,7 @@ import { chromium } from '@playwright/test';
 
 /** Starts `deno run coordinator/main.ts` on the port with an in-memory ledger; resolves when healthy. */
 export async function startCoordinator(port) {
-  const child = spawn('node_modules/.bin/deno', ['run', '--allow-all', 'coordinator/main.ts', '--host', '127.0.0.1', '--port', String(port), '--data', ':memory:', '--static', 'dist'], {
+  const child = spawn('node_modules/.bin/deno', ['run', '--allow-all', 'coordinator/main.ts', '--host', '127.0.0.1', '--port', String(port), '--data', ':memory:', '--static', process.env.MESHWORK_BENCH_STATIC ?? 'dist'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
