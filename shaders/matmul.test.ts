@@ -61,7 +61,7 @@ Deno.test('matmul leaves no stale values: a tall-thin product overwrites every e
 });
 
 Deno.test('matmulDispatch() covers C with BM x BN blocks as (ceil(N/BN), ceil(M/BM), 1)', () => {
-  const d = matmulDispatch(130, 65);
+  const d = matmulDispatch(130, 65, { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 });
   if (d.join() !== '2,3,1') throw new Error(`Expected 2,3,1, got ${d.join()}`);
   const e = matmulDispatch(130, 65, { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 });
   if (e.join() !== '1,2,1') throw new Error(`Expected 1,2,1, got ${e.join()}`);

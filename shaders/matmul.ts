@@ -44,19 +44,22 @@ export const MATMUL_BINDINGS = [
 ] as const satisfies readonly { binding: number; role: 'input' | 'uniform' | 'output' }[];
 
 /**
- * Candidate configurations the autotuner measures, roughly from small to large blocks. The first one is
- * the default where nothing was tuned (it fits WebGPU's default limits: 256 invocations, 16 KiB memory).
+ * Candidate configurations the autotuner measures, the likeliest winners first (a tuning that runs out of
+ * budget has timed those). The first is the default where nothing was tuned: it fits WebGPU's default
+ * limits (256 invocations, 16 KiB workgroup memory) and is the blocking that reached 21.5 TFLOP/s on an
+ * H100 and the best rate on llvmpipe (6.4 GFLOP/s at n=1024 vs 3.8 for 64x64x16/4x4).
  */
 export const MATMUL_CANDIDATES: readonly MatmulConfig[] = [
-  { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
-  { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4 },
-  { bm: 64, bn: 64, bk: 8, tm: 4, tn: 4 },
-  { bm: 64, bn: 64, bk: 16, tm: 8, tn: 4 },
+  { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
+  { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
   { bm: 64, bn: 64, bk: 16, tm: 8, tn: 8 },
   { bm: 128, bn: 64, bk: 8, tm: 8, tn: 4 },
-  { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
-  { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
+  { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
+  { bm: 64, bn: 64, bk: 16, tm: 8, tn: 4 },
+  { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4 },
+  { bm: 64, bn: 64, bk: 8, tm: 4, tn: 4 },
 ];
+// Left out after measurement: 128x128x32/8x8 (32 KiB) took llvmpipe ~55 s to compile for no gain at n=128.
 
 /** The configuration used when none was tuned. */
 export const MATMUL_DEFAULT: MatmulConfig = MATMUL_CANDIDATES[0]!;

@@ -1,0 +1,47 @@
+/**
+ * Params layout and dispatch rule of shaders/layernorm.wgsl (layer normalisation over the last axis of a
+ * [rows, cols] f32 matrix, with gamma and beta of length cols). Constants and pure functions only.
+ */
+import { checkCount, rowDispatch, rowSegment, type RowLimits } from './rows.ts';
+
+/** Entry point of the layer-norm kernel. */
+export const LAYERNORM_ENTRY_POINT = 'main';
+
+/** The epsilon ONNX LayerNormalization defaults to. */
+export const LAYERNORM_DEFAULT_EPS = 1e-5;
+
+/** Group-0 bindings of the layer-norm kernel: x, gamma [cols], beta [cols], params (32 bytes), y. */
+export const LAYERNORM_BINDINGS = [
+  { binding: 0, role: 'input' },
+  { binding: 1, role: 'input' },
+  { binding: 2, role: 'input' },
+  { binding: 3, role: 'uniform' },
+  { binding: 4, role: 'output' },
+] as const satisfies readonly { binding: number; role: 'input' | 'uniform' | 'output' }[];
+
+/**
+ * The 32-byte params uniform {rows, cols, seg, base, eps, _pad x3}; `base` is the floats of x (and of y) before
+ * row 0 in the bindings, for row ranges bound at an aligned offset (chunks.ts). gamma and beta are bound whole.
+ */
+export function layerNormParams(rows: number, cols: number, eps = LAYERNORM_DEFAULT_EPS, base = 0): ArrayBuffer {
+  const action = 'encode layer-norm params';
+  checkCount(action, 'rows', rows, 1);
+  checkCount(action, 'cols', cols, 1);
+  checkCount(action, 'base', base, 0);
+  if (!Number.isFinite(eps) || eps < 0) {
+    throw new RangeError(`Cannot ${action} as 'eps' must be a finite number >= 0: current value is ${eps}`);
+  }
+  const buf = new ArrayBuffer(32);
+  const view = new DataView(buf);
+  view.setUint32(0, rows, true);
+  view.setUint32(4, cols, true);
+  view.setUint32(8, rowSegment(cols), true);
+  view.setUint32(12, base, true);
+  view.setFloat32(16, eps, true);
+  return buf;
+}
+
+/** Workgroups for a layer norm over [rows, cols]: see `rowDispatch` (2D grid past the per-dimension limit). */
+export function layerNormDispatch(rows: number, cols: number, limits: RowLimits): [number, number, number] {
+  return rowDispatch('layer-norm', rows, cols, limits);
+}

@@ -1,0 +1,84 @@
+// Row softmax y[r, c] = exp(x[r, c] - max_r) / sum_c' exp(x[r, c'] - max_r) over a row-major [rows, cols] f32
+// matrix, numerically stable (every exp argument is <= 0, so nothing overflows whatever the inputs' size).
+// Two reads of x instead of three: the first pass keeps, per thread, a running max m and the sum s of
+// exp(x - m) over what it has seen, rescaling s when m grows ("online softmax", Milakov & Gimelshein 2018);
+// the segment then merges (m, s) pairs in a tree; the second pass writes exp(x - m) * (1 / s).
+// Layout as in reduce.wgsl and rows.ts: a segment of `seg` threads per row, short rows packed, long rows
+// looped; lanes past a row's end hold nothing and are never read; the flat workgroup index
+// wid.y * nwg.x + wid.x lets softmax.ts spill a large row count into y. `base` shifts x and y alike, for row
+// ranges bound at an aligned offset below their start (chunks.ts).
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  seg: u32,
+  base: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+const WG: u32 = 256u;
+
+var<workgroup> wmax: array<f32, WG>;
+var<workgroup> wsum: array<f32, WG>;
+
+@compute @workgroup_size(256, 1, 1)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let seg = params.seg;
+  let lane = lid % seg;
+  let row = (wid.y * nwg.x + wid.x) * (WG / seg) + lid / seg;
+  var len = 0u;
+  if (row < params.rows) {
+    len = params.cols;
+  }
+  let first = params.base + row * params.cols;
+
+  // Pass 1: running (max, sum of exp(x - max)) over the thread's strided columns; one exp per element.
+  var m = 0.0;
+  var s = 0.0;
+  if (lane < len) {
+    m = x[first + lane];
+    s = 1.0;
+    for (var c = lane + seg; c < len; c += seg) {
+      let v = x[first + c];
+      if (v > m) {
+        s = s * exp(m - v) + 1.0;
+        m = v;
+      } else {
+        s += exp(v - m);
+      }
+    }
+  }
+  wmax[lid] = m;
+  wsum[lid] = s;
+  workgroupBarrier();
+
+  // Merge the segment's pairs: (m1, s1) + (m2, s2) = (M, s1 exp(m1 - M) + s2 exp(m2 - M)), M = max(m1, m2).
+  let live = min(seg, len);
+  for (var h = seg / 2u; h > 0u; h = h / 2u) {
+    if (lane < h && lane + h < live) {
+      let m1 = wmax[lid];
+      let m2 = wmax[lid + h];
+      let top = max(m1, m2);
+      wsum[lid] = wsum[lid] * exp(m1 - top) + wsum[lid + h] * exp(m2 - top);
+      wmax[lid] = top;
+    }
+    workgroupBarrier();
+  }
+
+  // Pass 2: every lane of the segment reads the row's result from the segment's first entry.
+  if (lane < len) {
+    let head = lid - lane;
+    let rowMax = wmax[head];
+    let inv = 1.0 / wsum[head];
+    for (var c = lane; c < len; c += seg) {
+      y[first + c] = exp(x[first + c] - rowMax) * inv;
+    }
+  }
+}
