@@ -51,6 +51,17 @@ test('a 512x512x512 matmul through the pool matches the f64 reference to 1e-4', 
   expect(r.maxRelError).toBeLessThanOrEqual(REL);
 });
 
+test('the built-in matmul runs the adapter tuned configuration and matches f64 (vec4 and scalar shapes)', async () => {
+  const { caps } = await page.evaluate(() => window.computeTest.capabilities());
+  const square = await page.evaluate(() => window.computeTest.matmulTuned(256, 256, 256));
+  console.log(`built-in matmul 256^3: ${square.ms.toFixed(0)} ms, ${caps.gflops.gpu} GFLOP/s at tuning, max rel error ${square.maxRelError.toExponential(2)}`);
+  expect(square.dims).toEqual([256, 256]);
+  expect(square.maxRelError).toBeLessThanOrEqual(REL);
+  const ragged = await page.evaluate(() => window.computeTest.matmulTuned(131, 67, 45));
+  expect(ragged.dims).toEqual([131, 45]);
+  expect(ragged.maxRelError).toBeLessThanOrEqual(REL);
+});
+
 test('a matmul at awkward sizes (100x70x130) matches the f64 reference', async () => {
   const r = await page.evaluate(() => window.computeTest.matmul(100, 70, 130));
   expect(r.maxRelError).toBeLessThanOrEqual(REL);

@@ -75,7 +75,7 @@ Deno.test('checkMatmulConfig() names the broken rule and the limit that a config
     try {
       checkMatmulConfig(c, limits);
     } catch (e) {
-      if (!(e instanceof RangeError) || !e.message.includes(text)) throw new Error(`Expected RangeError with '${text}', got ${e}`);
+      if (!(e instanceof RangeError) || !e.message.includes(text)) throw new Error(`Expected RangeError with '${text}', got ${e}`, { cause: e });
       return;
     }
     throw new Error(`Expected ${matmulConfigName(c)} to be refused`);
@@ -87,4 +87,30 @@ Deno.test('checkMatmulConfig() names the broken rule and the limit that a config
   expectThrow({ bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 }, '256 invocations', small);
   expectThrow({ bm: 128, bn: 128, bk: 32, tm: 8, tn: 8 }, '32768 bytes of workgroup memory', { ...small, maxComputeInvocationsPerWorkgroup: 256 });
   if (!matmulConfigFits({ bm: 32, bn: 32, bk: 16, tm: 4, tn: 4 }, small)) throw new Error('Expected 32x32 to fit 128 invocations');
+});
+
+Deno.test('planMatmulBlocks() keeps one block when everything fits and splits rows, then columns, when not', async () => {
+  const { planMatmulBlocks } = await import('./matmul.ts');
+  const big = { maxBindingBytes: 1 << 30, maxComputeWorkgroupsPerDimension: 65535 };
+  const one = planMatmulBlocks(300, 200, 60, big);
+  if (one.length !== 1 || one[0]!.rows !== 300 || one[0]!.cols !== 60) throw new Error(`Expected one block, got ${JSON.stringify(one)}`);
+  // A is 300x200 floats = 240 KB; a 64 KiB binding holds 16384 floats: 81 rows of A -> cut to 64 (BM of
+  // 64x64); B (200x60 = 12000 floats) fits whole.
+  const c64 = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
+  const byRows = planMatmulBlocks(300, 200, 60, { ...big, maxBindingBytes: 65536 }, c64);
+  if (byRows.map((b) => b.rows).join() !== '64,64,64,64,44' || byRows.some((b) => b.cols !== 60)) throw new Error(`Unexpected row split ${JSON.stringify(byRows)}`);
+  // B is 5000x300: a column of B is 5000 floats, so a 64 KiB binding holds 3 columns at a time, and 3 rows.
+  const byCols = planMatmulBlocks(10, 5000, 7, { ...big, maxBindingBytes: 65536 }, c64);
+  const cover = new Set<string>();
+  for (const b of byCols) {
+    if (b.cols * 5000 > 16384 || b.rows * 5000 > 16384) throw new Error(`Block too big ${JSON.stringify(b)}`);
+    for (let r = b.row; r < b.row + b.rows; r++) for (let c = b.col; c < b.col + b.cols; c++) cover.add(`${r},${c}`);
+  }
+  if (cover.size !== 70) throw new Error(`Expected the blocks to cover all 70 elements of C, got ${cover.size}`);
+  // The workgroup-count limit splits rows as well.
+  const byGroups = planMatmulBlocks(1000, 4, 4, { ...big, maxComputeWorkgroupsPerDimension: 2 }, c64);
+  if (byGroups.some((b) => b.rows > 128)) throw new Error(`Expected at most 2 workgroups of rows, got ${JSON.stringify(byGroups)}`);
+  let threw = false;
+  try { planMatmulBlocks(2, 20000, 2, { ...big, maxBindingBytes: 65536 }, c64); } catch (e) { threw = e instanceof RangeError && /one row of A/.test(e.message); }
+  if (!threw) throw new Error('Expected a RangeError naming the row of A that cannot be bound');
 });

@@ -277,3 +277,48 @@ function checkDim(name: string, value: number): void {
     throw new RangeError(`Cannot size a matmul as '${name}' must be a positive 32-bit integer: current value is ${value}`);
   }
 }
+
+/** One block of a split matmul: rows [row, row+rows) of A and C, columns [col, col+cols) of B and C. */
+export interface MatmulBlock {
+  row: number;
+  rows: number;
+  col: number;
+  cols: number;
+}
+
+/** The device limits a single dispatch of the matmul must respect. */
+export interface MatmulBufferLimits {
+  /** Largest storage binding (and buffer) in bytes. */
+  maxBindingBytes: number;
+  maxComputeWorkgroupsPerDimension: number;
+}
+
+/**
+ * Splits C[M,N] = A[M,K] x B[K,N] into blocks whose A rows, B columns and C block each fit one storage
+ * binding and whose dispatch fits the workgroup-count limit; one block when everything fits. Rows are cut
+ * on multiples of BM (full workgroups) and columns on multiples of max(BN, 4) where there is room.
+ * Throws a RangeError when even one row of A or one column of B (K floats) cannot be bound.
+ */
+export function planMatmulBlocks(m: number, k: number, n: number, limits: MatmulBufferLimits, c: MatmulConfig = MATMUL_DEFAULT): MatmulBlock[] {
+  checkDim('m', m);
+  checkDim('k', k);
+  checkDim('n', n);
+  const floats = Math.floor(limits.maxBindingBytes / 4);
+  if (k > floats) {
+    throw new RangeError(`Cannot split a matmul as one row of A (k = ${k} floats) exceeds the ${limits.maxBindingBytes}-byte storage binding limit`);
+  }
+  // Columns of B per block: all of them when B fits, else as many K-long columns as one binding holds.
+  let cols = Math.min(n, Math.floor(floats / k), limits.maxComputeWorkgroupsPerDimension * c.bn);
+  if (cols < n && cols > c.bn) cols -= cols % c.bn;
+  // Rows per block: A rows (k floats each) and C rows (cols floats each) must both fit.
+  let rows = Math.min(m, Math.floor(floats / Math.max(k, cols)), limits.maxComputeWorkgroupsPerDimension * c.bm);
+  if (rows < 1) {
+    throw new RangeError(`Cannot split a matmul as one row of C (${cols} floats) exceeds the ${limits.maxBindingBytes}-byte storage binding limit`);
+  }
+  if (rows < m && rows > c.bm) rows -= rows % c.bm;
+  const blocks: MatmulBlock[] = [];
+  for (let col = 0; col < n; col += cols) {
+    for (let row = 0; row < m; row += rows) blocks.push({ row, rows: Math.min(rows, m - row), col, cols: Math.min(cols, n - col) });
+  }
+  return blocks;
+}

@@ -6,10 +6,11 @@
 import * as Comlink from 'comlink';
 import { installWireErrors } from '../src/core/wire-errors.ts';
 import type { TensorData } from '../src/protocol/tensor.ts';
-import type { ComputeWorkerApi, OnnxTask, WgslTask, WorkerProbe } from '../src/protocol/worker.ts';
+import type { ComputeWorkerApi, MatmulTask, OnnxTask, WgslTask, WorkerProbe } from '../src/protocol/worker.ts';
 import { cpuGflops, wasmSimd, wasmThreads } from './cpu-probe.ts';
-import { benchMatmul } from './gpu/bench.ts';
-import { MATMUL_WGSL } from './gpu/kernels.ts';
+import { matmulConfigName } from '../shaders/matmul.ts';
+import { runMatmul } from './gpu/matmul-runner.ts';
+import { tunedMatmul } from './gpu/tuned-matmul.ts';
 import { runWgsl, sharedGpu } from './gpu/runner.ts';
 import { runOnnx } from './onnx/runner.ts';
 import { OnnxSessions } from './onnx/sessions.ts';
@@ -23,14 +24,19 @@ async function probe(): Promise<WorkerProbe> {
   let gpuReport: WorkerProbe['gpu'];
   if (await gpu.available()) {
     try {
-      gpuReport = await gpu.run(async (h) => ({
-        vendor: h.info.vendor,
-        architecture: h.info.architecture,
-        description: h.info.description,
-        features: h.features,
-        limits: h.limits,
-        gflops: round((await benchMatmul(h, MATMUL_WGSL)).gflops),
-      }));
+      gpuReport = await gpu.run(async (h) => {
+        // The matmul tuning doubles as the GFLOP/s benchmark: the rate reported is the tuned kernel's.
+        const tuned = await tunedMatmul(h);
+        return {
+          vendor: h.info.vendor,
+          architecture: h.info.architecture,
+          description: h.info.description,
+          features: h.features,
+          limits: h.limits,
+          gflops: round(tuned.gflops),
+          matmul: { config: matmulConfigName(tuned.config), tunedAt: tuned.tunedAt, cached: tuned.cached, trials: tuned.trials },
+        };
+      });
     } catch (err) {
       // An adapter that cannot create a device or run the kernel is reported as no GPU: the CPU side
       // still contributes, and the matcher never sends WGSL here.
@@ -59,6 +65,10 @@ const api: ComputeWorkerApi = {
   probe,
   async runWgsl(task: WgslTask) {
     return transferOut(await runWgsl(task));
+  },
+  async runMatmul(task: MatmulTask) {
+    const c = await runMatmul(task);
+    return Comlink.transfer(c, [c.data]);
   },
   async hasOnnxSession(modelHash: string) {
     return sessions.has(modelHash);

@@ -7,8 +7,6 @@ import { randomFloats } from '../../shaders/testing/reference.ts';
 import { ComputePool, hostInfo, ortThreads } from '../../src/compute/index.ts';
 import * as sdk from '../../src/sdk/index.ts';
 import { ModelCache } from '../../src/storage/index.ts';
-import { MATMUL_BINDINGS, matmulDispatch, matmulParams } from '../../shaders/matmul.ts';
-import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
 
 /** The model catalog entry the bench uses (served at /models/index.json). */
@@ -187,21 +185,13 @@ const api = {
   async matmulDirect(): Promise<number> {
     const { a, b, n, pool } = matmulSetup();
     const task = {
-      source: matmulWgsl,
-      entryPoint: 'main',
-      bindings: [...MATMUL_BINDINGS],
-      inputs: [
-        { name: 'a', dtype: 'float32' as const, dims: [n, n], data: a.slice().buffer },
-        { name: 'b', dtype: 'float32' as const, dims: [n, n], data: b.slice().buffer },
-        { name: 'params', dtype: 'uint32' as const, dims: [4], data: matmulParams(n, n, n) },
-      ],
-      outputs: [{ name: 'c', dtype: 'float32' as const, dims: [n, n] }],
-      dispatch: matmulDispatch(n, n),
+      a: { name: 'a', dtype: 'float32' as const, dims: [n, n], data: a.slice().buffer },
+      b: { name: 'b', dtype: 'float32' as const, dims: [n, n], data: b.slice().buffer },
     };
     const t0 = performance.now();
-    const [c] = await pool.runWgsl(task);
+    const c = await pool.runMatmul(task);
     const ms = performance.now() - t0;
-    matmul!.reference = new Float32Array(c!.data);
+    matmul!.reference = new Float32Array(c.data);
     return ms;
   },
 

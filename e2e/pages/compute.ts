@@ -8,11 +8,13 @@ import { MeshError } from '../../src/protocol/errors.ts';
 import type { Capabilities } from '../../src/protocol/capabilities.ts';
 import type { WgslTask } from '../../src/protocol/worker.ts';
 import { ELEMENTWISE_BINDINGS, elementwiseDispatch, elementwiseParams, type ElementwiseOp } from '../../shaders/elementwise.ts';
-import { MATMUL_BINDINGS, matmulDispatch, matmulParams } from '../../shaders/matmul.ts';
+import { MATMUL_BINDINGS, matmulDispatch, matmulParams, matmulWgsl as generateMatmulWgsl } from '../../shaders/matmul.ts';
 import { elementwiseReference, matmulReference, randomFloats } from '../../shaders/testing/reference.ts';
 import elementwiseWgsl from '../../shaders/elementwise.wgsl?raw';
 import { renderTextImages } from './text-images.ts';
-import matmulWgsl from '../../shaders/matmul.wgsl?raw';
+
+/** The default-configuration matmul as a plain WGSL kernel, for the generic WGSL path. */
+const matmulWgsl = generateMatmulWgsl();
 
 ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
 ort.env.wasm.numThreads = 1;
@@ -97,6 +99,20 @@ const checks = {
     return { maxRelError: maxScaledError(new Float32Array(c!.data), ref.c, ref.scale), ms, gflops: (2 * m * n * k) / (ms * 1e6), dims: c!.dims };
   },
 
+  /** The built-in matmul (the adapter's tuned configuration, split to fit its limits) vs f64. */
+  async matmulTuned(m: number, k: number, n: number): Promise<{ maxRelError: number; ms: number; dims: number[] }> {
+    const a = randomFloats(m * k, 5);
+    const b = randomFloats(k * n, 6);
+    const ref = matmulReference(a, b, m, k, n);
+    const t0 = performance.now();
+    const c = await current().runMatmul({
+      a: { name: 'a', dtype: 'float32', dims: [m, k], data: a.slice().buffer },
+      b: { name: 'b', dtype: 'float32', dims: [k, n], data: b.slice().buffer },
+    });
+    const ms = performance.now() - t0;
+    return { maxRelError: maxScaledError(new Float32Array(c.data), ref.c, ref.scale), ms, dims: c.dims };
+  },
+
   /** Every element-wise op through the pool at an awkward length vs f64. */
   async elementwise(n: number): Promise<Record<ElementwiseOp, number>> {
     const a = randomFloats(n, 3);
@@ -172,7 +188,7 @@ const checks = {
   /** A WGSL compile error as it surfaces on the main thread. */
   async compileError(): Promise<{ isMeshError: boolean; name: string; code: string; message: string }> {
     try {
-      await current().runWgsl(tinyMatmulTask(matmulWgsl.replace('acc0 += a.x * b;', 'acc0 += a.x * not_declared;'), [1], 4));
+      await current().runWgsl(tinyMatmulTask(matmulWgsl.replace('let kFull = K / BK;', 'let kFull = K / not_declared;'), [1], 4));
     } catch (err) {
       const e = err as MeshError;
       return { isMeshError: err instanceof MeshError, name: e.name, code: e.code, message: e.message };

@@ -1,16 +1,17 @@
 // Test harness page for a dishonest contributor: the ordinary harness (mesh.ts) with the compute pool's
-// WGSL path wrapped so every output it hands back is wrong in every 7th element. The SDK, the transfer
+// WGSL and built-in matmul paths wrapped so every output they hand back is wrong in every 7th element. The SDK, the transfer
 // and the claim are the real ones, so the outputs reach the client hashed and claimed like honest ones;
 // only the client's replica comparison can catch them. Lives only in the test build, never in src/.
 import './mesh.ts';
 import { ComputePool } from '../../src/compute/index.ts';
+import type { TensorData } from '../../src/protocol/tensor.ts';
 
-/** Added to every 7th element of every WGSL output: far outside any tolerance the SDK uses. */
+/** Added to every 7th element of every GPU output: far outside any tolerance the SDK uses. */
 export const LIE = 1;
 
 /** What specs read through `window.meshLiar`. */
 export interface LiarHarness {
-  /** WGSL tasks whose outputs were perturbed. */
+  /** GPU tasks (WGSL or matmul) whose outputs were perturbed. */
   perturbed: number;
 }
 
@@ -21,15 +22,26 @@ declare global {
 }
 
 const liar: LiarHarness = { perturbed: 0 };
-const honestRunWgsl = ComputePool.prototype.runWgsl;
-ComputePool.prototype.runWgsl = async function (this: ComputePool, task) {
-  const outputs = await honestRunWgsl.call(this, task);
+
+function perturb(outputs: TensorData[]): void {
   for (const out of outputs) {
     if (out.dtype !== 'float32') continue;
     const values = new Float32Array(out.data);
     for (let i = 0; i < values.length; i += 7) values[i]! += LIE;
   }
   liar.perturbed++;
+}
+
+const honestRunWgsl = ComputePool.prototype.runWgsl;
+ComputePool.prototype.runWgsl = async function (this: ComputePool, task) {
+  const outputs = await honestRunWgsl.call(this, task);
+  perturb(outputs);
   return outputs;
+};
+const honestRunMatmul = ComputePool.prototype.runMatmul;
+ComputePool.prototype.runMatmul = async function (this: ComputePool, task) {
+  const c = await honestRunMatmul.call(this, task);
+  perturb([c]);
+  return c;
 };
 window.meshLiar = liar;

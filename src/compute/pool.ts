@@ -8,7 +8,7 @@ import * as Comlink from 'comlink';
 import type { Capabilities } from '../protocol/capabilities.ts';
 import { MeshError } from '../protocol/errors.ts';
 import type { TensorData } from '../protocol/tensor.ts';
-import type { OnnxTask, WgslTask } from '../protocol/worker.ts';
+import type { OnnxTask, WgslTask, MatmulTask } from '../protocol/worker.ts';
 import { Lane } from './lane.ts';
 import { buildCapabilities, hostInfo } from './probe.ts';
 import { computeWorkerUrl, type SpawnedWorker, spawnComputeWorker } from './spawn.ts';
@@ -78,6 +78,12 @@ export class ComputePool {
   runWgsl(task: WgslTask): Promise<TensorData[]> {
     const { lane, worker } = this.#gpu;
     return lane.run(() => worker.api.runWgsl(Comlink.transfer(task, transferables(task.inputs))));
+  }
+
+  /** Runs C = A x B on the GPU lane with the adapter's tuned kernel; A's and B's buffers are transferred. */
+  runMatmul(task: MatmulTask): Promise<TensorData> {
+    const { lane, worker } = this.#gpu;
+    return lane.run(() => worker.api.runMatmul(Comlink.transfer(task, transferables([task.a, task.b]))));
   }
 
   /** Runs an ONNX inference on the ONNX lane; input buffers and model bytes are transferred. */

@@ -67,6 +67,8 @@ export function ineligibility(c: MatchContributor, run: MatchRun): string | null
   }
   const gpu = c.caps.gpu;
   if (!gpu) return 'no WebGPU adapter';
+  // The built-in matmul splits itself to fit the contributor's limits (workers/gpu/matmul-runner.ts).
+  if (run.kernel.kind === 'matmul') return null;
   const limits = gpu.limits;
   const storage = run.kernel.bindings.filter((b) => b.role !== 'uniform').length;
   if (storage > limits.maxStorageBuffersPerShaderStage) {
@@ -86,7 +88,7 @@ export function ineligibility(c: MatchContributor, run: MatchRun): string | null
 /** GFLOP/s a contributor brings to this kind of kernel (WGSL runs on the GPU; ONNX on the best EP it has). */
 export function relevantGflops(c: MatchContributor, kernel: KernelSpec): number {
   const gpu = c.caps.gflops.gpu ?? 0;
-  if (kernel.kind === 'wgsl') return gpu;
+  if (kernel.kind === 'wgsl' || kernel.kind === 'matmul') return gpu;
   return c.caps.ortEps.includes('webgpu') ? Math.max(c.caps.gflops.cpu, gpu) : c.caps.gflops.cpu;
 }
 

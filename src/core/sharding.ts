@@ -129,8 +129,8 @@ export function matmulTiles(m: number, n: number, tile = 128): MatmulTile[] {
 }
 
 /**
- * The inputs a matmul tile's shard needs, in binding order: `a` = rows of A [mt x k], `b` = columns of B
- * [k x nt] copied to contiguous row-major, `params` = uniform u32 [mt, nt, k, 0].
+ * The inputs a matmul tile's shard needs (the built-in matmul kernel): `a` = rows of A [mt x k] and
+ * `b` = columns of B [k x nt] copied to contiguous row-major.
  */
 export function matmulTileInputs(a: Float32Array, b: Float32Array, k: number, n: number, tile: MatmulTile): TensorData[] {
   checkPositiveInt('k', k);
@@ -146,7 +146,6 @@ export function matmulTileInputs(a: Float32Array, b: Float32Array, k: number, n:
   return [
     { name: 'a', dtype: 'float32', dims: [tile.mt, k], data: aBlock.buffer },
     { name: 'b', dtype: 'float32', dims: [k, tile.nt], data: bBlock.buffer },
-    { name: 'params', dtype: 'uint32', dims: [4], data: new Uint32Array([tile.mt, tile.nt, k, 0]).buffer },
   ];
 }
 

@@ -30,14 +30,23 @@ export const parseWgslKernel = obj({
   }),
 });
 
+/**
+ * The built-in f32 matmul: each shard carries `a` [rows, k] and `b` [k, cols] and returns `c` [rows, cols].
+ * The contributor runs it with the tile configuration tuned for its own adapter (and splits it to fit its
+ * limits), which a client-chosen WGSL source could not do.
+ */
+export const parseMatmulKernel = obj({ kind: lit('matmul') });
+
 /** The kernel a job runs on every shard. */
-export const parseKernelSpec = tagged({ onnx: parseOnnxKernel, wgsl: parseWgslKernel }, 'kind');
+export const parseKernelSpec = tagged({ onnx: parseOnnxKernel, wgsl: parseWgslKernel, matmul: parseMatmulKernel }, 'kind');
 /** Kernel of a job. */
 export type KernelSpec = Infer<typeof parseKernelSpec>;
 /** ONNX kernel. */
 export type OnnxKernel = Infer<typeof parseOnnxKernel>;
 /** WGSL kernel. */
 export type WgslKernel = Infer<typeof parseWgslKernel>;
+/** Built-in matmul kernel. */
+export type MatmulKernel = Infer<typeof parseMatmulKernel>;
 
 /**
  * One shard of a job. `inputs` are the tensors the shard needs, in order (for WGSL: one per `input` or

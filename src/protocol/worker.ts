@@ -18,6 +18,12 @@ export interface WgslTask {
   dispatch: [number, number, number];
 }
 
+/** C = A x B with the worker's tuned matmul kernel: `a` f32 [m, k], `b` f32 [k, n]; returns `c` f32 [m, n]. */
+export interface MatmulTask {
+  a: TensorData;
+  b: TensorData;
+}
+
 /** An ONNX inference. `model` may be omitted when the worker already holds a session for `modelHash`. */
 export interface OnnxTask {
   modelHash: string;
@@ -37,6 +43,8 @@ export interface WorkerProbe {
     features: string[];
     limits: GpuLimits;
     gflops: number;
+    /** The matmul tile configuration this adapter runs (see shaders/matmul.ts) and how it was chosen. */
+    matmul: { config: string; tunedAt: number; cached: boolean; trials: number };
   };
   wasmSimd: boolean;
   wasmThreads: boolean;
@@ -49,6 +57,7 @@ export interface WorkerProbe {
 export interface ComputeWorkerApi {
   probe(): Promise<WorkerProbe>;
   runWgsl(task: WgslTask): Promise<TensorData[]>;
+  runMatmul(task: MatmulTask): Promise<TensorData>;
   hasOnnxSession(modelHash: string): Promise<boolean>;
   runOnnx(task: OnnxTask): Promise<TensorData[]>;
   /**

@@ -1,7 +1,6 @@
 /** The SDK's client (`mesh.client`): turns calls into planned jobs and runs them on the mesh. */
 import { DEFAULT_BID } from '../core/cost.ts';
 import type { TensorData } from '../protocol/tensor.ts';
-import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import { type JobPlan, planMatmul, planOnnx, planWgsl } from './job-plan.ts';
 import { JobRun, type ResolvedJobOptions } from './job-run.ts';
 import { ModelSource } from './model-source.ts';
@@ -38,7 +37,7 @@ export class Client implements MeshClient {
 
   /** Multiplies A[m x k] by B[k x n] in tiles across the mesh. */
   runMatmul(opts: RunMatmulOptions): JobHandle<Float32Array> {
-    return this.#run(planMatmul(opts, matmulWgsl), opts);
+    return this.#run(planMatmul(opts), opts);
   }
 
   /** Fails every running job (the connection closed). */

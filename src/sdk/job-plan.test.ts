@@ -78,14 +78,15 @@ describe('job plans', () => {
     assert.deepEqual([...result.y!.data], [1, 2, 3]);
   });
 
-  it('planMatmul() makes one WGSL shard per tile with exact output specs and dispatch', async () => {
+  it('planMatmul() makes one built-in matmul shard per tile with exact output specs and no dispatch', async () => {
     const m = 130, k = 3, n = 70;
-    const plan = await planMatmul({ a: new Float32Array(m * k), b: new Float32Array(k * n), m, k, n, tile: 64 }, 'src');
+    const plan = await planMatmul({ a: new Float32Array(m * k), b: new Float32Array(k * n), m, k, n, tile: 64 });
+    assert.deepEqual(plan.kernel, { kind: 'matmul' });
     assert.equal(plan.shards.length, 3 * 2);
     const s = plan.shards[5]!.spec;
     assert.deepEqual(s.outputs, [{ name: 'c', dtype: 'float32', dims: [2, 6] }]);
-    assert.deepEqual(s.dispatch, [1, 1, 1]);
-    assert.deepEqual(s.inputs.map((t) => t.dims), [[2, 3], [3, 6], [4]]);
+    assert.equal(s.dispatch, undefined);
+    assert.deepEqual(s.inputs.map((t) => t.dims), [[2, 3], [3, 6]]);
     assert.throws(() => plan.checkOutputs(s, [{ name: 'c', dtype: 'float32', dims: [6, 2] }]), /must be float32\[2,6\]/);
   });
 
@@ -94,14 +95,14 @@ describe('job plans', () => {
     const y = onnx.assemble([[{ name: 'y', dtype: 'float32', dims: [2, 1], data: Float32Array.from([7, 8]).buffer }]]);
     assert.deepEqual([...y.y!.data], [7, 8]);
     assert.deepEqual(y.y!.dims, [2, 1]);
-    const matmul = await planMatmul({ a: new Float32Array(2 * 3), b: new Float32Array(3 * 2), m: 2, k: 3, n: 2, tile: 2 }, 's');
+    const matmul = await planMatmul({ a: new Float32Array(2 * 3), b: new Float32Array(3 * 2), m: 2, k: 3, n: 2, tile: 2 });
     assert.equal(matmul.shards.length, 1);
     const c = matmul.assemble([[{ name: 'c', dtype: 'float32', dims: [2, 2], data: Float32Array.from([1, 2, 3, 4]).buffer }]]);
     assert.deepEqual([...c], [1, 2, 3, 4]);
   });
 
   it('planMatmul() refuses operands of the wrong length', async () => {
-    await assert.rejects(planMatmul({ a: new Float32Array(5), b: new Float32Array(6), m: 2, k: 3, n: 2 }, 's'), /'a' must be a Float32Array of m\*k = 6 values/);
+    await assert.rejects(planMatmul({ a: new Float32Array(5), b: new Float32Array(6), m: 2, k: 3, n: 2 }), /'a' must be a Float32Array of m\*k = 6 values/);
   });
 
   it('planWgsl() keeps caller shards and refuses inputs of the wrong size', async () => {

@@ -21,7 +21,6 @@ import {
 import type { KernelSpec, ShardSpec } from '../protocol/kernel.ts';
 import { DTYPE_BYTES, type TensorData, type TensorSpec, tensorBytes } from '../protocol/tensor.ts';
 import type { LoadedModel } from './model-source.ts';
-import { MATMUL_BINDINGS, MATMUL_ENTRY_POINT, matmulDispatch } from '../../shaders/matmul.ts';
 import type { InputTensor, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunWgslOptions } from './types.ts';
 
 /** One shard ready to submit and send. */
@@ -120,8 +119,11 @@ export async function planWgsl(opts: RunWgslOptions): Promise<JobPlan<TensorData
   return { kernel, shards, checkOutputs: checkExact, assemble: (outputs) => outputs };
 }
 
-/** Plans a tiled matmul C = A x B on the mesh. */
-export async function planMatmul(opts: RunMatmulOptions, source: string): Promise<JobPlan<Float32Array>> {
+/**
+ * Plans a tiled matmul C = A x B on the mesh with the built-in matmul kernel, which each contributor runs
+ * with the tile configuration tuned for its own adapter.
+ */
+export async function planMatmul(opts: RunMatmulOptions): Promise<JobPlan<Float32Array>> {
   const { a, b, m, k, n } = opts;
   if (!(a instanceof Float32Array) || a.length !== m * k) {
     throw new RangeError(`Cannot run a matmul as 'a' must be a Float32Array of m*k = ${m * k} values: current length is ${a?.length}`);
@@ -130,7 +132,7 @@ export async function planMatmul(opts: RunMatmulOptions, source: string): Promis
     throw new RangeError(`Cannot run a matmul as 'b' must be a Float32Array of k*n = ${k * n} values: current length is ${b?.length}`);
   }
   const tiles = matmulTiles(m, n, opts.tile ?? 128);
-  const kernel: KernelSpec = { kind: 'wgsl', source, entryPoint: MATMUL_ENTRY_POINT, bindings: MATMUL_BINDINGS.map((x) => ({ ...x })) };
+  const kernel: KernelSpec = { kind: 'matmul' };
   // Packed before the first await, so the caller may reuse a and b as soon as this returns.
   const packed = tiles.map((tile) => packMatmulTile(a, b, k, n, tile));
   const shards = await Promise.all(tiles.map(async (tile, i) => {
@@ -141,7 +143,6 @@ export async function planMatmul(opts: RunMatmulOptions, source: string): Promis
       outputs: [matmulTileOutput(tile)],
       inputHash: await sha256Hex(bytes),
       workUnits: workUnitsForMatmul(tile.mt, tile.nt, k),
-      dispatch: matmulDispatch(tile.mt, tile.nt),
     };
     return { spec, inputs: bytes };
   }));
@@ -190,24 +191,22 @@ export function packBatchShards(tensors: readonly { name: string; dtype: TensorS
 
 /**
  * The packed inputs of one matmul tile: the same layout as `packTensors(matmulTileInputs(...))` (A's rows,
- * B's columns made contiguous, the u32 params) written with one copy instead of two.
+ * then B's columns made contiguous) written with one copy instead of two.
  */
 export function packMatmulTile(a: Float32Array, b: Float32Array, k: number, n: number, tile: MatmulTile): PackedShard {
   const { row, col, mt, nt } = tile;
   if (a.length < (row + mt) * k || b.length !== k * n || col + nt > n) {
     throw new RangeError(`Cannot pack tile ${tile.index} as it must lie inside A[${a.length / k}x${k}] and B[${k}x${n}]: current tile is rows ${row}+${mt}, columns ${col}+${nt}`);
   }
-  const floats = new Float32Array(mt * k + k * nt + 4);
+  const floats = new Float32Array(mt * k + k * nt);
   floats.set(a.subarray(row * k, (row + mt) * k), 0);
   const bAt = mt * k;
   if (nt === n) floats.set(b, bAt);
   else for (let r = 0; r < k; r++) floats.set(b.subarray(r * n + col, r * n + col + nt), bAt + r * nt);
-  new Uint32Array(floats.buffer, (bAt + k * nt) * 4, 4).set([mt, nt, k, 0]);
   return {
     inputs: [
       { name: 'a', dtype: 'float32', dims: [mt, k] },
       { name: 'b', dtype: 'float32', dims: [k, nt] },
-      { name: 'params', dtype: 'uint32', dims: [4] },
     ],
     bytes: floats.buffer,
   };

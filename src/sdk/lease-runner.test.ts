@@ -51,6 +51,10 @@ class PoolStandIn {
   runWgsl(): Promise<TensorData[]> {
     return Promise.reject(new MeshError('internal', 'Cannot run WGSL as this stand-in runs ONNX tasks only'));
   }
+
+  runMatmul(): Promise<TensorData> {
+    return Promise.reject(new MeshError('internal', 'Cannot run a matmul as this stand-in runs ONNX tasks only'));
+  }
 }
 
 /** The IndexedDB model cache's surface, in memory. */

@@ -15,7 +15,7 @@ import type { PeerLink } from '../mesh/peer-link.ts';
 import { type ResultClaim, signedText } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import type { TensorData } from '../protocol/tensor.ts';
-import type { OnnxTask, WgslTask } from '../protocol/worker.ts';
+import type { MatmulTask, OnnxTask, WgslTask } from '../protocol/worker.ts';
 import type { ModelCache } from '../storage/model-cache.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
 import { packOwned } from './owned-tensors.ts';
@@ -28,6 +28,7 @@ export interface LeaseCompute {
   hasOnnxSession(modelHash: string): Promise<boolean>;
   runOnnx(task: OnnxTask): Promise<TensorData[]>;
   runWgsl(task: WgslTask): Promise<TensorData[]>;
+  runMatmul(task: MatmulTask): Promise<TensorData>;
 }
 
 /** What a lease runner uses. */
@@ -172,6 +173,13 @@ export class LeaseRunner {
         const second = task(cached.bytes);
         return timed(() => pool.runOnnx(second));
       }
+    }
+    if (kernel.kind === 'matmul') {
+      const [a, b] = unpackTensors(inputs, spec.inputs);
+      if (spec.inputs.length !== 2 || !a || !b) {
+        throw new MeshError('invalid-message', `Cannot run matmul shard ${spec.index} as it must carry exactly inputs a and b: current count is ${spec.inputs.length}`);
+      }
+      return timed(async () => [await pool.runMatmul({ a, b })]);
     }
     if (!spec.dispatch) {
       throw new MeshError('invalid-message', `Cannot run WGSL shard ${spec.index} as it has no dispatch size: current value is undefined`);

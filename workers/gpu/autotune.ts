@@ -128,15 +128,22 @@ export async function autotuneMatmul(device: GPUDevice, limits: MatmulLimits, op
   }
 }
 
-/** Re-checks a configuration read from a cache against this device; the default when it fails. */
-export function usableConfig(config: unknown, limits: MatmulLimits): MatmulConfig {
+/** A configuration read from a cache, re-checked against this device; undefined when it does not hold. */
+export function storedConfig(config: unknown, limits: MatmulLimits): MatmulConfig | undefined {
+  if (typeof config !== 'object' || config === null) return undefined;
+  const c = config as MatmulConfig;
+  const copy = { bm: c.bm, bn: c.bn, bk: c.bk, tm: c.tm, tn: c.tn };
   try {
-    const c = config as MatmulConfig;
-    checkMatmulConfig(c, limits);
-    return { bm: c.bm, bn: c.bn, bk: c.bk, tm: c.tm, tn: c.tn };
+    checkMatmulConfig(copy, limits);
+    return copy;
   } catch {
-    return matmulConfigFits(MATMUL_DEFAULT, limits) ? MATMUL_DEFAULT : MATMUL_CANDIDATES.find((c) => matmulConfigFits(c, limits)) ?? MATMUL_DEFAULT;
+    return undefined;
   }
+}
+
+/** `storedConfig`, or the first candidate that fits when the stored one does not hold. */
+export function usableConfig(config: unknown, limits: MatmulLimits): MatmulConfig {
+  return storedConfig(config, limits) ?? MATMUL_CANDIDATES.find((c) => matmulConfigFits(c, limits)) ?? MATMUL_DEFAULT;
 }
 
 async function compile(device: GPUDevice, config: MatmulConfig): Promise<GPUComputePipeline> {

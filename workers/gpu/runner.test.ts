@@ -1,5 +1,5 @@
 /// <reference lib="deno.webgpu" />
-import { MATMUL_BINDINGS, matmulDispatch, matmulParams } from '../../shaders/matmul.ts';
+import { MATMUL_BINDINGS, matmulDispatch, matmulParams, matmulWgsl } from '../../shaders/matmul.ts';
 import { elementwiseDispatch, elementwiseParams } from '../../shaders/elementwise.ts';
 import { assertClose, randomF32 } from '../../shaders/testing/harness.ts';
 import { elementwiseReference, matmulReference } from '../../shaders/testing/reference.ts';
@@ -8,7 +8,7 @@ import type { WgslTask } from '../../src/protocol/worker.ts';
 import { GpuDeviceManager } from './device.ts';
 import { runWgsl } from './runner.ts';
 
-const matmul = await Deno.readTextFile(new URL('../../shaders/matmul.wgsl', import.meta.url));
+const matmul = matmulWgsl();
 const elementwise = await Deno.readTextFile(new URL('../../shaders/elementwise.wgsl', import.meta.url));
 const gpu = new GpuDeviceManager();
 
@@ -69,7 +69,7 @@ Deno.test('runWgsl() pads odd-sized uint8 outputs to 4 bytes on the GPU but retu
 
 Deno.test('runWgsl() rejects a WGSL compile error as MeshError gpu-validation with the compiler message', async () => {
   const task = matmulTask(2, 2, 2, randomF32(4, 1), randomF32(4, 2));
-  task.source = task.source.replace('acc0 += a.x * b;', 'acc0 += a.x * undefined_thing;');
+  task.source = task.source.replace('let kFull = K / BK;', 'let kFull = K / undefined_thing;');
   const err = await rejects(runWgsl(task, gpu), (e) => e instanceof MeshError && e.code === 'gpu-validation', 'compile error');
   if (!/undefined_thing/.test((err as Error).message)) throw new Error(`message lacks the identifier: ${(err as Error).message}`);
 });
