@@ -32,6 +32,11 @@ export interface MatmulConfig {
   tm: number;
   /** Columns of C per thread (multiple of 4). */
   tn: number;
+  /**
+   * Fetch the next K slice from global memory into registers while multiplying the current one (hides
+   * global-memory latency on GPUs; costs registers).
+   */
+  prefetch?: boolean;
 }
 
 /** Entry point of every generated matmul kernel. */
@@ -54,14 +59,15 @@ export const MATMUL_BINDINGS = [
 export const MATMUL_CANDIDATES: readonly MatmulConfig[] = [
   { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
   { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+  { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, prefetch: true },
+  { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, prefetch: true },
   { bm: 64, bn: 64, bk: 16, tm: 8, tn: 8 },
   { bm: 128, bn: 64, bk: 8, tm: 8, tn: 4 },
   { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
-  { bm: 64, bn: 64, bk: 16, tm: 8, tn: 4 },
   { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4 },
-  { bm: 64, bn: 64, bk: 8, tm: 4, tn: 4 },
 ];
-// Left out after measurement: 128x128x32/8x8 (32 KiB) took llvmpipe ~55 s to compile for no gain at n=128.
+// Left out after measurement: 128x128x32/8x8 (32 KiB) took llvmpipe ~55 s to compile for no gain at n=128;
+// 64x64x16/8x4 and 64x64x8/4x4 never won on llvmpipe or SwiftShader.
 
 /** The configuration used when none was tuned. */
 export const MATMUL_DEFAULT: MatmulConfig = MATMUL_CANDIDATES[0]!;
@@ -78,7 +84,7 @@ export function matmulWorkgroupBytes(c: MatmulConfig): number {
 
 /** A short stable name, e.g. `128x128x8/8x8`, for logs, caches and bench tables. */
 export function matmulConfigName(c: MatmulConfig): string {
-  return `${c.bm}x${c.bn}x${c.bk}/${c.tm}x${c.tn}`;
+  return `${c.bm}x${c.bn}x${c.bk}/${c.tm}x${c.tn}${c.prefetch ? '+p' : ''}`;
 }
 
 /** The device limits a configuration must fit. */
@@ -98,6 +104,7 @@ export function checkMatmulConfig(c: MatmulConfig, limits?: MatmulLimits): void 
       throw new RangeError(`Cannot use matmul config ${name} as '${key}' must be an integer 1..256: current value is ${v}`);
     }
   }
+  if (c.prefetch !== undefined && typeof c.prefetch !== 'boolean') throw new RangeError(`Cannot use matmul config ${name} as 'prefetch' must be a boolean: current value is ${String(c.prefetch)}`);
   if (c.tm % 4 !== 0 || c.tn % 4 !== 0) throw new RangeError(`Cannot use matmul config ${name} as tm and tn must be multiples of 4`);
   if (c.bk % 4 !== 0) throw new RangeError(`Cannot use matmul config ${name} as bk must be a multiple of 4`);
   if (c.bm % c.tm !== 0 || c.bn % c.tn !== 0) throw new RangeError(`Cannot use matmul config ${name} as bm/tm and bn/tn must be whole`);
@@ -176,47 +183,54 @@ export function matmulWgsl(c: MatmulConfig = MATMUL_DEFAULT, vec4 = false): stri
   emit(`var<workgroup> Bs: array<vec4<f32>, ${(bk * bn) / 4}>;`);
   emit('');
 
-  // Loaders: the threads share each slice's elements (vec4s in the vec4 variant) round-robin; a guard
-  // appears only on the last round, and only when the count is not a multiple of the thread count.
+  // Loaders, split into fetch (global memory -> this thread's private registers) and stash (registers ->
+  // workgroup memory), so the prefetching variant can fetch slice kt+1 while it multiplies slice kt.
+  // The threads share each slice's elements (vec4s in the vec4 variant) round-robin; a guard appears
+  // only on the last round, and only when the count is not a multiple of the thread count.
   const width = vec4 ? 4 : 1;
   const rounds = (count: number) => Array.from({ length: Math.ceil(count / threads) }, (_, j) => j);
   const guard = (count: number, j: number) => ((j + 1) * threads > count ? `if (t + ${j * threads}u < ${count}u) ` : '');
   const aCount = (bm * bk) / width, bCount = (bk * bn) / width;
+  const zero = vec4 ? 'vec4<f32>(0.0)' : '0.0';
+  for (const j of rounds(aCount)) emit(`var<private> pa${j}: ${elem};`);
+  for (const j of rounds(bCount)) emit(`var<private> pb${j}: ${elem};`);
+  emit('');
   for (const checked of [false, true]) {
-    const suffix = checked ? 'checked' : 'fast';
-    emit(`fn load_${suffix}(t: u32, row0: u32, col0: u32, k0: u32) {`);
+    emit(`fn fetch_${checked ? 'checked' : 'fast'}(t: u32, row0: u32, col0: u32, k0: u32) {`);
     emit('  let M = params.M; let N = params.N; let K = params.K;');
-    if (vec4) {
-      // A slice: BM rows x BK/4 vec4s along K; stored transposed into As, one component per k.
-      for (const j of rounds(aCount)) {
-        emit(`  ${guard(aCount, j)}{ let i = t + ${j * threads}u; let r = i / ${bk / 4}u; let kq = i % ${bk / 4}u;`);
-        emit('    let gr = row0 + r; let gk = k0 + kq * 4u;');
-        emit(checked ? '    var v = vec4<f32>(0.0); if (gr < M && gk < K) { v = A[(gr * K + gk) / 4u]; }' : '    let v = A[(gr * K + gk) / 4u];');
-        emit(`    let base = kq * 4u * ${bm / 4}u + r / 4u; let lane = r % 4u;`);
-        for (let q = 0; q < 4; q++) emit(`    As[base + ${q * (bm / 4)}u][lane] = v[${q}];`);
-        emit('  }');
-      }
-      for (const j of rounds(bCount)) {
-        emit(`  ${guard(bCount, j)}{ let i = t + ${j * threads}u; let k = i / ${bn / 4}u; let cq = i % ${bn / 4}u;`);
-        emit('    let gk = k0 + k; let gc = col0 + cq * 4u;');
-        emit(checked ? '    var v = vec4<f32>(0.0); if (gk < K && gc < N) { v = B[(gk * N + gc) / 4u]; }' : '    let v = B[(gk * N + gc) / 4u];');
-        emit(`    Bs[i] = v; }`);
-      }
-    } else {
-      for (const j of rounds(aCount)) {
-        emit(`  ${guard(aCount, j)}{ let i = t + ${j * threads}u; let r = i / BK; let k = i % BK; let gr = row0 + r; let gk = k0 + k;`);
-        emit(checked ? '    var v = 0.0; if (gr < M && gk < K) { v = A[gr * K + gk]; }' : '    let v = A[gr * K + gk];');
-        emit(`    As[k * ${bm / 4}u + r / 4u][r % 4u] = v; }`);
-      }
-      for (const j of rounds(bCount)) {
-        emit(`  ${guard(bCount, j)}{ let i = t + ${j * threads}u; let k = i / BN; let cc = i % BN; let gk = k0 + k; let gc = col0 + cc;`);
-        emit(checked ? '    var v = 0.0; if (gk < K && gc < N) { v = B[gk * N + gc]; }' : '    let v = B[gk * N + gc];');
-        emit(`    Bs[k * ${bn / 4}u + cc / 4u][cc % 4u] = v; }`);
-      }
+    for (const j of rounds(aCount)) {
+      emit(`  ${guard(aCount, j)}{ let i = t + ${j * threads}u;`);
+      // vec4: A slice is BM rows x BK/4 vec4s along K; scalar: BM rows x BK floats.
+      emit(vec4 ? `    let gr = row0 + i / ${bk / 4}u; let gk = k0 + (i % ${bk / 4}u) * 4u;` : '    let gr = row0 + i / BK; let gk = k0 + i % BK;');
+      const at = vec4 ? 'A[(gr * K + gk) / 4u]' : 'A[gr * K + gk]';
+      emit(checked ? `    pa${j} = ${zero}; if (gr < M && gk < K) { pa${j} = ${at}; } }` : `    pa${j} = ${at}; }`);
+    }
+    for (const j of rounds(bCount)) {
+      emit(`  ${guard(bCount, j)}{ let i = t + ${j * threads}u;`);
+      emit(vec4 ? `    let gk = k0 + i / ${bn / 4}u; let gc = col0 + (i % ${bn / 4}u) * 4u;` : '    let gk = k0 + i / BN; let gc = col0 + i % BN;');
+      const at = vec4 ? 'B[(gk * N + gc) / 4u]' : 'B[gk * N + gc]';
+      emit(checked ? `    pb${j} = ${zero}; if (gk < K && gc < N) { pb${j} = ${at}; } }` : `    pb${j} = ${at}; }`);
     }
     emit('}');
     emit('');
   }
+  emit('fn stash(t: u32) {');
+  for (const j of rounds(aCount)) {
+    emit(`  ${guard(aCount, j)}{ let i = t + ${j * threads}u;`);
+    if (vec4) {
+      // Transposed into As, one component per k.
+      emit(`    let r = i / ${bk / 4}u; let base = (i % ${bk / 4}u) * 4u * ${bm / 4}u + r / 4u; let lane = r % 4u;`);
+      for (let q = 0; q < 4; q++) emit(`    As[base + ${q * (bm / 4)}u][lane] = pa${j}[${q}];`);
+      emit('  }');
+    } else {
+      emit(`    let r = i / BK; As[(i % BK) * ${bm / 4}u + r / 4u][r % 4u] = pa${j}; }`);
+    }
+  }
+  for (const j of rounds(bCount)) {
+    emit(vec4 ? `  ${guard(bCount, j)}{ Bs[t + ${j * threads}u] = pb${j}; }` : `  ${guard(bCount, j)}{ let i = t + ${j * threads}u; let cc = i % BN; Bs[(i / BN) * ${bn / 4}u + cc / 4u][cc % 4u] = pb${j}; }`);
+  }
+  emit('}');
+  emit('');
 
   emit(`@compute @workgroup_size(${tx}, ${ty}, 1)`);
   emit('fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {');
@@ -227,11 +241,22 @@ export function matmulWgsl(c: MatmulConfig = MATMUL_DEFAULT, vec4 = false): stri
   for (let r = 0; r < tm; r++) for (let h = 0; h < cg; h++) emit(`  var ${acc(r, h)} = vec4<f32>(0.0);`);
   emit('  let kFull = K / BK;');
   emit('  let kTiles = (K + BK - 1u) / BK;');
-  emit('  for (var kt = 0u; kt < kTiles; kt++) {');
   // Workgroup-uniform: whole slices of interior blocks load unchecked; the ragged last slice and edge
   // blocks load with bounds checks (out-of-range elements read 0 and add nothing).
-  emit('    if (interior && kt < kFull) { load_fast(t, row0, col0, kt * BK); } else { load_checked(t, row0, col0, kt * BK); }');
-  emit('    workgroupBarrier();');
+  const fetch = (kt: string) => `if (interior && ${kt} < kFull) { fetch_fast(t, row0, col0, ${kt} * BK); } else { fetch_checked(t, row0, col0, ${kt} * BK); }`;
+  if (c.prefetch) {
+    emit(`  ${fetch('0u')}`);
+    emit('  for (var kt = 0u; kt < kTiles; kt++) {');
+    emit('    stash(t);');
+    emit('    workgroupBarrier();');
+    emit('    let next = kt + 1u;');
+    emit(`    if (next < kTiles) { ${fetch('next')} }`);
+  } else {
+    emit('  for (var kt = 0u; kt < kTiles; kt++) {');
+    emit(`    ${fetch('kt')}`);
+    emit('    stash(t);');
+    emit('    workgroupBarrier();');
+  }
   emitInner('    ', 'BK');
   emit('    workgroupBarrier();');
   emit('  }');

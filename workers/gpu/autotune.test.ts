@@ -49,7 +49,8 @@ Deno.test('usableConfig() keeps a valid cached config and falls back to the defa
   const limits = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupStorageSize: 16384 };
   const good = { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 };
   if (matmulConfigName(usableConfig({ ...good, extra: 1 }, limits)) !== '128x128x8/8x8') throw new Error('Expected the cached config kept');
-  for (const junk of [null, 'x', { bm: 3 }, { ...good, bk: 64 }]) {
+  if (matmulConfigName(usableConfig({ ...good, prefetch: true }, limits)) !== '128x128x8/8x8+p') throw new Error('Expected prefetch kept');
+  for (const junk of [null, 'x', { bm: 3 }, { ...good, bk: 64 }, { ...good, prefetch: 'yes' }]) {
     if (matmulConfigName(usableConfig(junk, limits)) !== matmulConfigName(MATMUL_DEFAULT)) throw new Error(`Expected the default for ${JSON.stringify(junk)}`);
   }
 });

@@ -132,7 +132,7 @@ export async function autotuneMatmul(device: GPUDevice, limits: MatmulLimits, op
 export function storedConfig(config: unknown, limits: MatmulLimits): MatmulConfig | undefined {
   if (typeof config !== 'object' || config === null) return undefined;
   const c = config as MatmulConfig;
-  const copy = { bm: c.bm, bn: c.bn, bk: c.bk, tm: c.tm, tn: c.tn };
+  const copy: MatmulConfig = { bm: c.bm, bn: c.bn, bk: c.bk, tm: c.tm, tn: c.tn, ...(c.prefetch === undefined ? {} : { prefetch: c.prefetch }) };
   try {
     checkMatmulConfig(copy, limits);
     return copy;

@@ -25,7 +25,7 @@ interface TuningSchema extends DBSchema {
  * Bumped whenever the generated kernels or the candidate list change, so old choices are re-measured.
  * Part of every key.
  */
-export const TUNING_VERSION = 1;
+export const TUNING_VERSION = 2;
 
 /** What identifies an adapter for tuning: driver identity, the limits tuning depends on, the browser. */
 export function adapterKey(
