@@ -183,54 +183,65 @@ export function matmulWgsl(c: MatmulConfig = MATMUL_DEFAULT, vec4 = false): stri
   emit(`var<workgroup> Bs: array<vec4<f32>, ${(bk * bn) / 4}>;`);
   emit('');
 
-  // Loaders, split into fetch (global memory -> this thread's private registers) and stash (registers ->
-  // workgroup memory), so the prefetching variant can fetch slice kt+1 while it multiplies slice kt.
-  // The threads share each slice's elements (vec4s in the vec4 variant) round-robin; a guard appears
-  // only on the last round, and only when the count is not a multiple of the thread count.
-  const width = vec4 ? 4 : 1;
+  // Loaders. The threads share each slice's elements round-robin.
+  // vec4 variant: fetch (global memory -> this thread's private registers) and stash (registers ->
+  // workgroup memory) apart, so the prefetching variant can fetch slice kt+1 while it multiplies slice
+  // kt; unrolled, with a guard only on a last, partial round.
+  // Scalar variant (ragged shapes): a plain loop from global to workgroup memory, no prefetch. Unrolled
+  // scalar rounds (16 per thread for 64x64x16/8x8) made SwiftShader's compiler run for minutes.
   const rounds = (count: number) => Array.from({ length: Math.ceil(count / threads) }, (_, j) => j);
   const guard = (count: number, j: number) => ((j + 1) * threads > count ? `if (t + ${j * threads}u < ${count}u) ` : '');
-  const aCount = (bm * bk) / width, bCount = (bk * bn) / width;
-  const zero = vec4 ? 'vec4<f32>(0.0)' : '0.0';
-  for (const j of rounds(aCount)) emit(`var<private> pa${j}: ${elem};`);
-  for (const j of rounds(bCount)) emit(`var<private> pb${j}: ${elem};`);
-  emit('');
-  for (const checked of [false, true]) {
-    emit(`fn fetch_${checked ? 'checked' : 'fast'}(t: u32, row0: u32, col0: u32, k0: u32) {`);
-    emit('  let M = params.M; let N = params.N; let K = params.K;');
-    for (const j of rounds(aCount)) {
-      emit(`  ${guard(aCount, j)}{ let i = t + ${j * threads}u;`);
-      // vec4: A slice is BM rows x BK/4 vec4s along K; scalar: BM rows x BK floats.
-      emit(vec4 ? `    let gr = row0 + i / ${bk / 4}u; let gk = k0 + (i % ${bk / 4}u) * 4u;` : '    let gr = row0 + i / BK; let gk = k0 + i % BK;');
-      const at = vec4 ? 'A[(gr * K + gk) / 4u]' : 'A[gr * K + gk]';
-      emit(checked ? `    pa${j} = ${zero}; if (gr < M && gk < K) { pa${j} = ${at}; } }` : `    pa${j} = ${at}; }`);
-    }
-    for (const j of rounds(bCount)) {
-      emit(`  ${guard(bCount, j)}{ let i = t + ${j * threads}u;`);
-      emit(vec4 ? `    let gk = k0 + i / ${bn / 4}u; let gc = col0 + (i % ${bn / 4}u) * 4u;` : '    let gk = k0 + i / BN; let gc = col0 + i % BN;');
-      const at = vec4 ? 'B[(gk * N + gc) / 4u]' : 'B[gk * N + gc]';
-      emit(checked ? `    pb${j} = ${zero}; if (gk < K && gc < N) { pb${j} = ${at}; } }` : `    pb${j} = ${at}; }`);
-    }
-    emit('}');
+  const prefetch = vec4 && c.prefetch === true;
+  if (vec4) {
+    const aCount = (bm * bk) / 4, bCount = (bk * bn) / 4;
+    for (const j of rounds(aCount)) emit(`var<private> pa${j}: vec4<f32>;`);
+    for (const j of rounds(bCount)) emit(`var<private> pb${j}: vec4<f32>;`);
     emit('');
-  }
-  emit('fn stash(t: u32) {');
-  for (const j of rounds(aCount)) {
-    emit(`  ${guard(aCount, j)}{ let i = t + ${j * threads}u;`);
-    if (vec4) {
+    for (const checked of [false, true]) {
+      emit(`fn fetch_${checked ? 'checked' : 'fast'}(t: u32, row0: u32, col0: u32, k0: u32) {`);
+      emit('  let M = params.M; let N = params.N; let K = params.K;');
+      for (const j of rounds(aCount)) {
+        // A slice: BM rows x BK/4 vec4s along K.
+        emit(`  ${guard(aCount, j)}{ let i = t + ${j * threads}u; let gr = row0 + i / ${bk / 4}u; let gk = k0 + (i % ${bk / 4}u) * 4u;`);
+        const at = 'A[(gr * K + gk) / 4u]';
+        emit(checked ? `    pa${j} = vec4<f32>(0.0); if (gr < M && gk < K) { pa${j} = ${at}; } }` : `    pa${j} = ${at}; }`);
+      }
+      for (const j of rounds(bCount)) {
+        emit(`  ${guard(bCount, j)}{ let i = t + ${j * threads}u; let gk = k0 + i / ${bn / 4}u; let gc = col0 + (i % ${bn / 4}u) * 4u;`);
+        const at = 'B[(gk * N + gc) / 4u]';
+        emit(checked ? `    pb${j} = vec4<f32>(0.0); if (gk < K && gc < N) { pb${j} = ${at}; } }` : `    pb${j} = ${at}; }`);
+      }
+      emit('}');
+      emit('');
+    }
+    emit('fn stash(t: u32) {');
+    for (const j of rounds(aCount)) {
       // Transposed into As, one component per k.
-      emit(`    let r = i / ${bk / 4}u; let base = (i % ${bk / 4}u) * 4u * ${bm / 4}u + r / 4u; let lane = r % 4u;`);
+      emit(`  ${guard(aCount, j)}{ let i = t + ${j * threads}u; let r = i / ${bk / 4}u; let base = (i % ${bk / 4}u) * 4u * ${bm / 4}u + r / 4u; let lane = r % 4u;`);
       for (let q = 0; q < 4; q++) emit(`    As[base + ${q * (bm / 4)}u][lane] = pa${j}[${q}];`);
       emit('  }');
-    } else {
-      emit(`    let r = i / BK; As[(i % BK) * ${bm / 4}u + r / 4u][r % 4u] = pa${j}; }`);
+    }
+    for (const j of rounds(bCount)) emit(`  ${guard(bCount, j)}{ Bs[t + ${j * threads}u] = pb${j}; }`);
+    emit('}');
+    emit('');
+  } else {
+    for (const checked of [false, true]) {
+      emit(`fn load_${checked ? 'checked' : 'fast'}(t: u32, row0: u32, col0: u32, k0: u32) {`);
+      emit('  let M = params.M; let N = params.N; let K = params.K;');
+      emit(`  for (var i = t; i < ${bm * bk}u; i += ${threads}u) {`);
+      emit('    let r = i / BK; let k = i % BK; let gr = row0 + r; let gk = k0 + k;');
+      emit(checked ? '    var v = 0.0; if (gr < M && gk < K) { v = A[gr * K + gk]; }' : '    let v = A[gr * K + gk];');
+      emit(`    As[k * ${bm / 4}u + r / 4u][r % 4u] = v;`);
+      emit('  }');
+      emit(`  for (var i = t; i < ${bk * bn}u; i += ${threads}u) {`);
+      emit('    let k = i / BN; let cc = i % BN; let gk = k0 + k; let gc = col0 + cc;');
+      emit(checked ? '    var v = 0.0; if (gk < K && gc < N) { v = B[gk * N + gc]; }' : '    let v = B[gk * N + gc];');
+      emit(`    Bs[k * ${bn / 4}u + cc / 4u][cc % 4u] = v;`);
+      emit('  }');
+      emit('}');
+      emit('');
     }
   }
-  for (const j of rounds(bCount)) {
-    emit(vec4 ? `  ${guard(bCount, j)}{ Bs[t + ${j * threads}u] = pb${j}; }` : `  ${guard(bCount, j)}{ let i = t + ${j * threads}u; let cc = i % BN; Bs[(i / BN) * ${bn / 4}u + cc / 4u][cc % 4u] = pb${j}; }`);
-  }
-  emit('}');
-  emit('');
 
   emit(`@compute @workgroup_size(${tx}, ${ty}, 1)`);
   emit('fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {');
@@ -244,17 +255,21 @@ export function matmulWgsl(c: MatmulConfig = MATMUL_DEFAULT, vec4 = false): stri
   // Workgroup-uniform: whole slices of interior blocks load unchecked; the ragged last slice and edge
   // blocks load with bounds checks (out-of-range elements read 0 and add nothing).
   const fetch = (kt: string) => `if (interior && ${kt} < kFull) { fetch_fast(t, row0, col0, ${kt} * BK); } else { fetch_checked(t, row0, col0, ${kt} * BK); }`;
-  if (c.prefetch) {
+  if (prefetch) {
     emit(`  ${fetch('0u')}`);
     emit('  for (var kt = 0u; kt < kTiles; kt++) {');
     emit('    stash(t);');
     emit('    workgroupBarrier();');
     emit('    let next = kt + 1u;');
     emit(`    if (next < kTiles) { ${fetch('next')} }`);
-  } else {
+  } else if (vec4) {
     emit('  for (var kt = 0u; kt < kTiles; kt++) {');
     emit(`    ${fetch('kt')}`);
     emit('    stash(t);');
+    emit('    workgroupBarrier();');
+  } else {
+    emit('  for (var kt = 0u; kt < kTiles; kt++) {');
+    emit('    if (interior && kt < kFull) { load_fast(t, row0, col0, kt * BK); } else { load_checked(t, row0, col0, kt * BK); }');
     emit('    workgroupBarrier();');
   }
   emitInner('    ', 'BK');
