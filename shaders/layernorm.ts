@@ -2,7 +2,7 @@
  * Params layout and dispatch rule of shaders/layernorm.wgsl (layer normalisation over the last axis of a
  * [rows, cols] f32 matrix, with gamma and beta of length cols). Constants and pure functions only.
  */
-import { checkCount, rowDispatch, rowSegment, type RowLimits } from './rows.ts';
+import { checkCount, checkMatrixIndex, ROW_WORKGROUP, rowDispatch, rowSegment, type RowLimits } from './rows.ts';
 
 /** Entry point of the layer-norm kernel. */
 export const LAYERNORM_ENTRY_POINT = 'main';
@@ -19,15 +19,25 @@ export const LAYERNORM_BINDINGS = [
   { binding: 4, role: 'output' },
 ] as const satisfies readonly { binding: number; role: 'input' | 'uniform' | 'output' }[];
 
-/**
- * The 32-byte params uniform {rows, cols, seg, base, eps, _pad x3}; `base` is the floats of x (and of y) before
- * row 0 in the bindings, for row ranges bound at an aligned offset (chunks.ts). gamma and beta are bound whole.
- */
-export function layerNormParams(rows: number, cols: number, eps = LAYERNORM_DEFAULT_EPS, base = 0): ArrayBuffer {
+/** The epsilon, where the kernel reads and writes inside its bindings, and its pipeline's workgroup width. */
+export interface LayerNormParamOptions {
+  /** Added to the variance before the square root; default LAYERNORM_DEFAULT_EPS. */
+  eps?: number;
+  /** Floats of x (and of y) before row 0 in the bindings (chunks.ts `base`); default 0. gamma and beta are bound whole. */
+  base?: number;
+  /** Workgroup width the pipeline was built with (`rowConstants`); default ROW_WORKGROUP. */
+  workgroup?: number;
+}
+
+/** The 32-byte params uniform {rows, cols, seg, base, eps, _pad x3}. */
+export function layerNormParams(rows: number, cols: number, opts: LayerNormParamOptions = {}): ArrayBuffer {
   const action = 'encode layer-norm params';
   checkCount(action, 'rows', rows, 1);
   checkCount(action, 'cols', cols, 1);
+  const base = opts.base ?? 0;
+  const eps = opts.eps ?? LAYERNORM_DEFAULT_EPS;
   checkCount(action, 'base', base, 0);
+  checkMatrixIndex(action, rows, cols, base);
   if (!Number.isFinite(eps) || eps < 0) {
     throw new RangeError(`Cannot ${action} as 'eps' must be a finite number >= 0: current value is ${eps}`);
   }
@@ -35,13 +45,13 @@ export function layerNormParams(rows: number, cols: number, eps = LAYERNORM_DEFA
   const view = new DataView(buf);
   view.setUint32(0, rows, true);
   view.setUint32(4, cols, true);
-  view.setUint32(8, rowSegment(cols), true);
+  view.setUint32(8, rowSegment(cols, opts.workgroup), true);
   view.setUint32(12, base, true);
   view.setFloat32(16, eps, true);
   return buf;
 }
 
 /** Workgroups for a layer norm over [rows, cols]: see `rowDispatch` (2D grid past the per-dimension limit). */
-export function layerNormDispatch(rows: number, cols: number, limits: RowLimits): [number, number, number] {
-  return rowDispatch('layer-norm', rows, cols, limits);
+export function layerNormDispatch(rows: number, cols: number, limits: RowLimits, workgroup = ROW_WORKGROUP): [number, number, number] {
+  return rowDispatch('layer-norm', rows, cols, limits, workgroup);
 }

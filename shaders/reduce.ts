@@ -2,7 +2,7 @@
  * Op codes, params layout, dispatch rule and whole-array plan of shaders/reduce.wgsl (row-wise sum or max of
  * a [rows, cols] f32 matrix). Constants and pure functions only: safe to import anywhere.
  */
-import { checkCount, rowDispatch, rowSegment, type RowLimits } from './rows.ts';
+import { checkCount, checkMatrixIndex, ROW_WORKGROUP, rowDispatch, rowSegment, type RowLimits } from './rows.ts';
 
 /** Op codes of the reduction kernel, in the order the WGSL uses. */
 export const REDUCE_OPS = { sum: 0, max: 1 } as const;
@@ -27,6 +27,8 @@ export interface ReduceParamOptions {
   inBase?: number;
   /** Floats of y before row 0's result in the binding; default 0. */
   outBase?: number;
+  /** Workgroup width the pipeline was built with (`rowConstants`); default ROW_WORKGROUP. */
+  workgroup?: number;
 }
 
 /** The 32-byte params uniform {rows, cols, n, op, seg, in_base, out_base, _pad}. */
@@ -46,15 +48,17 @@ export function reduceParams(rows: number, cols: number, op: ReduceOp, opts: Red
   const outBase = opts.outBase ?? 0;
   checkCount(action, 'inBase', inBase, 0);
   checkCount(action, 'outBase', outBase, 0);
-  return new Uint32Array([rows, cols, n, code, rowSegment(cols), inBase, outBase, 0]).buffer;
+  checkMatrixIndex(action, 1, n, inBase);
+  checkMatrixIndex(action, rows, 1, outBase);
+  return new Uint32Array([rows, cols, n, code, rowSegment(cols, opts.workgroup), inBase, outBase, 0]).buffer;
 }
 
 /** Workgroups for a row-wise reduction of [rows, cols]: see `rowDispatch` (2D grid past the per-dimension limit). */
-export function reduceDispatch(rows: number, cols: number, limits: RowLimits): [number, number, number] {
-  return rowDispatch('reduce', rows, cols, limits);
+export function reduceDispatch(rows: number, cols: number, limits: RowLimits, workgroup = ROW_WORKGROUP): [number, number, number] {
+  return rowDispatch('reduce', rows, cols, limits, workgroup);
 }
 
-/** Smallest slice of the array one workgroup of the first whole-array pass reduces (16 floats a thread). */
+/** Smallest slice of the array one workgroup of the first whole-array pass reduces (16 floats a thread at 256). */
 export const REDUCE_ALL_MIN_CHUNK = 4096;
 /** Most partial results of the first pass: enough workgroups to fill a large GPU, few enough for one in pass 2. */
 export const REDUCE_ALL_MAX_PARTIALS = 2048;
@@ -83,15 +87,15 @@ export interface ReduceAllPlan {
 /**
  * Plans op(x[0..n)) as row reductions: pass 1 treats x as ceil(n/chunk) rows of `chunk` floats (the last one
  * short) and writes one partial per row; pass 2 reduces the partials as one row. Sum error grows with the
- * longest serial run, about chunk/256 + 8 + partials/256 + 8 additions, not with n.
+ * longest serial run, about chunk/WG + log2(WG) + partials/WG + log2(WG) additions, not with n.
  */
-export function planReduceAll(n: number, op: ReduceOp, limits: RowLimits): ReduceAllPlan {
+export function planReduceAll(n: number, op: ReduceOp, limits: RowLimits, workgroup = ROW_WORKGROUP): ReduceAllPlan {
   checkCount('plan a whole-array reduction', 'n', n, 1);
   const chunk = Math.max(REDUCE_ALL_MIN_CHUNK, Math.ceil(n / REDUCE_ALL_MAX_PARTIALS));
   const pass = (input: ReducePass['input'], output: ReducePass['output'], rows: number, cols: number, len: number): ReducePass => ({
     input, output, rows, cols, n: len,
-    params: reduceParams(rows, cols, op, { n: len }),
-    dispatch: reduceDispatch(rows, cols, limits),
+    params: reduceParams(rows, cols, op, { n: len, workgroup }),
+    dispatch: reduceDispatch(rows, cols, limits, workgroup),
   });
   if (n <= chunk) return { partials: 0, passes: [pass('x', 'result', 1, n, n)] };
   const partials = Math.ceil(n / chunk);

@@ -2,7 +2,7 @@
 //   0 sum    1 max
 // Row r covers elements [r*cols, min((r+1)*cols, n)) of x, so the last row may be short: that lets the
 // whole-array reduction of reduce.ts run as "rows of a chunk each" (partials) and then "one row of partials".
-// Layout (see rows.ts): each row gets a segment of `seg` threads (a power of two, <= 256); short rows share a
+// Layout (see rows.ts): each row gets a segment of `seg` threads (a power of two, <= WG); short rows share a
 // workgroup, long rows loop over their columns (thread `lane` takes columns lane, lane+seg, ...: neighbouring
 // threads read neighbouring floats). Then a tree over the segment in workgroup memory, no subgroups needed.
 // Lanes past the end of a row hold nothing and are never read, so no identity element is needed: -inf and
@@ -25,11 +25,14 @@ struct Params {
 @group(0) @binding(1) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
-const WG: u32 = 256u;
+// Workgroup width: a pipeline-overridable constant (rows.ts: a power of two, default 64), because the
+// best width differs by adapter: CPU adapters (llvmpipe, SwiftShader) pay per barrier per invocation, so 64
+// runs 10x faster there than 256, while a large GPU may want 256 threads on each long row.
+override WG: u32 = 64u;
 
 var<workgroup> partial: array<f32, WG>;
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,

@@ -1,17 +1,22 @@
 /**
- * The row layout shared by the row kernels (reduce.wgsl, softmax.wgsl, layernorm.wgsl): how threads of a
- * 256-wide workgroup are given to rows, and how workgroups are laid on a 2D grid so that row counts past the
+ * The row layout shared by the row kernels (reduce.wgsl, softmax.wgsl, layernorm.wgsl): how the threads of a
+ * workgroup are given to rows, and how workgroups are laid on a 2D grid so that row counts past the
  * per-dimension limit (65535 on most devices) still work. Pure functions: safe to import anywhere.
  *
- * Each row gets a *segment* of `seg` threads (a power of two, 1..256): the smallest power of two that covers
- * the row, capped at the workgroup. Long rows (cols >= 256) get a whole workgroup and a loop over their
- * columns; short rows share one, 256/seg rows per workgroup, so a [70000, 3] softmax keeps its threads busy.
- * The kernels find their row from the flat workgroup index `wid.y * nwg.x + wid.x`, which is what
- * `rowDispatch` spreads over x (up to the limit) and y (the rest).
+ * The workgroup width is the kernels' pipeline-overridable constant `WG` (`rowConstants`), a power of two:
+ * 64 by default, since CPU adapters (llvmpipe, SwiftShader) pay for every barrier per invocation and run a
+ * 256-wide row reduction about 10x slower than a 64-wide one; a large GPU with few long rows may want 256.
+ * Each row gets a *segment* of `seg` threads: the smallest power of two covering the row, capped at the
+ * workgroup. Long rows get a whole workgroup and a loop over their columns; short rows share one, WG/seg rows
+ * per workgroup, so a [70000, 3] softmax keeps its threads busy. The kernels find their row from the flat
+ * workgroup index `wid.y * nwg.x + wid.x`, which is what `rowDispatch` spreads over x (up to the limit) and y.
  */
 
-/** Threads per workgroup of every row kernel (the WGSL `@workgroup_size` and workgroup arrays use it). */
-export const ROW_WORKGROUP = 256;
+/** Default workgroup width of the row kernels (their WGSL `override WG` default). */
+export const ROW_WORKGROUP = 64;
+
+/** Name of the row kernels' workgroup-width pipeline constant. */
+export const ROW_WORKGROUP_CONSTANT = 'WG';
 
 /** The device limits a row kernel's dispatch must fit (a `GPUSupportedLimits` satisfies it). */
 export interface RowLimits {
@@ -30,17 +35,32 @@ export const DEFAULT_ROW_LIMITS: RowLimits = {
   maxComputeWorkgroupSizeX: 256,
 };
 
-/** Threads per row for rows of `cols` elements: the power of two >= cols, at most ROW_WORKGROUP. */
-export function rowSegment(cols: number): number {
+/** The `RowLimits` fields of a device's limits, as a plain object (GPUSupportedLimits' getters do not spread). */
+export function rowLimits(limits: RowLimits): RowLimits {
+  const { maxComputeWorkgroupsPerDimension, maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX } = limits;
+  return maxComputeWorkgroupSizeX === undefined
+    ? { maxComputeWorkgroupsPerDimension, maxComputeInvocationsPerWorkgroup }
+    : { maxComputeWorkgroupsPerDimension, maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX };
+}
+
+/** Pipeline constants that set a row kernel's workgroup width (for `compute.constants`). */
+export function rowConstants(workgroup = ROW_WORKGROUP): Record<string, number> {
+  checkWorkgroup('build row-kernel constants', workgroup);
+  return { [ROW_WORKGROUP_CONSTANT]: workgroup };
+}
+
+/** Threads per row for rows of `cols` elements: the power of two >= cols, at most `workgroup`. */
+export function rowSegment(cols: number, workgroup = ROW_WORKGROUP): number {
   checkCount('size a row segment', 'cols', cols, 1);
+  checkWorkgroup('size a row segment', workgroup);
   let seg = 1;
-  while (seg < cols && seg < ROW_WORKGROUP) seg *= 2;
+  while (seg < cols && seg < workgroup) seg *= 2;
   return seg;
 }
 
 /** Rows one workgroup handles for rows of `cols` elements. */
-export function rowsPerWorkgroup(cols: number): number {
-  return ROW_WORKGROUP / rowSegment(cols);
+export function rowsPerWorkgroup(cols: number, workgroup = ROW_WORKGROUP): number {
+  return workgroup / rowSegment(cols, workgroup);
 }
 
 /**
@@ -48,12 +68,18 @@ export function rowsPerWorkgroup(cols: number): number {
  * y for the rest (the last y row may hold a few workgroups past the end: the kernels skip rows >= rows).
  * Throws a RangeError naming `kernel` where the workgroup or the grid does not fit `limits`.
  */
-export function rowDispatch(kernel: string, rows: number, cols: number, limits: RowLimits): [number, number, number] {
+export function rowDispatch(
+  kernel: string,
+  rows: number,
+  cols: number,
+  limits: RowLimits,
+  workgroup = ROW_WORKGROUP,
+): [number, number, number] {
   const action = `dispatch ${kernel}`;
   checkCount(action, 'rows', rows, 1);
   checkCount(action, 'cols', cols, 1);
-  checkRowLimits(kernel, limits);
-  const groups = Math.ceil(rows / rowsPerWorkgroup(cols));
+  checkRowLimits(kernel, limits, workgroup);
+  const groups = Math.ceil(rows / rowsPerWorkgroup(cols, workgroup));
   const perDim = limits.maxComputeWorkgroupsPerDimension;
   const x = Math.min(groups, perDim);
   const y = Math.ceil(groups / x);
@@ -63,19 +89,21 @@ export function rowDispatch(kernel: string, rows: number, cols: number, limits: 
   return [x, y, 1];
 }
 
-/** Throws a RangeError where a ROW_WORKGROUP-wide workgroup does not fit `limits`. */
-export function checkRowLimits(kernel: string, limits: RowLimits): void {
+/** Throws a RangeError where a `workgroup`-wide workgroup does not fit `limits`. */
+export function checkRowLimits(kernel: string, limits: RowLimits, workgroup = ROW_WORKGROUP): void {
+  const action = `dispatch ${kernel}`;
+  checkWorkgroup(action, workgroup);
   const perDim = limits.maxComputeWorkgroupsPerDimension;
   if (!Number.isInteger(perDim) || perDim < 1) {
-    throw new RangeError(`Cannot dispatch ${kernel} as 'maxComputeWorkgroupsPerDimension' must be a positive integer: current value is ${perDim}`);
+    throw new RangeError(`Cannot ${action} as 'maxComputeWorkgroupsPerDimension' must be a positive integer: current value is ${perDim}`);
   }
   const invocations = limits.maxComputeInvocationsPerWorkgroup;
-  if (!(invocations >= ROW_WORKGROUP)) {
-    throw new RangeError(`Cannot dispatch ${kernel} as it needs ${ROW_WORKGROUP} invocations per workgroup: 'maxComputeInvocationsPerWorkgroup' is ${invocations}`);
+  if (!(invocations >= workgroup)) {
+    throw new RangeError(`Cannot ${action} as it needs ${workgroup} invocations per workgroup: 'maxComputeInvocationsPerWorkgroup' is ${invocations}`);
   }
   const width = limits.maxComputeWorkgroupSizeX;
-  if (width !== undefined && !(width >= ROW_WORKGROUP)) {
-    throw new RangeError(`Cannot dispatch ${kernel} as its workgroup is ${ROW_WORKGROUP} wide: 'maxComputeWorkgroupSizeX' is ${width}`);
+  if (width !== undefined && !(width >= workgroup)) {
+    throw new RangeError(`Cannot ${action} as its workgroup is ${workgroup} wide: 'maxComputeWorkgroupSizeX' is ${width}`);
   }
 }
 
@@ -83,5 +111,21 @@ export function checkRowLimits(kernel: string, limits: RowLimits): void {
 export function checkCount(action: string, name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min || value > 0xffff_ffff) {
     throw new RangeError(`Cannot ${action} as '${name}' must be an integer ${min}..2^32-1: current value is ${value}`);
+  }
+}
+
+/**
+ * Throws a RangeError unless every element index of a [rows, cols] matrix `base` floats into its binding fits
+ * the kernels' u32 arithmetic; larger jobs go through chunks.ts (a binding holds far fewer floats anyway).
+ */
+export function checkMatrixIndex(action: string, rows: number, cols: number, base: number): void {
+  if (base + rows * cols > 2 ** 32) {
+    throw new RangeError(`Cannot ${action} as base + rows * cols must be at most 2^32 (split the rows with chunks.ts): current value is ${base + rows * cols}`);
+  }
+}
+
+function checkWorkgroup(action: string, workgroup: number): void {
+  if (!Number.isInteger(workgroup) || workgroup < 1 || workgroup > 1024 || (workgroup & (workgroup - 1)) !== 0) {
+    throw new RangeError(`Cannot ${action} as 'workgroup' must be a power of two 1..1024: current value is ${workgroup}`);
   }
 }
