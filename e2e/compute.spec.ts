@@ -62,6 +62,23 @@ test('the built-in matmul runs the adapter tuned configuration and matches f64 (
   expect(ragged.maxRelError).toBeLessThanOrEqual(REL);
 });
 
+test('background tuning times every candidate the probe left untimed and stores a complete choice', async () => {
+  test.setTimeout(240_000);
+  // The probe above tuned within its budget (SwiftShader compiles 1-5 s per candidate, so some are left);
+  // a pool with background tuning times the rest in idle GPU-lane slots.
+  const before = await page.evaluate(() => window.computeTest.tuningRecords());
+  expect(before).toHaveLength(1);
+  await page.evaluate(() => window.computeTest.createPool({ backgroundTuning: true }));
+  await page.evaluate(() => window.computeTest.capabilities());
+  await expect.poll(async () => (await page.evaluate(() => window.computeTest.tuningRecords()))[0]?.complete, { timeout: 200_000, intervals: [2000] }).toBe(true);
+  const [after] = await page.evaluate(() => window.computeTest.tuningRecords());
+  console.log(`tuning: ${before[0]!.trials} candidate(s) at the probe, ${after!.trials} after background tuning; choice ${JSON.stringify(after!.config)} at ${after!.gflops.toFixed(2)} GFLOP/s`);
+  expect(after!.trials).toBeGreaterThanOrEqual(before[0]!.trials);
+  expect(after!.trials).toBeGreaterThan(1);
+  // Later checks in this file run on a pool without background work.
+  await page.evaluate(() => window.computeTest.createPool());
+});
+
 test('a matmul at awkward sizes (100x70x130) matches the f64 reference', async () => {
   const r = await page.evaluate(() => window.computeTest.matmul(100, 70, 130));
   expect(r.maxRelError).toBeLessThanOrEqual(REL);

@@ -29,7 +29,7 @@ export async function startContributor(page: Page): Promise<string> {
     const shards: unknown[] = [];
     mesh.contributor.addEventListener('shard', (e) => shards.push((e as CustomEvent).detail));
     (window as unknown as { shardEvents: unknown[] }).shardEvents = shards;
-    await mesh.contributor.start({ cpuCap: 1, gpuCap: 1 });
+    await mesh.contributor.start({ cpuCap: 1, gpuCap: 1, backgroundTuning: false });
     return mesh.peerId;
   });
 }
@@ -85,7 +85,7 @@ export async function connectPeer(page: Page, opts: { coordinator?: string; cont
     mesh.addEventListener('balance', (e) => peer.balances.push((e as CustomEvent<{ balance: number }>).detail.balance));
     mesh.addEventListener('close', (e) => peer.closes.push(String((e as CustomEvent<{ error?: Error }>).detail?.error?.message)));
     mesh.contributor.addEventListener('shard', (e) => peer.shards.push((e as CustomEvent<PeerState['shards'][number]>).detail));
-    if (contribute) await mesh.contributor.start({ cpuCap: 1, gpuCap: 1 });
+    if (contribute) await mesh.contributor.start({ cpuCap: 1, gpuCap: 1, backgroundTuning: false });
     return mesh.peerId;
   }, { coordinator: opts.coordinator, contribute: opts.contribute ?? false });
 }

@@ -10,7 +10,7 @@ import type { ComputeWorkerApi, MatmulTask, OnnxTask, WgslTask, WorkerProbe } fr
 import { cpuGflops, wasmSimd, wasmThreads } from './cpu-probe.ts';
 import { matmulConfigName } from '../shaders/matmul.ts';
 import { runMatmul } from './gpu/matmul-runner.ts';
-import { tunedMatmul } from './gpu/tuned-matmul.ts';
+import { refineMatmul, tunedMatmul } from './gpu/tuned-matmul.ts';
 import { runWgsl, sharedGpu } from './gpu/runner.ts';
 import { runOnnx } from './onnx/runner.ts';
 import { OnnxSessions } from './onnx/sessions.ts';
@@ -65,6 +65,12 @@ const api: ComputeWorkerApi = {
   probe,
   async runWgsl(task: WgslTask) {
     return transferOut(await runWgsl(task));
+  },
+  async refineTuning() {
+    const gpu = sharedGpu();
+    if (!(await gpu.available())) return { complete: true, config: '', gflops: 0, trials: 0 };
+    const t = await gpu.run((h) => refineMatmul(h));
+    return { complete: t.complete, config: matmulConfigName(t.config), gflops: t.gflops, trials: t.trials };
   },
   async runMatmul(task: MatmulTask) {
     const c = await runMatmul(task);

@@ -26,7 +26,7 @@ export interface OnnxSetup {
   dims: number[];
 }
 
-const CAPS = { cpuCap: 1, gpuCap: 1 };
+const CAPS = { cpuCap: 1, gpuCap: 1, backgroundTuning: false };
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable between pages of one machine. */
 const now = () => performance.timeOrigin + performance.now();

@@ -1,6 +1,7 @@
 // Test harness page for src/compute: each check runs the pool in this real browser (module workers,
 // WebGPU, onnxruntime-web) and returns plain numbers for the spec to assert on; references are computed
 // here on the CPU in f64, or with onnxruntime-web called directly in the page.
+import { openDB } from 'idb';
 import * as ort from 'onnxruntime-web/wasm';
 import { ComputePool, computeWorkerUrl } from '../../src/compute/index.ts';
 import { sha256Hex } from '../../src/core/hash.ts';
@@ -54,7 +55,7 @@ function maxScaledError(actual: Float32Array, expected: ArrayLike<number>, scale
 
 const checks = {
   /** Creates the pool (closing any previous one). */
-  async createPool(opts: { cpuCap?: number; gpuCap?: number; crossOriginWorker?: boolean } = {}): Promise<{ crossOriginIsolated: boolean; workerUrl: string }> {
+  async createPool(opts: { cpuCap?: number; gpuCap?: number; crossOriginWorker?: boolean; backgroundTuning?: boolean } = {}): Promise<{ crossOriginIsolated: boolean; workerUrl: string }> {
     pool?.terminate();
     let workerUrl = computeWorkerUrl();
     if (opts.crossOriginWorker) {
@@ -62,7 +63,8 @@ const checks = {
       workerUrl = new URL(workerUrl.href);
       workerUrl.hostname = workerUrl.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
     }
-    pool = await ComputePool.create({ ...opts, workerUrl });
+    // Background tuning would share the GPU lane with the timing checks here; one test turns it on.
+    pool = await ComputePool.create({ backgroundTuning: false, ...opts, workerUrl });
     return { crossOriginIsolated, workerUrl: workerUrl.href };
   },
 
@@ -97,6 +99,20 @@ const checks = {
     const [c] = await current().runWgsl(task);
     const ms = performance.now() - t0;
     return { maxRelError: maxScaledError(new Float32Array(c!.data), ref.c, ref.scale), ms, gflops: (2 * m * n * k) / (ms * 1e6), dims: c!.dims };
+  },
+
+  /** The stored matmul tuning records of this origin (IndexedDB `meshwork-tuning`). */
+  async tuningRecords(): Promise<{ config: unknown; trials: number; complete?: boolean; gflops: number }[]> {
+    const db = await openDB('meshwork-tuning', 1, {
+      upgrade(d) {
+        d.createObjectStore('matmul', { keyPath: 'key' });
+      },
+    });
+    try {
+      return await db.getAll('matmul');
+    } finally {
+      db.close();
+    }
   },
 
   /** The built-in matmul (the adapter's tuned configuration, split to fit its limits) vs f64. */

@@ -24,6 +24,11 @@ export interface ComputePoolOptions {
   assetBase?: string | URL;
   /** Compute worker script (default: the bundled one); on another origin it starts through a blob shim. */
   workerUrl?: string | URL;
+  /**
+   * After the capability probe, time the matmul tuning candidates its budget left untimed, one per idle
+   * GPU-lane slot (default true). Once per adapter: the outcome is stored in IndexedDB.
+   */
+  backgroundTuning?: boolean;
 }
 
 /** Local compute: a GPU lane and an ONNX lane, each one worker with a FIFO queue and a duty cycle. */
@@ -32,6 +37,8 @@ export class ComputePool {
   readonly #onnx: { lane: Lane; worker: SpawnedWorker };
   #capabilities: Promise<Capabilities> | undefined;
   #terminated = false;
+  #backgroundTuning = true;
+  #refining = false;
 
   private constructor(gpu: SpawnedWorker, onnx: SpawnedWorker, cpuCap: number, gpuCap: number) {
     this.#gpu = { lane: new Lane('gpu', gpuCap), worker: gpu };
@@ -52,6 +59,7 @@ export class ComputePool {
     const assetBase = new URL(opts.assetBase ?? '/', location.href).href;
     const script = opts.workerUrl === undefined ? computeWorkerUrl() : new URL(opts.workerUrl, location.href);
     const pool = new ComputePool(spawnComputeWorker('meshwork-gpu', script), spawnComputeWorker('meshwork-onnx', script), cpuCap, gpuCap);
+    pool.#backgroundTuning = opts.backgroundTuning ?? true;
     try {
       const threads = ortThreads(hostInfo().cores, cpuCap);
       await Promise.all([
@@ -71,7 +79,33 @@ export class ComputePool {
       .run(() => this.#gpu.worker.api.probe(), { throttled: false })
       .then((probe) => buildCapabilities(probe, hostInfo()));
     this.#capabilities.catch(() => (this.#capabilities = undefined));
+    this.#capabilities.then((caps) => {
+      if (caps.gpu && this.#backgroundTuning) void this.#refineTuning();
+    }, () => {});
     return this.#capabilities;
+  }
+
+  /**
+   * Times the remaining matmul candidates one lane slot at a time, after a pause in which the lane was
+   * idle, so shards queued meanwhile go first and the duty cycle caps this work like any other.
+   */
+  async #refineTuning(): Promise<void> {
+    if (this.#refining) return;
+    this.#refining = true;
+    const { lane, worker } = this.#gpu;
+    try {
+      for (;;) {
+        await new Promise((r) => setTimeout(r, REFINE_PAUSE_MS));
+        if (this.#terminated) return;
+        if (lane.size > 0) continue;
+        const r = await lane.run(() => worker.api.refineTuning());
+        if (r.complete) return;
+      }
+    } catch (err) {
+      if (!this.#terminated) console.warn(`meshwork: matmul tuning stopped: ${(err as Error).message}`);
+    } finally {
+      this.#refining = false;
+    }
   }
 
   /** Runs a WGSL dispatch on the GPU lane; the task's input buffers are transferred. */
@@ -117,6 +151,9 @@ export class ComputePool {
     }
   }
 }
+
+/** Idle time of the GPU lane before each background tuning step (ms). */
+const REFINE_PAUSE_MS = 2000;
 
 /** ORT WASM threads for `cores` at `cpuCap`: the capped share of cores, at least 1, at most 16. */
 export function ortThreads(cores: number, cpuCap: number): number {

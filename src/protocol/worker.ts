@@ -30,8 +30,12 @@ export interface OnnxTask {
   model?: ArrayBuffer;
   inputs: TensorData[];
   outputNames: string[];
-  /** Preferred execution provider; the worker falls back to wasm if it is unavailable. */
-  ep?: 'wasm' | 'webgpu';
+  /**
+   * Execution provider. 'auto' (the default when absent): the worker measures the model on each EP it has on
+   * the first task's inputs and keeps the faster one whose outputs agree with wasm, per model, adapter and
+   * thread count (cached in IndexedDB). 'wasm' / 'webgpu' force one; webgpu falls back to wasm without an adapter.
+   */
+  ep?: 'auto' | 'wasm' | 'webgpu';
 }
 
 /** What a worker can measure about its context. */
@@ -58,6 +62,11 @@ export interface ComputeWorkerApi {
   probe(): Promise<WorkerProbe>;
   runWgsl(task: WgslTask): Promise<TensorData[]>;
   runMatmul(task: MatmulTask): Promise<TensorData>;
+  /**
+   * Times one more matmul tuning candidate when the probe's tuning left some untimed; `complete` once all
+   * were timed. The configuration in use may change between calls.
+   */
+  refineTuning(): Promise<{ complete: boolean; config: string; gflops: number; trials: number }>;
   hasOnnxSession(modelHash: string): Promise<boolean>;
   runOnnx(task: OnnxTask): Promise<TensorData[]>;
   /**

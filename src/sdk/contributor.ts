@@ -70,7 +70,7 @@ export class Contributor extends EventTarget implements MeshContributor {
     };
     this.#setState('starting');
     try {
-      const pool = await ComputePool.create({ ...this.#caps, assetBase: this.#ctx.base });
+      const pool = await ComputePool.create({ ...this.#caps, assetBase: this.#ctx.base, backgroundTuning: opts.backgroundTuning ?? true });
       this.#pool = pool;
       const caps = await pool.capabilities();
       this.#capabilities = caps;

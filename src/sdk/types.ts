@@ -139,6 +139,12 @@ export interface ContributeOptions {
   askPrice?: number;
   /** Leases run at once (default: from measured cores, 1..4). */
   maxConcurrent?: number;
+  /**
+   * Finish tuning the matmul kernel for this GPU in idle time after start (default true). The start-up
+   * probe tunes within a few seconds; on slow adapters that times only the likeliest candidates, and the
+   * rest are timed later, once per adapter (the choice is kept in IndexedDB).
+   */
+  backgroundTuning?: boolean;
 }
 
 /**

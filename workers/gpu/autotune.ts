@@ -2,12 +2,13 @@
  * Picks the matmul tile configuration (shaders/matmul.ts) that runs fastest on one adapter, by timing
  * every candidate that fits the device's limits on the same square product, within a time budget.
  *
- * The size grows from 128 with the default configuration until one submission takes TARGET_MS (or the
- * size cap is reached, then more dispatches go in one submission), so a software rasteriser (SwiftShader,
- * llvmpipe: ~1 GFLOP/s) tunes at n=256 in a few seconds and a data-centre GPU at n=2048 with many
- * dispatches. All candidates compile concurrently first: on software adapters compilation costs more
- * than the timing. Candidates are timed in list order; when the budget runs out the best so far wins
- * (the result says how many were timed). Works on a bare GPUDevice, so Deno, pages and workers share it.
+ * The size grows from 256 (a 128x128 block needs a few workgroups to be judged fairly) with the first
+ * candidate until one submission takes TARGET_MS (past the size cap, more dispatches go in one
+ * submission), so a software rasteriser (SwiftShader, llvmpipe: ~1-10 GFLOP/s) tunes at n=256-512 and a
+ * data-centre GPU at n=2048 with many dispatches. Candidates compile and are timed one at a time in list
+ * order (likeliest winners first): on SwiftShader one compile takes 1-5 s, so a budget-bound tuning times
+ * the first few and `MatmulTuner` lets the rest be timed later, step by step. Works on a bare GPUDevice,
+ * so Deno, pages and workers share it.
  */
 import {
   checkMatmulConfig,
@@ -59,72 +60,141 @@ export interface TuneOptions {
 }
 
 const TARGET_MS = 25;
+const MIN_N = 256;
 const MAX_N = 2048;
 const MAX_REPS = 64;
 const SAMPLES = 2;
 
-/** Times the candidates that fit `limits` on `device` and returns the fastest. */
+/**
+ * A tuning in progress: the problem size is fixed and the default configuration timed by `start()`; each
+ * `step()` compiles and times one more candidate. Steps let a caller spread tuning over idle time (the
+ * compute pool does, through its GPU lane) instead of holding the device for every candidate at once.
+ */
+export class MatmulTuner {
+  readonly #device: GPUDevice;
+  readonly #candidates: MatmulConfig[];
+  readonly #problem: Problem;
+  readonly #reps: number;
+  readonly #trials: TuneTrial[] = [];
+  readonly #started = performance.now();
+  #next = 0;
+  #best: { config: MatmulConfig; gflops: number } | undefined;
+  #workMs = 0;
+
+  private constructor(device: GPUDevice, candidates: MatmulConfig[], problem: Problem, reps: number) {
+    this.#device = device;
+    this.#candidates = candidates;
+    this.#problem = problem;
+    this.#reps = reps;
+  }
+
+  /** Sizes the problem on the first candidate that fits `limits` and times it. */
+  static async start(device: GPUDevice, limits: MatmulLimits, opts: Pick<TuneOptions, 'n' | 'candidates'> = {}): Promise<MatmulTuner> {
+    const candidates = (opts.candidates ?? MATMUL_CANDIDATES).filter((c) => matmulConfigFits(c, limits));
+    if (candidates.length === 0) {
+      throw new RangeError(`Cannot tune matmul as no candidate fits the device limits: ${JSON.stringify(limits)}`);
+    }
+    const first = await compile(device, candidates[0]!);
+    let n = opts.n === undefined ? MIN_N : Math.ceil(opts.n / 4) * 4;
+    let reps = 1;
+    let problem = makeProblem(device, n);
+    try {
+      await timeRun(device, first, problem, candidates[0]!, 1); // warm-up
+      if (opts.n === undefined) {
+        // Grow the problem until one submission is long enough to time.
+        for (;;) {
+          const ms = await timeRun(device, first, problem, candidates[0]!, reps);
+          if (ms >= TARGET_MS) break;
+          if (n < MAX_N) {
+            n = Math.min(MAX_N, n * 2);
+            destroy(problem);
+            problem = makeProblem(device, n);
+          } else if (reps < MAX_REPS) {
+            reps = Math.min(MAX_REPS, reps * Math.max(2, Math.ceil(TARGET_MS / Math.max(ms, 0.1))));
+          } else {
+            break;
+          }
+        }
+      }
+    } catch (err) {
+      destroy(problem);
+      throw err;
+    }
+    const tuner = new MatmulTuner(device, candidates, problem, reps);
+    await tuner.#time(candidates[0]!, first);
+    return tuner;
+  }
+
+  /** Whether every candidate has been timed (the problem's buffers are released then). */
+  get done(): boolean {
+    return this.#next >= this.#candidates.length;
+  }
+
+  /** The best so far. */
+  get result(): TuneResult {
+    if (!this.#best) throw new Error('Cannot report a matmul tuning as no candidate compiled');
+    return {
+      config: this.#best.config,
+      gflops: this.#best.gflops,
+      n: this.#problem.n,
+      reps: this.#reps,
+      trials: [...this.#trials],
+      skipped: this.#candidates.length - this.#next,
+      ms: performance.now() - this.#started,
+    };
+  }
+
+  /** Device time spent compiling and timing so far (ms), excluding gaps between steps. */
+  get workMs(): number {
+    return this.#workMs;
+  }
+
+  /** Times the next candidate; false once none remain. */
+  async step(): Promise<boolean> {
+    if (this.done) return false;
+    const config = this.#candidates[this.#next]!;
+    const t0 = performance.now();
+    try {
+      await this.#time(config, await compile(this.#device, config));
+    } catch (err) {
+      // A driver that rejects one configuration (e.g. too many registers) just loses that candidate.
+      console.warn(`meshwork: matmul config ${matmulConfigName(config)} left out of tuning: ${(err as Error).message}`);
+      this.#next++;
+    }
+    this.#workMs += performance.now() - t0;
+    if (this.done) this.dispose();
+    return !this.done;
+  }
+
+  /** Releases the problem's buffers (a disposed tuner cannot step). */
+  dispose(): void {
+    destroy(this.#problem);
+    this.#next = this.#candidates.length;
+  }
+
+  async #time(config: MatmulConfig, pipeline: GPUComputePipeline): Promise<void> {
+    if (this.#next > 0) await timeRun(this.#device, pipeline, this.#problem, config, 1); // warm-up
+    const samples: number[] = [];
+    for (let s = 0; s < SAMPLES; s++) samples.push(await timeRun(this.#device, pipeline, this.#problem, config, this.#reps));
+    const ms = Math.min(...samples);
+    const n = this.#problem.n;
+    const gflops = (matmulFlops(n, n, n) * this.#reps) / (ms * 1e6);
+    this.#trials.push({ name: matmulConfigName(config), gflops });
+    this.#next++;
+    if (!this.#best || gflops > this.#best.gflops) this.#best = { config, gflops };
+  }
+}
+
+/** Times the candidates that fit `limits` on `device`, in list order within the budget, and returns the fastest. */
 export async function autotuneMatmul(device: GPUDevice, limits: MatmulLimits, opts: TuneOptions = {}): Promise<TuneResult> {
   const started = performance.now();
   const budgetMs = opts.budgetMs ?? 4000;
-  const candidates = (opts.candidates ?? MATMUL_CANDIDATES).filter((c) => matmulConfigFits(c, limits));
-  if (candidates.length === 0) {
-    throw new RangeError(`Cannot tune matmul as no candidate fits the device limits: ${JSON.stringify(limits)}`);
-  }
-  const compiled = candidates.map((c) => compile(device, c));
-  // Rejections are observed when each candidate is awaited; keep them from surfacing as unhandled.
-  for (const p of compiled) p.catch(() => {});
-
-  const first = await compiled[0]!;
-  let n = opts.n === undefined ? 128 : Math.ceil(opts.n / 4) * 4;
-  let reps = 1;
-  let problem = makeProblem(device, n);
-  const trials: TuneTrial[] = [];
-  let best: { config: MatmulConfig; gflops: number } | undefined;
+  const tuner = await MatmulTuner.start(device, limits, opts);
   try {
-    await timeRun(device, first, problem, candidates[0]!, 1); // warm-up
-    if (opts.n === undefined) {
-      // Grow the problem until one submission is long enough to time.
-      for (;;) {
-        const ms = await timeRun(device, first, problem, candidates[0]!, reps);
-        if (ms >= TARGET_MS) break;
-        if (n < MAX_N) {
-          n = Math.min(MAX_N, n * 2);
-          destroy(problem);
-          problem = makeProblem(device, n);
-        } else if (reps < MAX_REPS) {
-          reps = Math.min(MAX_REPS, reps * Math.max(2, Math.ceil(TARGET_MS / Math.max(ms, 0.1))));
-        } else {
-          break;
-        }
-      }
-    }
-    let timed = 0;
-    for (let i = 0; i < candidates.length; i++) {
-      const config = candidates[i]!;
-      if (i > 0 && performance.now() - started > budgetMs) break;
-      let pipeline: GPUComputePipeline;
-      try {
-        pipeline = await compiled[i]!;
-      } catch (err) {
-        // A driver that rejects one configuration (e.g. too many registers) just loses that candidate.
-        console.warn(`meshwork: matmul config ${matmulConfigName(config)} left out of tuning: ${(err as Error).message}`);
-        timed++;
-        continue;
-      }
-      if (i > 0) await timeRun(device, pipeline, problem, config, 1); // warm-up
-      const samples: number[] = [];
-      for (let s = 0; s < SAMPLES; s++) samples.push(await timeRun(device, pipeline, problem, config, reps));
-      const ms = Math.min(...samples);
-      const gflops = (matmulFlops(n, n, n) * reps) / (ms * 1e6);
-      trials.push({ name: matmulConfigName(config), gflops });
-      timed++;
-      if (!best || gflops > best.gflops) best = { config, gflops };
-    }
-    if (!best) throw new Error('Cannot tune matmul as no candidate compiled');
-    return { config: best.config, gflops: best.gflops, n, reps, trials, skipped: candidates.length - timed, ms: performance.now() - started };
+    while (!tuner.done && performance.now() - started <= budgetMs) await tuner.step();
+    return tuner.result;
   } finally {
-    destroy(problem);
+    tuner.dispose();
   }
 }
 

@@ -76,3 +76,28 @@ Deno.test('tunedMatmul() tunes once per device, stores the choice, and a new dev
   // The tuned configuration runs the default path.
   await check(100, 40, 36, {});
 });
+
+Deno.test('refineMatmul() times the candidates a budget-bound probe left, one per call, until complete', async () => {
+  const { refineMatmul } = await import('./tuned-matmul.ts');
+  const { MATMUL_CANDIDATES, matmulConfigFits } = await import('../../shaders/matmul.ts');
+  const cache = new TuneCache();
+  const manager = new GpuDeviceManager();
+  const handle = await manager.acquire();
+  const fitting = MATMUL_CANDIDATES.filter((c) => matmulConfigFits(c, handle.limits)).length;
+  const probe = await tunedMatmul(handle, cache, 0);
+  if (probe.trials !== 1 || probe.complete) throw new Error(`Expected one candidate timed at the probe, got ${JSON.stringify(probe)}`);
+  let steps = 0;
+  let t = probe;
+  while (!t.complete && steps < 20) {
+    t = await refineMatmul(handle, cache);
+    steps++;
+  }
+  if (!t.complete || t.trials !== fitting || steps !== fitting - 1) throw new Error(`Expected ${fitting - 1} steps to time all ${fitting}, got ${steps} steps, ${JSON.stringify(t)}`);
+  if ((await refineMatmul(handle, cache)).trials !== fitting) throw new Error('Expected a complete tuning to stay as it is');
+  // A new device of the same adapter reads the complete choice and has nothing left to refine.
+  const other = new GpuDeviceManager();
+  const again = await tunedMatmul(await other.acquire(), cache);
+  if (!again.cached || !again.complete || matmulConfigName(again.config) !== matmulConfigName(t.config)) throw new Error(`Expected the complete stored choice, got ${JSON.stringify(again)}`);
+  await other.dispose();
+  await manager.dispose();
+});

@@ -14,6 +14,8 @@ export interface TuneRecord {
   gflops: number;
   n: number;
   trials: number;
+  /** Whether every candidate was timed (an incomplete choice is refined further). */
+  complete?: boolean;
   at: number;
 }
 
