@@ -6,15 +6,16 @@
  * Every competitor is checked on sampled entries against an f64 reference, so a fast wrong result never wins.
  *
  * Time is bounded for software adapters (~1 GFLOP/s): each competitor's rate at the previous size predicts
- * its next product; quick products get a warm-up and three repeats, slow ones (>= 1 s) two repeats and very
- * slow ones (>= 5 s) a single run, where only our two best candidates of the previous size still run.
- * A measurement predicted to end past the budget is skipped and says so.
+ * its next product; quick products get a warm-up and three repeats of ~150 ms, slow ones (>= 1 s) two
+ * repeats and very slow ones (>= 2 s) a single run; where our best candidate needs >= 5 s, only the best two
+ * of the previous size run. A measurement predicted to end past the budget is skipped and says so.
  * The libraries are passed in (loaded by each runtime its own way); only their types are imported here.
  */
 import type * as Tf from '@tensorflow/tfjs-core';
 import type * as Ort from 'onnxruntime-web';
 import {
   MATMUL_CANDIDATES,
+  MATMUL_DEFAULT,
   type MatmulConfig,
   matmulConfigFits,
   matmulConfigName,
@@ -28,7 +29,9 @@ import { autotuneMatmul } from '../workers/gpu/autotune.ts';
 import { ONNX_MATMUL_NAMES, onnxMatmulModel } from './onnx-matmul-model.ts';
 import {
   compileMatmulKernel,
+  type F32,
   freshSeed,
+  type MatmulInputs,
   MatmulProblem,
   type Measurement,
   measureKernel,
@@ -69,9 +72,16 @@ export interface CompareReport {
   /** Why a library did not load (its columns are then empty). */
   failures: { tfjs?: string; ort?: string };
   /** What workers/gpu/autotune.ts picks on this device, and its rate there. */
-  autotune: { config: string; gflops: number; n: number; trials: { name: string; gflops: number }[]; ms: number } | { error: string };
-  /** Pipeline creation time of all our candidates (not in any timing). */
+  autotune: { config: string; gflops: number; n: number; trials: { name: string; gflops: number }[]; skipped: number; ms: number } | { error: string };
+  /** Name of the configuration used when nothing was tuned (MATMUL_DEFAULT). */
+  defaultConfig: string;
+  /**
+   * Pipeline creation time of our candidates, summed (never inside a timing; software adapters may defer the
+   * real compilation to the first dispatch, which is then in the warm-up or, at single-run sizes, already done).
+   */
   compileMs: number;
+  /** Pipelines created (one per candidate and variant used). */
+  compiled: number;
   sizes: SizeResult[];
   budgetMs: number;
   elapsedMs: number;
@@ -99,20 +109,29 @@ interface TfWebGpuBackend {
 
 /** Sampled entries checked per product. */
 const SAMPLES = 24;
-/** Predicted ms per product from which repeats drop to two, then to one (and candidates to two). */
+/** Predicted ms per product from which repeats drop to two (no warm-up), then to one. */
 const SLOW_MS = 1000;
-const VERY_SLOW_MS = 5000;
+const VERY_SLOW_MS = 2000;
+/** Predicted ms per product of our best candidate from which only the best two of the previous size run. */
+const PRUNE_MS = 5000;
+/** A first-ever run (compilation included) at least this long leaves a single timed repeat. */
+const COLD_SLOW_MS = 6000;
+/** Quick products are repeated within one timed run until it lasts about this long. */
+const TARGET_REP_MS = 150;
 
 /** The timing plan for a product predicted to take `estMs` (NaN: unknown, treated as quick). */
 export function planFor(estMs: number): TimingPlan {
   if (estMs >= VERY_SLOW_MS) return { warmup: false, reps: 1, iters: 1 };
   if (estMs >= SLOW_MS) return { warmup: false, reps: 2, iters: 1 };
-  const iters = Number.isFinite(estMs) ? Math.min(8, Math.max(1, Math.ceil(150 / Math.max(estMs, 1)))) : 1;
-  return { warmup: true, reps: 3, iters };
+  // Unknown cost: the warm-up (which may include shader compilation, ~2 s on SwiftShader) decides.
+  if (!Number.isFinite(estMs)) return { warmup: true, reps: 3, iters: 1, targetMs: TARGET_REP_MS, slowMs: COLD_SLOW_MS };
+  return { warmup: true, reps: 3, iters: 1, targetMs: TARGET_REP_MS };
 }
 
-function products(plan: TimingPlan): number {
-  return (plan.warmup ? 1 : 0) + plan.reps * plan.iters;
+/** Products a plan runs for a product predicted to take `estMs`. */
+function products(plan: TimingPlan, estMs: number): number {
+  const iters = plan.targetMs === undefined ? plan.iters : Math.min(8, Math.max(1, Math.round(plan.targetMs / Math.max(estMs, 0.1))));
+  return (plan.warmup ? 1 : 0) + plan.reps * iters;
 }
 
 /** Adapter of a device as one string, where the runtime exposes `GPUDevice.adapterInfo`. */
@@ -147,31 +166,37 @@ export async function compareMatmul(opts: CompareOptions): Promise<CompareReport
   const configs = MATMUL_CANDIDATES.filter((c) => matmulConfigFits(c, limits));
   const autotune = await runAutotune(device, limits, log);
 
-  // Compile every candidate (both variants, as sizes may differ in alignment) before any timing.
-  const t0 = performance.now();
+  // Compile each candidate's variant for a size on first use: on software adapters a pipeline of the larger
+  // tiles takes seconds to build, and compiling is not what is measured (its total is reported apart).
+  let compileMs = 0;
   const pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  for (const c of configs) {
-    for (const vec4 of [true, false]) {
-      const p = compileMatmulKernel(device, matmulWgsl(c, vec4), `${matmulConfigName(c)}${vec4 ? '/vec4' : ''}`);
-      p.catch(() => {});
-      pipelines.set(`${matmulConfigName(c)}|${vec4}`, p);
+  const pipelineFor = (c: MatmulConfig, vec4: boolean): Promise<GPUComputePipeline> => {
+    const key = `${matmulConfigName(c)}${vec4 ? ' vec4' : ''}`;
+    let p = pipelines.get(key);
+    if (!p) {
+      const t0 = performance.now();
+      p = compileMatmulKernel(device, matmulWgsl(c, vec4), key).then((pipeline) => {
+        const ms = performance.now() - t0;
+        compileMs += ms;
+        log(`compiled ${key} in ${ms.toFixed(0)} ms`);
+        return pipeline;
+      });
+      pipelines.set(key, p);
     }
-  }
-  await Promise.allSettled(pipelines.values());
-  const compileMs = performance.now() - t0;
-  log(`compiled ${pipelines.size} pipelines of our kernel in ${compileMs.toFixed(0)} ms`);
+    return p;
+  };
 
   const tfjs = tf ? await TfjsSide.open(tf).catch((err: unknown) => ((failures.tfjs = message(err)), undefined)) : undefined;
   const ortSide = ort ? await OrtSide.open(ort).catch((err: unknown) => ((failures.ort = message(err)), undefined)) : undefined;
 
-  // GFLOP/s of each competitor at the previous size, to predict the next.
+  // GFLOP/s of each competitor at the previous size, to predict the next; a competitor not measured yet is
+  // predicted at the slowest rate seen so far (nothing is known before the first measurement).
   const rates = new Map<string, number>();
   const estimate = (key: string, n: number) => {
-    const r = rates.get(key);
+    const r = rates.get(key) ?? (rates.size > 0 ? Math.min(...rates.values()) : undefined);
     return r === undefined ? NaN : matmulFlops(n, n, n) / (r * 1e6);
   };
   const sizes: SizeResult[] = [];
-  let previous: SizeResult | undefined;
 
   for (const n of opts.sizes) {
     const seed = freshSeed();
@@ -185,16 +210,16 @@ export async function compareMatmul(opts: CompareOptions): Promise<CompareReport
 
     // Our candidates, fastest at the previous size first; at very slow sizes only the best two go on.
     const ranked = [...configs].sort((x, y) => (rates.get(`ours ${matmulConfigName(y)}`) ?? 0) - (rates.get(`ours ${matmulConfigName(x)}`) ?? 0));
-    const keepTwo = previous !== undefined && planFor(estimate(`ours ${matmulConfigName(ranked[0]!)}`, n)).reps === 1;
+    const keepTwo = rates.has(`ours ${matmulConfigName(ranked[0]!)}`) && estimate(`ours ${matmulConfigName(ranked[0]!)}`, n) >= PRUNE_MS;
     const problem = new MatmulProblem(device, { m: n, k: n, n }, a, b);
 
     /** Times one competitor unless its predicted time would overrun the budget. */
     const timed = async (key: string, run: (plan: TimingPlan) => Promise<Measurement>): Promise<Outcome> => {
       const est = estimate(key, n);
       const plan = planFor(est);
-      if (Number.isFinite(est) && performance.now() + est * products(plan) > deadline) {
-        log(`n=${n} ${key}: skipped, ~${((est * products(plan)) / 1000).toFixed(0)} s would overrun the budget`);
-        return { skipped: `budget: ~${(est * products(plan) / 1000).toFixed(0)} s predicted` };
+      if (Number.isFinite(est) && performance.now() + est * products(plan, est) > deadline) {
+        log(`n=${n} ${key}: skipped, ~${((est * products(plan, est)) / 1000).toFixed(0)} s would overrun the budget`);
+        return { skipped: `budget: ~${(est * products(plan, est) / 1000).toFixed(0)} s predicted` };
       }
       try {
         const m = await run(plan);
@@ -209,7 +234,7 @@ export async function compareMatmul(opts: CompareOptions): Promise<CompareReport
 
     const ours = async (c: MatmulConfig): Promise<OursOutcome> => {
       const name = matmulConfigName(c);
-      const pipeline = pipelines.get(`${name}|${vec4}`)!;
+      const pipeline = pipelineFor(c, vec4);
       const outcome = await timed(`ours ${name}`, async (plan) => {
         device.pushErrorScope('validation');
         const m = await measureKernel(problem, await pipeline, matmulDispatch(n, n, c), plan, inputs);
@@ -236,7 +261,6 @@ export async function compareMatmul(opts: CompareOptions): Promise<CompareReport
     result.best = best;
     log(`n=${n}: ours best ${best ? `${best.name} ${best.gflops.toFixed(3)}` : '-'} GFLOP/s; ${flops / 1e9} GFLOP per product`);
     sizes.push(result);
-    previous = result;
   }
 
   await ortSide?.release();
@@ -246,7 +270,9 @@ export async function compareMatmul(opts: CompareOptions): Promise<CompareReport
     adapters: { ours: opts.adapter, tfjs: tfjs?.adapter ?? null, ort: ortSide?.adapter ?? null },
     failures,
     autotune,
+    defaultConfig: matmulConfigName(MATMUL_DEFAULT),
     compileMs,
+    compiled: pipelines.size,
     sizes,
     budgetMs: opts.budgetMs,
     elapsedMs: performance.now() - started,
@@ -257,8 +283,8 @@ async function runAutotune(device: GPUDevice, limits: MatmulLimits, log: (line: 
   try {
     const r = await autotuneMatmul(device, limits);
     const config = matmulConfigName(r.config);
-    log(`autotune picks ${config}: ${r.gflops.toFixed(3)} GFLOP/s at n=${r.n} (${r.trials.length} timed, ${r.ms.toFixed(0)} ms)`);
-    return { config, gflops: r.gflops, n: r.n, trials: r.trials, ms: r.ms };
+    log(`autotune picks ${config}: ${r.gflops.toFixed(3)} GFLOP/s at n=${r.n} (${r.trials.length} timed, ${r.skipped} left untimed, ${r.ms.toFixed(0)} ms)`);
+    return { config, gflops: r.gflops, n: r.n, trials: r.trials, skipped: r.skipped, ms: r.ms };
   } catch (err) {
     log(`autotune failed: ${message(err)}`);
     return { error: message(err) };
@@ -270,13 +296,13 @@ class TfjsSide {
   private constructor(readonly tf: typeof Tf, readonly backend: TfWebGpuBackend, readonly adapter: string | null) {}
 
   static async open(tf: typeof Tf): Promise<TfjsSide> {
-    if (!(await tf.setBackend('webgpu'))) throw new Error(`Cannot use tfjs as tf.setBackend('webgpu') failed: backends are ${Object.keys(tf.engine().registryFactory).join(', ')}`);
+    if (!(await tf.setBackend('webgpu'))) throw new Error(`Cannot use tfjs as tf.setBackend('webgpu') failed: backends are ${tf.engine().backendNames().join(', ')}`);
     await tf.ready();
     const backend = tf.backend() as unknown as TfWebGpuBackend;
     return new TfjsSide(tf, backend, describeDevice(backend.device));
   }
 
-  async measure(n: number, inputs: { a: Float32Array; b: Float32Array; positions: readonly number[] }, plan: TimingPlan): Promise<Measurement> {
+  async measure(n: number, inputs: MatmulInputs, plan: TimingPlan): Promise<Measurement> {
     const { tf } = this;
     const ta = tf.tensor2d(inputs.a, [n, n]);
     const tb = tf.tensor2d(inputs.b, [n, n]);
@@ -286,9 +312,9 @@ class TfjsSide {
       this.backend.uploadToGPU(tb.dataId);
       await this.backend.device.queue.onSubmittedWorkDone();
       // Completion is observed by reading the last product back (n^2 floats, small beside n^3 work).
-      const ms = await timeRepeats(async (iters) => {
+      const { ms, iters } = await timeRepeats(async (count) => {
         const t0 = performance.now();
-        for (let i = 0; i < iters; i++) {
+        for (let i = 0; i < count; i++) {
           const c = tf.matMul(ta, tb);
           last?.dispose();
           last = c;
@@ -297,7 +323,7 @@ class TfjsSide {
         return performance.now() - t0;
       }, plan);
       const c = (await last!.data()) as Float32Array;
-      return measurement(ms, plan.iters, matmulFlops(n, n, n), sampledError(inputs.a, inputs.b, c, { m: n, k: n, n }, inputs.positions));
+      return measurement(ms, iters, matmulFlops(n, n, n), sampledError(inputs.a, inputs.b, c, { m: n, k: n, n }, inputs.positions));
     } finally {
       last?.dispose();
       ta.dispose();
@@ -333,12 +359,12 @@ class OrtSide {
     return new OrtSide(ort, gpu, cpu, device, describeDevice(device));
   }
 
-  async measure(n: number, inputs: { a: Float32Array; b: Float32Array; positions: readonly number[] }, plan: TimingPlan, where: 'gpu' | 'cpu'): Promise<Measurement> {
+  async measure(n: number, inputs: MatmulInputs, plan: TimingPlan, where: 'gpu' | 'cpu'): Promise<Measurement> {
     const { ort, device } = this;
     const { a: A, b: B, y: Y } = ONNX_MATMUL_NAMES;
     const dims = [n, n];
     const buffers: GPUBuffer[] = [];
-    const tensor = (data: Float32Array): Ort.Tensor => {
+    const tensor = (data: F32): Ort.Tensor => {
       if (where === 'cpu') return new ort.Tensor('float32', data, dims);
       const buf = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
       device.queue.writeBuffer(buf, 0, data);
@@ -350,9 +376,9 @@ class OrtSide {
     let last: Ort.Tensor | undefined;
     try {
       await device.queue.onSubmittedWorkDone();
-      const ms = await timeRepeats(async (iters) => {
+      const { ms, iters } = await timeRepeats(async (count) => {
         const t0 = performance.now();
-        for (let i = 0; i < iters; i++) {
+        for (let i = 0; i < count; i++) {
           const out = await session.run(feeds);
           last?.dispose();
           last = out[Y];
@@ -361,7 +387,7 @@ class OrtSide {
         return performance.now() - t0;
       }, plan);
       const c = (await last!.getData()) as Float32Array;
-      return measurement(ms, plan.iters, matmulFlops(n, n, n), sampledError(inputs.a, inputs.b, c, { m: n, k: n, n }, inputs.positions));
+      return measurement(ms, iters, matmulFlops(n, n, n), sampledError(inputs.a, inputs.b, c, { m: n, k: n, n }, inputs.positions));
     } finally {
       last?.dispose();
       for (const buf of buffers) buf.destroy();

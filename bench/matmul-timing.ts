@@ -6,11 +6,17 @@
  */
 import { MATMUL_BINDINGS, matmulParams } from '../shaders/matmul.ts';
 
-/** How one measurement is taken: an optional untimed warm-up, then `reps` timed runs of `iters` products. */
+/**
+ * How one measurement is taken: an optional untimed warm-up, then `reps` timed runs of `iters` products each.
+ * With `targetMs`, the warm-up's duration sets `iters` instead (up to 8) so each repeat lasts about that long;
+ * with `slowMs`, a warm-up at least that long leaves a single repeat (for products whose cost was unknown).
+ */
 export interface TimingPlan {
   warmup: boolean;
   reps: number;
   iters: number;
+  targetMs?: number;
+  slowMs?: number;
 }
 
 /** One timed competitor at one size: milliseconds per product of each repeat and its accuracy. */
@@ -30,6 +36,9 @@ export interface Measurement {
 /** Sampled errors above this (relative to sum |a*b|) mean a wrong result; f32 rounding stays far below. */
 export const MAX_REL_ERR = 1e-4;
 
+/** f32 data on a plain (not shared) ArrayBuffer, as WebGPU uploads take. */
+export type F32 = Float32Array<ArrayBuffer>;
+
 /** Median of a non-empty list. */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -43,7 +52,7 @@ export function freshSeed(): number {
 }
 
 /** `count` uniform floats in [-1, 1) from a xorshift32 stream seeded with `seed`. */
-export function randomMatrix(count: number, seed: number): Float32Array {
+export function randomMatrix(count: number, seed: number): F32 {
   const out = new Float32Array(count);
   let s = seed >>> 0 || 0x9e3779b9;
   for (let i = 0; i < count; i++) {
@@ -91,12 +100,21 @@ export function sampledError(
   return worst;
 }
 
-/** Runs `plan` over `run(iters)` (which returns elapsed ms for `iters` products) and returns ms per product. */
-export async function timeRepeats(run: (iters: number) => Promise<number>, plan: TimingPlan): Promise<number[]> {
-  if (plan.warmup) await run(1);
-  const out: number[] = [];
-  for (let r = 0; r < plan.reps; r++) out.push((await run(plan.iters)) / plan.iters);
-  return out;
+/**
+ * Runs `plan` over `run(iters)` (which returns elapsed ms for `iters` products); returns ms per product and the
+ * products per repeat actually used.
+ */
+export async function timeRepeats(run: (iters: number) => Promise<number>, plan: TimingPlan): Promise<{ ms: number[]; iters: number }> {
+  let iters = plan.iters;
+  let reps = plan.reps;
+  if (plan.warmup) {
+    const first = await run(1);
+    if (plan.targetMs !== undefined) iters = Math.min(8, Math.max(1, Math.round(plan.targetMs / Math.max(first, 0.1))));
+    if (plan.slowMs !== undefined && first >= plan.slowMs) reps = 1;
+  }
+  const ms: number[] = [];
+  for (let r = 0; r < reps; r++) ms.push((await run(iters)) / iters);
+  return { ms, iters };
 }
 
 /** A Measurement from per-product ms, the product's FLOPs and the sampled error. */
@@ -134,12 +152,12 @@ export class MatmulProblem {
   readonly params: GPUBuffer;
   readonly c: GPUBuffer;
 
-  constructor(readonly device: GPUDevice, readonly dims: { m: number; k: number; n: number }, a: Float32Array, b: Float32Array) {
+  constructor(readonly device: GPUDevice, readonly dims: { m: number; k: number; n: number }, a: F32, b: F32) {
     const { m, k, n } = dims;
     const storage = (bytes: number, usage: number) => device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | usage });
     this.a = storage(m * k * 4, GPUBufferUsage.COPY_DST);
     this.b = storage(k * n * 4, GPUBufferUsage.COPY_DST);
-    this.c = storage(m * n * 4, GPUBufferUsage.COPY_SRC);
+    this.c = storage(m * n * 4, GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
     this.params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     device.queue.writeBuffer(this.a, 0, a);
     device.queue.writeBuffer(this.b, 0, b);
@@ -201,18 +219,25 @@ export class MatmulProblem {
   }
 }
 
+/** A product's inputs and the positions of C to check. */
+export interface MatmulInputs {
+  a: F32;
+  b: F32;
+  positions: readonly number[];
+}
+
 /** Times one compiled kernel on `problem` under `plan`, then checks C at `positions`. */
 export async function measureKernel(
   problem: MatmulProblem,
   pipeline: GPUComputePipeline,
   dispatch: readonly [number, number, number],
   plan: TimingPlan,
-  inputs: { a: Float32Array; b: Float32Array; positions: readonly number[] },
+  inputs: MatmulInputs,
 ): Promise<Measurement> {
   const { m, k, n } = problem.dims;
   problem.clearOutput();
   const bindGroup = problem.bind(pipeline);
-  const ms = await timeRepeats((iters) => problem.time(pipeline, bindGroup, dispatch, iters), plan);
+  const { ms, iters } = await timeRepeats((i) => problem.time(pipeline, bindGroup, dispatch, i), plan);
   const c = await problem.readOutput();
-  return measurement(ms, plan.iters, 2 * m * n * k, sampledError(inputs.a, inputs.b, c, problem.dims, inputs.positions));
+  return measurement(ms, iters, 2 * m * n * k, sampledError(inputs.a, inputs.b, c, problem.dims, inputs.positions));
 }
