@@ -8,7 +8,7 @@ import { sha256Hex } from '../../src/core/hash.ts';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
 
 /** How the direct webgpu session is driven. */
-export type WebGpuMode = 'plain' | 'io-binding' | 'graph-capture';
+export type WebGpuMode = 'plain' | 'gpu-output' | 'io-binding' | 'graph-capture';
 
 const MODEL_URL = '/models/ppocr-det-v4.onnx';
 const INPUT = 'x';
@@ -16,7 +16,7 @@ const OUTPUT = 'sigmoid_0.tmp_0';
 
 let model: { bytes: ArrayBuffer; hash: string } | undefined;
 let pool: ComputePool | undefined;
-let direct: Direct | undefined;
+const direct = new Map<string, Direct>();
 const inputs = new Map<number, Float32Array>();
 
 interface Direct {
@@ -25,7 +25,7 @@ interface Direct {
   mode: WebGpuMode | 'wasm';
   dims: number[];
   x: Float32Array;
-  /** The bound input buffer (io-binding, graph-capture). */
+  /** The input buffer graph capture is bound to. */
   gpuInput?: GPUBuffer;
   device?: GPUDevice;
 }
@@ -57,28 +57,40 @@ function openedPool(): ComputePool {
   return pool;
 }
 
-function openedDirect(): Direct {
-  if (!direct) throw new Error('Cannot run directly as no session is open: call openDirect() first');
-  return direct;
+function openedDirect(id: string): Direct {
+  const d = direct.get(id);
+  if (!d) throw new Error(`Cannot run directly as no session '${id}' is open: call openDirect() first`);
+  return d;
 }
 
 async function runDirect(d: Direct): Promise<Float32Array> {
   const { ort, session } = d;
-  if (d.gpuInput && d.device) {
-    // IO binding: the input goes straight into a GPU buffer (no copy through the wasm heap), the output
-    // stays on the GPU until one getData() reads it back.
-    d.device.queue.writeBuffer(d.gpuInput, 0, d.x.buffer, d.x.byteOffset, d.x.byteLength);
-    const feed = ort.Tensor.fromGpuBuffer(d.gpuInput, { dataType: 'float32', dims: d.dims });
-    const out = await session.run({ [INPUT]: feed });
-    const y = out[OUTPUT]!;
-    const data = (await y.getData()) as Float32Array;
-    y.dispose();
-    return data;
+  if (d.mode === 'graph-capture') {
+    // The captured graph is bound to one input buffer and its first run's output buffers: refill the input,
+    // replay, read the output back, and keep the output tensor alive for the next replay.
+    d.device!.queue.writeBuffer(d.gpuInput!, 0, d.x.buffer, d.x.byteOffset, d.x.byteLength);
+    const out = await session.run({ [INPUT]: ort.Tensor.fromGpuBuffer(d.gpuInput!, { dataType: 'float32', dims: d.dims }) });
+    return (await out[OUTPUT]!.getData()) as Float32Array;
   }
-  const out = await session.run({ [INPUT]: new ort.Tensor('float32', d.x, d.dims) });
-  const data = out[OUTPUT]!.data as Float32Array;
-  for (const t of Object.values(out)) t.dispose();
-  return data;
+  let input: GPUBuffer | undefined;
+  try {
+    let feed: Ort.Tensor;
+    if (d.mode === 'io-binding') {
+      // As workers/onnx/run-session.ts does per task: a fresh GPU buffer written straight from the input.
+      input = d.device!.createBuffer({ size: Math.ceil(d.x.byteLength / 16) * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+      d.device!.queue.writeBuffer(input, 0, d.x.buffer, d.x.byteOffset, d.x.byteLength);
+      feed = ort.Tensor.fromGpuBuffer(input, { dataType: 'float32', dims: d.dims });
+    } else {
+      feed = new ort.Tensor('float32', d.x, d.dims);
+    }
+    const out = await session.run({ [INPUT]: feed });
+    // 'plain' outputs are already on the CPU; GPU-resident ones ('gpu-output', 'io-binding') are read back once.
+    const data = (await out[OUTPUT]!.getData(true)) as Float32Array;
+    for (const t of Object.values(out)) t.dispose();
+    return data;
+  } finally {
+    input?.destroy();
+  }
 }
 
 const api = {
@@ -108,28 +120,40 @@ const api = {
     return { threads };
   },
 
-  /** One task through the pool; the model travels only the first time. Returns ms and the first output values. */
-  async poolRun(batch: number, height: number, width: number, ep: 'wasm' | 'webgpu'): Promise<{ ms: number; head: number[] }> {
+  /**
+   * One task through the pool (the model travels when asked, else only when the worker holds no session for
+   * it). Returns ms (queue + transfer + run + transfer back: what a contributor's task takes) and, when asked,
+   * the output bytes.
+   */
+  async poolRun(opts: { batch: number; height: number; width: number; ep: 'auto' | 'wasm' | 'webgpu'; sendModel?: boolean; output?: boolean }): Promise<{ ms: number; outputBase64?: string }> {
     const p = openedPool();
     const { bytes, hash } = await modelBytes();
-    const x = input(batch, height, width);
-    const needModel = !(await p.hasOnnxSession(hash));
+    const x = input(opts.batch, opts.height, opts.width);
+    // Without bytes a worker runs any session it holds for the model, whatever its EP: a first task on a
+    // new EP must send them.
+    const sendModel = opts.sendModel ?? !(await p.hasOnnxSession(hash));
     const task = {
       modelHash: hash,
-      ...(needModel ? { model: bytes.slice(0) } : {}),
-      inputs: [{ name: INPUT, dtype: 'float32' as const, dims: [batch, 3, height, width], data: x.slice().buffer }],
+      ...(sendModel ? { model: bytes.slice(0) } : {}),
+      inputs: [{ name: INPUT, dtype: 'float32' as const, dims: [opts.batch, 3, opts.height, opts.width], data: x.slice().buffer }],
       outputNames: [OUTPUT],
-      ep,
+      ep: opts.ep,
     };
     const t0 = performance.now();
     const [y] = await p.runOnnx(task);
     const ms = performance.now() - t0;
-    return { ms, head: Array.from(new Float32Array(y!.data, 0, 8)) };
+    return opts.output ? { ms, outputBase64: base64(new Uint8Array(y!.data)) } : { ms };
   },
 
-  /** Opens an ORT session directly in this page. `mode` applies to webgpu only. */
-  async openDirect(opts: { ep: 'wasm' | 'webgpu'; threads: number; mode: WebGpuMode; batch: number; height: number; width: number }): Promise<{ createMs: number }> {
-    await api.closeDirect();
+  /**
+   * Opens an ORT session directly in this page under `id` (several may be open, to interleave their runs).
+   * `mode` applies to webgpu only; the thread count takes effect only for the first session of a runtime.
+   */
+  async openDirect(
+    id: string,
+    opts: { ep: 'wasm' | 'webgpu'; threads: number; mode: WebGpuMode; batch: number; height: number; width: number; options?: Ort.InferenceSession.SessionOptions },
+  ): Promise<{ createMs: number }> {
+    await api.closeDirect(id);
     const ort: typeof Ort = opts.ep === 'webgpu' ? await import('onnxruntime-web/webgpu') : await import('onnxruntime-web/wasm');
     ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
     ort.env.wasm.numThreads = opts.threads;
@@ -141,7 +165,8 @@ const api = {
     const session = await ort.InferenceSession.create(new Uint8Array((await modelBytes()).bytes), {
       executionProviders: [opts.ep],
       graphOptimizationLevel: 'all',
-      ...(mode === 'io-binding' || mode === 'graph-capture' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
+      ...opts.options,
+      ...(mode === 'gpu-output' || mode === 'io-binding' || mode === 'graph-capture' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
       ...(mode === 'graph-capture'
         ? {
           enableGraphCapture: true,
@@ -152,36 +177,37 @@ const api = {
     });
     const createMs = performance.now() - t0;
     const d: Direct = { ort, session, mode, dims, x: input(opts.batch, opts.height, opts.width) };
-    if (mode === 'io-binding' || mode === 'graph-capture') {
-      const device = (await ort.env.webgpu.device) as GPUDevice;
-      d.device = device;
-      d.gpuInput = device.createBuffer({ size: Math.ceil(d.x.byteLength / 16) * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+    if (mode === 'io-binding' || mode === 'graph-capture') d.device = (await ort.env.webgpu.device) as GPUDevice;
+    if (mode === 'graph-capture') {
+      d.gpuInput = d.device!.createBuffer({ size: Math.ceil(d.x.byteLength / 16) * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
     }
-    direct = d;
+    direct.set(id, d);
     return { createMs };
   },
 
-  /** One direct run; ms and the first output values. */
-  async directRun(): Promise<{ ms: number; head: number[] }> {
-    const d = openedDirect();
+  /** One direct run of session `id`; ms and the first output values. */
+  async directRun(id: string): Promise<{ ms: number; head: number[] }> {
+    const d = openedDirect(id);
     const t0 = performance.now();
     const y = await runDirect(d);
     const ms = performance.now() - t0;
     return { ms, head: Array.from(y.subarray(0, 8)) };
   },
 
-  /** The full output of one direct run, as base64 f32 bytes (for comparing with the native run). */
-  async directOutput(): Promise<string> {
-    const y = await runDirect(openedDirect());
+  /** The full output of one direct run of session `id`, as base64 f32 bytes. */
+  async directOutput(id: string): Promise<string> {
+    const y = await runDirect(openedDirect(id));
     return base64(new Uint8Array(y.buffer, y.byteOffset, y.byteLength));
   },
 
-  async closeDirect(): Promise<void> {
-    const d = direct;
-    direct = undefined;
-    if (!d) return;
-    await d.session.release().catch(() => undefined);
-    d.gpuInput?.destroy();
+  /** Releases direct session `id`, or all of them. */
+  async closeDirect(id?: string): Promise<void> {
+    for (const [key, d] of [...direct]) {
+      if (id !== undefined && key !== id) continue;
+      direct.delete(key);
+      await d.session.release().catch(() => undefined);
+      d.gpuInput?.destroy();
+    }
   },
 
   async close(): Promise<void> {

@@ -1,20 +1,15 @@
 /**
- * Runs one OnnxTask: protocol TensorData in, ORT tensors through the cached session, TensorData out
- * (each output in an ArrayBuffer of its own, ready to transfer). int64 travels as BigInt64Array bytes.
+ * Runs one OnnxTask: protocol TensorData in, ORT through the cached session, TensorData out (each output
+ * in an ArrayBuffer of its own, ready to transfer). int64 travels as BigInt64Array bytes.
+ * `ep` 'wasm' or 'webgpu' runs there (webgpu falls back to wasm without an adapter); 'auto' or no `ep`
+ * runs where the probe measured this model fastest on this worker (ep-probe.ts).
  */
-import type * as Ort from 'onnxruntime-web';
 import { MeshError } from '../../src/protocol/errors.ts';
-import { type DType, tensorBytes, type TensorData } from '../../src/protocol/tensor.ts';
+import type { DType, TensorData } from '../../src/protocol/tensor.ts';
 import type { OnnxTask } from '../../src/protocol/worker.ts';
+import { runAuto } from './ep-probe.ts';
+import { type RunOutput, runSession } from './run-session.ts';
 import type { OnnxSessions } from './sessions.ts';
-
-const VIEW: Record<DType, (b: ArrayBuffer) => Float32Array | Int32Array | Uint32Array | BigInt64Array | Uint8Array> = {
-  float32: (b) => new Float32Array(b),
-  int32: (b) => new Int32Array(b),
-  uint32: (b) => new Uint32Array(b),
-  int64: (b) => new BigInt64Array(b),
-  uint8: (b) => new Uint8Array(b),
-};
 
 /** ORT output types and the protocol dtype they travel as (bool is one byte per element, like uint8). */
 const FROM_ORT: Partial<Record<string, DType>> = {
@@ -28,59 +23,27 @@ const FROM_ORT: Partial<Record<string, DType>> = {
 
 /** Runs `task` with a session from `sessions`; outputs come back in `task.outputNames` order. */
 export async function runOnnx(sessions: OnnxSessions, task: OnnxTask): Promise<TensorData[]> {
-  const { session, ort } = await sessions.get(task.modelHash, task.model, task.ep);
-  const feeds = toFeeds(ort, session, task);
-  for (const name of task.outputNames) {
-    if (!session.outputNames.includes(name)) {
-      throw new RangeError(`Cannot run ONNX model as it has no output '${name}': its outputs are ${session.outputNames.join(', ')}`);
-    }
+  const ep = task.ep ?? 'auto';
+  let outputs: RunOutput[];
+  if (ep === 'auto') {
+    outputs = (await runAuto(sessions, task)).outputs;
+  } else if (ep === 'wasm' || ep === 'webgpu') {
+    outputs = await runSession(await sessions.get(task.modelHash, task.model, ep), task);
+  } else {
+    throw new TypeError(`Cannot run ONNX model as 'ep' must be 'auto', 'wasm' or 'webgpu': current value is ${String(ep)}`);
   }
-  let results: Ort.InferenceSession.ReturnType;
-  try {
-    results = await session.run(feeds, task.outputNames);
-  } catch (err) {
-    throw new MeshError('onnx-failed', `Cannot run ONNX model ${task.modelHash}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    for (const t of Object.values(feeds)) t.dispose();
-  }
-  try {
-    const out: TensorData[] = [];
-    for (const name of task.outputNames) out.push(await fromOrt(name, results[name]!));
-    return out;
-  } finally {
-    for (const t of Object.values(results)) t.dispose();
-  }
+  return outputs.map(toTensorData);
 }
 
-function toFeeds(ort: typeof Ort, session: Ort.InferenceSession, task: OnnxTask): Record<string, Ort.Tensor> {
-  const feeds: Record<string, Ort.Tensor> = {};
-  for (const t of task.inputs) {
-    if (!session.inputNames.includes(t.name)) {
-      throw new RangeError(`Cannot run ONNX model as it has no input '${t.name}': its inputs are ${session.inputNames.join(', ')}`);
-    }
-    const view = VIEW[t.dtype];
-    if (!view) throw new TypeError(`Cannot run ONNX model as input '${t.name}' has an unknown dtype: current value is ${String(t.dtype)}`);
-    const bytes = tensorBytes(t);
-    if (!(t.data instanceof ArrayBuffer) || t.data.byteLength !== bytes) {
-      throw new RangeError(`Cannot run ONNX model as input '${t.name}' holds ${t.data?.byteLength} bytes but dtype ${t.dtype} dims [${t.dims.join(',')}] need ${bytes}`);
-    }
-    feeds[t.name] = new ort.Tensor(t.dtype, view(t.data), t.dims);
-  }
-  const missing = session.inputNames.filter((n) => !(n in feeds));
-  if (missing.length > 0) throw new RangeError(`Cannot run ONNX model as inputs are missing: ${missing.join(', ')}`);
-  return feeds;
-}
-
-async function fromOrt(name: string, tensor: Ort.Tensor): Promise<TensorData> {
-  const dtype = FROM_ORT[tensor.type];
-  if (!dtype) throw new MeshError('onnx-failed', `Cannot return ONNX output '${name}' as its type ${tensor.type} has no protocol dtype`);
-  // getData() downloads GPU-resident outputs; CPU ones come back as they are.
-  const data = (await tensor.getData()) as ArrayBufferView;
-  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-  const buffer = whole ? (data.buffer as ArrayBuffer) : copy(data);
-  return { name, dtype, dims: [...tensor.dims], data: buffer };
-}
-
-function copy(view: ArrayBufferView): ArrayBuffer {
-  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice().buffer;
+/** Protocol form of a read-back output; its bytes are moved, not copied, when they fill their buffer. */
+export function toTensorData(out: RunOutput): TensorData {
+  const dtype = FROM_ORT[out.type];
+  if (!dtype) throw new MeshError('onnx-failed', `Cannot return ONNX output '${out.name}' as its type ${out.type} has no protocol dtype`);
+  const { data } = out;
+  // ORT hands back a fresh typed array per output (copied out of the wasm heap, or mapped from the GPU and
+  // sliced to size), so the whole buffer is the tensor: transfer it as is. Only a view into a larger or
+  // shared buffer is copied.
+  const whole = data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  const buffer = whole ? (data.buffer as ArrayBuffer) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice().buffer;
+  return { name: out.name, dtype, dims: out.dims, data: buffer };
 }

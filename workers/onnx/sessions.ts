@@ -5,10 +5,18 @@
  *   (27 MB), and only when a task asks for WebGPU on a context that has an adapter.
  * Both runtimes read their files from `${assetBase}ort/`, so an embed on another site still loads them
  * from the mesh's origin (CORS + CORP headers on that origin make this work under COEP).
+ * WASM threads: `threads` when the context is cross-origin isolated (SharedArrayBuffer), else 1; ORT's proxy
+ * worker is off (this already is a worker); ORT 1.30 ships SIMD builds only, so SIMD needs no switch.
+ * webgpu sessions keep outputs on the GPU ('gpu-buffer') so the runner reads each back exactly once,
+ * straight into the ArrayBuffer it transfers (see run-session.ts).
+ * The sessions also hold the worker's `ep: 'auto'` state: the choices (ep-choice.ts) and the probe's policy.
  */
 import type * as Ort from 'onnxruntime-web';
 import { sha256Hex } from '../../src/core/hash.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
+import { EpChoices } from './ep-choice.ts';
+import { type AdapterFacts, DEFAULT_PROBE_POLICY, type ProbePolicy } from './ep-policy.ts';
+import { announce } from './events.ts';
 
 /** The ORT module API (both entries export the same surface). */
 export type OrtModule = typeof Ort;
@@ -37,14 +45,20 @@ const MAX_SESSIONS = 4;
 
 /** Loads ORT runtimes and caches sessions by model hash. */
 export class OnnxSessions {
+  /** EP choices for `ep: 'auto'` (memory + IndexedDB by default). */
+  readonly choices: EpChoices;
+  /** Bounds of the `ep: 'auto'` probe. */
+  readonly probePolicy: ProbePolicy;
   #config: OrtConfig;
   #runtimes = new Map<OrtEp, Promise<OrtModule>>();
   #sessions = new Map<string, Promise<SessionEntry>>();
-  #hasAdapter: Promise<boolean> | undefined;
+  #adapter: Promise<AdapterFacts | undefined> | undefined;
 
-  /** Defaults: 1 thread, assets at the origin root. */
-  constructor(config?: Partial<OrtConfig>) {
+  /** Defaults: 1 thread, assets at the origin root, choices in IndexedDB, DEFAULT_PROBE_POLICY. */
+  constructor(config?: Partial<OrtConfig>, opts: { choices?: EpChoices; probePolicy?: Partial<ProbePolicy> } = {}) {
     this.#config = { threads: 1, assetBase: defaultAssetBase(), ...config };
+    this.choices = opts.choices ?? new EpChoices();
+    this.probePolicy = { ...DEFAULT_PROBE_POLICY, ...opts.probePolicy };
   }
 
   /** Current settings, with the thread count actually usable here. */
@@ -79,17 +93,25 @@ export class OnnxSessions {
     return [...this.#sessions.keys()].some((k) => k.startsWith(`${modelHash}|`));
   }
 
+  /** The WebGPU adapter this context would get (its facts, asked once), or undefined without one. */
+  adapter(): Promise<AdapterFacts | undefined> {
+    this.#adapter ??= (async () => {
+      try {
+        const adapter = await globalThis.navigator?.gpu?.requestAdapter();
+        if (!adapter) return undefined;
+        const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info;
+        return { vendor, architecture, device, description, isFallbackAdapter: isFallbackAdapter === true };
+      } catch {
+        return undefined;
+      }
+    })();
+    return this.#adapter;
+  }
+
   /** The EP a task asking for `wanted` gets here: 'webgpu' only when asked for and an adapter exists. */
   async resolveEp(wanted: OrtEp | undefined): Promise<OrtEp> {
     if (wanted !== 'webgpu') return 'wasm';
-    this.#hasAdapter ??= (async () => {
-      try {
-        return (await globalThis.navigator?.gpu?.requestAdapter()) != null;
-      } catch {
-        return false;
-      }
-    })();
-    return (await this.#hasAdapter) ? 'webgpu' : 'wasm';
+    return (await this.adapter()) ? 'webgpu' : 'wasm';
   }
 
   /** The session for a model, created from `model` (checked against `modelHash`) when not cached. */
@@ -118,6 +140,22 @@ export class OnnxSessions {
     return entry;
   }
 
+  /**
+   * Takes the cached session of (model, ep) out of the cache, so no later task gets it, and returns it;
+   * the caller releases it (see release()) once nothing runs on it.
+   */
+  detach(modelHash: string, ep: OrtEp): Promise<SessionEntry> | undefined {
+    const key = `${modelHash}|${ep}`;
+    const entry = this.#sessions.get(key);
+    this.#sessions.delete(key);
+    return entry;
+  }
+
+  /** Loads the ORT runtime of `ep` (what the first session of that EP waits for). */
+  loadRuntime(ep: OrtEp): Promise<OrtModule> {
+    return this.#runtime(ep);
+  }
+
   async #create(modelHash: string, model: ArrayBuffer, ep: OrtEp): Promise<SessionEntry> {
     const actual = await sha256Hex(model);
     if (actual !== modelHash) {
@@ -136,11 +174,14 @@ export class OnnxSessions {
   async #open(modelHash: string, model: ArrayBuffer, ep: OrtEp): Promise<SessionEntry> {
     const ort = await this.#runtime(ep);
     try {
+      const started = performance.now();
       // ORT copies the bytes into its heap (proxy off), so `model` stays usable for a fallback.
       const session = await ort.InferenceSession.create(new Uint8Array(model), {
         executionProviders: [ep],
         graphOptimizationLevel: 'all',
+        ...(ep === 'webgpu' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
       });
+      announce({ type: 'session-created', modelHash, ep, ms: performance.now() - started });
       return { session, ort, ep, modelHash };
     } catch (err) {
       throw new MeshError('onnx-failed', `Cannot create an ORT session (${ep}) for model ${modelHash}: ${(err as Error).message}`, { cause: err });
@@ -173,9 +214,14 @@ export class OnnxSessions {
       const [key, oldest] = this.#sessions.entries().next().value as [string, Promise<SessionEntry>];
       this.#sessions.delete(key);
       const entry = await oldest.catch(() => undefined);
-      await entry?.session.release().catch(() => undefined);
+      if (entry) await release(entry);
     }
   }
+}
+
+/** Releases a session's ORT resources; errors (already released, device lost) are ignored. */
+export async function release(entry: SessionEntry): Promise<void> {
+  await entry.session.release().catch(() => undefined);
 }
 
 function usableThreads(requested: number): number {
