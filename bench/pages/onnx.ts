@@ -115,7 +115,7 @@ const api = {
     // ortThreads(cores, cap) = ceil(cores * cap): a cap of threads / cores gives exactly that many; the cap then
     // goes back to 1 so the duty cycle never idles between measured runs (threads stay as created).
     const cores = navigator.hardwareConcurrency;
-    pool = await ComputePool.create({ cpuCap: Math.max(0.05, threads / cores) });
+    pool = await ComputePool.create({ cpuCap: Math.max(0.05, threads / cores), backgroundTuning: false });
     pool.setCaps({ cpuCap: 1 });
     return { threads };
   },

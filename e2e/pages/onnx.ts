@@ -83,7 +83,7 @@ const checks = {
   /** A fresh pool (the previous one, if any, is terminated: its workers and their memory go). */
   async createPool(): Promise<{ crossOriginIsolated: boolean }> {
     pool?.terminate();
-    pool = await ComputePool.create();
+    pool = await ComputePool.create({ backgroundTuning: false });
     return { crossOriginIsolated };
   },
 
