@@ -9,7 +9,7 @@
  * ratio to copy is at best ~2/3 unless the second read hits a cache; the ratio says how close each kernel comes
  * to moving its data at the copy engine's rate.
  */
-import { elementwiseDispatch, elementwiseParams } from '../shaders/elementwise.ts';
+import { elementwiseDispatch, elementwiseParams, elementwiseUsesVec4, elementwiseVec4Source } from '../shaders/elementwise.ts';
 import { layerNormDispatch, layerNormParams } from '../shaders/layernorm.ts';
 import { ROW_WORKGROUP, rowConstants, rowLimits } from '../shaders/rows.ts';
 import { softmaxDispatch, softmaxParams } from '../shaders/softmax.ts';
@@ -172,7 +172,8 @@ export async function measureKernels(
   const sampleRows = [0, rows >> 1, rows - 1];
 
   const [add, softmax, layerNorm] = await Promise.all([
-    compile(sources.elementwise),
+    // The vec4 variant where n allows it: 4 floats per invocation (what a caller should dispatch).
+    compile(elementwiseUsesVec4(n) ? elementwiseVec4Source(sources.elementwise) : sources.elementwise),
     compile(sources.softmax, rowConstants(workgroup)),
     compile(sources.layerNorm, rowConstants(workgroup)),
   ]);
@@ -181,7 +182,7 @@ export async function measureKernels(
   const copy = await measure('copy', 2 * bytes, (enc) => enc.copyBufferToBuffer(x, 0, y, 0, bytes), async () => 0);
 
   const addGroup = bind(add, [x, b, uniform(elementwiseParams(n, 'add')), y]);
-  const kernels = [await measure('elementwise add', 3 * bytes, computePass(add, addGroup, elementwiseDispatch(n)), async () => {
+  const kernels = [await measure('elementwise add', 3 * bytes, computePass(add, addGroup, elementwiseDispatch(n, elementwiseUsesVec4(n) ? 4 : 1)), async () => {
     const got = await readRows(sampleRows);
     let worst = 0;
     sampleRows.forEach((r, i) => {

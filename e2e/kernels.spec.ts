@@ -92,6 +92,13 @@ test('every element-wise op matches the reference at awkward lengths', async () 
   }
 });
 
+test('the vec4 element-wise variant matches the reference (n a multiple of 4)', async () => {
+  for (const n of [4, 1028, 100_004]) {
+    const r = await page.evaluate((len) => window.kernelsTest.elementwise(len, true), n);
+    for (const op of ['add', 'mul', 'relu', 'affine'] as const) expect(r[op], `vec4 ${op} n=${n}`).toBeLessThanOrEqual(REL);
+  }
+});
+
 /**
  * Compile budget per matmul variant. SwiftShader compiles these in 0.5-6 s; one that takes far longer fails
  * (a contributor would stall on it: the scalar 64x64x16/8x8 once took minutes, until its loads became loops).

@@ -1,15 +1,16 @@
-import { ELEMENTWISE_WORKGROUP, elementwiseDispatch, elementwiseParams, type ElementwiseOp } from './elementwise.ts';
+import { ELEMENTWISE_WORKGROUP, elementwiseDispatch, elementwiseParams, type ElementwiseOp, elementwiseVec4Source } from './elementwise.ts';
 import { assertClose, randomF32, runKernel } from './testing/harness.ts';
 import { elementwiseReference } from './testing/reference.ts';
 
 const source = await Deno.readTextFile(new URL('./elementwise.wgsl', import.meta.url));
+const vec4Source = elementwiseVec4Source(source);
 
 async function gpuElementwise(
   op: ElementwiseOp, a: Float32Array, b: Float32Array, alpha: number, beta: number,
-  dispatch = elementwiseDispatch(a.length),
+  dispatch = elementwiseDispatch(a.length), width: 1 | 4 = 1,
 ): Promise<Float32Array> {
   const out = await runKernel({
-    source,
+    source: width === 4 ? vec4Source : source,
     bindings: [
       { binding: 0, kind: 'input', data: a },
       { binding: 1, kind: 'input', data: b },
@@ -36,6 +37,31 @@ for (const op of ops) {
     });
   }
 }
+
+for (const op of ops) {
+  for (const n of [4, 256, 1028, 100_004]) {
+    Deno.test(`elementwise vec4 variant '${op}' matches an f64 reference at n=${n}`, async () => {
+      const a = randomF32(n, n + 3);
+      const b = randomF32(n, n + 4);
+      const alpha = Math.fround(-1.75), beta = Math.fround(0.3125);
+      const y = await gpuElementwise(op, a, b, alpha, beta, elementwiseDispatch(n, 4), 4);
+      const ref = elementwiseReference(op, a, b, alpha, beta);
+      const scale = op === 'affine' ? Float64Array.from(a, (x) => Math.abs(x * alpha) + Math.abs(beta)) : undefined;
+      assertClose(y, ref, 1e-4, scale, `vec4 ${op} n=${n}`);
+    });
+  }
+}
+
+Deno.test('elementwise vec4 variant: the grid-stride loop covers n beyond the dispatched threads', async () => {
+  const n = 5000;
+  const a = randomF32(n, 13, 0.5, 2);
+  const b = randomF32(n, 14, 0.5, 2);
+  assertClose(await gpuElementwise('mul', a, b, 1, 0, [1, 1, 1], 4), elementwiseReference('mul', a, b), 1e-4);
+  if (elementwiseDispatch(4096, 4).join() !== '4,1,1') throw new Error(`Expected 4 workgroups for 1024 vec4s, got ${elementwiseDispatch(4096, 4).join()}`);
+  let threw = false;
+  try { elementwiseVec4Source('fn main() {}'); } catch (e) { threw = e instanceof TypeError; }
+  if (!threw) throw new Error('Expected a TypeError for a source without the element-type alias');
+});
 
 Deno.test('elementwise.wgsl grid-stride loop covers n beyond the dispatched threads', async () => {
   // Dispatch only 2 workgroups (512 threads) for 5000 elements: every element must still be written.

@@ -26,14 +26,14 @@ export const ELEMENTWISE_BINDINGS = [
 ] as const satisfies readonly { binding: number; role: 'input' | 'uniform' | 'output' }[];
 
 /**
- * Workgroups for n elements: one thread per element up to 65535 workgroups in x, then rows in y;
- * the kernel's grid-stride loop covers whatever the grid does not.
+ * Workgroups for n floats: one thread per element (per vec4 with `width` 4) up to 65535 workgroups in x,
+ * then rows in y; the kernel's grid-stride loop covers whatever the grid does not.
  */
-export function elementwiseDispatch(n: number): [number, number, number] {
+export function elementwiseDispatch(n: number, width: 1 | 4 = 1): [number, number, number] {
   if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) {
     throw new RangeError(`Cannot size an element-wise dispatch as 'n' must be a 32-bit integer >= 0: current value is ${n}`);
   }
-  const groups = Math.max(1, Math.ceil(n / ELEMENTWISE_WORKGROUP));
+  const groups = Math.max(1, Math.ceil(n / width / ELEMENTWISE_WORKGROUP));
   const x = Math.min(groups, MAX_WORKGROUPS_PER_DIM);
   const y = Math.min(Math.ceil(groups / x), MAX_WORKGROUPS_PER_DIM);
   return [x, y, 1];
@@ -55,4 +55,22 @@ export function elementwiseParams(n: number, op: ElementwiseOp, alpha = 1, beta 
   view.setFloat32(8, alpha, true);
   view.setFloat32(12, beta, true);
   return buf;
+}
+
+/**
+ * The vec4 variant of shaders/elementwise.wgsl (its text passed in: loaded with `?raw` or a file read):
+ * element type vec4<f32>, for n a multiple of 4; dispatch it with `elementwiseDispatch(n, 4)`. params.n
+ * stays the float count.
+ */
+export function elementwiseVec4Source(scalarSource: string): string {
+  const markers = ['alias T = f32;', 'const WIDTH: u32 = 1u;'];
+  for (const m of markers) {
+    if (!scalarSource.includes(m)) throw new TypeError(`Cannot derive the vec4 element-wise kernel as the source lacks '${m}'`);
+  }
+  return scalarSource.replace(markers[0]!, 'alias T = vec4<f32>;').replace(markers[1]!, 'const WIDTH: u32 = 4u;');
+}
+
+/** Whether n floats can run on the vec4 variant. */
+export function elementwiseUsesVec4(n: number): boolean {
+  return n % 4 === 0;
 }

@@ -3,7 +3,7 @@
 // of shaders/testing/reference.ts, and returns plain numbers (max scaled error per kernel and size) for
 // e2e/kernels.spec.ts to assert on. Independent of src/compute and workers/: the kernels are checked alone.
 import { planRowChunks } from '../../shaders/chunks.ts';
-import { elementwiseDispatch, elementwiseParams, type ElementwiseOp } from '../../shaders/elementwise.ts';
+import { elementwiseDispatch, elementwiseParams, type ElementwiseOp, elementwiseUsesVec4, elementwiseVec4Source } from '../../shaders/elementwise.ts';
 import { layerNormDispatch, layerNormParams } from '../../shaders/layernorm.ts';
 import {
   MATMUL_CANDIDATES, matmulConfigFits, matmulConfigName, matmulDispatch, matmulParams, matmulWgsl,
@@ -347,20 +347,25 @@ const checks = {
     return result;
   },
 
-  /** Every element-wise op at length n; affine scaled by |a alpha| + |beta| (it can cancel). */
-  async elementwise(n: number): Promise<Record<ElementwiseOp, number>> {
+  /**
+   * Every element-wise op at length n (the vec4 variant when `vec4` and n allows it); affine scaled by
+   * |a alpha| + |beta| (it can cancel).
+   */
+  async elementwise(n: number, vec4 = false): Promise<Record<ElementwiseOp, number>> {
+    const width = vec4 && elementwiseUsesVec4(n) ? 4 : 1;
+    const source = width === 4 ? elementwiseVec4Source(elementwiseWgsl) : elementwiseWgsl;
     const a = floats(n, 3);
     const b = floats(n, 4);
     const alpha = Math.fround(-1.75);
     const beta = Math.fround(0.3125);
     const out = {} as Record<ElementwiseOp, number>;
     for (const op of ['add', 'mul', 'relu', 'affine'] as const) {
-      const y = await runKernel(elementwiseWgsl, [
+      const y = await runKernel(source, [
         { binding: 0, kind: 'input', data: a },
         { binding: 1, kind: 'input', data: b },
         { binding: 2, kind: 'uniform', data: elementwiseParams(n, op, alpha, beta) },
         { binding: 3, kind: 'output', bytes: n * 4 },
-      ], elementwiseDispatch(n));
+      ], elementwiseDispatch(n, width));
       const ref = elementwiseReference(op, a, b, alpha, beta);
       const scale = op === 'affine' ? Array.from(a, (v) => Math.abs(v * alpha) + Math.abs(beta)) : Array.from(ref, Math.abs);
       out[op] = maxScaledError(y.get(3)!, ref, scale);
