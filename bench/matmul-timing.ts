@@ -5,6 +5,7 @@
  * Imports only shaders/, so the GPU-machine script can use it without node_modules.
  */
 import { MATMUL_BINDINGS, matmulParams } from '../shaders/matmul.ts';
+import { timeDispatches } from '../workers/gpu/dispatch-timer.ts';
 
 /**
  * How one measurement is taken: an optional untimed warm-up, then `reps` timed runs of `iters` products each.
@@ -176,19 +177,8 @@ export class MatmulProblem {
    * Milliseconds for `iters` dispatches of `pipeline` in one command buffer, from submission to
    * `onSubmittedWorkDone` (earlier work is drained first so it is not billed here).
    */
-  async time(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, dispatch: readonly [number, number, number], iters: number): Promise<number> {
-    const { device } = this;
-    await device.queue.onSubmittedWorkDone();
-    const t0 = performance.now();
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    for (let i = 0; i < iters; i++) pass.dispatchWorkgroups(dispatch[0], dispatch[1], dispatch[2]);
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    await device.queue.onSubmittedWorkDone();
-    return performance.now() - t0;
+  time(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, dispatch: readonly [number, number, number], iters: number): Promise<number> {
+    return timeDispatches(this.device, pipeline, bindGroup, dispatch, iters);
   }
 
   /** Clears C (so a kernel that writes nothing cannot pass on an earlier kernel's output). */

@@ -25,6 +25,7 @@ import {
   matmulParams,
   matmulWgsl,
 } from '../../shaders/matmul.ts';
+import { timeDispatches } from './dispatch-timer.ts';
 
 /** One candidate's measured rate. */
 export interface TuneTrial {
@@ -250,24 +251,12 @@ function makeProblem(device: GPUDevice, n: number): Problem {
   return { n, buffers: [a, b, params, c] };
 }
 
-async function timeRun(device: GPUDevice, pipeline: GPUComputePipeline, p: Problem, config: MatmulConfig, reps: number): Promise<number> {
+function timeRun(device: GPUDevice, pipeline: GPUComputePipeline, p: Problem, config: MatmulConfig, reps: number): Promise<number> {
   const bindGroup = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: p.buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
-  // Drain earlier work (uploads, warm-up) so it is not billed to this measurement.
-  await device.queue.onSubmittedWorkDone();
-  const t0 = performance.now();
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindGroup);
-  const [x, y, z] = matmulDispatch(p.n, p.n, config);
-  for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(x, y, z);
-  pass.end();
-  device.queue.submit([encoder.finish()]);
-  await device.queue.onSubmittedWorkDone();
-  return performance.now() - t0;
+  return timeDispatches(device, pipeline, bindGroup, matmulDispatch(p.n, p.n, config), reps);
 }
 
 function destroy(p: Problem): void {
