@@ -1,6 +1,7 @@
 // src/compute in real Chromium: module workers, WebGPU (SwiftShader here, a real GPU elsewhere),
 // onnxruntime-web with WASM threads on a cross-origin isolated page. Drives e2e/pages/compute.html.
 import { expect, type Page, test } from '@playwright/test';
+import { openPeer } from './fixtures.ts';
 
 /** Kernels agree with the f64 CPU reference to this (error scaled by the terms' magnitude). */
 const REL = 1e-4;
@@ -12,19 +13,13 @@ test.describe.configure({ mode: 'serial' });
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  page = await browser.newPage();
-  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') console.error(`[console] ${msg.text()}`);
-  });
-  await page.goto('/e2e/pages/compute.html');
-  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+  page = await openPeer(browser, '/e2e/pages/compute.html');
   const created = await page.evaluate(() => window.computeTest.createPool());
   expect(created.crossOriginIsolated).toBe(true);
 });
 
 test.afterAll(async () => {
-  await page?.close();
+  await page?.context().close();
 });
 
 test('capabilities report WebGPU, WASM SIMD and threads, and positive GFLOP/s, measured once', async () => {
