@@ -99,6 +99,9 @@ export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) =>
   };
 }
 
+/** Side of a matmul tile when the caller does not choose one (see RunMatmulOptions.tile). */
+export const DEFAULT_MATMUL_TILE = 512;
+
 /** Plans a WGSL job from caller-made shards. */
 export async function planWgsl(opts: RunWgslOptions): Promise<JobPlan<TensorData[][]>> {
   const kernel: KernelSpec = { kind: 'wgsl', source: opts.kernel.source, entryPoint: opts.kernel.entryPoint, bindings: opts.kernel.bindings.map((b) => ({ ...b })) };
@@ -131,7 +134,7 @@ export async function planMatmul(opts: RunMatmulOptions): Promise<JobPlan<Float3
   if (!(b instanceof Float32Array) || b.length !== k * n) {
     throw new RangeError(`Cannot run a matmul as 'b' must be a Float32Array of k*n = ${k * n} values: current length is ${b?.length}`);
   }
-  const tiles = matmulTiles(m, n, opts.tile ?? 128);
+  const tiles = matmulTiles(m, n, opts.tile ?? DEFAULT_MATMUL_TILE);
   const kernel: KernelSpec = { kind: 'matmul' };
   // Packed before the first await, so the caller may reuse a and b as soon as this returns.
   const packed = tiles.map((tile) => packMatmulTile(a, b, k, n, tile));

@@ -97,7 +97,11 @@ export interface RunWgslOptions extends JobOptions {
   shards: WgslShard[];
 }
 
-/** Options of `runMatmul`: C[m x n] = A[m x k] B[k x n], row-major f32, tiled `tile` x `tile` (default 128). */
+/**
+ * Options of `runMatmul`: C[m x n] = A[m x k] B[k x n], row-major f32, tiled `tile` x `tile` (default 512:
+ * each shard then holds 16 of the 128x128 blocks a contributor's kernel computes per workgroup, enough to
+ * keep a GPU's cores busy; smaller tiles spread a small product over more peers).
+ */
 export interface RunMatmulOptions {
   a: Float32Array;
   b: Float32Array;
