@@ -10,9 +10,9 @@
  * to moving its data at the copy engine's rate.
  */
 import { elementwiseDispatch, elementwiseParams, elementwiseUsesVec4, elementwiseVec4Source } from '../shaders/elementwise.ts';
-import { layerNormDispatch, layerNormParams } from '../shaders/layernorm.ts';
+import { layerNormDispatch, layerNormParams, layerNormUsesVec4, layerNormVec4Source } from '../shaders/layernorm.ts';
 import { ROW_WORKGROUP, rowConstants, rowLimits } from '../shaders/rows.ts';
-import { softmaxDispatch, softmaxParams } from '../shaders/softmax.ts';
+import { softmaxDispatch, softmaxParams, softmaxUsesVec4, softmaxVec4Source } from '../shaders/softmax.ts';
 import { randomFloats } from '../shaders/testing/reference.ts';
 
 /** WGSL sources of the measured kernels (the runtime loads them: Vite `?raw` or Deno.readTextFile). */
@@ -171,11 +171,13 @@ export async function measureKernels(
   };
   const sampleRows = [0, rows >> 1, rows - 1];
 
+  // The vec4 variants where the shape allows them: 4 floats per invocation per load (what a caller should dispatch).
+  const softmaxWidth = softmaxUsesVec4(cols) ? 4 : 1;
+  const layerNormWidth = layerNormUsesVec4(cols) ? 4 : 1;
   const [add, softmax, layerNorm] = await Promise.all([
-    // The vec4 variant where n allows it: 4 floats per invocation (what a caller should dispatch).
     compile(elementwiseUsesVec4(n) ? elementwiseVec4Source(sources.elementwise) : sources.elementwise),
-    compile(sources.softmax, rowConstants(workgroup)),
-    compile(sources.layerNorm, rowConstants(workgroup)),
+    compile(softmaxWidth === 4 ? softmaxVec4Source(sources.softmax) : sources.softmax, rowConstants(workgroup)),
+    compile(layerNormWidth === 4 ? layerNormVec4Source(sources.layerNorm) : sources.layerNorm, rowConstants(workgroup)),
   ]);
 
   budgetEnd = performance.now() + budgetMs;
@@ -195,8 +197,8 @@ export async function measureKernels(
     return worst;
   })];
 
-  const softmaxGroup = bind(softmax, [x, uniform(softmaxParams(rows, cols, { workgroup })), y]);
-  kernels.push(await measure('row softmax', 2 * bytes, computePass(softmax, softmaxGroup, softmaxDispatch(rows, cols, limits, workgroup)), async () => {
+  const softmaxGroup = bind(softmax, [x, uniform(softmaxParams(rows, cols, { workgroup, width: softmaxWidth })), y]);
+  kernels.push(await measure('row softmax', 2 * bytes, computePass(softmax, softmaxGroup, softmaxDispatch(rows, cols, limits, workgroup, softmaxWidth)), async () => {
     const got = await readRows(sampleRows);
     let worst = 0;
     sampleRows.forEach((r, i) => {
@@ -213,8 +215,8 @@ export async function measureKernels(
   }));
 
   const eps = 1e-5;
-  const layerNormGroup = bind(layerNorm, [x, gamma, beta, uniform(layerNormParams(rows, cols, { eps, workgroup })), y]);
-  kernels.push(await measure('layer norm', 2 * bytes, computePass(layerNorm, layerNormGroup, layerNormDispatch(rows, cols, limits, workgroup)), async () => {
+  const layerNormGroup = bind(layerNorm, [x, gamma, beta, uniform(layerNormParams(rows, cols, { eps, workgroup, width: layerNormWidth })), y]);
+  kernels.push(await measure('layer norm', 2 * bytes, computePass(layerNorm, layerNormGroup, layerNormDispatch(rows, cols, limits, workgroup, layerNormWidth)), async () => {
     const got = await readRows(sampleRows);
     let worst = 0;
     sampleRows.forEach((r, i) => {

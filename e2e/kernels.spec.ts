@@ -78,6 +78,31 @@ test('layer norm matches the reference: awkward shapes, width 256, 2D grid under
   expectWithin(await page.evaluate((s) => window.kernelsTest.layerNorm(s, { maxWorkgroupsPerDim: 11 }), GRID), LAYERNORM_REL, GRID.length);
 });
 
+/** Shapes with cols a multiple of 4, for the row kernels' vec4 variants. */
+const VEC4_SHAPES: [number, number][] = [[1, 4], [7, 260], [2, 1000], [1, 4100], [300, 8]];
+
+test('the vec4 softmax variant matches the reference (cols a multiple of 4), width 256 and a small grid limit', async () => {
+  expectWithin(await page.evaluate((s) => window.kernelsTest.softmax(s, { vec4: true }), VEC4_SHAPES), SOFTMAX_REL, VEC4_SHAPES.length);
+  expectWithin(await page.evaluate(() => window.kernelsTest.softmax([[3, 260]], { vec4: true, workgroup: 256 })), SOFTMAX_REL, 1);
+  expectWithin(await page.evaluate(() => window.kernelsTest.softmax([[101, 300]], { vec4: true, maxWorkgroupsPerDim: 11 })), SOFTMAX_REL, 1);
+});
+
+test('the vec4 layer-norm variant matches the reference (cols a multiple of 4), width 256 and a small grid limit', async () => {
+  expectWithin(await page.evaluate((s) => window.kernelsTest.layerNorm(s, { vec4: true }), VEC4_SHAPES), LAYERNORM_REL, VEC4_SHAPES.length);
+  expectWithin(await page.evaluate(() => window.kernelsTest.layerNorm([[3, 260]], { vec4: true, workgroup: 256 })), LAYERNORM_REL, 1);
+  expectWithin(await page.evaluate(() => window.kernelsTest.layerNorm([[101, 300]], { vec4: true, maxWorkgroupsPerDim: 11 })), LAYERNORM_REL, 1);
+});
+
+test('the vec4 row-wise sum and max variant matches the reference (cols a multiple of 4), width 256 and a small grid limit', async () => {
+  const base = await page.evaluate((s) => window.kernelsTest.reduce(s, { vec4: true }), VEC4_SHAPES);
+  const wide = await page.evaluate(() => window.kernelsTest.reduce([[3, 260]], { vec4: true, workgroup: 256 }));
+  const grid = await page.evaluate(() => window.kernelsTest.reduce([[101, 300]], { vec4: true, maxWorkgroupsPerDim: 11 }));
+  for (const errors of [base, wide, grid]) {
+    for (const [key, err] of Object.entries(errors)) expect(err, `vec4 ${key}`).toBeLessThanOrEqual(key.startsWith('max') ? 0 : SUM_REL);
+  }
+  expect(Object.keys(base)).toHaveLength(2 * VEC4_SHAPES.length);
+});
+
 test('softmax in row chunks bound at aligned sub-ranges (64 KiB binding limit) matches the whole-job reference', async () => {
   const r = await page.evaluate(() => window.kernelsTest.softmaxChunked(100, 1001, 65536));
   expect(r.chunks).toBeGreaterThanOrEqual(3);

@@ -1,4 +1,6 @@
-import { layerNormDispatch, layerNormParams } from './layernorm.ts';
+/// <reference lib="deno.webgpu" />
+import { type BufferWindow, planRowChunks } from './chunks.ts';
+import { layerNormDispatch, layerNormParams, layerNormUsesVec4, layerNormVec4Source } from './layernorm.ts';
 import { rowLimits } from './rows.ts';
 import { assertClose, randomF32, runKernel, testDevice } from './testing/harness.ts';
 import { layerNormReference } from './testing/reference.ts';
@@ -105,4 +107,132 @@ Deno.test('layerNormParams() writes eps as f32 after the u32 fields and refuses 
     if (e instanceof RangeError) message = e.message;
   }
   if (!message.includes("'eps' must be a finite number >= 0: current value is -1")) throw new Error(`Unexpected error: '${message}'`);
+});
+
+// The vec4 variant (layernorm.ts `layerNormVec4Source`): x, gamma, beta and y as array<vec4<f32>>.
+const sourceVec4 = layerNormVec4Source(source);
+const sourceVec4At256 = layerNormVec4Source(source256);
+
+async function gpuLayerNormVec4(
+  x: Float32Array, gamma: Float32Array, beta: Float32Array, rows: number, cols: number, workgroup = 64, lim = limits,
+): Promise<Float32Array> {
+  if (!layerNormUsesVec4(cols)) throw new Error(`Expected cols ${cols} to take the vec4 variant`);
+  const out = await runKernel({
+    source: workgroup === 256 ? sourceVec4At256 : sourceVec4,
+    bindings: [
+      { binding: 0, kind: 'input', data: x },
+      { binding: 1, kind: 'input', data: gamma },
+      { binding: 2, kind: 'input', data: beta },
+      { binding: 3, kind: 'uniform', data: layerNormParams(rows, cols, { eps: EPS, workgroup, width: 4 }) },
+      { binding: 4, kind: 'output', bytes: rows * cols * 4 },
+    ],
+    dispatch: layerNormDispatch(rows, cols, lim, workgroup, 4),
+  });
+  return new Float32Array(out.get(4)!);
+}
+
+async function checkVec4(rows: number, cols: number, seed: number, workgroup = 64, lim = limits): Promise<void> {
+  const { x, gamma, beta } = inputs(rows, cols, seed);
+  const y = await gpuLayerNormVec4(x, gamma, beta, rows, cols, workgroup, lim);
+  const ref = layerNormReference(x, gamma, beta, rows, cols, EPS);
+  assertClose(y, ref.y, REL, ref.scale, `vec4 [${rows}, ${cols}] WG ${workgroup}`);
+}
+
+Deno.test('layernorm.wgsl vec4 variant matches an f64 reference for cols 4..4100, rows 1 and 7, packed and at WG 256', async () => {
+  const shapes: [number, number][] = [];
+  for (const cols of [4, 8, 260, 1000, 4100]) for (const rows of [1, 7]) shapes.push([rows, cols]);
+  shapes.push([1000, 4], [301, 20], [33, 40]);
+  for (const [rows, cols] of shapes) await checkVec4(rows, cols, rows * 29 + cols);
+  for (const [rows, cols] of [[300, 4], [9, 200], [2, 4100]] as const) await checkVec4(rows, cols, rows + cols, 256);
+  await checkVec4(101, 300, 101, 64, { ...limits, maxComputeWorkgroupsPerDimension: 11 });
+});
+
+Deno.test('layernorm.wgsl vec4 variant keeps the variance of 1000 + noise rows and gives beta for constant rows', async () => {
+  const rows = 4, cols = 2000;
+  const x = randomF32(rows * cols, 9);
+  for (let i = 0; i < x.length; i++) x[i] = x[i]! + 1000;
+  const gamma = new Float32Array(cols).fill(1);
+  const beta = new Float32Array(cols);
+  const y = await gpuLayerNormVec4(x, gamma, beta, rows, cols);
+  const ref = layerNormReference(x, gamma, beta, rows, cols, EPS);
+  assertClose(y, ref.y, REL, ref.scale, 'vec4 offset rows');
+
+  const flat = new Float32Array(3 * 100).fill(2.5);
+  const g = randomF32(100, 1);
+  const b = randomF32(100, 2);
+  const z = await gpuLayerNormVec4(flat, g, b, 3, 100);
+  for (let i = 0; i < z.length; i++) if (z[i] !== b[i % 100]) throw new Error(`Expected beta at ${i}: ${b[i % 100]}, got ${z[i]}`);
+});
+
+Deno.test('layernorm.wgsl vec4 variant over chunks bound as buffer sub-ranges (16-byte-aligned bases) matches the reference', async () => {
+  const device = await testDevice();
+  const SMALL = { maxStorageBufferBindingSize: 65536, minStorageBufferOffsetAlignment: 256 };
+  const module = device.createShaderModule({ code: sourceVec4 });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  // 8016- and 16400-byte rows start most chunks off the 256-byte grid (bases 32 and 12 floats: still vec4s).
+  for (const [rows, cols] of [[50, 2004], [13, 4100]] as const) {
+    const { x, gamma, beta } = inputs(rows, cols, rows * 3 + cols);
+    const chunks = planRowChunks(rows, [cols * 4, cols * 4], SMALL);
+    if (chunks.length < 3 || !chunks.some((c) => c.windows[0]!.base > 0)) throw new Error(`Expected several offset chunks for [${rows}, ${cols}]`);
+    if (!chunks.every((c) => layerNormUsesVec4(cols, c.windows[0]!.base))) throw new Error(`Expected every chunk of [${rows}, ${cols}] on the vec4 variant`);
+    device.pushErrorScope('validation');
+    const upload = (data: Float32Array) => {
+      const buf = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      device.queue.writeBuffer(buf, 0, data);
+      return buf;
+    };
+    const [xb, gb, bb] = [upload(x), upload(gamma), upload(beta)];
+    const yb = device.createBuffer({ size: x.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const read = device.createBuffer({ size: x.byteLength, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    const uniforms = chunks.map((c) => {
+      const [wx, wy] = c.windows as [BufferWindow, BufferWindow];
+      const u = device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      device.queue.writeBuffer(u, 0, layerNormParams(c.rows, cols, { eps: EPS, base: wx.base, width: 4 }));
+      pass.setBindGroup(0, device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: xb, offset: wx.offset, size: wx.size } },
+          { binding: 1, resource: { buffer: gb } },
+          { binding: 2, resource: { buffer: bb } },
+          { binding: 3, resource: { buffer: u } },
+          { binding: 4, resource: { buffer: yb, offset: wy.offset, size: wy.size } },
+        ],
+      }));
+      pass.dispatchWorkgroups(...layerNormDispatch(c.rows, cols, limits, 64, 4));
+      return u;
+    });
+    pass.end();
+    encoder.copyBufferToBuffer(yb, 0, read, 0, x.byteLength);
+    device.queue.submit([encoder.finish()]);
+    const error = await device.popErrorScope();
+    if (error) throw new Error(`WebGPU validation failed: ${error.message}`);
+    await read.mapAsync(GPUMapMode.READ);
+    const y = new Float32Array(read.getMappedRange().slice(0));
+    for (const b of [xb, gb, bb, yb, read, ...uniforms]) b.destroy();
+    const ref = layerNormReference(x, gamma, beta, rows, cols, EPS);
+    assertClose(y, ref.y, REL, ref.scale, `vec4 chunked [${rows}, ${cols}] in ${chunks.length} chunks`);
+  }
+});
+
+Deno.test('layerNormUsesVec4() and the width-4 params refuse shapes and bases off the vec4 grid', () => {
+  if (!layerNormUsesVec4(1000) || layerNormUsesVec4(1002) || layerNormUsesVec4(1000, 6)) throw new Error('Unexpected layerNormUsesVec4');
+  if (new DataView(layerNormParams(3, 1000, { width: 4 })).getUint32(8, true) !== 64) throw new Error('Expected seg 64 for 250 vec4s');
+  if (new DataView(layerNormParams(3, 20, { width: 4 })).getUint32(8, true) !== 8) throw new Error('Expected seg 8 for 5 vec4s');
+  for (const [fn, text] of [
+    [() => layerNormParams(2, 6, { width: 4 }), "'cols' must be a multiple of 4 for the vec4 variant: current value is 6"],
+    [() => layerNormParams(2, 8, { width: 4, base: 6 }), "'base' must be a multiple of 4 for the vec4 variant: current value is 6"],
+    [() => layerNormDispatch(2, 10, limits, 64, 4), "'cols' must be a multiple of 4 for the vec4 variant: current value is 10"],
+    [() => layerNormVec4Source('fn main() {}'), "lacks 'alias T = f32;'"],
+  ] as const) {
+    let message = '';
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof RangeError || e instanceof TypeError) message = e.message;
+    }
+    if (!message.includes(text)) throw new Error(`Expected an error with '${text}', got '${message}'`);
+  }
 });

@@ -2,7 +2,10 @@
  * Params layout and dispatch rule of shaders/layernorm.wgsl (layer normalisation over the last axis of a
  * [rows, cols] f32 matrix, with gamma and beta of length cols). Constants and pure functions only.
  */
-import { checkCount, checkMatrixIndex, ROW_WORKGROUP, rowDispatch, rowSegment, type RowLimits } from './rows.ts';
+import {
+  checkCount, checkMatrixIndex, ROW_WORKGROUP, rowDispatch, rowSegment, rowUnits, rowUsesVec4, rowVec4Source,
+  type RowLimits, type RowWidth,
+} from './rows.ts';
 
 /** Entry point of the layer-norm kernel. */
 export const LAYERNORM_ENTRY_POINT = 'main';
@@ -27,6 +30,8 @@ export interface LayerNormParamOptions {
   base?: number;
   /** Workgroup width the pipeline was built with (`rowConstants`); default ROW_WORKGROUP. */
   workgroup?: number;
+  /** 4 for the vec4 variant (`layerNormVec4Source`: cols and base multiples of 4), else 1 (default). */
+  width?: RowWidth;
 }
 
 /** The 32-byte params uniform {rows, cols, seg, base, eps, _pad x3}. */
@@ -41,17 +46,39 @@ export function layerNormParams(rows: number, cols: number, opts: LayerNormParam
   if (!Number.isFinite(eps) || eps < 0) {
     throw new RangeError(`Cannot ${action} as 'eps' must be a finite number >= 0: current value is ${eps}`);
   }
+  const units = rowUnits(action, cols, opts.width ?? 1, { base });
   const buf = new ArrayBuffer(32);
   const view = new DataView(buf);
   view.setUint32(0, rows, true);
   view.setUint32(4, cols, true);
-  view.setUint32(8, rowSegment(cols, opts.workgroup), true);
+  view.setUint32(8, rowSegment(units, opts.workgroup), true);
   view.setUint32(12, base, true);
   view.setFloat32(16, eps, true);
   return buf;
 }
 
-/** Workgroups for a layer norm over [rows, cols]: see `rowDispatch` (2D grid past the per-dimension limit). */
-export function layerNormDispatch(rows: number, cols: number, limits: RowLimits, workgroup = ROW_WORKGROUP): [number, number, number] {
-  return rowDispatch('layer-norm', rows, cols, limits, workgroup);
+/**
+ * Workgroups for a layer norm over [rows, cols]: see `rowDispatch` (2D grid past the per-dimension limit);
+ * `width` 4 for the vec4 variant, whose rows are cols / 4 elements long.
+ */
+export function layerNormDispatch(rows: number, cols: number, limits: RowLimits, workgroup = ROW_WORKGROUP, width: RowWidth = 1): [number, number, number] {
+  checkCount('dispatch layer-norm', 'cols', cols, 1);
+  return rowDispatch('layer-norm', rows, rowUnits('dispatch layer-norm', cols, width), limits, workgroup);
+}
+
+/**
+ * The vec4 variant of shaders/layernorm.wgsl (its text passed in: `?raw` or a file read): x, gamma, beta and y
+ * as array<vec4<f32>>, 4 floats per invocation per step. Use it where `layerNormUsesVec4` says so, with
+ * `layerNormParams(..., { width: 4 })` and `layerNormDispatch(..., 4)`; params stay in floats.
+ */
+export function layerNormVec4Source(scalarSource: string): string {
+  return rowVec4Source('layer-norm', scalarSource);
+}
+
+/**
+ * Whether a layer norm over rows of `cols` floats, `base` floats into the x and y bindings (chunks.ts), can run
+ * on the vec4 variant (gamma and beta are bound whole, from offset 0).
+ */
+export function layerNormUsesVec4(cols: number, base = 0): boolean {
+  return rowUsesVec4(cols, base);
 }

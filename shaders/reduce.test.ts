@@ -1,4 +1,4 @@
-import { planReduceAll, REDUCE_ALL_MAX_PARTIALS, reduceDispatch, reduceParams, type ReduceOp } from './reduce.ts';
+import { planReduceAll, REDUCE_ALL_MAX_PARTIALS, reduceDispatch, reduceParams, type ReduceOp, reduceUsesVec4, reduceVec4Source } from './reduce.ts';
 import { DEFAULT_ROW_LIMITS, rowDispatch, rowLimits, rowSegment, rowsPerWorkgroup } from './rows.ts';
 import { assertClose, randomF32, runKernel, testDevice } from './testing/harness.ts';
 import { reduceReference } from './testing/reference.ts';
@@ -153,4 +153,74 @@ Deno.test('rowDispatch() refuses workgroups the device cannot run and grids past
   expectThrow(() => reduceParams(3, 4, 'sum', { n: 8 }), "'n' must lie in ((rows-1)*cols, rows*cols] = (8, 12]: current value is 8");
   const [x, y] = rowDispatch('reduce', 25, 1000, { ...DEFAULT_ROW_LIMITS, maxComputeWorkgroupsPerDimension: 5 });
   if (x !== 5 || y !== 5) throw new Error(`Expected 5 x 5, got ${x} x ${y}`);
+});
+
+// The vec4 variant (reduce.ts `reduceVec4Source`): x as array<vec4<f32>>, y one f32 per row.
+const sourceVec4 = reduceVec4Source(source);
+const sourceVec4At256 = reduceVec4Source(source256);
+
+/** Row-wise op over x[inBase..] as rows of cols (n floats, the last row possibly short) on the vec4 variant. */
+async function gpuReduceVec4(
+  op: ReduceOp, x: Float32Array, rows: number, cols: number, opts: { n?: number; inBase?: number; workgroup?: number } = {},
+): Promise<Float32Array> {
+  const { n = rows * cols, inBase = 0, workgroup = 64 } = opts;
+  if (!reduceUsesVec4(cols, n, inBase)) throw new Error(`Expected cols ${cols}, n ${n}, inBase ${inBase} to take the vec4 variant`);
+  const out = await runKernel({
+    source: workgroup === 256 ? sourceVec4At256 : sourceVec4,
+    bindings: [
+      { binding: 0, kind: 'input', data: x },
+      { binding: 1, kind: 'uniform', data: reduceParams(rows, cols, op, { n, inBase, workgroup, width: 4 }) },
+      { binding: 2, kind: 'output', bytes: rows * 4 },
+    ],
+    dispatch: reduceDispatch(rows, cols, limits, workgroup, 4),
+  });
+  return new Float32Array(out.get(2)!);
+}
+
+Deno.test('reduce.wgsl vec4 variant matches the reference for cols 4..4100, rows 1 and 7, WG 256, a short last row and an offset', async () => {
+  for (const op of ['sum', 'max'] as const) {
+    for (const cols of [4, 8, 260, 1000, 4100]) {
+      for (const rows of [1, 7]) {
+        const x = randomF32(rows * cols, rows * 37 + cols);
+        check(op, await gpuReduceVec4(op, x, rows, cols), x, rows, cols, `vec4 ${op} [${rows}, ${cols}]`);
+      }
+    }
+    for (const [rows, cols] of [[1000, 4], [33, 40], [3, 260], [2, 4100]] as const) {
+      const x = randomF32(rows * cols, rows + cols + 1);
+      check(op, await gpuReduceVec4(op, x, rows, cols, { workgroup: 256 }), x, rows, cols, `vec4 WG 256 ${op} [${rows}, ${cols}]`);
+    }
+    // A short last row (n = 2.5 rows) read 12 floats past the binding start, as a chunk's base would put it.
+    const rows = 3, cols = 1000, n = 2500, inBase = 12;
+    const x = randomF32(inBase + n, 77);
+    const y = await gpuReduceVec4(op, x, rows, cols, { n, inBase });
+    const body = x.subarray(inBase);
+    const ref = [0, 1, 2].map((r) => {
+      const row = body.subarray(r * cols, Math.min((r + 1) * cols, n));
+      return reduceReference(op, row, 1, row.length);
+    });
+    assertClose(y, Float32Array.from(ref, (r) => r.y[0]!), op === 'sum' ? SUM_REL : 0, ref.map((r) => r.scale[0]!), `vec4 ${op} short last row, inBase 12`);
+  }
+});
+
+Deno.test('reduceUsesVec4() and the width-4 params refuse shapes and offsets off the vec4 grid', () => {
+  if (!reduceUsesVec4(1000) || !reduceUsesVec4(1000, 2500, 12) || reduceUsesVec4(1000, 2502) || reduceUsesVec4(1002) || reduceUsesVec4(8, 8, 2)) {
+    throw new Error('Unexpected reduceUsesVec4');
+  }
+  if (new Uint32Array(reduceParams(3, 1000, 'sum', { width: 4 }))[4] !== 64) throw new Error('Expected seg 64 for 250 vec4s');
+  if (new Uint32Array(reduceParams(3, 12, 'max', { width: 4 }))[4] !== 4) throw new Error('Expected seg 4 for 3 vec4s');
+  for (const [fn, text] of [
+    [() => reduceParams(2, 6, 'sum', { width: 4 }), "'cols' must be a multiple of 4 for the vec4 variant: current value is 6"],
+    [() => reduceParams(2, 8, 'sum', { width: 4, n: 14 }), "'n' must be a multiple of 4 for the vec4 variant: current value is 14"],
+    [() => reduceParams(2, 8, 'sum', { width: 4, inBase: 2 }), "'inBase' must be a multiple of 4 for the vec4 variant: current value is 2"],
+    [() => reduceDispatch(2, 6, limits, 64, 4), "'cols' must be a multiple of 4 for the vec4 variant: current value is 6"],
+    [() => reduceVec4Source('fn main() {}'), "lacks 'alias T = f32;'"],
+  ] as const) {
+    let message = '';
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof RangeError || e instanceof TypeError) message = e.message;
+    }
+    if (!message.includes(text)) throw new Error(`Expected an error with '${text}', got '${message}'`);
+  }
 });

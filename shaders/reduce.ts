@@ -2,7 +2,10 @@
  * Op codes, params layout, dispatch rule and whole-array plan of shaders/reduce.wgsl (row-wise sum or max of
  * a [rows, cols] f32 matrix). Constants and pure functions only: safe to import anywhere.
  */
-import { checkCount, checkMatrixIndex, ROW_WORKGROUP, rowDispatch, rowSegment, type RowLimits } from './rows.ts';
+import {
+  checkCount, checkMatrixIndex, ROW_WORKGROUP, rowDispatch, rowSegment, rowUnits, rowUsesVec4, rowVec4Source,
+  type RowLimits, type RowWidth,
+} from './rows.ts';
 
 /** Op codes of the reduction kernel, in the order the WGSL uses. */
 export const REDUCE_OPS = { sum: 0, max: 1 } as const;
@@ -29,6 +32,8 @@ export interface ReduceParamOptions {
   outBase?: number;
   /** Workgroup width the pipeline was built with (`rowConstants`); default ROW_WORKGROUP. */
   workgroup?: number;
+  /** 4 for the vec4 variant (`reduceVec4Source`: cols, n and inBase multiples of 4), else 1 (default). */
+  width?: RowWidth;
 }
 
 /** The 32-byte params uniform {rows, cols, n, op, seg, in_base, out_base, _pad}. */
@@ -50,12 +55,34 @@ export function reduceParams(rows: number, cols: number, op: ReduceOp, opts: Red
   checkCount(action, 'outBase', outBase, 0);
   checkMatrixIndex(action, 1, n, inBase);
   checkMatrixIndex(action, rows, 1, outBase);
-  return new Uint32Array([rows, cols, n, code, rowSegment(cols, opts.workgroup), inBase, outBase, 0]).buffer;
+  const units = rowUnits(action, cols, opts.width ?? 1, { n, inBase });
+  return new Uint32Array([rows, cols, n, code, rowSegment(units, opts.workgroup), inBase, outBase, 0]).buffer;
 }
 
-/** Workgroups for a row-wise reduction of [rows, cols]: see `rowDispatch` (2D grid past the per-dimension limit). */
-export function reduceDispatch(rows: number, cols: number, limits: RowLimits, workgroup = ROW_WORKGROUP): [number, number, number] {
-  return rowDispatch('reduce', rows, cols, limits, workgroup);
+/**
+ * Workgroups for a row-wise reduction of [rows, cols]: see `rowDispatch` (2D grid past the per-dimension
+ * limit); `width` 4 for the vec4 variant, whose rows are cols / 4 elements long.
+ */
+export function reduceDispatch(rows: number, cols: number, limits: RowLimits, workgroup = ROW_WORKGROUP, width: RowWidth = 1): [number, number, number] {
+  checkCount('dispatch reduce', 'cols', cols, 1);
+  return rowDispatch('reduce', rows, rowUnits('dispatch reduce', cols, width), limits, workgroup);
+}
+
+/**
+ * The vec4 variant of shaders/reduce.wgsl (its text passed in: `?raw` or a file read): x as array<vec4<f32>>
+ * (y stays one f32 per row), 4 floats per invocation per load. Use it where `reduceUsesVec4` says so, with
+ * `reduceParams(..., { width: 4 })` and `reduceDispatch(..., 4)`; params stay in floats.
+ */
+export function reduceVec4Source(scalarSource: string): string {
+  return rowVec4Source('reduce', scalarSource);
+}
+
+/**
+ * Whether a reduction of rows of `cols` floats, `n` floats bound in all (default: whole rows only, so any n
+ * that `cols` divides), `inBase` floats into the x binding (chunks.ts), can run on the vec4 variant.
+ */
+export function reduceUsesVec4(cols: number, n = cols, inBase = 0): boolean {
+  return rowUsesVec4(cols, n, inBase);
 }
 
 /** Smallest slice of the array one workgroup of the first whole-array pass reduces (16 floats a thread at 256). */

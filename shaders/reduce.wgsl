@@ -9,6 +9,9 @@
 // NaN pass through max as the hardware's max gives them.
 // The flat workgroup index wid.y * nwg.x + wid.x lets reduce.ts spill a large row count into y.
 // in_base / out_base shift x and y, for row ranges bound at an aligned offset below their start (chunks.ts).
+// Element type T of x: f32 here; reduce.ts derives the vec4 variant (T = vec4<f32>, WIDTH = 4) for cols, n and
+// in_base multiples of 4, where each thread folds 4 consecutive floats per load entry-wise and folds its 4
+// entries into one at the end. params stay in floats; params.seg then counts threads per row of cols / 4 vec4s.
 
 struct Params {
   rows: u32,
@@ -21,7 +24,10 @@ struct Params {
   _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+alias T = f32;
+const WIDTH: u32 = 1u;
+
+@group(0) @binding(0) var<storage, read> x: array<T>;
 @group(0) @binding(1) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
@@ -32,6 +38,21 @@ override WG: u32 = 64u;
 
 var<workgroup> partial: array<f32, WG>;
 
+// Sum of v's WIDTH entries (vec4<f32>(v) splats a scalar and keeps a vec4).
+fn total(v: T) -> f32 {
+  let w = vec4<f32>(v);
+  if (WIDTH == 1u) {
+    return w.x;
+  }
+  return (w.x + w.y) + (w.z + w.w);
+}
+
+// Largest of v's entries.
+fn largest(v: T) -> f32 {
+  let w = vec4<f32>(v);
+  return max(max(w.x, w.y), max(w.z, w.w));
+}
+
 @compute @workgroup_size(WG, 1, 1)
 fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -41,24 +62,28 @@ fn main(
   let seg = params.seg;
   let lane = lid % seg;
   let row = (wid.y * nwg.x + wid.x) * (WG / seg) + lid / seg;
+  // Row length and start in T elements (cols, n and in_base are multiples of WIDTH).
   var len = 0u;
   if (row < params.rows) {
-    len = min(params.cols, params.n - row * params.cols);
+    len = min(params.cols, params.n - row * params.cols) / WIDTH;
   }
-  let first = params.in_base + row * params.cols;
+  let first = (params.in_base + row * params.cols) / WIDTH;
 
-  // Each thread folds its strided columns, starting from its first element (lanes >= len hold nothing).
+  // Each thread folds its strided elements, starting from its first one (lanes >= len hold nothing), then
+  // its WIDTH entries into one.
   var acc = 0.0;
   if (lane < len) {
-    acc = x[first + lane];
+    var a = x[first + lane];
     if (params.op == 0u) {
       for (var c = lane + seg; c < len; c += seg) {
-        acc += x[first + c];
+        a += x[first + c];
       }
+      acc = total(a);
     } else {
       for (var c = lane + seg; c < len; c += seg) {
-        acc = max(acc, x[first + c]);
+        a = max(a, x[first + c]);
       }
+      acc = largest(a);
     }
   }
   partial[lid] = acc;

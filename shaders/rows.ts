@@ -89,6 +89,47 @@ export function rowDispatch(
   return [x, y, 1];
 }
 
+/** Floats each invocation of a row kernel loads at a time: 1 (the WGSL source as written) or 4 (its vec4 variant). */
+export type RowWidth = 1 | 4;
+
+/** The marker lines a row kernel's source declares its element type and width with (as elementwise.wgsl does). */
+const VEC4_MARKERS = [['alias T = f32;', 'alias T = vec4<f32>;'], ['const WIDTH: u32 = 1u;', 'const WIDTH: u32 = 4u;']] as const;
+
+/**
+ * The vec4 variant of a row kernel's WGSL source (softmax.wgsl, layernorm.wgsl, reduce.wgsl): its row buffers
+ * become array<vec4<f32>> and each invocation takes 4 consecutive floats per step. Throws a TypeError naming
+ * `kernel` where the source lacks a marker line.
+ */
+export function rowVec4Source(kernel: string, scalarSource: string): string {
+  let out = scalarSource;
+  for (const [scalar, vec4] of VEC4_MARKERS) {
+    if (!out.includes(scalar)) throw new TypeError(`Cannot derive the vec4 ${kernel} kernel as the source lacks '${scalar}'`);
+    out = out.replace(scalar, vec4);
+  }
+  return out;
+}
+
+/**
+ * Whether rows of `cols` floats, bound `offsets` floats past a 16-byte-aligned binding start (chunks.ts `base`
+ * values), can run on a vec4 variant: every row and offset must start on a vec4, so all are multiples of 4.
+ */
+export function rowUsesVec4(cols: number, ...offsets: number[]): boolean {
+  return Number.isInteger(cols) && cols > 0 && cols % 4 === 0 && offsets.every((o) => Number.isInteger(o) && o % 4 === 0);
+}
+
+/**
+ * Vec4 elements per row: `cols / width`, after checking that `width` is 1 or 4 and, for 4, that `cols` and the
+ * `offsets` (name: value) are multiples of 4. Throws a RangeError naming the offending value otherwise.
+ */
+export function rowUnits(action: string, cols: number, width: RowWidth, offsets: Record<string, number> = {}): number {
+  if (width !== 1 && width !== 4) throw new RangeError(`Cannot ${action} as 'width' must be 1 or 4: current value is ${String(width)}`);
+  if (width === 1) return cols;
+  for (const [name, value] of Object.entries({ cols, ...offsets })) {
+    if (value % 4 !== 0) throw new RangeError(`Cannot ${action} as '${name}' must be a multiple of 4 for the vec4 variant: current value is ${value}`);
+  }
+  return cols / 4;
+}
+
 /** Throws a RangeError where a `workgroup`-wide workgroup does not fit `limits`. */
 export function checkRowLimits(kernel: string, limits: RowLimits, workgroup = ROW_WORKGROUP): void {
   const action = `dispatch ${kernel}`;

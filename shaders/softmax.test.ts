@@ -1,5 +1,7 @@
+/// <reference lib="deno.webgpu" />
+import { type BufferWindow, planRowChunks } from './chunks.ts';
 import { rowLimits } from './rows.ts';
-import { softmaxDispatch, softmaxParams } from './softmax.ts';
+import { softmaxDispatch, softmaxParams, softmaxUsesVec4, softmaxVec4Source } from './softmax.ts';
 import { assertClose, randomF32, runKernel, testDevice } from './testing/harness.ts';
 import { softmaxReference } from './testing/reference.ts';
 
@@ -92,5 +94,131 @@ Deno.test('softmaxParams() refuses bad shapes with the offending value', () => {
       if (e instanceof RangeError) message = e.message;
     }
     if (!message.includes(text)) throw new Error(`Expected a RangeError with '${text}', got '${message}'`);
+  }
+});
+
+// The vec4 variant (softmax.ts `softmaxVec4Source`): x and y as array<vec4<f32>>, rows cols / 4 vec4s long.
+const sourceVec4 = softmaxVec4Source(source);
+const sourceVec4At256 = softmaxVec4Source(source256);
+
+async function gpuSoftmaxVec4(x: Float32Array, rows: number, cols: number, workgroup = 64, lim = limits): Promise<Float32Array> {
+  if (!softmaxUsesVec4(cols)) throw new Error(`Expected cols ${cols} to take the vec4 variant`);
+  const out = await runKernel({
+    source: workgroup === 256 ? sourceVec4At256 : sourceVec4,
+    bindings: [
+      { binding: 0, kind: 'input', data: x },
+      { binding: 1, kind: 'uniform', data: softmaxParams(rows, cols, { workgroup, width: 4 }) },
+      { binding: 2, kind: 'output', bytes: rows * cols * 4 },
+    ],
+    dispatch: softmaxDispatch(rows, cols, lim, workgroup, 4),
+  });
+  return new Float32Array(out.get(2)!);
+}
+
+Deno.test('softmax.wgsl vec4 variant matches an f64 reference for cols 4..4100, rows 1 and 7, packed and at WG 256', async () => {
+  const shapes: [number, number][] = [];
+  for (const cols of [4, 8, 260, 1000, 4100]) for (const rows of [1, 7]) shapes.push([rows, cols]);
+  shapes.push([1000, 4], [301, 20], [33, 40]);
+  for (const [rows, cols] of shapes) {
+    const x = randomF32(rows * cols, rows * 13 + cols, -8, 8);
+    assertClose(await gpuSoftmaxVec4(x, rows, cols), softmaxReference(x, rows, cols), REL, undefined, `vec4 [${rows}, ${cols}]`);
+  }
+  for (const [rows, cols] of [[300, 4], [9, 200], [2, 4100]] as const) {
+    const x = randomF32(rows * cols, rows * 7 + cols, -8, 8);
+    assertClose(await gpuSoftmaxVec4(x, rows, cols, 256), softmaxReference(x, rows, cols), REL, undefined, `vec4 WG 256 [${rows}, ${cols}]`);
+  }
+  const small = { ...limits, maxComputeWorkgroupsPerDimension: 11 };
+  const x = randomF32(101 * 300, 5, -8, 8);
+  assertClose(await gpuSoftmaxVec4(x, 101, 300, 64, small), softmaxReference(x, 101, 300), REL, undefined, 'vec4 [101, 300] on a small grid');
+});
+
+Deno.test('softmax.wgsl vec4 variant is stable at +-1000 and keeps -Infinity at exactly 0, whole vec4s masked too', async () => {
+  const rows = 6, cols = 520;
+  const x = randomF32(rows * cols, 4, -4, 4);
+  for (let c = 0; c < cols; c++) {
+    x[c] = x[c]! + 1000;
+    x[cols + c] = x[cols + c]! - 1000;
+    if (c % 3 === 0) x[2 * cols + c] = -Infinity; // masked entries scattered over the vec4s
+    if (c >= 8) x[4 * cols + c] = -Infinity; // a causal-style row: whole threads see nothing but -Infinity
+    if (c % 8 >= 4) x[5 * cols + c] = -Infinity; // every other vec4 fully masked
+  }
+  x[3 * cols + 450] = 40; // one dominant element late in the row: the running max must rescale the sum
+  const y = await gpuSoftmaxVec4(x, rows, cols);
+  assertClose(y, softmaxReference(x, rows, cols), REL, undefined, 'vec4 offset and masked rows');
+  for (let i = 0; i < y.length; i++) {
+    if (x[i] === -Infinity && y[i] !== 0) throw new Error(`Expected 0 at masked index ${i}, got ${y[i]}`);
+  }
+});
+
+Deno.test('softmax.wgsl vec4 variant over chunks bound as buffer sub-ranges (16-byte-aligned bases) matches the reference', async () => {
+  const device = await testDevice();
+  const SMALL = { maxStorageBufferBindingSize: 65536, minStorageBufferOffsetAlignment: 256 };
+  const module = device.createShaderModule({ code: sourceVec4 });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  // 8016- and 16400-byte rows start most chunks off the 256-byte grid (bases 32 and 12 floats: still vec4s).
+  for (const [rows, cols, offGrid] of [[50, 2004, true], [13, 4100, true], [9000, 4, false]] as const) {
+    const x = randomF32(rows * cols, rows + cols, -8, 8);
+    const chunks = planRowChunks(rows, [cols * 4, cols * 4], SMALL);
+    if (chunks.length < 3 || chunks.some((c) => c.windows[0]!.base > 0) !== offGrid) throw new Error(`Expected several chunks for [${rows}, ${cols}], off the grid: ${offGrid}`);
+    if (!chunks.every((c) => softmaxUsesVec4(cols, c.windows[0]!.base))) throw new Error(`Expected every chunk of [${rows}, ${cols}] on the vec4 variant`);
+    device.pushErrorScope('validation');
+    const xb = device.createBuffer({ size: x.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(xb, 0, x);
+    const yb = device.createBuffer({ size: x.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const read = device.createBuffer({ size: x.byteLength, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    const uniforms = chunks.map((c) => {
+      const [wx, wy] = c.windows as [BufferWindow, BufferWindow];
+      const u = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      device.queue.writeBuffer(u, 0, softmaxParams(c.rows, cols, { base: wx.base, width: 4 }));
+      pass.setBindGroup(0, device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: xb, offset: wx.offset, size: wx.size } },
+          { binding: 1, resource: { buffer: u } },
+          { binding: 2, resource: { buffer: yb, offset: wy.offset, size: wy.size } },
+        ],
+      }));
+      pass.dispatchWorkgroups(...softmaxDispatch(c.rows, cols, limits, 64, 4));
+      return u;
+    });
+    pass.end();
+    encoder.copyBufferToBuffer(yb, 0, read, 0, x.byteLength);
+    device.queue.submit([encoder.finish()]);
+    const error = await device.popErrorScope();
+    if (error) throw new Error(`WebGPU validation failed: ${error.message}`);
+    await read.mapAsync(GPUMapMode.READ);
+    const y = new Float32Array(read.getMappedRange().slice(0));
+    for (const b of [xb, yb, read, ...uniforms]) b.destroy();
+    assertClose(y, softmaxReference(x, rows, cols), REL, undefined, `vec4 chunked [${rows}, ${cols}] in ${chunks.length} chunks`);
+  }
+});
+
+Deno.test('softmaxUsesVec4() and the width-4 params refuse shapes and bases off the vec4 grid', () => {
+  const cases: [boolean, boolean][] = [
+    [softmaxUsesVec4(4), true], [softmaxUsesVec4(1000, 256), true], [softmaxUsesVec4(1001), false], [softmaxUsesVec4(1000, 2), false],
+  ];
+  cases.forEach(([got, want], i) => {
+    if (got !== want) throw new Error(`Case ${i}: expected ${want}, got ${got}`);
+  });
+  if (!softmaxVec4Source(source).includes('array<T>') || !softmaxVec4Source(source).includes('alias T = vec4<f32>;')) throw new Error('Expected the vec4 source to bind vec4 arrays');
+  const seg = new Uint32Array(softmaxParams(7, 1000, { width: 4 }))[2];
+  if (seg !== 64) throw new Error(`Expected seg 64 for 250 vec4s, got ${seg}`);
+  if (new Uint32Array(softmaxParams(7, 8, { width: 4 }))[2] !== 2) throw new Error('Expected seg 2 for 2 vec4s');
+  for (const [fn, text] of [
+    [() => softmaxParams(2, 6, { width: 4 }), "'cols' must be a multiple of 4 for the vec4 variant: current value is 6"],
+    [() => softmaxParams(2, 8, { width: 4, base: 2 }), "'base' must be a multiple of 4 for the vec4 variant: current value is 2"],
+    [() => softmaxDispatch(2, 6, limits, 64, 4), "'cols' must be a multiple of 4 for the vec4 variant: current value is 6"],
+    [() => softmaxVec4Source('fn main() {}'), "lacks 'alias T = f32;'"],
+  ] as const) {
+    let message = '';
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof RangeError || e instanceof TypeError) message = e.message;
+    }
+    if (!message.includes(text)) throw new Error(`Expected an error with '${text}', got '${message}'`);
   }
 });

@@ -4,13 +4,13 @@
 // e2e/kernels.spec.ts to assert on. Independent of src/compute and workers/: the kernels are checked alone.
 import { planRowChunks } from '../../shaders/chunks.ts';
 import { elementwiseDispatch, elementwiseParams, type ElementwiseOp, elementwiseUsesVec4, elementwiseVec4Source } from '../../shaders/elementwise.ts';
-import { layerNormDispatch, layerNormParams } from '../../shaders/layernorm.ts';
+import { layerNormDispatch, layerNormParams, layerNormUsesVec4, layerNormVec4Source } from '../../shaders/layernorm.ts';
 import {
   MATMUL_CANDIDATES, matmulConfigFits, matmulConfigName, matmulDispatch, matmulParams, matmulWgsl,
 } from '../../shaders/matmul.ts';
-import { planReduceAll, reduceDispatch, reduceParams, type ReduceOp } from '../../shaders/reduce.ts';
+import { planReduceAll, reduceDispatch, reduceParams, type ReduceOp, reduceUsesVec4, reduceVec4Source } from '../../shaders/reduce.ts';
 import { ROW_WORKGROUP, rowConstants, rowLimits, type RowLimits } from '../../shaders/rows.ts';
-import { softmaxDispatch, softmaxParams } from '../../shaders/softmax.ts';
+import { softmaxDispatch, softmaxParams, softmaxUsesVec4, softmaxVec4Source } from '../../shaders/softmax.ts';
 import {
   elementwiseReference, layerNormReference, matmulReference, randomFloats, reduceReference, softmaxReference,
 } from '../../shaders/testing/reference.ts';
@@ -26,6 +26,8 @@ type Shape = [number, number];
 interface RowOptions {
   workgroup?: number;
   maxWorkgroupsPerDim?: number;
+  /** Run the kernel's vec4 variant where the shape allows it (cols a multiple of 4). */
+  vec4?: boolean;
 }
 
 /** One group-0 binding: data in (storage or uniform), or an output of `bytes`. */
@@ -175,12 +177,13 @@ const checks = {
     const out: Record<string, number> = {};
     for (const [rows, cols] of shapes) {
       const x = floats(rows * cols, rows * 7 + cols);
+      const width = opts.vec4 && reduceUsesVec4(cols) ? 4 : 1;
       for (const op of ['sum', 'max'] as const) {
-        const y = await runKernel(reduceWgsl, [
+        const y = await runKernel(width === 4 ? reduceVec4Source(reduceWgsl) : reduceWgsl, [
           { binding: 0, kind: 'input', data: x },
-          { binding: 1, kind: 'uniform', data: reduceParams(rows, cols, op, { workgroup }) },
+          { binding: 1, kind: 'uniform', data: reduceParams(rows, cols, op, { workgroup, width }) },
           { binding: 2, kind: 'output', bytes: rows * 4 },
-        ], reduceDispatch(rows, cols, limits, workgroup), rowConstants(workgroup));
+        ], reduceDispatch(rows, cols, limits, workgroup, width), rowConstants(workgroup));
         const ref = reduceReference(op, x, rows, cols);
         out[`${op} ${label([rows, cols])}`] = maxScaledError(y.get(2)!, ref.y, ref.scale);
       }
@@ -232,11 +235,12 @@ const checks = {
     const out: Record<string, number> = {};
     for (const [rows, cols] of shapes) {
       const x = floats(rows * cols, rows * 11 + cols, -8, 8);
-      const y = await runKernel(softmaxWgsl, [
+      const width = opts.vec4 && softmaxUsesVec4(cols) ? 4 : 1;
+      const y = await runKernel(width === 4 ? softmaxVec4Source(softmaxWgsl) : softmaxWgsl, [
         { binding: 0, kind: 'input', data: x },
-        { binding: 1, kind: 'uniform', data: softmaxParams(rows, cols, { workgroup }) },
+        { binding: 1, kind: 'uniform', data: softmaxParams(rows, cols, { workgroup, width }) },
         { binding: 2, kind: 'output', bytes: rows * cols * 4 },
-      ], softmaxDispatch(rows, cols, limits, workgroup), rowConstants(workgroup));
+      ], softmaxDispatch(rows, cols, limits, workgroup, width), rowConstants(workgroup));
       out[label([rows, cols])] = maxScaledError(y.get(2)!, softmaxReference(x, rows, cols));
     }
     return out;
@@ -252,13 +256,14 @@ const checks = {
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) x[r * cols + c] = x[r * cols + c]! + ((r % 7) - 3);
       const gamma = floats(cols, cols + 1, -2, 2);
       const beta = floats(cols, cols + 2);
-      const y = await runKernel(layerNormWgsl, [
+      const width = opts.vec4 && layerNormUsesVec4(cols) ? 4 : 1;
+      const y = await runKernel(width === 4 ? layerNormVec4Source(layerNormWgsl) : layerNormWgsl, [
         { binding: 0, kind: 'input', data: x },
         { binding: 1, kind: 'input', data: gamma },
         { binding: 2, kind: 'input', data: beta },
-        { binding: 3, kind: 'uniform', data: layerNormParams(rows, cols, { eps: 1e-5, workgroup }) },
+        { binding: 3, kind: 'uniform', data: layerNormParams(rows, cols, { eps: 1e-5, workgroup, width }) },
         { binding: 4, kind: 'output', bytes: rows * cols * 4 },
-      ], layerNormDispatch(rows, cols, limits, workgroup), rowConstants(workgroup));
+      ], layerNormDispatch(rows, cols, limits, workgroup, width), rowConstants(workgroup));
       const ref = layerNormReference(x, gamma, beta, rows, cols, 1e-5);
       out[label([rows, cols])] = maxScaledError(y.get(4)!, ref.y, ref.scale);
     }
