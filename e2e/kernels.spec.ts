@@ -3,6 +3,7 @@
 // pipeline in 0.3-1 s and runs at CPU speed; the Deno tests in shaders/ cover the large sizes on llvmpipe.
 import { type Browser, type BrowserType, expect, type LaunchOptions, type Page, test } from '@playwright/test';
 import { MATMUL_CANDIDATES, matmulConfigName } from '../shaders/matmul.ts';
+import { openPeer } from './fixtures.ts';
 
 // Tolerances, each relative to the scale the page divides by (shaders/*.test.ts justify them in full):
 /** Row sums vs sum |x|: (ceil(cols/64) + 6) chained f32 adds at 2^-24 each stay under 1e-5. */
@@ -19,20 +20,14 @@ test.describe.configure({ mode: 'serial' });
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  page = await browser.newPage();
-  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') console.error(`[console] ${msg.text()}`);
-  });
-  await page.goto('/e2e/pages/kernels.html');
-  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+  page = await openPeer(browser, '/e2e/pages/kernels.html');
   const info = await page.evaluate(() => window.kernelsTest.adapter());
   console.log(`kernels on ${info.description || info.architecture}`);
 });
 
 test.afterAll(async () => {
   if (page) expect(await page.evaluate(() => window.kernelsTest.uncaptured())).toEqual([]);
-  await page?.close();
+  await page?.context().close();
 });
 
 /** Asserts every entry of `errors` is within `tolerance`, naming the entry that is not. */
