@@ -41,6 +41,7 @@ import {
   samplePositions,
   timeRepeats,
   type TimingPlan,
+  describeDevice,
 } from './matmul-timing.ts';
 
 /** A competitor's result at one size: measured, skipped (budget, pruning) or failed. */
@@ -132,17 +133,6 @@ export function planFor(estMs: number): TimingPlan {
 function products(plan: TimingPlan, estMs: number): number {
   const iters = plan.targetMs === undefined ? plan.iters : Math.min(8, Math.max(1, Math.round(plan.targetMs / Math.max(estMs, 0.1))));
   return (plan.warmup ? 1 : 0) + plan.reps * iters;
-}
-
-/** Adapter of a device as one string, where the runtime exposes `GPUDevice.adapterInfo`. */
-export function describeDevice(device: GPUDevice): string | null {
-  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  return info ? describeAdapterInfo(info) : null;
-}
-
-/** vendor / architecture / description, skipping empty parts. */
-export function describeAdapterInfo(info: GPUAdapterInfo): string {
-  return [info.vendor, info.architecture, info.description].filter((s) => s).join(' / ') || 'unknown';
 }
 
 function isMeasured(o: Outcome): o is Measurement {

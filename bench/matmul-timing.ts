@@ -231,3 +231,14 @@ export async function measureKernel(
   const c = await problem.readOutput();
   return measurement(ms, iters, 2 * m * n * k, sampledError(inputs.a, inputs.b, c, problem.dims, inputs.positions));
 }
+
+/** Adapter of a device as one string, where the runtime exposes `GPUDevice.adapterInfo`. */
+export function describeDevice(device: GPUDevice): string | null {
+  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  return info ? describeAdapterInfo(info) : null;
+}
+
+/** vendor / architecture / description, skipping empty parts. */
+export function describeAdapterInfo(info: GPUAdapterInfo): string {
+  return [info.vendor, info.architecture, info.description].filter((s) => s).join(' / ') || 'unknown';
+}

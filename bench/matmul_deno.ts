@@ -2,7 +2,8 @@
 // our kernel (every candidate) vs tfjs-webgpu vs onnxruntime-web's WebGPU EP, one JSON document on stdout,
 // progress on stderr. Run: deno run -A --unstable-webgpu bench/matmul_deno.ts
 // Env: MESHWORK_BENCH_MATMUL_SIZES (default 256,512,1024,2048), MESHWORK_BENCH_MATMUL_BUDGET_S (default 300).
-import { compareMatmul, describeAdapterInfo } from './matmul-compare.ts';
+import { compareMatmul } from './matmul-compare.ts';
+import { describeAdapterInfo } from './matmul-timing.ts';
 
 const sizes = (Deno.env.get('MESHWORK_BENCH_MATMUL_SIZES') ?? '256,512,1024,2048').split(',').map((s) => Number(s.trim()));
 if (sizes.some((n) => !Number.isInteger(n) || n < 4)) {

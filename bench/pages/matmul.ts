@@ -1,7 +1,8 @@
 // Benchmark harness for the matmul comparison (bench/matmul-compare.ts) on this page's WebGPU adapter
 // (SwiftShader in headless Chromium): our generated kernel, tfjs-webgpu and onnxruntime-web's WebGPU EP.
 // Driven by bench/matmul.mjs through `window.benchMatmul`; progress lines go to the console as `[matmul] ...`.
-import { type CompareReport, compareMatmul, describeAdapterInfo } from '../matmul-compare.ts';
+import { type CompareReport, compareMatmul } from '../matmul-compare.ts';
+import { describeAdapterInfo } from '../matmul-timing.ts';
 
 /** What the driver may set for one run. */
 export interface MatmulRunOptions {
