@@ -2,9 +2,10 @@
  * Picks the matmul tile configuration (shaders/matmul.ts) that runs fastest on one adapter, by timing
  * every candidate that fits the device's limits on the same square product, within a time budget.
  *
- * The size grows from 256 (a 128x128 block needs a few workgroups to be judged fairly) with the first
+ * The size grows from 512 (the default shard tile of runMatmul; a 128x128 block then has 16 workgroups, and
+ * at 256 the ranking on SwiftShader differed from the one at 1024-2048) with the first
  * candidate until one submission takes TARGET_MS (past the size cap, more dispatches go in one
- * submission), so a software rasteriser (SwiftShader, llvmpipe: ~1-10 GFLOP/s) tunes at n=256-512 and a
+ * submission), so a software rasteriser (SwiftShader, llvmpipe: ~1-10 GFLOP/s) tunes at n=512 and a
  * data-centre GPU at n=2048 with many dispatches. Candidates compile and are timed one at a time in list
  * order (likeliest winners first): on SwiftShader one compile takes 1-5 s, so a budget-bound tuning times
  * the first few and `MatmulTuner` lets the rest be timed later, step by step. Works on a bare GPUDevice,
@@ -61,7 +62,7 @@ export interface TuneOptions {
 }
 
 const TARGET_MS = 25;
-const MIN_N = 256;
+const MIN_N = 512;
 const MAX_N = 2048;
 const MAX_REPS = 64;
 const SAMPLES = 2;
