@@ -4,7 +4,8 @@ import { layerNormDispatch, layerNormParams } from './layernorm.ts';
 import { reduceDispatch, reduceParams } from './reduce.ts';
 import { rowLimits } from './rows.ts';
 import { softmaxDispatch, softmaxParams } from './softmax.ts';
-import { assertClose, randomF32, testDevice } from './testing/harness.ts';
+import { runChunked, storage } from './testing/chunked.ts';
+import { assertClose, expectError, randomF32, testDevice } from './testing/harness.ts';
 import { layerNormReference, reduceReference, softmaxReference } from './testing/reference.ts';
 
 const device = await testDevice();
@@ -50,15 +51,7 @@ Deno.test('planRowChunks() splits into aligned windows under the binding limit f
 });
 
 Deno.test('planRowChunks() says which buffer and value break it when one row does not fit a binding', () => {
-  const expectThrow = (fn: () => unknown, text: string) => {
-    let message = '';
-    try {
-      fn();
-    } catch (e) {
-      if (e instanceof RangeError) message = e.message;
-    }
-    if (!message.includes(text)) throw new Error(`Expected a RangeError with '${text}', got '${message}'`);
-  };
+  const expectThrow = (fn: () => unknown, text: string) => expectError(fn, text, RangeError);
   expectThrow(() => planRowChunks(10, [4, 8192], { maxStorageBufferBindingSize: 4096 }),
     'one row of buffer 1 does not fit a binding of maxStorageBufferBindingSize 4096 bytes: current value is 8192 bytes');
   expectThrow(() => planRowChunks(10, [6], { maxStorageBufferBindingSize: 4096 }), "'rowBytes[0]' must be a positive multiple of 4: current value is 6");
@@ -66,63 +59,6 @@ Deno.test('planRowChunks() says which buffer and value break it when one row doe
   // A row that fits only without the alignment slack before it: row 0 fits, row 1 starts 40 bytes past 256.
   expectThrow(() => planRowChunks(2, [296], { maxStorageBufferBindingSize: 300 }), 'row 1 does not fit a binding of 300 bytes once its offset is aligned down to 256');
 });
-
-/** A storage buffer holding `data`, or `bytes` zero bytes. */
-function storage(data: Float32Array | number, extraUsage = 0): GPUBuffer {
-  const size = typeof data === 'number' ? data : data.byteLength;
-  const buf = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | extraUsage });
-  if (typeof data !== 'number') device.queue.writeBuffer(buf, 0, data);
-  return buf;
-}
-
-/**
- * Runs `source` once per chunk in one command buffer, binding each row buffer's window (offset, size) and
- * `whole` buffers entire, and returns the output buffer (the last of `rowBuffers`).
- */
-async function runChunked(opts: {
-  source: string;
-  chunks: RowChunk[];
-  rowBuffers: { binding: number; buffer: GPUBuffer }[];
-  whole?: { binding: number; buffer: GPUBuffer }[];
-  uniformBinding: number;
-  params: (chunk: RowChunk) => ArrayBuffer;
-  dispatch: (chunk: RowChunk) => [number, number, number];
-}): Promise<Float32Array> {
-  device.pushErrorScope('validation');
-  const module = device.createShaderModule({ code: opts.source });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const out = opts.rowBuffers.at(-1)!.buffer;
-  const read = device.createBuffer({ size: out.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  pass.setPipeline(pipeline);
-  const uniforms: GPUBuffer[] = [];
-  for (const chunk of opts.chunks) {
-    const uniform = device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    device.queue.writeBuffer(uniform, 0, opts.params(chunk));
-    uniforms.push(uniform);
-    const entries: GPUBindGroupEntry[] = [
-      ...opts.rowBuffers.map(({ binding, buffer }, i) => {
-        const w = chunk.windows[i]!;
-        return { binding, resource: { buffer, offset: w.offset, size: w.size } };
-      }),
-      ...(opts.whole ?? []).map(({ binding, buffer }) => ({ binding, resource: { buffer } })),
-      { binding: opts.uniformBinding, resource: { buffer: uniform } },
-    ];
-    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
-    pass.dispatchWorkgroups(...opts.dispatch(chunk));
-  }
-  pass.end();
-  encoder.copyBufferToBuffer(out, 0, read, 0, out.size);
-  device.queue.submit([encoder.finish()]);
-  const error = await device.popErrorScope();
-  if (error) throw new Error(`WebGPU validation failed: ${error.message}`);
-  await read.mapAsync(GPUMapMode.READ);
-  const result = new Float32Array(read.getMappedRange().slice(0));
-  read.unmap();
-  for (const b of [read, ...uniforms]) b.destroy();
-  return result;
-}
 
 // The binding limit is cut to 64 KiB so that a few hundred KiB of rows need several chunks; 4004- and
 // 16396-byte rows put most chunk starts off the 256-byte grid, so the kernels' base params are exercised.

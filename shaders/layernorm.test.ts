@@ -1,8 +1,9 @@
 /// <reference lib="deno.webgpu" />
-import { type BufferWindow, planRowChunks } from './chunks.ts';
+import { planRowChunks } from './chunks.ts';
 import { layerNormDispatch, layerNormParams, layerNormUsesVec4, layerNormVec4Source } from './layernorm.ts';
 import { rowLimits } from './rows.ts';
-import { assertClose, randomF32, runKernel, testDevice } from './testing/harness.ts';
+import { assertClose, expectError, randomF32, runKernel, testDevice } from './testing/harness.ts';
+import { runChunked, storage } from './testing/chunked.ts';
 import { layerNormReference } from './testing/reference.ts';
 
 const source = await Deno.readTextFile(new URL('./layernorm.wgsl', import.meta.url));
@@ -165,53 +166,22 @@ Deno.test('layernorm.wgsl vec4 variant keeps the variance of 1000 + noise rows a
 });
 
 Deno.test('layernorm.wgsl vec4 variant over chunks bound as buffer sub-ranges (16-byte-aligned bases) matches the reference', async () => {
-  const device = await testDevice();
   const SMALL = { maxStorageBufferBindingSize: 65536, minStorageBufferOffsetAlignment: 256 };
-  const module = device.createShaderModule({ code: sourceVec4 });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
   // 8016- and 16400-byte rows start most chunks off the 256-byte grid (bases 32 and 12 floats: still vec4s).
   for (const [rows, cols] of [[50, 2004], [13, 4100]] as const) {
     const { x, gamma, beta } = inputs(rows, cols, rows * 3 + cols);
     const chunks = planRowChunks(rows, [cols * 4, cols * 4], SMALL);
     if (chunks.length < 3 || !chunks.some((c) => c.windows[0]!.base > 0)) throw new Error(`Expected several offset chunks for [${rows}, ${cols}]`);
     if (!chunks.every((c) => layerNormUsesVec4(cols, c.windows[0]!.base))) throw new Error(`Expected every chunk of [${rows}, ${cols}] on the vec4 variant`);
-    device.pushErrorScope('validation');
-    const upload = (data: Float32Array) => {
-      const buf = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-      device.queue.writeBuffer(buf, 0, data);
-      return buf;
-    };
-    const [xb, gb, bb] = [upload(x), upload(gamma), upload(beta)];
-    const yb = device.createBuffer({ size: x.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-    const read = device.createBuffer({ size: x.byteLength, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    const uniforms = chunks.map((c) => {
-      const [wx, wy] = c.windows as [BufferWindow, BufferWindow];
-      const u = device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      device.queue.writeBuffer(u, 0, layerNormParams(c.rows, cols, { eps: EPS, base: wx.base, width: 4 }));
-      pass.setBindGroup(0, device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: xb, offset: wx.offset, size: wx.size } },
-          { binding: 1, resource: { buffer: gb } },
-          { binding: 2, resource: { buffer: bb } },
-          { binding: 3, resource: { buffer: u } },
-          { binding: 4, resource: { buffer: yb, offset: wy.offset, size: wy.size } },
-        ],
-      }));
-      pass.dispatchWorkgroups(...layerNormDispatch(c.rows, cols, limits, 64, 4));
-      return u;
+    const y = await runChunked({
+      source: sourceVec4,
+      chunks,
+      rowBuffers: [{ binding: 0, buffer: storage(x) }, { binding: 4, buffer: storage(x.byteLength, GPUBufferUsage.COPY_SRC) }],
+      whole: [{ binding: 1, buffer: storage(gamma) }, { binding: 2, buffer: storage(beta) }],
+      uniformBinding: 3,
+      params: (c) => layerNormParams(c.rows, cols, { eps: EPS, base: c.windows[0]!.base, width: 4 }),
+      dispatch: (c) => layerNormDispatch(c.rows, cols, limits, 64, 4),
     });
-    pass.end();
-    encoder.copyBufferToBuffer(yb, 0, read, 0, x.byteLength);
-    device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`WebGPU validation failed: ${error.message}`);
-    await read.mapAsync(GPUMapMode.READ);
-    const y = new Float32Array(read.getMappedRange().slice(0));
-    for (const b of [xb, gb, bb, yb, read, ...uniforms]) b.destroy();
     const ref = layerNormReference(x, gamma, beta, rows, cols, EPS);
     assertClose(y, ref.y, REL, ref.scale, `vec4 chunked [${rows}, ${cols}] in ${chunks.length} chunks`);
   }
@@ -226,13 +196,5 @@ Deno.test('layerNormUsesVec4() and the width-4 params refuse shapes and bases of
     [() => layerNormParams(2, 8, { width: 4, base: 6 }), "'base' must be a multiple of 4 for the vec4 variant: current value is 6"],
     [() => layerNormDispatch(2, 10, limits, 64, 4), "'cols' must be a multiple of 4 for the vec4 variant: current value is 10"],
     [() => layerNormVec4Source('fn main() {}'), "lacks 'alias T = f32;'"],
-  ] as const) {
-    let message = '';
-    try {
-      fn();
-    } catch (e) {
-      if (e instanceof RangeError || e instanceof TypeError) message = e.message;
-    }
-    if (!message.includes(text)) throw new Error(`Expected an error with '${text}', got '${message}'`);
-  }
+  ] as const) expectError(fn, text);
 });

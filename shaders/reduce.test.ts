@@ -1,6 +1,6 @@
 import { planReduceAll, REDUCE_ALL_MAX_PARTIALS, reduceDispatch, reduceParams, type ReduceOp, reduceUsesVec4, reduceVec4Source } from './reduce.ts';
 import { DEFAULT_ROW_LIMITS, rowDispatch, rowLimits, rowSegment, rowsPerWorkgroup } from './rows.ts';
-import { assertClose, randomF32, runKernel, testDevice } from './testing/harness.ts';
+import { assertClose, expectError, randomF32, runKernel, testDevice } from './testing/harness.ts';
 import { reduceReference } from './testing/reference.ts';
 
 const source = await Deno.readTextFile(new URL('./reduce.wgsl', import.meta.url));
@@ -214,13 +214,5 @@ Deno.test('reduceUsesVec4() and the width-4 params refuse shapes and offsets off
     [() => reduceParams(2, 8, 'sum', { width: 4, inBase: 2 }), "'inBase' must be a multiple of 4 for the vec4 variant: current value is 2"],
     [() => reduceDispatch(2, 6, limits, 64, 4), "'cols' must be a multiple of 4 for the vec4 variant: current value is 6"],
     [() => reduceVec4Source('fn main() {}'), "lacks 'alias T = f32;'"],
-  ] as const) {
-    let message = '';
-    try {
-      fn();
-    } catch (e) {
-      if (e instanceof RangeError || e instanceof TypeError) message = e.message;
-    }
-    if (!message.includes(text)) throw new Error(`Expected an error with '${text}', got '${message}'`);
-  }
+  ] as const) expectError(fn, text);
 });

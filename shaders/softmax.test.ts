@@ -1,8 +1,9 @@
 /// <reference lib="deno.webgpu" />
-import { type BufferWindow, planRowChunks } from './chunks.ts';
+import { planRowChunks } from './chunks.ts';
 import { rowLimits } from './rows.ts';
 import { softmaxDispatch, softmaxParams, softmaxUsesVec4, softmaxVec4Source } from './softmax.ts';
-import { assertClose, randomF32, runKernel, testDevice } from './testing/harness.ts';
+import { assertClose, expectError, randomF32, runKernel, testDevice } from './testing/harness.ts';
+import { runChunked, storage } from './testing/chunked.ts';
 import { softmaxReference } from './testing/reference.ts';
 
 const source = await Deno.readTextFile(new URL('./softmax.wgsl', import.meta.url));
@@ -86,15 +87,7 @@ Deno.test('softmaxParams() refuses bad shapes with the offending value', () => {
     [() => softmaxParams(2, 1.5), "'cols' must be an integer 1..2^32-1: current value is 1.5"],
     [() => softmaxParams(2, 4, { base: -1 }), "'base' must be an integer 0..2^32-1: current value is -1"],
     [() => softmaxParams(65536, 65536, { base: 1 }), 'base + rows * cols must be at most 2^32 (split the rows with chunks.ts): current value is 4294967297'],
-  ] as const) {
-    let message = '';
-    try {
-      fn();
-    } catch (e) {
-      if (e instanceof RangeError) message = e.message;
-    }
-    if (!message.includes(text)) throw new Error(`Expected a RangeError with '${text}', got '${message}'`);
-  }
+  ] as const) expectError(fn, text, RangeError);
 });
 
 // The vec4 variant (softmax.ts `softmaxVec4Source`): x and y as array<vec4<f32>>, rows cols / 4 vec4s long.
@@ -151,47 +144,21 @@ Deno.test('softmax.wgsl vec4 variant is stable at +-1000 and keeps -Infinity at 
 });
 
 Deno.test('softmax.wgsl vec4 variant over chunks bound as buffer sub-ranges (16-byte-aligned bases) matches the reference', async () => {
-  const device = await testDevice();
   const SMALL = { maxStorageBufferBindingSize: 65536, minStorageBufferOffsetAlignment: 256 };
-  const module = device.createShaderModule({ code: sourceVec4 });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
   // 8016- and 16400-byte rows start most chunks off the 256-byte grid (bases 32 and 12 floats: still vec4s).
   for (const [rows, cols, offGrid] of [[50, 2004, true], [13, 4100, true], [9000, 4, false]] as const) {
     const x = randomF32(rows * cols, rows + cols, -8, 8);
     const chunks = planRowChunks(rows, [cols * 4, cols * 4], SMALL);
     if (chunks.length < 3 || chunks.some((c) => c.windows[0]!.base > 0) !== offGrid) throw new Error(`Expected several chunks for [${rows}, ${cols}], off the grid: ${offGrid}`);
     if (!chunks.every((c) => softmaxUsesVec4(cols, c.windows[0]!.base))) throw new Error(`Expected every chunk of [${rows}, ${cols}] on the vec4 variant`);
-    device.pushErrorScope('validation');
-    const xb = device.createBuffer({ size: x.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-    device.queue.writeBuffer(xb, 0, x);
-    const yb = device.createBuffer({ size: x.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-    const read = device.createBuffer({ size: x.byteLength, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    const uniforms = chunks.map((c) => {
-      const [wx, wy] = c.windows as [BufferWindow, BufferWindow];
-      const u = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      device.queue.writeBuffer(u, 0, softmaxParams(c.rows, cols, { base: wx.base, width: 4 }));
-      pass.setBindGroup(0, device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: xb, offset: wx.offset, size: wx.size } },
-          { binding: 1, resource: { buffer: u } },
-          { binding: 2, resource: { buffer: yb, offset: wy.offset, size: wy.size } },
-        ],
-      }));
-      pass.dispatchWorkgroups(...softmaxDispatch(c.rows, cols, limits, 64, 4));
-      return u;
+    const y = await runChunked({
+      source: sourceVec4,
+      chunks,
+      rowBuffers: [{ binding: 0, buffer: storage(x) }, { binding: 2, buffer: storage(x.byteLength, GPUBufferUsage.COPY_SRC) }],
+      uniformBinding: 1,
+      params: (c) => softmaxParams(c.rows, cols, { base: c.windows[0]!.base, width: 4 }),
+      dispatch: (c) => softmaxDispatch(c.rows, cols, limits, 64, 4),
     });
-    pass.end();
-    encoder.copyBufferToBuffer(yb, 0, read, 0, x.byteLength);
-    device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`WebGPU validation failed: ${error.message}`);
-    await read.mapAsync(GPUMapMode.READ);
-    const y = new Float32Array(read.getMappedRange().slice(0));
-    for (const b of [xb, yb, read, ...uniforms]) b.destroy();
     assertClose(y, softmaxReference(x, rows, cols), REL, undefined, `vec4 chunked [${rows}, ${cols}] in ${chunks.length} chunks`);
   }
 });
@@ -212,13 +179,5 @@ Deno.test('softmaxUsesVec4() and the width-4 params refuse shapes and bases off 
     [() => softmaxParams(2, 8, { width: 4, base: 2 }), "'base' must be a multiple of 4 for the vec4 variant: current value is 2"],
     [() => softmaxDispatch(2, 6, limits, 64, 4), "'cols' must be a multiple of 4 for the vec4 variant: current value is 6"],
     [() => softmaxVec4Source('fn main() {}'), "lacks 'alias T = f32;'"],
-  ] as const) {
-    let message = '';
-    try {
-      fn();
-    } catch (e) {
-      if (e instanceof RangeError || e instanceof TypeError) message = e.message;
-    }
-    if (!message.includes(text)) throw new Error(`Expected an error with '${text}', got '${message}'`);
-  }
+  ] as const) expectError(fn, text);
 });

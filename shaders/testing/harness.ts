@@ -146,6 +146,21 @@ export function assertClose(
   }
 }
 
+/**
+ * Runs `fn` and throws unless it throws an error of one of `kinds` (default RangeError or TypeError) whose
+ * message includes `text`.
+ */
+export function expectError(fn: () => unknown, text: string, ...kinds: (new (...args: never[]) => Error)[]): void {
+  const accepted = kinds.length > 0 ? kinds : [RangeError, TypeError];
+  let message = '';
+  try {
+    fn();
+  } catch (e) {
+    if (accepted.some((k) => e instanceof k)) message = (e as Error).message;
+  }
+  if (!message.includes(text)) throw new Error(`Expected ${accepted.map((k) => k.name).join(' or ')} with '${text}', got '${message}'`);
+}
+
 function pad4(n: number): number {
   return Math.max(4, Math.ceil(n / 4) * 4);
 }
