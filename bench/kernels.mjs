@@ -5,8 +5,7 @@
 // MESHWORK_BENCH_KERNELS_COLS (row length, default 1024), MESHWORK_BENCH_KERNELS_WG (row-kernel workgroup
 // width, default 64), MESHWORK_BENCH_KERNELS_BUDGET_MS (time for the measures of one runtime, default 8000; the
 // Deno runner reads the same variables). A runtime that fails yields a row saying why instead of its numbers.
-import { spawn } from 'node:child_process';
-import { openPage } from './lib.mjs';
+import { openPage, runDenoJson } from './lib.mjs';
 
 const PAGE = '/bench/pages/kernels.html';
 
@@ -27,7 +26,7 @@ function options() {
 export async function run({ browser, baseURL }) {
   const opts = options();
   const chromium = await runChromium(browser, baseURL, opts).catch((err) => ({ error: err.message }));
-  const deno = await runDeno().catch((err) => ({ error: err.message }));
+  const deno = await runDenoJson('bench/kernels_deno.ts').catch((err) => ({ error: err.message }));
   return [...rowsOf('chromium', chromium), ...rowsOf('deno', deno)];
 }
 
@@ -38,25 +37,6 @@ async function runChromium(browser, baseURL, opts) {
   } finally {
     await page.context().close();
   }
-}
-
-function runDeno() {
-  return new Promise((resolve, reject) => {
-    const child = spawn('node_modules/.bin/deno', ['run', '-A', '--unstable-webgpu', 'bench/kernels_deno.ts'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = out.trim().split('\n').at(-1) ?? '';
-      try {
-        resolve(JSON.parse(last));
-      } catch {
-        reject(new Error(`Cannot read the Deno kernels bench's report as it exited with ${code} and printed: ${last.slice(0, 300)}`));
-      }
-    });
-  });
 }
 
 const ms = (b) => b.ms.map((x) => (x >= 100 ? x.toFixed(0) : x.toFixed(2))).join('/');

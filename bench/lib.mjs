@@ -18,6 +18,30 @@ export async function startCoordinator(port) {
   throw new Error(`Cannot start the coordinator as ${url}/healthz never answered`);
 }
 
+/**
+ * Runs a Deno benchmark script with WebGPU (llvmpipe here) and resolves with the JSON document on its last
+ * stdout line; `env` is added to this process's environment.
+ */
+export function runDenoJson(script, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('node_modules/.bin/deno', ['run', '-A', '--unstable-webgpu', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      try {
+        resolve(JSON.parse(last));
+      } catch {
+        reject(new Error(`Cannot read the report of ${script} as it exited with ${code} and printed: ${last.slice(0, 300)}`));
+      }
+    });
+  });
+}
+
 /** Headless Chromium with WebGPU (SwiftShader) and loopback WebRTC enabled. */
 export function launchBrowser() {
   return chromium.launch({

@@ -4,9 +4,8 @@
 // Env: MESHWORK_BENCH_MATMUL_SIZES (default 256,512,1024,2048), MESHWORK_BENCH_MATMUL_BUDGET_S (per runtime,
 // default 240). A runtime that fails yields a row saying why instead of its numbers. The raw reports of both
 // runtimes are written to .tmp/bench-matmul.json.
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { openPage } from './lib.mjs';
+import { openPage, runDenoJson } from './lib.mjs';
 
 const PAGE = '/bench/pages/matmul.html';
 const SIZES = (process.env.MESHWORK_BENCH_MATMUL_SIZES ?? '256,512,1024,2048').split(',').map((s) => Number(s.trim()));
@@ -26,7 +25,7 @@ export async function run({ browser, baseURL }) {
     throw new RangeError(`Cannot run the matmul bench as MESHWORK_BENCH_MATMUL_SIZES must list integers >= 4: current value is ${SIZES.join(',')}`);
   }
   const chromium = await runChromium(browser, baseURL).catch((err) => ({ error: err.message }));
-  const deno = await runDeno().catch((err) => ({ error: err.message }));
+  const deno = await runDenoJson('bench/matmul_deno.ts', { MESHWORK_BENCH_MATMUL_SIZES: SIZES.join(','), MESHWORK_BENCH_MATMUL_BUDGET_S: String(BUDGET_S) }).catch((err) => ({ error: err.message }));
   await mkdir('.tmp', { recursive: true });
   await writeFile(REPORT, JSON.stringify({ chromium, deno }, null, 1));
   console.error(`[matmul] raw reports written to ${REPORT}`);
@@ -43,26 +42,6 @@ async function runChromium(browser, baseURL) {
   } finally {
     await page.context().close();
   }
-}
-
-function runDeno() {
-  return new Promise((resolve, reject) => {
-    const child = spawn('node_modules/.bin/deno', ['run', '-A', '--unstable-webgpu', 'bench/matmul_deno.ts'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, MESHWORK_BENCH_MATMUL_SIZES: SIZES.join(','), MESHWORK_BENCH_MATMUL_BUDGET_S: String(BUDGET_S) },
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = out.trim().split('\n').at(-1) ?? '';
-      try {
-        resolve(JSON.parse(last));
-      } catch {
-        reject(new Error(`Cannot read the Deno matmul bench's report as it exited with ${code} and printed: ${last.slice(0, 300)}`));
-      }
-    });
-  });
 }
 
 const measured = (o) => o !== undefined && typeof o.gflops === 'number';
