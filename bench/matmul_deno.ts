@@ -3,7 +3,7 @@
 // progress on stderr. Run: deno run -A --unstable-webgpu bench/matmul_deno.ts
 // Env: MESHWORK_BENCH_MATMUL_SIZES (default 256,512,1024,2048), MESHWORK_BENCH_MATMUL_BUDGET_S (default 300).
 import { compareMatmul } from './matmul-compare.ts';
-import { describeAdapterInfo } from './matmul-timing.ts';
+import { describeAdapterInfo, fullComputeLimits } from './matmul-timing.ts';
 
 const sizes = (Deno.env.get('MESHWORK_BENCH_MATMUL_SIZES') ?? '256,512,1024,2048').split(',').map((s) => Number(s.trim()));
 if (sizes.some((n) => !Number.isInteger(n) || n < 4)) {
@@ -14,16 +14,7 @@ const log = (line: string) => console.error(`[matmul deno] ${line}`);
 
 const adapter = await navigator.gpu?.requestAdapter();
 if (!adapter) throw new Error('Cannot run the matmul bench as Deno found no WebGPU adapter: run with --unstable-webgpu');
-const device = await adapter.requestDevice({
-  requiredLimits: {
-    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-    maxBufferSize: adapter.limits.maxBufferSize,
-    maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
-    maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
-    maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
-    maxComputeWorkgroupSizeY: adapter.limits.maxComputeWorkgroupSizeY,
-  },
-});
+const device = await adapter.requestDevice({ requiredLimits: fullComputeLimits(adapter) });
 device.addEventListener('uncapturederror', (e) => log(`uncaptured WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`));
 
 /** Loads a library, turning a failure into the reason its column stays empty. */

@@ -7,7 +7,7 @@
 // Run: deno run -A --unstable-webgpu bench/gpu/matmul.ts
 // Env: MESHWORK_GPU_SIZES (default 1024,2048,4096,8192), MESHWORK_GPU_BUDGET_S (default 420).
 import { MATMUL_CANDIDATES, matmulConfigFits, matmulConfigName, matmulDispatch, matmulWgsl } from '../../shaders/matmul.ts';
-import { compileMatmulKernel, freshSeed, MatmulProblem, type Measurement, measurement, randomMatrix, sampledError, samplePositions } from '../matmul-timing.ts';
+import { compileMatmulKernel, freshSeed, fullComputeLimits, MatmulProblem, type Measurement, measurement, randomMatrix, sampledError, samplePositions } from '../matmul-timing.ts';
 import { type MatmulVariant, NAIVE, SPILL } from './variants.ts';
 
 /** Each timed repeat lasts about this long (many dispatches in one command buffer where they are quick). */
@@ -25,18 +25,7 @@ const log = (line: string) => console.error(`[gpu matmul] ${line}`);
 
 const adapter = await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' });
 if (!adapter) throw new Error('Cannot run the GPU matmul bench as Deno found no WebGPU adapter: run with --unstable-webgpu and VK_DRIVER_FILES set');
-const l = adapter.limits;
-const device = await adapter.requestDevice({
-  requiredLimits: {
-    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-    maxBufferSize: l.maxBufferSize,
-    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-    maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
-    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
-  },
-});
+const device = await adapter.requestDevice({ requiredLimits: fullComputeLimits(adapter) });
 device.addEventListener('uncapturederror', (e) => log(`uncaptured WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`));
 void device.lost.then((info) => info.reason === 'destroyed' || log(`device lost: ${info.reason} ${info.message}`));
 const adapterName = [adapter.info.vendor, adapter.info.architecture, adapter.info.device, adapter.info.description].filter((s) => s).join(' / ');

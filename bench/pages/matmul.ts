@@ -2,7 +2,7 @@
 // (SwiftShader in headless Chromium): our generated kernel, tfjs-webgpu and onnxruntime-web's WebGPU EP.
 // Driven by bench/matmul.mjs through `window.benchMatmul`; progress lines go to the console as `[matmul] ...`.
 import { type CompareReport, compareMatmul } from '../matmul-compare.ts';
-import { describeAdapterInfo } from '../matmul-timing.ts';
+import { describeAdapterInfo, fullComputeLimits } from '../matmul-timing.ts';
 
 /** What the driver may set for one run. */
 export interface MatmulRunOptions {
@@ -26,17 +26,7 @@ async function load<T>(what: string, f: () => Promise<T>): Promise<T | { error: 
 async function openDevice(): Promise<{ device: GPUDevice; adapter: string }> {
   const adapter = await navigator.gpu?.requestAdapter();
   if (!adapter) throw new Error('Cannot run the matmul bench as this page has no WebGPU adapter: launch Chromium with --enable-unsafe-webgpu');
-  const l = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredLimits: {
-      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-      maxBufferSize: l.maxBufferSize,
-      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-      maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
-    },
-  });
+  const device = await adapter.requestDevice({ requiredLimits: fullComputeLimits(adapter) });
   device.addEventListener('uncapturederror', (e) => log(`uncaptured WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`));
   return { device, adapter: describeAdapterInfo(adapter.info) };
 }
