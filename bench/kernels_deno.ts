@@ -3,6 +3,7 @@
 // Env: MESHWORK_BENCH_KERNELS_N (floats, default 16M), MESHWORK_BENCH_KERNELS_COLS (default 1024),
 // MESHWORK_BENCH_KERNELS_WG (row-kernel workgroup width, default 64), MESHWORK_BENCH_KERNELS_BUDGET_MS (default 8000).
 import { measureKernels, type KernelsOptions } from './kernels-timing.ts';
+import { fullComputeLimits } from './device-limits.ts';
 
 const read = (name: string) => Deno.readTextFile(new URL(`../shaders/${name}.wgsl`, import.meta.url));
 const env = (name: string) => {
@@ -12,14 +13,7 @@ const env = (name: string) => {
 
 const adapter = await navigator.gpu?.requestAdapter();
 if (!adapter) throw new Error('Cannot run the kernels bench as Deno found no WebGPU adapter: run with --unstable-webgpu');
-const device = await adapter.requestDevice({
-  requiredLimits: {
-    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-    maxBufferSize: adapter.limits.maxBufferSize,
-    maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
-    maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
-  },
-});
+const device = await adapter.requestDevice({ requiredLimits: fullComputeLimits(adapter) });
 const errors: string[] = [];
 device.addEventListener('uncapturederror', (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
 

@@ -242,20 +242,3 @@ export function describeDevice(device: GPUDevice): string | null {
 export function describeAdapterInfo(info: GPUAdapterInfo): string {
   return [info.vendor, info.architecture, info.description].filter((s) => s).join(' / ') || 'unknown';
 }
-
-/**
- * The limits a matmul benchmark asks its device for: the adapter's maxima for buffer sizes and compute
- * workgroups, so every candidate that the adapter could run is measured.
- */
-export function fullComputeLimits(adapter: GPUAdapter): Record<string, number> {
-  const l = adapter.limits;
-  return {
-    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-    maxBufferSize: l.maxBufferSize,
-    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-    maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
-    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
-  };
-}

@@ -3,7 +3,8 @@
 // progress on stderr. Run: deno run -A --unstable-webgpu bench/matmul_deno.ts
 // Env: MESHWORK_BENCH_MATMUL_SIZES (default 256,512,1024,2048), MESHWORK_BENCH_MATMUL_BUDGET_S (default 300).
 import { compareMatmul } from './matmul-compare.ts';
-import { describeAdapterInfo, fullComputeLimits } from './matmul-timing.ts';
+import { describeAdapterInfo } from './matmul-timing.ts';
+import { fullComputeLimits } from './device-limits.ts';
 
 const sizes = (Deno.env.get('MESHWORK_BENCH_MATMUL_SIZES') ?? '256,512,1024,2048').split(',').map((s) => Number(s.trim()));
 if (sizes.some((n) => !Number.isInteger(n) || n < 4)) {

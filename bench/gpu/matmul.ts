@@ -7,7 +7,8 @@
 // Run: deno run -A --unstable-webgpu bench/gpu/matmul.ts
 // Env: MESHWORK_GPU_SIZES (default 1024,2048,4096,8192), MESHWORK_GPU_BUDGET_S (default 420).
 import { MATMUL_CANDIDATES, matmulConfigFits, matmulConfigName, matmulDispatch, matmulWgsl } from '../../shaders/matmul.ts';
-import { compileMatmulKernel, freshSeed, fullComputeLimits, MatmulProblem, type Measurement, measurement, randomMatrix, sampledError, samplePositions } from '../matmul-timing.ts';
+import { compileMatmulKernel, freshSeed, MatmulProblem, type Measurement, measurement, randomMatrix, sampledError, samplePositions } from '../matmul-timing.ts';
+import { fullComputeLimits } from '../device-limits.ts';
 import { type MatmulVariant, NAIVE, SPILL } from './variants.ts';
 
 /** Each timed repeat lasts about this long (many dispatches in one command buffer where they are quick). */

@@ -5,6 +5,7 @@ import { measureKernels, type KernelsOptions, type KernelsReport } from '../kern
 import elementwise from '../../shaders/elementwise.wgsl?raw';
 import layerNorm from '../../shaders/layernorm.wgsl?raw';
 import softmax from '../../shaders/softmax.wgsl?raw';
+import { fullComputeLimits } from '../device-limits.ts';
 
 const bench = {
   /** Runs the measurement on a fresh device with the adapter's buffer limits. */
@@ -12,14 +13,7 @@ const bench = {
     if (!navigator.gpu) throw new Error('Cannot run the kernels bench as navigator.gpu is missing: start Chromium with --enable-unsafe-webgpu');
     const adapter = await navigator.gpu.requestAdapter();
     if (!adapter) throw new Error('Cannot run the kernels bench as no WebGPU adapter was found');
-    const device = await adapter.requestDevice({
-      requiredLimits: {
-        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-        maxBufferSize: adapter.limits.maxBufferSize,
-        maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
-        maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
-      },
-    });
+    const device = await adapter.requestDevice({ requiredLimits: fullComputeLimits(adapter) });
     const errors: string[] = [];
     device.addEventListener('uncapturederror', (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
     try {

@@ -2,7 +2,8 @@
 // (SwiftShader in headless Chromium): our generated kernel, tfjs-webgpu and onnxruntime-web's WebGPU EP.
 // Driven by bench/matmul.mjs through `window.benchMatmul`; progress lines go to the console as `[matmul] ...`.
 import { type CompareReport, compareMatmul } from '../matmul-compare.ts';
-import { describeAdapterInfo, fullComputeLimits } from '../matmul-timing.ts';
+import { describeAdapterInfo } from '../matmul-timing.ts';
+import { fullComputeLimits } from '../device-limits.ts';
 
 /** What the driver may set for one run. */
 export interface MatmulRunOptions {
