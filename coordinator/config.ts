@@ -31,6 +31,20 @@ export interface CoordinatorOptions {
   /** Messages per second a peer may send on either socket, and the burst it may save up. */
   ratePerSec: number;
   rateBurst: number;
+  /** After a claim: how long the run counts against capacity, and when an unverified, unchallenged run is paid (ms). */
+  claimWindowMs: number;
+  /** How long a verification run may find no eligible contributor at all before verification is waived (ms). */
+  replicaWaitMs: number;
+  /** Starter grants per network (/24, /48) and UTC day; 0 grants none. Loopback is not limited. */
+  grantsPerNetworkDay: number;
+  /** Smallest escrow a job may hold, micro-credits. */
+  minEscrow: number;
+  /** Addresses of reverse proxies whose X-Forwarded-For names the client. */
+  trustProxy: string[];
+  /** Bearer token of `/api/audit` (every account); empty: no audit route. */
+  auditToken: string;
+  /** A private mesh of the operator's own machines: no newcomer replication, no capacity ramp. */
+  trustNewcomers: boolean;
 }
 
 /** Defaults, as documented in INTERFACES.md. */
@@ -49,6 +63,13 @@ export const DEFAULTS: CoordinatorOptions = {
   aliveMs: 60_000,
   ratePerSec: 200,
   rateBurst: 400,
+  claimWindowMs: 60_000,
+  replicaWaitMs: 2_000,
+  grantsPerNetworkDay: 3,
+  minEscrow: 10_000,
+  trustProxy: [],
+  auditToken: '',
+  trustNewcomers: false,
 };
 
 /** Usage text for --help. */
@@ -65,7 +86,18 @@ export const USAGE = `Usage: deno run --allow-all coordinator/main.ts [flags]
   --log-level L         debug|info|warn|error|silent (default info)
   --expire-ms N         PeerJS queued-message expiry (default 5000)
   --alive-ms N          PeerJS silent-client timeout (default 60000)
-  --rate N / --burst N  messages per second per peer and burst (default 200 / 400)`;
+  --rate N / --burst N  messages per second per peer and burst (default 200 / 400)
+  --claim-window-ms N   after a claim: capacity hold and auto-payment of unchallenged unverified runs (default 60000)
+  --replica-wait-ms N   waive verification when no other eligible contributor exists this long (default 2000)
+  --grants-per-network-day N
+                        starter grants per /24 or /48 network and UTC day, 0 for none (default 3)
+  --min-escrow N        smallest escrow a job may hold, micro-credits (default 10000)
+  --trust-proxy A,B     reverse proxy addresses whose X-Forwarded-For names the client (default none)
+  --trust-newcomers on  a private mesh of your own machines: contributors are trusted from the start (no
+                        adaptive replication of newcomers, no capacity ramp; clients' verifyFraction still
+                        replicates). Never on a public mesh. (default off)
+  --audit-token T       serve every account's balance at /api/audit to 'Authorization: Bearer T'
+                        (default none; env MESHWORK_AUDIT_TOKEN)`;
 
 type Setter = (o: CoordinatorOptions, v: string) => void;
 
@@ -84,13 +116,21 @@ const FLAGS: Record<string, Setter> = {
   'alive-ms': (o, v) => (o.aliveMs = int('alive-ms', v, 100, 86_400_000)),
   rate: (o, v) => (o.ratePerSec = int('rate', v, 1, 1e6)),
   burst: (o, v) => (o.rateBurst = int('burst', v, 1, 1e6)),
+  'claim-window-ms': (o, v) => (o.claimWindowMs = int('claim-window-ms', v, 100, 86_400_000)),
+  'replica-wait-ms': (o, v) => (o.replicaWaitMs = int('replica-wait-ms', v, 0, 86_400_000)),
+  'grants-per-network-day': (o, v) => (o.grantsPerNetworkDay = int('grants-per-network-day', v, 0, 1e9)),
+  'min-escrow': (o, v) => (o.minEscrow = int('min-escrow', v, 0, 1e15)),
+  'trust-proxy': (o, v) => (o.trustProxy = addresses('trust-proxy', v)),
+  'audit-token': (o, v) => (o.auditToken = token('audit-token', v)),
+  'trust-newcomers': (o, v) => (o.trustNewcomers = onOff('trust-newcomers', v)),
 };
 
 /** Options from flags over environment over defaults; throws TypeError/RangeError naming the bad flag. */
 export function parseOptions(args: readonly string[], env: Record<string, string | undefined> = {}): CoordinatorOptions {
-  const o: CoordinatorOptions = { ...DEFAULTS, iceServers: [] };
+  const o: CoordinatorOptions = { ...DEFAULTS, iceServers: [], trustProxy: [] };
   if (env.PORT !== undefined && env.PORT !== '') FLAGS.port!(o, env.PORT);
   if (env.MESHWORK_DATA !== undefined && env.MESHWORK_DATA !== '') FLAGS.data!(o, env.MESHWORK_DATA);
+  if (env.MESHWORK_AUDIT_TOKEN !== undefined && env.MESHWORK_AUDIT_TOKEN !== '') FLAGS['audit-token']!(o, env.MESHWORK_AUDIT_TOKEN);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (!arg.startsWith('--')) throw new TypeError(`Cannot parse arguments as '${arg}' is not a flag: expected --name value`);
@@ -124,6 +164,26 @@ function fraction(name: string, v: string): number {
     throw new RangeError(`Cannot use '--${name}' as it must be a number in [0, 1): current value is ${v}`);
   }
   return n;
+}
+
+function onOff(name: string, v: string): boolean {
+  if (v !== 'on' && v !== 'off') throw new TypeError(`Cannot use '--${name}' as it must be on or off: current value is ${v.slice(0, 20)}`);
+  return v === 'on';
+}
+
+function token(name: string, v: string): string {
+  if (!/^[A-Za-z0-9._~+/=-]{16,256}$/.test(v)) {
+    throw new TypeError(`Cannot use '--${name}' as it must be 16..256 URL-safe characters: current length is ${v.length}`);
+  }
+  return v;
+}
+
+function addresses(name: string, v: string): string[] {
+  const list = v.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  for (const a of list) {
+    if (!/^[0-9A-Fa-f:.]{2,45}$/.test(a)) throw new TypeError(`Cannot use '--${name}' as each entry must be an IP address: current value is ${a.slice(0, 60)}`);
+  }
+  return list;
 }
 
 function nonEmpty(name: string, v: string): string {

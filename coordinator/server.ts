@@ -6,9 +6,13 @@ import { DEFAULTS, type CoordinatorOptions, ledgerPath } from './config.ts';
 import { createLogger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { IpCap } from './limits/ip-cap.ts';
+import { AccountGate } from './limits/account-gate.ts';
+import { clientAddress } from './limits/network.ts';
 import { openLedger } from './ledger/mod.ts';
 import type { Ledger } from './ledger/types.ts';
 import { Market } from './market/market.ts';
+import { DEFAULT_LIMITS } from './market/admission.ts';
+import { STRANGERS, TRUSTED } from './market/credibility.ts';
 import { refundOrphanedEscrows } from './market/recovery.ts';
 import { MeshSession } from './mesh/session.ts';
 import { SessionRegistry } from './mesh/sessions.ts';
@@ -51,6 +55,10 @@ export async function startCoordinator(
     notify: (peerId, frame) => sessions.send(peerId, frame),
     feeRate: o.feeRate,
     leaseMs: o.leaseMs,
+    claimWindowMs: o.claimWindowMs,
+    replicaWaitMs: o.replicaWaitMs,
+    limits: { ...DEFAULT_LIMITS, minEscrow: o.minEscrow },
+    trust: o.trustNewcomers ? TRUSTED : STRANGERS,
     log,
     metrics,
     ...(options.random ? { random: options.random } : {}),
@@ -67,12 +75,27 @@ export async function startCoordinator(
   const serveStatic = createStaticHandler(o.staticDir);
   const apiDeps = {
     ledger, market, metrics, peers: () => signalling.peers, iceServers: o.iceServers, feeRate: o.feeRate, leaseMs: o.leaseMs, peerjs: { ...PEERJS },
+    ...(o.auditToken ? { auditToken: o.auditToken } : {}),
   };
-  const sessionDeps = { market, ledger, sessions, metrics, log, feeRate: o.feeRate, leaseMs: o.leaseMs, ratePerSec: o.ratePerSec, rateBurst: o.rateBurst };
+  const sessionDeps = {
+    market,
+    ledger,
+    sessions,
+    metrics,
+    log,
+    feeRate: o.feeRate,
+    leaseMs: o.leaseMs,
+    ratePerSec: o.ratePerSec,
+    rateBurst: o.rateBurst,
+    grantsPerNetworkDay: o.grantsPerNetworkDay,
+    accounts: new AccountGate(),
+  };
+  const trusted = new Set(o.trustProxy);
 
   const mesh = (req: Request, addr: string): Response => {
     if (req.headers.get('upgrade')?.toLowerCase() !== 'websocket') return jsonError(426, 'invalid-message', 'Cannot serve /mesh without a WebSocket upgrade');
-    const release = ipCap.acquire(addr);
+    const client = clientAddress(addr, req.headers, trusted);
+    const release = ipCap.acquire(client);
     if (!release) {
       metrics.inc('errors', 'conn-cap');
       return jsonError(429, 'rate-limited', `Cannot accept a connection as ${addr} has ${ipCap.max} open already`);
@@ -87,7 +110,7 @@ export async function startCoordinator(
     }
     const { socket, response } = upgraded;
     metrics.inc('connections', 'mesh');
-    new MeshSession(socket, sessionDeps);
+    new MeshSession(socket, sessionDeps, client);
     socket.addEventListener('close', release);
     return response;
   };

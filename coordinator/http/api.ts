@@ -1,8 +1,7 @@
 /**
- * The coordinator's read-only HTTP API (JSON): health, metrics, client configuration, balances, the ledger
- * audit, job status and market statistics. Shapes are listed in INTERFACES.md.
+ * The coordinator's read-only HTTP API (JSON): health, metrics, client configuration, balances, ledger
+ * totals and market statistics. Job status and detail are for a job's owner only, over the mesh API.
  */
-import { PEERJS_ID } from '../../src/protocol/coordinator.ts';
 import { PROTOCOL_VERSION } from '../../src/protocol/version.ts';
 import type { Ledger } from '../ledger/types.ts';
 import type { Market } from '../market/market.ts';
@@ -20,6 +19,8 @@ export interface ApiDeps {
   feeRate: number;
   leaseMs: number;
   peerjs: { path: string; key: string };
+  /** Bearer token of `/api/audit` (every account's balance); absent: the route does not exist. */
+  auditToken?: string;
 }
 
 /** `/api/config` response. */
@@ -38,8 +39,6 @@ export interface StatsResponse {
   jobs: number;
   peers: number;
 }
-
-const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Answers `/healthz`, `/metrics` and `/api/*`; returns null for other paths. */
 export async function handleApi(req: Request, url: URL, d: ApiDeps): Promise<Response | null> {
@@ -62,23 +61,17 @@ export async function handleApi(req: Request, url: URL, d: ApiDeps): Promise<Res
       return json(stats);
     }
     case 'ledger':
+      // Totals only: listing accounts would show strangers every job's escrow (and cost a scan per request).
+      if (arg !== undefined) return notFound(path);
+      d.metrics.inc('ledger_ops', 'totals');
+      return json(await d.ledger.totals());
+    case 'audit': {
+      // The operator's view of every account, behind a bearer token configured with --audit-token.
+      if (!d.auditToken) return notFound(path);
+      if (req.headers.get('authorization') !== `Bearer ${d.auditToken}`) return jsonError(401, 'unauthorized', 'Cannot show the audit without the operator token');
       if (arg !== undefined) return notFound(path);
       d.metrics.inc('ledger_ops', 'summary');
       return json(await d.ledger.summary());
-    case 'balance': {
-      const peerId = decode(arg);
-      if (!peerId || peerId.length > 64 || !PEERJS_ID.test(peerId)) {
-        return jsonError(400, 'invalid-message', `Cannot read a balance as the peer id is not valid: current value is ${JSON.stringify(arg ?? '')}`);
-      }
-      d.metrics.inc('ledger_ops', 'balance');
-      return json({ peerId, balance: await d.ledger.balance(`peer:${peerId}`) });
-    }
-    case 'jobs': {
-      const jobId = decode(arg);
-      if (!jobId || !JOB_ID.test(jobId)) return jsonError(400, 'invalid-message', `Cannot read a job as the job id is not valid: current value is ${JSON.stringify(arg ?? '')}`);
-      const job = d.market.job(jobId);
-      if (!job) return jsonError(404, 'not-found', `Cannot find job ${jobId}: it never existed or finished long ago`);
-      return json(job.detail());
     }
   }
   return notFound(path);
@@ -86,13 +79,4 @@ export async function handleApi(req: Request, url: URL, d: ApiDeps): Promise<Res
 
 function notFound(path: string): Response {
   return jsonError(404, 'not-found', `Cannot find ${path}: no such API route`);
-}
-
-function decode(s: string | undefined): string | undefined {
-  if (s === undefined) return undefined;
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return undefined;
-  }
 }

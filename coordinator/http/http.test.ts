@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { PROTOCOL_VERSION } from '../../src/protocol/version.ts';
 import assert from 'node:assert/strict';
 import { startTestCoordinator } from '../testing/coordinator.ts';
 import { MeshTestClient } from '../testing/mesh-client.ts';
@@ -118,8 +119,8 @@ describe('HTTP: static files', () => {
 });
 
 describe('HTTP: API', () => {
-  it('answers health, config, stats, balance, ledger, jobs and metrics', async () => {
-    const c = await startTestCoordinator({ iceServers: [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }], leaseMs: 9000 });
+  it('answers health, config, stats, ledger totals, the audit and metrics, and publishes no account or job', async () => {
+    const c = await startTestCoordinator({ iceServers: [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }], leaseMs: 9000, auditToken: 'operator-token-0123456789' });
     try {
       const get = async (path: string) => {
         const res = await fetch(c.url + path);
@@ -127,17 +128,18 @@ describe('HTTP: API', () => {
       };
       assert.deepEqual((await get('/healthz')).body, { ok: true });
       assert.deepEqual((await get('/api/config')).body, {
-        version: 1,
+        version: PROTOCOL_VERSION,
         peerjs: { path: '/peerjs', key: 'peerjs' },
         iceServers: [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }],
         feeRate: 0.05,
         leaseMs: 9000,
       });
       const peer = await MeshTestClient.connect(c.url);
-      assert.deepEqual((await get(`/api/balance/${peer.peerId}`)).body, { peerId: peer.peerId, balance: 1e9 });
-      assert.deepEqual((await get('/api/balance/nobody')).body, { peerId: 'nobody', balance: 0 });
-      assert.equal((await get('/api/balance/a:b')).status, 400);
-      assert.deepEqual((await get('/api/ledger')).body, { minted: 1e9, total: 1e9, accounts: { [`peer:${peer.peerId}`]: 1e9 } });
+      assert.equal((await get(`/api/balance/${peer.peerId}`)).status, 404, 'balances are their owners\' business (mesh API)');
+      assert.deepEqual((await get('/api/ledger')).body, { minted: 1e9, accounts: 1, fees: 0 });
+      assert.equal((await get('/api/audit')).status, 401);
+      const audit = await fetch(`${c.url}/api/audit`, { headers: { authorization: 'Bearer operator-token-0123456789' } });
+      assert.deepEqual(await audit.json(), { minted: 1e9, total: 1e9, accounts: { [`grant:${peer.peerId}`]: 1e9 } });
       assert.deepEqual((await get('/api/stats')).body, { contributors: 0, active: 0, jobs: 0, peers: 0 });
       assert.equal((await get('/api/jobs/jnope')).status, 404);
       assert.equal((await get('/api/nothing')).status, 404);

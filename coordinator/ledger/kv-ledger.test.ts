@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { MAX_EVIDENCE_CHARS } from './_checks.ts';
-import { escrowAccount, FEES, type KvLedger, openLedger, peerAccount } from './kv-ledger.ts';
+import { escrowAccount, FEES, grantAccount, type KvLedger, openLedger, peerAccount } from './kv-ledger.ts';
 import { rng } from '../../src/core/testing/prng.ts';
 
 const STARTER = 1_000_000;
@@ -33,15 +33,16 @@ async function assertBalanced(ledger: KvLedger): Promise<void> {
 describe('KvLedger', () => {
   it('ensureAccount() mints the starter credits once per account, even under concurrent calls', () =>
     withLedger(async (ledger) => {
-      assert.deepEqual(await ledger.ensureAccount('alice'), { created: true, balance: STARTER });
-      assert.deepEqual(await ledger.ensureAccount('alice'), { created: false, balance: STARTER });
+      assert.deepEqual(await ledger.ensureAccount('alice'), { created: true, balance: STARTER, granted: true });
+      assert.deepEqual(await ledger.ensureAccount('alice'), { created: false, balance: STARTER, granted: false });
       const results = await Promise.all(Array.from({ length: 20 }, () => ledger.ensureAccount('bob')));
       assert.equal(results.filter((r) => r.created).length, 1);
       assert.ok(results.every((r) => r.balance === STARTER));
       const s = await ledger.summary();
       assert.equal(s.minted, 2 * STARTER);
-      assert.deepEqual(s.accounts, { [peerAccount('alice')]: STARTER, [peerAccount('bob')]: STARTER });
-      const mints = await ledger.entries(peerAccount('bob'));
+      assert.deepEqual(s.accounts, { [grantAccount('alice')]: STARTER, [grantAccount('bob')]: STARTER });
+      assert.deepEqual(await ledger.totals(), { minted: 2 * STARTER, accounts: 2, fees: 0 });
+      const mints = await ledger.entries(grantAccount('bob'));
       assert.equal(mints.length, 1);
       assert.equal(mints[0]!.kind, 'mint');
     }));
@@ -50,39 +51,41 @@ describe('KvLedger', () => {
     withLedger(async (ledger) => {
       await ledger.ensureAccount('client');
       await ledger.hold('job1', 'client', 10_000);
-      assert.equal(await ledger.balance(peerAccount('client')), STARTER - 10_000);
+      assert.equal(await ledger.spendable('client'), STARTER - 10_000);
       assert.equal(await ledger.balance(escrowAccount('job1')), 10_000);
 
       const paid = await ledger.settle({ receiptId: 'job1:0:l1', jobId: 'job1', contributor: 'worker', amount: 2000, fee: 100 });
       assert.deepEqual(paid, { paid: true, contributorBalance: 2000 });
       await ledger.settle({ receiptId: 'job1:1:l2', jobId: 'job1', contributor: 'worker', amount: 3000, fee: 150 });
-      assert.equal(await ledger.balance(peerAccount('worker')), 5000);
+      // The escrow was held from grant credits, so the worker is paid in grant credits too.
+      assert.equal(await ledger.balance(grantAccount('worker')), 5000);
+      assert.equal(await ledger.balance(peerAccount('worker')), 0);
       assert.equal(await ledger.balance(FEES), 250);
       assert.equal(await ledger.balance(escrowAccount('job1')), 10_000 - 5250);
 
       assert.equal(await ledger.refund('job1', 'client'), 4750);
       assert.equal(await ledger.refund('job1', 'client'), 0);
-      assert.equal(await ledger.balance(peerAccount('client')), STARTER - 5250);
+      assert.equal(await ledger.balance(grantAccount('client')), STARTER - 5250);
       assert.equal(await ledger.balance(escrowAccount('job1')), 0);
       assert.deepEqual(await ledger.escrow('job1'), {
-        jobId: 'job1', client: 'client', closed: true, held: 10_000, paid: 5000, fees: 250, settled: 2, refunded: 4750,
+        jobId: 'job1', client: 'client', closed: true, held: 10_000, paid: 5000, fees: 250, settled: 2, refunded: 4750, grant: 0,
       });
       await assertBalanced(ledger);
 
       const escrowLog = await ledger.entries(escrowAccount('job1'));
       assert.deepEqual(escrowLog.map((e) => [e.kind, e.from, e.to, e.amount]), [
-        ['hold', 'peer:client', 'escrow:job1', 10_000],
-        ['settle', 'escrow:job1', 'peer:worker', 2000],
+        ['hold', 'grant:client', 'escrow:job1', 10_000],
+        ['settle', 'escrow:job1', 'grant:worker', 2000],
         ['settle', 'escrow:job1', 'fees', 100],
-        ['settle', 'escrow:job1', 'peer:worker', 3000],
+        ['settle', 'escrow:job1', 'grant:worker', 3000],
         ['settle', 'escrow:job1', 'fees', 150],
-        ['refund', 'escrow:job1', 'peer:client', 4750],
+        ['refund', 'escrow:job1', 'grant:client', 4750],
       ]);
       const seqs = escrowLog.map((e) => e.seq);
       assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
       assert.equal(new Set(seqs).size, seqs.length);
       assert.equal((await ledger.entries(escrowAccount('job1'), 2)).length, 2);
-      assert.deepEqual((await ledger.entries(peerAccount('worker'))).map((e) => e.amount), [2000, 3000]);
+      assert.deepEqual((await ledger.entries(grantAccount('worker'))).map((e) => e.amount), [2000, 3000]);
     }));
 
   it('settle() pays a replayed receipt once and stores its evidence', () =>
@@ -107,13 +110,13 @@ describe('KvLedger', () => {
         ledger.settle({ receiptId: `j:${i}`, jobId: 'j', contributor: `w${i % 5}`, amount: 1000, fee: 50 })));
       assert.ok(distinct.every((r) => r.paid));
       assert.equal(await ledger.balance(escrowAccount('j')), 100_000 - 50 * 1050);
-      for (let w = 0; w < 5; w++) assert.equal(await ledger.balance(peerAccount(`w${w}`)), 10 * 1000);
+      for (let w = 0; w < 5; w++) assert.equal(await ledger.spendable(`w${w}`), 10 * 1000);
       assert.equal(await ledger.balance(FEES), 50 * 50);
 
       const same = await Promise.all(Array.from({ length: 20 }, () =>
         ledger.settle({ receiptId: 'dup', jobId: 'j', contributor: 'w0', amount: 700, fee: 35 })));
       assert.equal(same.filter((r) => r.paid).length, 1);
-      assert.equal(await ledger.balance(peerAccount('w0')), 10 * 1000 + 700);
+      assert.equal(await ledger.spendable('w0'), 10 * 1000 + 700);
       assert.equal(await ledger.balance(escrowAccount('j')), 100_000 - 50 * 1050 - 735);
       assert.equal((await ledger.escrow('j'))?.settled, 51);
       await assertBalanced(ledger);
@@ -125,7 +128,7 @@ describe('KvLedger', () => {
       await ledger.hold('j', 'c', 500);
       const before = await ledger.summary();
       await assert.rejects(ledger.hold('j', 'c', STARTER), isMeshError('insufficient-funds', new RegExp(`balance is ${STARTER - 500}`)));
-      await assert.rejects(ledger.hold('j2', 'nobody', 1), isMeshError('insufficient-funds', /peer:nobody.*balance is 0/));
+      await assert.rejects(ledger.hold('j2', 'nobody', 1), isMeshError('insufficient-funds', /nobody holds too little.*balance is 0/));
       await assert.rejects(
         ledger.settle({ receiptId: 'r', jobId: 'j', contributor: 'w', amount: 480, fee: 24 }),
         isMeshError('insufficient-funds', /480 \+ fee 24.*balance is 500/),
@@ -143,7 +146,7 @@ describe('KvLedger', () => {
       const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => ledger.hold(`j${i}`, 'c', 300_000)));
       assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 3);
       for (const o of outcomes) if (o.status === 'rejected') isMeshError('insufficient-funds')(o.reason);
-      assert.equal(await ledger.balance(peerAccount('c')), STARTER - 900_000);
+      assert.equal(await ledger.spendable('c'), STARTER - 900_000);
       await assertBalanced(ledger);
     }, 1_000_000));
 
@@ -157,7 +160,7 @@ describe('KvLedger', () => {
       // A refund before any hold (a job cancelled early) closes the job too.
       assert.equal(await ledger.refund('early', 'c'), 0);
       await assert.rejects(ledger.hold('early', 'c', 10), isMeshError('conflict'));
-      assert.equal(await ledger.balance(peerAccount('c')), STARTER);
+      assert.equal(await ledger.spendable('c'), STARTER);
       await assertBalanced(ledger);
     }));
 
@@ -234,7 +237,7 @@ describe('KvLedger', () => {
       const second = await openLedger({ path, starterCredits: STARTER });
       try {
         assert.deepEqual(await second.summary(), before);
-        assert.deepEqual(await second.ensureAccount('c'), { created: false, balance: STARTER - 1000 });
+        assert.deepEqual(await second.ensureAccount('c'), { created: false, balance: STARTER - 1000, granted: false });
         assert.equal((await second.settle({ receiptId: 'r', jobId: 'j', contributor: 'w', amount: 400, fee: 20 })).paid, false);
         assert.equal((await second.entries(escrowAccount('j'))).length, 3);
       } finally {
@@ -263,7 +266,7 @@ describe('KvLedger', () => {
       await assert.rejects(async () => await ledger.hold('', 'c', 1), /'jobId'.*current value is ""/);
       await assert.rejects(openLedger({ path: ':memory:', starterCredits: -1 }), /'starterCredits'.*current value is -1/);
       await assert.rejects(async () => await ledger.entries('fees', 0), /'limit'.*current value is 0/);
-      assert.equal(await ledger.balance(peerAccount('c')), STARTER);
+      assert.equal(await ledger.spendable('c'), STARTER);
     }));
 
   it('refuses oversized or non-JSON evidence without paying', () =>
@@ -294,11 +297,44 @@ describe('KvLedger', () => {
       assert.ok(failed.length > 0, 'concurrent single-attempt settles must conflict');
       for (const f of failed) isMeshError('conflict', /attempt limit is 1/)((f as PromiseRejectedResult).reason);
       const landed = outcomes.length - failed.length;
-      assert.equal(await ledger.balance(peerAccount('w')), 100 * landed);
+      assert.equal(await ledger.spendable('w'), 100 * landed);
       assert.ok(ledger.stats().conflicts >= failed.length);
       await assertBalanced(ledger);
     } finally {
       ledger.close();
     }
   });
+
+  it('ensureAccount() grants starter credits to at most perDay accounts per network, even under concurrency', () =>
+    withLedger(async (ledger) => {
+      const rule = { network: '198.51.100.0/24', perDay: 3 };
+      const made = await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.ensureAccount(`s${i}`, rule)));
+      assert.equal(made.filter((r) => r.created).length, 10);
+      assert.equal(made.filter((r) => r.granted).length, 3);
+      assert.equal(made.filter((r) => r.balance === STARTER).length, 3);
+      // Another network still gets its own grants; a limit of 0 grants nothing.
+      assert.equal((await ledger.ensureAccount('other', { network: '203.0.113.0/24', perDay: 3 })).granted, true);
+      assert.equal((await ledger.ensureAccount('none', { network: '192.0.2.0/24', perDay: 0 })).granted, false);
+      assert.deepEqual(await ledger.totals(), { minted: 4 * STARTER, accounts: 12, fees: 0 });
+      await assertBalanced(ledger);
+    }));
+
+  it('grant credits stay grant credits: escrow funded by grants pays the contributor as grant, earned as earned', () =>
+    withLedger(async (ledger) => {
+      await ledger.ensureAccount('c');
+      await ledger.ensureAccount('w');
+      // w earns 800 grant credits from c's grant-funded job, then funds a job of its own partly from them.
+      await ledger.hold('j1', 'c', 1000);
+      await ledger.settle({ receiptId: 'r1', jobId: 'j1', contributor: 'w', amount: 800, fee: 40 });
+      assert.equal(await ledger.balance(grantAccount('w')), STARTER + 800);
+      assert.equal(await ledger.balance(peerAccount('w')), 0);
+      assert.equal(await ledger.refund('j1', 'c'), 160);
+      assert.equal(await ledger.balance(grantAccount('c')), STARTER - 840);
+      assert.equal(await ledger.balance(peerAccount('c')), 0, 'a refund of grant-funded escrow returns grant credits');
+      // Nothing ever moves grant credits into an earned account.
+      const s = await ledger.summary();
+      const earned = Object.entries(s.accounts).filter(([a]) => a.startsWith('peer:')).reduce((n, [, v]) => n + v, 0);
+      assert.equal(earned, 0);
+      await assertBalanced(ledger);
+    }));
 });

@@ -7,11 +7,17 @@
  * Each movement is journalled under `['entry', commitVersionstamp]` with an index per touched account under
  * `['entries-by', account, commitVersionstamp]`; KV's commit versionstamp orders commits, so the journal has a
  * monotonic sequence without a global counter every writer would fight over.
+ *
+ * Starter credits are grants: minted into `grant:<peer>`, at most `perDay` per network and UTC day (a counter
+ * checked in the same commit as the mint), and spendable only as escrow. A hold draws grant credits first; the
+ * escrow remembers how much of it came from grants, and that part stays grant credit wherever it goes: paid
+ * to a contributor's `grant:` account, refunded to the client's. So throwaway identities cannot launder grants
+ * into earned credit by paying a collector, and the number of grants is bounded by networks, not keys.
  */
 import { MeshError } from '../../src/protocol/errors.ts';
 import { checkAmount, checkId, checkPeerId, encodeEvidence } from './_checks.ts';
 import { type Attempt, commitWithRetry, DEFAULT_RETRY, type RetryPolicy, type RetryStats } from './_retry.ts';
-import type { AuditableLedger, EscrowState, LedgerEntry, LedgerSummary, Settlement, StoredReceipt } from './types.ts';
+import type { AuditableLedger, EscrowState, GrantRule, LedgerEntry, LedgerSummary, LedgerTotals, Settlement, StoredReceipt } from './types.ts';
 
 /** Options of `openLedger`. */
 export interface LedgerOptions {
@@ -35,6 +41,10 @@ const MAX_LIST = 10_000;
 export const peerAccount = (peerId: string): string => `peer:${peerId}`;
 /** Account key of a job's escrow. */
 export const escrowAccount = (jobId: string): string => `escrow:${jobId}`;
+/** Account key of a peer's grant credits (minted starter credits, spendable as escrow only). */
+export const grantAccount = (peerId: string): string => `grant:${peerId}`;
+/** Grant counters expire after two days (they count one UTC day). */
+const GRANT_COUNTER_TTL_MS = 2 * 24 * 3600 * 1000;
 
 const K = {
   balance: (account: string): Deno.KvKey => ['balance', account],
@@ -42,6 +52,8 @@ const K = {
   escrow: (jobId: string): Deno.KvKey => ['escrow', jobId],
   receipt: (receiptId: string): Deno.KvKey => ['receipt', receiptId],
   minted: ['meta', 'minted'] as Deno.KvKey,
+  accounts: ['meta', 'accounts'] as Deno.KvKey,
+  grants: (network: string, day: string): Deno.KvKey => ['grants', network, day],
   // Summed by every commit (sums never conflict) so summary() can tell whether its reads saw one state.
   commits: ['meta', 'commits'] as Deno.KvKey,
 };
@@ -88,21 +100,58 @@ export class KvLedger implements AuditableLedger {
     return { ...this.#stats };
   }
 
-  /** Creates `peer:<peerId>` with the starter credits if absent (minting them); returns its balance. */
-  ensureAccount(peerId: string): Promise<{ created: boolean; balance: number }> {
+  /**
+   * Creates the account of `peerId` if absent, granting the starter credits (into `grant:<peerId>`) when its
+   * network still has a grant left today; returns its spendable balance and whether it got a grant.
+   */
+  ensureAccount(peerId: string, rule: GrantRule = { network: 'any', perDay: Infinity }): Promise<{ created: boolean; balance: number; granted: boolean }> {
     checkPeerId('create an account', 'peerId', peerId);
-    const account = peerAccount(peerId);
-    return this.#run<{ created: boolean; balance: number }>('create an account', async () => {
-      const [marker, bal] = await this.#kv.getMany<[unknown, Deno.KvU64]>([K.account(peerId), K.balance(account)]);
-      if (marker.versionstamp !== null) return { result: { created: false, balance: toNumber(bal) } };
+    checkId('create an account', 'network', rule.network);
+    const peer = peerAccount(peerId);
+    const grant = grantAccount(peerId);
+    const counted = Number.isFinite(rule.perDay);
+    const day = new Date().toISOString().slice(0, 10);
+    return this.#run<{ created: boolean; balance: number; granted: boolean }>('create an account', async () => {
+      const [marker, bal, gbal, counter] = await this.#kv.getMany<[unknown, Deno.KvU64, Deno.KvU64, number]>([
+        K.account(peerId),
+        K.balance(peer),
+        K.balance(grant),
+        K.grants(rule.network, day),
+      ]);
+      const spendable = toNumber(bal) + toNumber(gbal);
+      if (marker.versionstamp !== null) return { result: { created: false, balance: spendable, granted: false } };
+      const used = counted ? (counter.value ?? 0) : 0;
+      const granted = this.#starter > 0 && used < rule.perDay;
       const op = this.#begin()
-        .check(marker, bal)
-        .set(K.account(peerId), { createdAt: Date.now(), starter: this.#starter })
-        .sum(K.balance(account), BigInt(this.#starter))
-        .sum(K.minted, BigInt(this.#starter));
-      this.#journal(op, 'mint', peerId, [{ from: MINT, to: account, amount: this.#starter }]);
-      return { op, result: { created: true, balance: toNumber(bal) + this.#starter } };
+        .check(marker)
+        .set(K.account(peerId), { createdAt: Date.now(), starter: granted ? this.#starter : 0, network: rule.network })
+        .sum(K.accounts, 1n);
+      if (granted) {
+        op.sum(K.balance(grant), BigInt(this.#starter)).sum(K.minted, BigInt(this.#starter));
+        if (counted) op.check(counter).set(K.grants(rule.network, day), used + 1, { expireIn: GRANT_COUNTER_TTL_MS });
+        this.#journal(op, 'mint', peerId, [{ from: MINT, to: grant, amount: this.#starter }]);
+      }
+      return { op, result: { created: true, balance: spendable + (granted ? this.#starter : 0), granted } };
     });
+  }
+
+  /** Whether the peer has an account. */
+  async exists(peerId: string): Promise<boolean> {
+    checkPeerId('look up an account', 'peerId', peerId);
+    return (await this.#kv.get(K.account(peerId))).versionstamp !== null;
+  }
+
+  /** What a peer can hold as escrow: its earned credits plus its grant credits. */
+  async spendable(peerId: string): Promise<number> {
+    checkPeerId('read a balance', 'peerId', peerId);
+    const [bal, gbal] = await this.#kv.getMany<[Deno.KvU64, Deno.KvU64]>([K.balance(peerAccount(peerId)), K.balance(grantAccount(peerId))]);
+    return toNumber(bal) + toNumber(gbal);
+  }
+
+  /** Public totals: minted credits, accounts created, fees collected (no per-account data). */
+  async totals(): Promise<LedgerTotals> {
+    const [minted, accounts, fees] = await this.#kv.getMany<[Deno.KvU64, Deno.KvU64, Deno.KvU64]>([K.minted, K.accounts, K.balance(FEES)]);
+    return { minted: toNumber(minted), accounts: toNumber(accounts), fees: toNumber(fees) };
   }
 
   /** Balance of an account key (`peer:x`, `escrow:j`, `fees`); 0 when absent. */
@@ -111,30 +160,38 @@ export class KvLedger implements AuditableLedger {
     return toNumber(await this.#kv.get<Deno.KvU64>(K.balance(account)));
   }
 
-  /** Moves `amount` from the client's account into `escrow:<jobId>`; throws MeshError('insufficient-funds'). */
+  /**
+   * Moves `amount` from the client's grant and earned credits (grants first) into `escrow:<jobId>`; throws
+   * MeshError('insufficient-funds') when both together hold too little.
+   */
   hold(jobId: string, client: string, amount: number): Promise<void> {
     checkId('hold escrow', 'jobId', jobId);
     checkPeerId('hold escrow', 'client', client);
     checkAmount('hold escrow', 'amount', amount);
     const from = peerAccount(client);
+    const fromGrant = grantAccount(client);
     const to = escrowAccount(jobId);
     return this.#run(`hold escrow for job ${jobId}`, async () => {
-      const [bal, esc] = await this.#kv.getMany<[Deno.KvU64, EscrowState]>([K.balance(from), K.escrow(jobId)]);
+      const [bal, gbal, esc] = await this.#kv.getMany<[Deno.KvU64, Deno.KvU64, EscrowState]>([K.balance(from), K.balance(fromGrant), K.escrow(jobId)]);
       const state = esc.value ?? newEscrow(jobId, client);
       assertEscrowFor(state, client, `hold escrow for job ${jobId}`);
-      const balance = toNumber(bal);
-      if (balance < amount) {
+      const earned = toNumber(bal);
+      const grants = toNumber(gbal);
+      if (earned + grants < amount) {
         throw new MeshError(
           'insufficient-funds',
-          `Cannot hold ${amount} micro-credits for job ${jobId} as ${from} holds too little: current balance is ${balance}`,
+          `Cannot hold ${amount} micro-credits for job ${jobId} as ${client} holds too little: current balance is ${earned + grants}`,
         );
       }
+      const grantPart = Math.min(grants, amount);
+      const earnedPart = amount - grantPart;
       const op = this.#begin()
-        .check(bal, esc)
-        .set(K.escrow(jobId), { ...state, held: state.held + amount });
-      if (amount > 0) op.set(K.balance(from), u64(balance - amount));
+        .check(bal, gbal, esc)
+        .set(K.escrow(jobId), { ...state, held: state.held + amount, grant: (state.grant ?? 0) + grantPart });
+      if (grantPart > 0) op.set(K.balance(fromGrant), u64(grants - grantPart));
+      if (earnedPart > 0) op.set(K.balance(from), u64(earned - earnedPart));
       credit(op, to, amount);
-      this.#journal(op, 'hold', jobId, [{ from, to, amount }]);
+      this.#journal(op, 'hold', jobId, [{ from: fromGrant, to, amount: grantPart }, { from, to, amount: earnedPart }]);
       return { op, result: undefined };
     });
   }
@@ -176,6 +233,10 @@ export class KvLedger implements AuditableLedger {
           `Cannot ${what} for ${s.amount} + fee ${s.fee} micro-credits as ${from} holds too little: current balance is ${balance}`,
         );
       }
+      // The grant-funded part of the escrow pays first and stays grant credit: the contributor's `grant:` account.
+      const grantLeft = state.grant ?? 0;
+      const grantPaid = Math.min(grantLeft, s.amount);
+      const grantFee = Math.min(grantLeft - grantPaid, s.fee);
       const stored: StoredReceipt = {
         receiptId: s.receiptId,
         jobId: s.jobId,
@@ -189,17 +250,32 @@ export class KvLedger implements AuditableLedger {
         .check({ key: K.receipt(s.receiptId), versionstamp: null }, esc, bal)
         .set(K.receipt(s.receiptId), stored)
         .set(K.balance(from), u64(balance - need))
-        .set(K.escrow(s.jobId), { ...state, paid: state.paid + s.amount, fees: state.fees + s.fee, settled: state.settled + 1 });
-      credit(op, to, s.amount);
+        .set(K.escrow(s.jobId), {
+          ...state,
+          paid: state.paid + s.amount,
+          fees: state.fees + s.fee,
+          settled: state.settled + 1,
+          grant: grantLeft - grantPaid - grantFee,
+        });
+      const toGrant = grantAccount(s.contributor);
+      credit(op, to, s.amount - grantPaid);
+      credit(op, toGrant, grantPaid);
       credit(op, FEES, s.fee);
-      this.#journal(op, 'settle', s.receiptId, [{ from, to, amount: s.amount }, { from, to: FEES, amount: s.fee }]);
+      this.#journal(op, 'settle', s.receiptId, [
+        { from, to, amount: s.amount - grantPaid },
+        { from, to: toGrant, amount: grantPaid },
+        { from, to: FEES, amount: s.fee },
+      ]);
       return { op, result: true };
     });
     // Read after the commit: credits are sums, so this balance includes this payment (and any later ones).
-    return { paid, contributorBalance: await this.balance(to) };
+    return { paid, contributorBalance: await this.spendable(s.contributor) };
   }
 
-  /** Returns what is left in `escrow:<jobId>` to the client and closes the escrow; returns the amount. Idempotent. */
+  /**
+   * Returns what is left in `escrow:<jobId>` to the client (its grant-funded part as grant credits) and closes
+   * the escrow; returns the amount. Idempotent.
+   */
   refund(jobId: string, client: string): Promise<number> {
     checkId('refund escrow', 'jobId', jobId);
     checkPeerId('refund escrow', 'client', client);
@@ -214,12 +290,15 @@ export class KvLedger implements AuditableLedger {
       }
       if (state.closed) return { result: 0 };
       const amount = toNumber(bal);
+      const grantPart = Math.min(amount, state.grant ?? 0);
+      const toGrant = grantAccount(client);
       const op = this.#begin()
         .check(esc, bal)
         .delete(K.balance(from))
-        .set(K.escrow(jobId), { ...state, closed: true, refunded: state.refunded + amount });
-      credit(op, to, amount);
-      this.#journal(op, 'refund', jobId, [{ from, to, amount }]);
+        .set(K.escrow(jobId), { ...state, closed: true, refunded: state.refunded + amount, grant: 0 });
+      credit(op, to, amount - grantPart);
+      credit(op, toGrant, grantPart);
+      this.#journal(op, 'refund', jobId, [{ from, to, amount: amount - grantPart }, { from, to: toGrant, amount: grantPart }]);
       return { op, result: amount };
     });
   }
@@ -304,7 +383,7 @@ export class KvLedger implements AuditableLedger {
 }
 
 function newEscrow(jobId: string, client: string): EscrowState {
-  return { jobId, client, closed: false, held: 0, paid: 0, fees: 0, settled: 0, refunded: 0 };
+  return { jobId, client, closed: false, held: 0, paid: 0, fees: 0, settled: 0, refunded: 0, grant: 0 };
 }
 
 function assertEscrowFor(state: EscrowState, client: string, what: string): void {

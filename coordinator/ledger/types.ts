@@ -34,13 +34,38 @@ export interface LedgerSummary {
   accounts: Record<string, number>;
 }
 
+/** Public ledger totals (no per-account data). */
+export interface LedgerTotals {
+  minted: number;
+  accounts: number;
+  fees: number;
+}
+
+/** Grant limits applied when an account is created. */
+export interface GrantRule {
+  /** Network key of the creating address. */
+  network: string;
+  /** Grants per network per UTC day; Infinity for no limit. */
+  perDay: number;
+}
+
 /** The credit ledger. All methods are atomic; concurrent calls are safe. */
 export interface Ledger {
-  /** Creates `peer:<peerId>` with the starter credits if absent (minting them); returns its balance. */
-  ensureAccount(peerId: string): Promise<{ created: boolean; balance: number }>;
-  /** Balance of an account key (`peer:x`, `escrow:j`, `fees`); 0 when absent. */
+  /**
+   * Creates the peer's account if absent, with the starter credits as a grant when its network has one left
+   * today; returns the spendable balance (earned + grant) and whether a grant was minted.
+   */
+  ensureAccount(peerId: string, rule?: GrantRule): Promise<{ created: boolean; balance: number; granted: boolean }>;
+  /** Whether the peer has an account. */
+  exists(peerId: string): Promise<boolean>;
+  /** Balance of an account key (`peer:x`, `grant:x`, `escrow:j`, `fees`); 0 when absent. */
   balance(account: string): Promise<number>;
-  /** Moves `amount` from the client's account into `escrow:<jobId>`; throws MeshError('insufficient-funds'). */
+  /** Earned plus grant credits of a peer: what it can hold as escrow. */
+  spendable(peerId: string): Promise<number>;
+  /** Public totals. */
+  totals(): Promise<LedgerTotals>;
+  /** Moves `amount` from the client's grant and earned credits (grants first) into `escrow:<jobId>`;
+   * throws MeshError('insufficient-funds'). */
   hold(jobId: string, client: string, amount: number): Promise<void>;
   /** Pays one settlement from escrow; idempotent by receiptId: returns paid=false on a replay. Throws
    * MeshError('insufficient-funds') if the escrow cannot cover amount + fee. */
@@ -71,6 +96,8 @@ export interface EscrowState {
   settled: number;
   /** Returned to the client by `refund`. */
   refunded: number;
+  /** Grant-funded micro-credits still in the escrow (absent in escrows written before grants existed). */
+  grant?: number;
 }
 
 /** A settlement as recorded under its receipt id, with its evidence as JSON text. */

@@ -12,13 +12,19 @@ export class TokenBucket {
     this.#last = now();
   }
 
-  /** Takes one token; false when the bucket is empty (the message should be refused). */
-  take(): boolean {
+  /** Takes `n` tokens (default one); false when the bucket holds fewer (the message should be refused). */
+  take(n = 1): boolean {
     const t = this.now();
     this.#tokens = Math.min(this.burst, this.#tokens + ((t - this.#last) / 1000) * this.ratePerSec);
     this.#last = t;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    if (this.#tokens < n) return false;
+    this.#tokens -= n;
     return true;
+  }
+
+  /** Whether the bucket is full again (an idle sender: its bucket can be dropped without loss). */
+  full(): boolean {
+    const t = this.now();
+    return this.#tokens + ((t - this.#last) / 1000) * this.ratePerSec >= this.burst;
   }
 }

@@ -1,33 +1,62 @@
 /**
- * The market's job book: running jobs, recently finished ones (for status queries), the signatures of
- * submitted jobs (so a replayed submit is refused), and the runs the running jobs offer to a matching round.
+ * The market's job book: running jobs in price-time priority order, what each client has running (for the
+ * per-client caps), and a short summary of recently finished jobs (for status queries and late receipts).
+ * Finished jobs keep no shards, specs or runs: a summary is a few hundred bytes, bounded in count and age.
  */
-import type { MatchContributor, MatchRun } from '../../src/core/matcher.ts';
+import type { JobStatus } from '../../src/protocol/coordinator.ts';
 import type { Job } from './job.ts';
 
-/** Finished jobs kept for status queries before the oldest are forgotten. */
-export const RETAINED_FINAL_JOBS = 1000;
+/** Finished job summaries kept. */
+export const RETAINED_FINAL_JOBS = 10_000;
+/** How long a finished job's summary is kept. */
+export const RETAINED_FINAL_MS = 60 * 60 * 1000;
 
-/** Running and recently finished jobs. */
+/** What is kept of a finished job. */
+export interface FinishedJob {
+  client: string;
+  status: JobStatus;
+  finishedAt: number;
+}
+
+/** What a client has running. */
+export interface ClientUsage {
+  jobs: number;
+  shards: number;
+  bytes: number;
+}
+
+/** Running jobs and finished summaries. */
 export class JobBook {
-  readonly #jobs = new Map<string, Job>();
   readonly #running = new Map<string, Job>();
-  readonly #final: string[] = [];
-  readonly #signatures = new Set<string>();
-
-  /** A job by id (running or recently finished). */
-  get(jobId: string): Job | undefined {
-    return this.#jobs.get(jobId);
-  }
-
-  /** Running jobs, in submission order. */
-  running(): IterableIterator<Job> {
-    return this.#running.values();
-  }
+  /** Running jobs sorted by bid (high first), then submission. */
+  #order: Job[] = [];
+  readonly #finished = new Map<string, FinishedJob>();
+  readonly #usage = new Map<string, ClientUsage>();
+  #shards = 0;
 
   /** A running job by id. */
-  getRunning(jobId: string): Job | undefined {
+  get(jobId: string): Job | undefined {
     return this.#running.get(jobId);
+  }
+
+  /** A finished job's summary. */
+  finished(jobId: string): FinishedJob | undefined {
+    const f = this.#finished.get(jobId);
+    if (f && Date.now() - f.finishedAt > RETAINED_FINAL_MS) {
+      this.#finished.delete(jobId);
+      return undefined;
+    }
+    return f;
+  }
+
+  /** Running jobs in price-time priority order (a snapshot: safe to finish jobs while iterating). */
+  byPriority(): readonly Job[] {
+    return this.#order;
+  }
+
+  /** Running jobs. */
+  running(): IterableIterator<Job> {
+    return this.#running.values();
   }
 
   /** Number of running jobs. */
@@ -35,56 +64,46 @@ export class JobBook {
     return this.#running.size;
   }
 
-  /** Reserves a job signature; false when that signed job was submitted before. */
-  reserve(signature: string): boolean {
-    if (this.#signatures.has(signature)) return false;
-    this.#signatures.add(signature);
-    return true;
+  /** Shards of all running jobs. */
+  get runningShards(): number {
+    return this.#shards;
   }
 
-  /** Gives a reservation back (the submit failed, e.g. for lack of funds). */
-  unreserve(signature: string): void {
-    this.#signatures.delete(signature);
+  /** What a client has running. */
+  usage(client: string): ClientUsage {
+    return this.#usage.get(client) ?? { jobs: 0, shards: 0, bytes: 0 };
   }
 
   /** Adds a running job. */
   add(job: Job): void {
-    this.#jobs.set(job.jobId, job);
     this.#running.set(job.jobId, job);
+    const at = this.#order.findIndex((j) => compareJobs(job, j) < 0);
+    this.#order = at < 0 ? [...this.#order, job] : [...this.#order.slice(0, at), job, ...this.#order.slice(at)];
+    const u = this.usage(job.client);
+    this.#usage.set(job.client, { jobs: u.jobs + 1, shards: u.shards + job.shards.length, bytes: u.bytes + job.bytes });
+    this.#shards += job.shards.length;
   }
 
-  /** Moves a job to the finished list, forgetting the oldest beyond RETAINED_FINAL_JOBS. */
+  /** Moves a job to the finished summaries, forgetting the oldest beyond RETAINED_FINAL_JOBS. */
   finish(job: Job): void {
     if (!this.#running.delete(job.jobId)) return;
-    this.#final.push(job.jobId);
-    while (this.#final.length > RETAINED_FINAL_JOBS) {
-      const old = this.#jobs.get(this.#final.shift()!);
-      if (!old) continue;
-      this.#jobs.delete(old.jobId);
-      this.#signatures.delete(old.signature);
-    }
+    this.#order = this.#order.filter((j) => j !== job);
+    this.#shards -= job.shards.length;
+    const u = this.usage(job.client);
+    if (u.jobs <= 1) this.#usage.delete(job.client);
+    else this.#usage.set(job.client, { jobs: u.jobs - 1, shards: u.shards - job.shards.length, bytes: u.bytes - job.bytes });
+    this.record(job);
+  }
+
+  /** Stores (or refreshes) the summary of a finished job. */
+  record(job: Job): void {
+    this.#finished.delete(job.jobId);
+    this.#finished.set(job.jobId, { client: job.client, status: job.status(), finishedAt: Date.now() });
+    while (this.#finished.size > RETAINED_FINAL_JOBS) this.#finished.delete(this.#finished.keys().next().value!);
   }
 }
 
-/**
- * The runs the running jobs offer to one matching round. Shards of one job are alike (same kernel, bid and
- * priority), so each job offers only a few times as many runs as there are free slots: a round then costs
- * O(capacity), not O(queue length).
- */
-export function pendingRuns(jobs: Iterable<Job>, contributors: readonly MatchContributor[]): MatchRun[] {
-  const free = contributors.reduce((n, c) => n + c.maxConcurrent - c.load, 0);
-  const perJob = Math.max(64, free * 4);
-  const runs: MatchRun[] = [];
-  for (const job of jobs) {
-    let offered = 0;
-    for (const i of job.pending) {
-      if (offered >= perJob) break;
-      const n = job.needed(i);
-      offered += n;
-      const exclude = job.exclusions(i);
-      const run: MatchRun = { jobId: job.jobId, shard: i, bid: job.spec.bid, submittedAt: job.submittedAt, seq: job.seq, kernel: job.spec.kernel, spec: job.shards[i]!.spec, exclude };
-      for (let k = 0; k < n; k++) runs.push(run);
-    }
-  }
-  return runs;
+/** Price-time priority between jobs: higher bid first, then earlier submission. */
+export function compareJobs(a: Job, b: Job): number {
+  return b.spec.bid - a.spec.bid || a.submittedAt - b.submittedAt || a.seq - b.seq;
 }

@@ -1,16 +1,26 @@
 /**
  * Registry of contributors: what each can do (measured capabilities), what it asks, how much it may run at
- * once, whether it is taking work, and what we learned about it (reputation, measured speed). Reputation and
- * speed are kept per peer id across re-registrations in this process, so leaving and rejoining does not wash
- * a bad record.
+ * once, whether it is taking work, where it connects from, and the runs it holds. Its track record lives in
+ * credibility.ts, keyed by peer id, so leaving and rejoining does not wash it.
+ *
+ * Capacity: a contributor's `load` counts its leases until they are claimed and, once claimed, until the
+ * claim window passes or the run is paid, so a peer that claims at once with a made-up hash cannot hoard
+ * shards. Unpaid claims (claimed or contested, not yet paid or rejected) are capped per contributor, and a
+ * newcomer's capacity ramps up with its paid runs (NEWCOMER_SLOTS + paid runs, up to what it declared), so
+ * declaring maxConcurrent 64 and never finishing holds two shards, not sixty-four.
  */
 import type { Capabilities } from '../../src/protocol/capabilities.ts';
 import type { MatchContributor } from '../../src/core/matcher.ts';
+import { MeshError } from '../../src/protocol/errors.ts';
+import { TokenBucket } from '../limits/token-bucket.ts';
+import type { Credibility } from './credibility.ts';
 
-/** Reputation of a peer never seen before. */
-export const INITIAL_REPUTATION = 0.5;
-/** Below this, a contributor's primary runs are replicated when the job's escrow allows (adaptive replication). */
-export const LOW_REPUTATION = 0.3;
+/** Unpaid claims a contributor may have at once: this many times its `maxConcurrent`, at least MIN_UNPAID. */
+export const UNPAID_PER_SLOT = 4;
+/** Lower bound of the unpaid-claims cap. */
+export const MIN_UNPAID = 8;
+/** State changes (pause/resume) a contributor may make per second, sustained; each one costs a matching round. */
+export const STATE_CHANGES_PER_SEC = 2;
 
 /** A registered contributor. */
 export interface Contributor {
@@ -19,33 +29,58 @@ export interface Contributor {
   askPrice: number;
   maxConcurrent: number;
   state: 'active' | 'paused';
-  /** Lease ids it is working on (claimed leases no longer count: the work is done). */
-  leases: Set<string>;
+  /** Network key of its address (grants, limits). */
+  network: string;
+  /** Key verifier placement keeps apart (see limits/network.ts placementKey). */
+  placement: string;
+  /** Lease ids counting against its capacity. */
+  load: Set<string>;
+  /** Lease ids claimed or contested, not yet paid or rejected. */
+  unpaid: Set<string>;
   registeredAt: number;
+  stateChanges: TokenBucket;
 }
 
-/** How bad a rejected run was. */
-export type Penalty = 'mild' | 'severe';
-
-/** Contributors by peer id, plus their track record. */
+/** Contributors by peer id. */
 export class ContributorRegistry {
-  #byId = new Map<string, Contributor>();
-  #reputation = new Map<string, number>();
-  #speed = new Map<string, number>();
+  readonly #byId = new Map<string, Contributor>();
 
-  /** Registers or updates a contributor; an update keeps its leases and record. */
-  register(peerId: string, caps: Capabilities, askPrice: number, maxConcurrent: number): Contributor {
+  constructor(readonly credibility: Credibility) {}
+
+  /** Registers or updates a contributor; an update keeps its runs and record. */
+  register(peerId: string, caps: Capabilities, askPrice: number, maxConcurrent: number, network: string, placement: string): Contributor {
     const existing = this.#byId.get(peerId);
     if (existing) {
-      Object.assign(existing, { caps, askPrice, maxConcurrent });
+      Object.assign(existing, { caps, askPrice, maxConcurrent, network, placement });
       return existing;
     }
-    const c: Contributor = { peerId, caps, askPrice, maxConcurrent, state: 'active', leases: new Set(), registeredAt: Date.now() };
+    const c: Contributor = {
+      peerId,
+      caps,
+      askPrice,
+      maxConcurrent,
+      state: 'active',
+      network,
+      placement,
+      load: new Set(),
+      unpaid: new Set(),
+      registeredAt: Date.now(),
+      stateChanges: new TokenBucket(STATE_CHANGES_PER_SEC, 4),
+    };
     this.#byId.set(peerId, c);
     return c;
   }
 
-  /** Removes a contributor; returns it (with its leases) so the caller can release them. */
+  /** Sets a contributor's state; throws when it changes state faster than STATE_CHANGES_PER_SEC. */
+  setState(c: Contributor, state: 'active' | 'paused'): void {
+    if (c.state === state) return;
+    if (!c.stateChanges.take()) {
+      throw new MeshError('rate-limited', `Cannot change state more than ${STATE_CHANGES_PER_SEC} times per second: current state is ${c.state}`);
+    }
+    c.state = state;
+  }
+
+  /** Removes a contributor; returns it (with its runs) so the caller can release them. */
   unregister(peerId: string): Contributor | undefined {
     const c = this.#byId.get(peerId);
     this.#byId.delete(peerId);
@@ -69,53 +104,42 @@ export class ContributorRegistry {
     return n;
   }
 
-  /** Reputation in [0, 1]. */
-  reputation(peerId: string): number {
-    return this.#reputation.get(peerId) ?? INITIAL_REPUTATION;
+  /** How many leases a contributor may hold now: its declared maximum, ramped up by its paid runs. */
+  capacity(c: Contributor): number {
+    return Math.min(c.maxConcurrent, this.credibility.policy.newcomerSlots + this.credibility.get(c.peerId).paid);
   }
 
-  /** A paid run: reputation climbs slowly towards 1. */
-  reward(peerId: string): void {
-    const r = this.reputation(peerId);
-    this.#reputation.set(peerId, r + (1 - r) * 0.05);
+  /** The cap on a contributor's unpaid claims. */
+  unpaidCap(c: Contributor): number {
+    return Math.max(MIN_UNPAID, UNPAID_PER_SLOT * c.maxConcurrent);
   }
 
-  /** A rejected run: a wrong result halves reputation; a failed transfer costs a little. */
-  penalize(peerId: string, penalty: Penalty): void {
-    const r = this.reputation(peerId);
-    this.#reputation.set(peerId, penalty === 'severe' ? r * 0.5 : r * 0.9);
-  }
-
-  /** Records a run's speed (work units per second), as an exponential moving average. */
-  recordSpeed(peerId: string, workUnits: number, ms: number): void {
-    const speed = workUnits / Math.max(ms, 1) * 1000;
-    const prev = this.#speed.get(peerId);
-    this.#speed.set(peerId, prev === undefined ? speed : prev * 0.8 + speed * 0.2);
-  }
-
-  /** Measured work units per second, if any run finished. */
-  speed(peerId: string): number | undefined {
-    return this.#speed.get(peerId);
-  }
-
-  /** Active contributors with free capacity, as the matcher wants them. */
+  /** Active, unquarantined contributors with free capacity, as the matcher wants them. */
   forMatching(): MatchContributor[] {
     const out: MatchContributor[] = [];
+    const cred = this.credibility;
     for (const c of this.#byId.values()) {
-      if (c.state !== 'active' || c.leases.size >= c.maxConcurrent) continue;
-      out.push({
+      const capacity = this.capacity(c);
+      if (c.state !== 'active' || c.load.size >= capacity || c.unpaid.size >= this.unpaidCap(c)) continue;
+      if (cred.quarantined(c.peerId)) continue;
+      const m: MatchContributor = {
         peerId: c.peerId,
         caps: c.caps,
         askPrice: c.askPrice,
-        maxConcurrent: c.maxConcurrent,
-        load: c.leases.size,
-        reputation: this.reputation(c.peerId),
-      });
+        maxConcurrent: capacity,
+        load: c.load.size,
+        reputation: cred.reputation(c.peerId),
+        network: c.placement,
+        credible: cred.credible(c.peerId),
+      };
+      const speed = cred.speed(c.peerId);
+      if (speed !== undefined) m.speed = speed;
+      out.push(m);
     }
     return out;
   }
 
-  /** Every contributor (for stats). */
+  /** Every contributor (for stats and eligibility checks). */
   all(): IterableIterator<Contributor> {
     return this.#byId.values();
   }

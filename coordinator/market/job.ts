@@ -1,43 +1,69 @@
 /**
- * A job as the market tracks it: its shards, each with the runs it still needs, the leases working on it
- * and the runs already paid, plus the job's budget.
+ * A job as the market tracks it: its shards, the runs of each, and the job's budget. Every money rule that
+ * depends on the job lives here, in one place:
  *
- * Runs per shard ("slots"): 1, plus 1 replica when the shard is verified, plus 1 tie-breaker after a
- * dispute. A shard is done when as many runs are settled as it has slots. A verification-failed reject of
- * a disputed shard removes the loser's slot together with the dispute (the tie-breaker took its place).
+ * - Escrow covers MAX_RUNS_PER_SHARD runs of every shard at the bid (primary, a verification replica, and a
+ *   tie-breaker or arbitration run), so any verification the coordinator decides on is paid for.
+ * - A run "may be paid" while it is leased, claimed, contested or paid; released and rejected runs never are.
+ *   At most MAX_RUNS_PER_SHARD runs of a shard may be paid, so `committed <= escrow` holds by construction.
+ * - `committed` is what the job can still end up paying: runs that may be paid at their lease price, plus
+ *   unfilled slots at the bid. It is recomputed per shard (`#budget`), never adjusted by hand elsewhere.
  *
- * Budget: `committed` is the most the job can still end up paying for the slots it has: settled and leased
- * runs at their lease price, unfilled slots at the bid. It never exceeds the escrow held; adding a slot
- * (adaptive replication, dispute) is allowed only while it fits.
+ * Runs per shard: 1 (or 2 when the shard is verified), plus 1 tie-breaker when two claims disagree. A run
+ * the client contested is set aside (it does not count as a result) and its slot refilled by an arbitration
+ * run, which decides it. Which shards are verified is known to the coordinator and the job's owner only.
  */
-import type { JobSpec, JobStatus, Lease } from '../../src/protocol/coordinator.ts';
+import type { JobSpec, JobStatus, Lease, Receipt } from '../../src/protocol/coordinator.ts';
 import type { ShardSpec } from '../../src/protocol/kernel.ts';
-import { settlementFor, shardMaxCost, shardPayment } from '../../src/core/cost.ts';
+import { settlementFor, shardMaxCost } from '../../src/core/cost.ts';
+
+/** Runs of one shard that may ever be paid: what the escrow covers. */
+export const MAX_RUNS_PER_SHARD = 3;
+
+/** Why a run exists: the first result, a verification replica, a tie-breaker, or an arbiter of a complaint. */
+export type RunRole = 'primary' | 'replica' | 'tiebreak' | 'arbiter';
+/** Where a run stands. */
+export type RunState = 'leased' | 'claimed' | 'contested' | 'paid' | 'rejected';
 
 /** One lease and what happened on it. */
 export interface Run {
+  /** The client's view of the lease (its `replica` flag is not shown to the contributor). */
   lease: Lease;
+  role: RunRole;
+  /** Placement key of the contributor's network when it was assigned (see market/networks.ts). */
+  network: string;
   startedAt: number;
+  state: RunState;
   /** The contributor's signed claim of its output. */
-  claim?: { outputHash: string; at: number };
-  /** Expiry timer while unclaimed. */
+  claim?: { outputHash: string; at: number; signature: string };
+  /** The client's signed receipt, when it paid the run itself. */
+  receipt?: { receipt: Receipt; signature: string };
+  /** Lease expiry (leased) or end of the claim window (claimed). */
   timer?: ReturnType<typeof setTimeout>;
-  /** A receipt is being paid (guards against a concurrent duplicate). */
-  settling?: Promise<unknown>;
+  /** A payment is being written to the ledger. */
+  settling?: Promise<boolean>;
 }
 
 /** One shard's state. */
 export interface ShardRecord {
   spec: ShardSpec;
-  verified: boolean;
-  disputes: number;
-  /** Leases in flight (claimed or not). */
-  active: Map<string, Run>;
-  /** Paid runs by lease id. */
-  settled: Map<string, Run>;
-  /** Contributors whose output for this shard was rejected as wrong: never asked again. */
-  rejected: Set<string>;
+  /** Two agreeing runs are needed (the client sampled it, or the coordinator chose to replicate it). */
+  verify: boolean;
+  /** Verification was given up because no second eligible contributor existed. */
+  waived: boolean;
+  /** A tie-breaking slot was added after two claims disagreed. */
+  tiebreak: boolean;
+  /** Runs that may still be paid, were paid, or were rejected (released runs are dropped). */
+  runs: Run[];
+  /** Contributors that must not run this shard again. */
+  barred?: Set<string>;
+  /** The output hash the shard settled on, when agreement or payment decided it. */
+  acceptedHash?: string;
   done: boolean;
+  /** When a verifier slot first found no eligible contributor at all (for the waiver). */
+  unplacedSince?: number;
+  /** This shard's part of `Job.committed`. */
+  committed: number;
 }
 
 /** States a job ends in. */
@@ -48,19 +74,17 @@ export class Job {
   readonly shards: ShardRecord[];
   state: JobStatus['state'] = 'running';
   /** Micro-credits held in escrow. */
-  escrow: number;
+  readonly escrow: number;
   committed = 0;
   spent = 0;
   fees = 0;
   refunded = 0;
-  doneCount = 0;
   /** Shard indices that need another run (kept up to date by `refresh`). */
   readonly pending = new Set<number>();
   deadlineTimer?: ReturnType<typeof setTimeout>;
-  /** The client's signature over the job, kept to refuse a replayed submit. */
-  signature = '';
-  /** Settlements in flight, awaited before the escrow is refunded. */
+  /** Payments in flight, awaited before the escrow is refunded. */
   readonly inflight = new Set<Promise<unknown>>();
+  readonly #done = new Set<number>();
 
   constructor(
     readonly jobId: string,
@@ -68,36 +92,15 @@ export class Job {
     readonly spec: JobSpec,
     readonly seq: number,
     readonly submittedAt: number,
-    verified: ReadonlySet<number>,
+    sampled: ReadonlySet<number>,
     escrow: number,
     readonly feeRate: number,
+    /** Characters of the submit frame, counted against the client's byte cap. */
+    readonly bytes: number,
   ) {
     this.escrow = escrow;
-    this.shards = spec.shards.map((s, i) => ({
-      spec: s,
-      verified: verified.has(i),
-      disputes: 0,
-      active: new Map(),
-      settled: new Map(),
-      rejected: new Set(),
-      done: false,
-    }));
-    for (let i = 0; i < this.shards.length; i++) {
-      this.committed += this.slots(i) * this.bidCost(i);
-      this.refresh(i);
-    }
-  }
-
-  /** Runs the shard must have paid before it is done. */
-  slots(i: number): number {
-    const s = this.shards[i]!;
-    return 1 + (s.verified ? 1 : 0) + s.disputes;
-  }
-
-  /** Runs still to assign. */
-  needed(i: number): number {
-    const s = this.shards[i]!;
-    return Math.max(0, this.slots(i) - s.settled.size - s.active.size);
+    this.shards = spec.shards.map((s, i) => ({ spec: s, verify: sampled.has(i), waived: false, tiebreak: false, runs: [], done: false, committed: 0 }));
+    for (let i = 0; i < this.shards.length; i++) this.refresh(i);
   }
 
   /** Most one run of shard `i` costs at the bid (payment + fee). */
@@ -105,10 +108,9 @@ export class Job {
     return shardMaxCost(this.shards[i]!.spec.workUnits, this.spec.bid, this.feeRate);
   }
 
-  /** What one run of shard `i` costs at `price` (payment + fee). */
-  runCost(i: number, price: number): number {
-    const { amount, fee } = settlementFor(this.shards[i]!.spec.workUnits, price, this.feeRate);
-    return amount + fee;
+  /** What one run of shard `i` costs at `price`: the contributor's amount and the protocol fee. */
+  runCost(i: number, price: number): { amount: number; fee: number } {
+    return settlementFor(this.shards[i]!.spec.workUnits, price, this.feeRate);
   }
 
   /** Escrow not yet spoken for. */
@@ -116,29 +118,153 @@ export class Job {
     return this.escrow - this.committed;
   }
 
-  /** Re-derives the shard's pending/done flags; returns true when it has just become done. */
-  refresh(i: number): boolean {
+  /** Runs of shard `i` still to assign. */
+  needed(i: number): number {
     const s = this.shards[i]!;
-    const wasDone = s.done;
-    s.done = s.settled.size >= this.slots(i);
-    if (s.done !== wasDone) this.doneCount += s.done ? 1 : -1;
-    if (!s.done && this.state === 'running' && this.needed(i) > 0) this.pending.add(i);
-    else this.pending.delete(i);
-    return s.done && !wasDone;
+    if (s.done || this.state !== 'running') return 0;
+    let live = 0;
+    let payable = 0;
+    for (const r of s.runs) {
+      if (r.state === 'leased' || r.state === 'claimed' || r.state === 'paid') live++;
+      if (r.state !== 'rejected') payable++;
+    }
+    const target = (s.verify && !s.waived ? 2 : 1) + (s.tiebreak ? 1 : 0);
+    return Math.max(0, Math.min(target - live, MAX_RUNS_PER_SHARD - payable));
   }
 
-  /** Contributors that must not get another run of shard `i`: holders, payees and rejected ones. */
+  /** The role the next run of shard `i` takes. */
+  nextRole(i: number): RunRole {
+    const s = this.shards[i]!;
+    const live = s.runs.filter((r) => r.state !== 'rejected');
+    if (live.length === 0) return 'primary';
+    if (live.some((r) => r.state === 'contested')) return 'arbiter';
+    return s.tiebreak ? 'tiebreak' : 'replica';
+  }
+
+  /** Records a new lease of shard `i` and re-derives its state. */
+  lease(i: number, run: Run): void {
+    this.shards[i]!.runs.push(run);
+    this.refresh(i);
+  }
+
+  /** Drops a leased run that ended without a claim (expired, released, contributor gone). */
+  release(i: number, run: Run): void {
+    const s = this.shards[i]!;
+    s.runs = s.runs.filter((r) => r !== run);
+    this.refresh(i);
+  }
+
+  /** Records a contributor's claim on a leased run. */
+  claim(i: number, run: Run, outputHash: string, signature: string, at: number): void {
+    run.state = 'claimed';
+    run.claim = { outputHash, at, signature };
+    this.refresh(i);
+  }
+
+  /** Records a payment written to the ledger. */
+  settle(i: number, run: Run, amount: number, fee: number): void {
+    run.state = 'paid';
+    this.spent += amount;
+    this.fees += fee;
+    this.refresh(i);
+  }
+
+  /** A run rejected on evidence: never paid, and its contributor never runs this shard again. */
+  reject(i: number, run: Run): void {
+    run.state = 'rejected';
+    this.bar(i, run.lease.contributor);
+    this.refresh(i);
+  }
+
+  /** A claimed run the client complained about: set aside until an arbitration run decides it. */
+  contest(i: number, run: Run): void {
+    run.state = 'contested';
+    this.bar(i, run.lease.contributor);
+    this.refresh(i);
+  }
+
+  /** Shard `i` needs two agreeing runs from now on. */
+  replicate(i: number): void {
+    this.shards[i]!.verify = true;
+    this.refresh(i);
+  }
+
+  /** Adds the tie-breaking slot to a verified shard whose two claims disagree. */
+  addTiebreak(i: number): void {
+    this.shards[i]!.tiebreak = true;
+    this.refresh(i);
+  }
+
+  /** Gives up verification of shard `i`: no second eligible contributor exists. */
+  waive(i: number): void {
+    this.shards[i]!.waived = true;
+    this.refresh(i);
+  }
+
+  /** Marks shard `i` decided on `hash` (or on a paid run without agreement) and done. */
+  finishShard(i: number, hash: string | undefined): void {
+    const s = this.shards[i]!;
+    if (hash !== undefined) s.acceptedHash = hash;
+    s.done = true;
+    this.refresh(i);
+  }
+
+  /** Keeps `contributor` off shard `i`. */
+  bar(i: number, contributor: string): void {
+    const s = this.shards[i]!;
+    (s.barred ??= new Set()).add(contributor);
+  }
+
+  /** Re-derives shard `i`'s done/pending flags and its part of the budget. */
+  refresh(i: number): void {
+    const s = this.shards[i]!;
+    if (s.done) this.#done.add(i);
+    else this.#done.delete(i);
+    if (this.needed(i) > 0) this.pending.add(i);
+    else this.pending.delete(i);
+    const budget = this.#budget(i);
+    this.committed += budget - s.committed;
+    s.committed = budget;
+    if (this.committed > this.escrow) {
+      throw new RangeError(`Cannot commit ${this.committed} micro-credits for job ${this.jobId} as its escrow holds ${this.escrow}`);
+    }
+  }
+
+  /** What shard `i` can still cost: runs that may be paid at their price, open slots at the bid. */
+  #budget(i: number): number {
+    const s = this.shards[i]!;
+    let total = 0;
+    for (const r of s.runs) {
+      if (r.state === 'rejected') continue;
+      const { amount, fee } = this.runCost(i, r.lease.price);
+      total += amount + fee;
+    }
+    return total + this.needed(i) * this.bidCost(i);
+  }
+
+  /** Contributors that must not get another run of shard `i`: holders, payees, barred. */
   exclusions(i: number): Set<string> {
     const s = this.shards[i]!;
-    const out = new Set(s.rejected);
-    for (const r of s.active.values()) out.add(r.lease.contributor);
-    for (const r of s.settled.values()) out.add(r.lease.contributor);
+    const out = new Set(s.barred);
+    for (const r of s.runs) out.add(r.lease.contributor);
     return out;
+  }
+
+  /** Networks of the runs of shard `i` that may still count, which a verifier must differ from. */
+  networks(i: number): Set<string> {
+    const out = new Set<string>();
+    for (const r of this.shards[i]!.runs) if (r.state !== 'rejected') out.add(r.network);
+    return out;
+  }
+
+  /** Shards done. */
+  get doneCount(): number {
+    return this.#done.size;
   }
 
   /** Whether every shard is done. */
   get complete(): boolean {
-    return this.doneCount === this.shards.length;
+    return this.#done.size === this.shards.length;
   }
 
   /** The wire status. */
@@ -154,37 +280,4 @@ export class Job {
       refunded: this.refunded,
     };
   }
-
-  /** Status with `shards` as a per-shard breakdown instead of a count (GET /api/jobs/:jobId). */
-  detail(): JobDetail {
-    return { ...this.status(), shards: this.shards.map((s, index) => shardView(s, index, this.slots(index))) };
-  }
-}
-
-/** A job's status with one entry per shard. */
-export type JobDetail = Omit<JobStatus, 'shards'> & { shards: ShardView[] };
-
-/** One shard in the job detail. */
-export interface ShardView {
-  index: number;
-  state: 'queued' | 'leased' | 'done';
-  contributor?: string;
-  replicas: number;
-  runs: number;
-  /** Each paid run: who ran it and what it was paid (micro-credits, fee excluded). */
-  paid: { leaseId: string; contributor: string; amount: number }[];
-}
-
-function shardView(s: ShardRecord, index: number, slots: number): ShardView {
-  const state = s.done ? 'done' : s.active.size > 0 ? 'leased' : 'queued';
-  const first = [...s.settled.values(), ...s.active.values()].find((r) => !r.lease.replica) ??
-    s.settled.values().next().value ?? s.active.values().next().value;
-  const paid = [...s.settled.values()].map((r) => ({
-    leaseId: r.lease.leaseId,
-    contributor: r.lease.contributor,
-    amount: shardPayment(s.spec.workUnits, r.lease.price),
-  }));
-  const view: ShardView = { index, state, replicas: slots - 1, runs: s.settled.size, paid };
-  if (first) view.contributor = first.lease.contributor;
-  return view;
 }

@@ -1,29 +1,42 @@
 /**
- * The market: contributors offer capacity, clients submit jobs held in escrow, and the matcher turns queued
- * shard runs into leases. This file owns the lease life cycle (assign, expire, release, finish a job);
- * settlement.ts handles what peers report about leases (claims, receipts, rejects, disputes).
+ * The market: contributors offer capacity, clients submit jobs held in escrow, matching rounds turn the runs
+ * jobs need into leases, and the claims contributors sign decide what is paid. This file owns the run life
+ * cycle (assign, expire, claim, pay, reject, finish a job); job.ts owns each job's budget, verification.ts
+ * what claims prove, settlement.ts the checks of what peers report, matching.ts a round, payout.ts the
+ * ledger writes.
  *
- * Matching runs on a zero-delay timer, coalescing bursts of events, whenever capacity or work appears:
- * a contributor registers or resumes, a lease ends or is claimed, a job is submitted, a shard is queued again.
- * The timer also lets a request's `ok` reach its sender before the pushes it caused.
+ * Fair exchange: a claimed run is paid unless evidence says it is wrong. The client's receipt pays at once;
+ * agreement of two independent runs pays both; an unverified run nobody complained about is paid when its
+ * claim window passes; every claimed run still unpaid when the job ends (done, cancelled, expired, client
+ * gone) is paid. A complaint never cuts pay by itself: it sets the run aside for an arbitration run.
  *
- * Adaptive replication (BOINC-style): when a contributor whose reputation is below LOW_REPUTATION gets the
- * primary run of an unverified shard, the shard becomes verified (one replica on another contributor) if
- * the job's escrow has headroom for it, which it has whenever runs went to asks below the bid.
+ * Matching runs on a timer, coalescing bursts of events, at most once per MIN_ROUND_MS.
  */
-import type { ClientFrameOf, JobSpec, Lease, ServerFrame, SubmitResult } from '../../src/protocol/coordinator.ts';
+import type { ClientFrameOf, JobSpec, Lease, Receipt, ResultClaim, ServerFrame, SubmitResult } from '../../src/protocol/coordinator.ts';
 import type { Capabilities } from '../../src/protocol/capabilities.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { escrowFor } from '../../src/core/cost.ts';
-import { match } from '../../src/core/matcher.ts';
+import type { Assignment } from '../../src/core/matcher.ts';
 import { toHex } from '../../src/core/encoding.ts';
 import type { Ledger } from '../ledger/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { ContributorRegistry, LOW_REPUTATION } from './contributors.ts';
+import { placementKey } from '../limits/network.ts';
+import { admit, DEFAULT_LIMITS, jobIdFor, type MarketLimits } from './admission.ts';
+import { JobBook } from './book.ts';
+import { ContributorRegistry } from './contributors.ts';
+import { Credibility, type TrustPolicy } from './credibility.ts';
 import { type FinalState, Job, type Run } from './job.ts';
-import { chooseVerified } from './sampling.ts';
-import { JobBook, pendingRuns } from './book.ts';
+import { planRound } from './matching.ts';
+import { type PayBasis, payRun, refundJob } from './payout.ts';
+import { checkClaim, checkReceipt, checkReject } from './settlement.ts';
+import { chooseVerified, judge, shouldReplicate } from './verification.ts';
+import { jobDetail, type JobDetail } from './detail.ts';
+
+/** Shortest time between two matching rounds. */
+export const MIN_ROUND_MS = 10;
+/** How often refunds that failed are retried. */
+const REFUND_SWEEP_MS = 10_000;
 
 /** What the market needs from the coordinator. */
 export interface MarketDeps {
@@ -32,26 +45,47 @@ export interface MarketDeps {
   notify: (peerId: string, frame: ServerFrame) => boolean;
   feeRate: number;
   leaseMs: number;
+  /** After a claim: how long it counts against capacity, and when an unverified, uncontested run is paid. */
+  claimWindowMs: number;
+  /** How long a verification run may find no eligible contributor at all before verification is waived. */
+  replicaWaitMs: number;
+  limits?: MarketLimits;
   log: Logger;
   metrics: Metrics;
-  /** Source of randomness for verification sampling (tests may fix it). */
+  /** How far contributors without a record are trusted (default: strangers). */
+  trust?: TrustPolicy;
+  /** Source of randomness for sampling and verifier placement (tests may fix it). */
   random?: () => number;
+}
+
+interface RunRef {
+  job: Job;
+  shard: number;
+  run: Run;
 }
 
 /** The market. */
 export class Market {
-  readonly registry = new ContributorRegistry();
+  readonly credibility: Credibility;
+  readonly registry: ContributorRegistry;
   readonly #book = new JobBook();
-  readonly #leases = new Map<string, { job: Job; shard: number }>();
+  /** Runs in flight (leased, claimed or contested) by lease id. */
+  readonly #runs = new Map<string, RunRef>();
+  readonly #refunds = new Set<Job>();
+  readonly #random: () => number;
+  readonly #limits: MarketLimits;
   #seq = 0;
   #matchTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  #recheck: ReturnType<typeof setTimeout> | undefined;
+  #lastRound = 0;
   #closed = false;
 
-  constructor(readonly deps: MarketDeps) {}
-
-  /** A job by id (running or recently finished). */
-  job(jobId: string): Job | undefined {
-    return this.#book.get(jobId);
+  constructor(readonly deps: MarketDeps) {
+    this.#random = deps.random ?? Math.random;
+    this.#limits = deps.limits ?? DEFAULT_LIMITS;
+    this.credibility = new Credibility(deps.trust);
+    this.registry = new ContributorRegistry(this.credibility);
   }
 
   /** Running jobs. */
@@ -59,9 +93,21 @@ export class Market {
     return this.#book.runningCount;
   }
 
-  /** Registers (or updates) a contributor and looks for work for it. */
-  register(peerId: string, f: Pick<ClientFrameOf<'register'>, 'caps' | 'askPrice' | 'maxConcurrent'>): { state: string } {
-    const c = this.registry.register(peerId, f.caps as Capabilities, f.askPrice, f.maxConcurrent);
+  /** A running job by id (tests and metrics). */
+  job(jobId: string): Job | undefined {
+    return this.#book.get(jobId);
+  }
+
+  /** The status of a running or recently finished job, whoever owns it (tests and the operator). */
+  peek(jobId: string): ReturnType<Job['status']> | undefined {
+    return this.#book.get(jobId)?.status() ?? this.#book.finished(jobId)?.status;
+  }
+
+  // ---- contributors ----
+
+  /** Registers (or updates) a contributor connecting from `network` and looks for work for it. */
+  register(peerId: string, f: Pick<ClientFrameOf<'register'>, 'caps' | 'askPrice' | 'maxConcurrent'>, network: string): { state: string } {
+    const c = this.registry.register(peerId, f.caps as Capabilities, f.askPrice, f.maxConcurrent, network, placementKey(network, peerId));
     this.schedule();
     return { state: c.state };
   }
@@ -70,7 +116,7 @@ export class Market {
   setState(peerId: string, state: 'active' | 'paused'): { state: string } {
     const c = this.registry.get(peerId);
     if (!c) throw new MeshError('not-found', `Cannot set state of ${peerId} as it is not registered: send 'register' first`);
-    c.state = state;
+    this.registry.setState(c, state);
     if (state === 'paused') this.#releaseAll(peerId, 'contributor paused', true);
     this.schedule();
     return { state };
@@ -84,16 +130,11 @@ export class Market {
     return true;
   }
 
-  /** A peer's mesh session ended: its contributor leases are released and its running jobs cancelled. */
+  /** A peer's mesh session ended: its leases are released and its running jobs end (claimed work is paid). */
   async peerGone(peerId: string): Promise<void> {
-    // Clients still waiting on this peer's claimed outputs learn now, not at their transfer timeout.
     const waiting = new Set<string>();
-    for (const job of this.#book.running()) {
-      for (const shard of job.shards) {
-        for (const run of shard.active.values()) {
-          if (run.claim && run.lease.contributor === peerId) waiting.add(job.client);
-        }
-      }
+    for (const { job, run } of this.#runs.values()) {
+      if (run.lease.contributor === peerId && run.state === 'claimed') waiting.add(job.client);
     }
     for (const client of waiting) this.deps.notify(client, { type: 'peer-left', peerId });
     this.unregister(peerId, false);
@@ -101,190 +142,252 @@ export class Market {
     await Promise.all(mine.map((j) => this.finalize(j, 'cancelled')));
   }
 
-  /** Holds escrow for a job (whose signature the caller verified) and queues its shards. */
-  async submit(client: string, spec: JobSpec, signature: string): Promise<SubmitResult> {
+  // ---- jobs ----
+
+  /** Admits a job (whose signature the caller verified), holds its escrow and queues its shards. */
+  async submit(client: string, spec: JobSpec, bytes: number): Promise<SubmitResult> {
     if (this.#closed) throw new MeshError('internal', 'Cannot submit as the coordinator is shutting down');
-    spec.shards.forEach((s, i) => {
-      if (s.index !== i) {
-        throw new MeshError('invalid-message', `Cannot accept job as 'job.shards[${i}].index' must be ${i}: current value is ${s.index}`);
-      }
-    });
-    if (!this.#book.reserve(signature)) {
-      throw new MeshError('conflict', `Cannot accept job as this signed job (nonce ${spec.nonce}) was already submitted`);
-    }
-    const verified = chooseVerified(spec.shards.length, spec.verifyFraction, this.deps.random);
-    const escrow = escrowFor({ shards: spec.shards, bid: spec.bid, verifiedShards: verified, feeRate: this.deps.feeRate });
-    const jobId = newId('j');
+    const escrow = escrowFor({ shards: spec.shards, bid: spec.bid, feeRate: this.deps.feeRate });
+    admit(spec, escrow, bytes, this.#book.usage(client), { jobs: this.#book.runningCount, shards: this.#book.runningShards }, this.#limits);
+    const jobId = await jobIdFor(client, spec);
+    if (this.#book.get(jobId) || this.#book.finished(jobId)) throw replayed(spec);
     try {
       await this.deps.ledger.hold(jobId, client, escrow);
     } catch (err) {
-      this.#book.unreserve(signature);
+      if (err instanceof MeshError && err.code === 'conflict') throw replayed(spec);
       throw err;
     }
     this.deps.metrics.inc('ledger_ops', 'hold');
-    const job = new Job(jobId, client, spec, ++this.#seq, Date.now(), verified, escrow, this.deps.feeRate);
-    job.signature = signature;
+    if (this.#book.get(jobId)) throw replayed(spec); // a concurrent duplicate won the race
+    const sampled = chooseVerified(spec.shards.length, spec.verifyFraction, this.#random);
+    const job = new Job(jobId, client, spec, ++this.#seq, Date.now(), sampled, escrow, this.deps.feeRate, bytes);
     this.#book.add(job);
     job.deadlineTimer = setTimeout(() => this.#finishLater(job, 'expired'), spec.deadlineMs);
     this.deps.metrics.inc('jobs');
-    this.deps.log.info('job submitted', { jobId, client, shards: spec.shards.length, verified: verified.size, escrow });
+    this.deps.log.info('job submitted', { jobId, client, shards: spec.shards.length, sampled: sampled.size, escrow });
     this.schedule();
     return { jobId, escrow, status: job.status() };
   }
 
-  /** Cancels a client's own job; its escrow is refunded. */
+  /** Cancels a client's own job; claimed runs are paid, the rest of its escrow refunded. */
   async cancel(client: string, jobId: string): Promise<{ status: ReturnType<Job['status']> }> {
-    const job = this.clientJob(client, jobId);
+    const job = this.#book.get(jobId);
+    if (!job) return { status: this.status(client, jobId) };
+    if (job.client !== client) throw notOwner(jobId);
     await this.finalize(job, 'cancelled');
     return { status: job.status() };
   }
 
-  /** The job if `client` submitted it; throws not-found / unauthorized. */
-  clientJob(client: string, jobId: string): Job {
+  /** A job's status, for its owner only (running or recently finished). */
+  status(client: string, jobId: string): ReturnType<Job['status']> {
     const job = this.#book.get(jobId);
-    if (!job) throw new MeshError('not-found', `Cannot find job ${jobId}: it never existed or finished long ago`);
-    if (job.client !== client) throw new MeshError('unauthorized', `Cannot act on job ${jobId} as it belongs to another client`);
-    return job;
+    if (job) {
+      if (job.client !== client) throw notOwner(jobId);
+      return job.status();
+    }
+    const done = this.#book.finished(jobId);
+    if (!done || done.client !== client) throw new MeshError('not-found', `Cannot find job ${jobId}: it never existed, is not yours, or finished long ago`);
+    return done.status;
   }
 
-  /** The lease with this id, if it is in flight. */
-  lease(leaseId: string): { job: Job; shard: number; run: Run } | undefined {
-    const ref = this.#leases.get(leaseId);
-    if (!ref) return undefined;
-    const run = ref.job.shards[ref.shard]?.active.get(leaseId);
-    return run ? { ...ref, run } : undefined;
+  /** A running job's shard-by-shard detail, for its owner only. */
+  detail(client: string, jobId: string): JobDetail {
+    const job = this.#runningJobOf(client, jobId);
+    return jobDetail(job);
   }
 
-  /** Asks for a matching round soon (coalesced). */
-  schedule(): void {
-    if (this.#matchTimer !== undefined || this.#closed) return;
-    this.#matchTimer = setTimeout(() => {
-      this.#matchTimer = undefined;
-      this.#match();
-    }, 0);
+  // ---- runs ----
+
+  /** Records a contributor's signed claim that it produced `outputHash` for a lease it holds. */
+  claim(peerId: string, claim: ResultClaim, signature: string): { accepted: boolean; duplicate: boolean } {
+    const ref = this.#runs.get(claim.leaseId);
+    if (!ref) throw new MeshError('lease-expired', `Cannot claim lease ${claim.leaseId} as it is not in flight: it expired, was released or settled`);
+    const { job, shard, run } = ref;
+    if (checkClaim(job, shard, run, peerId, claim) === 'duplicate') return { accepted: true, duplicate: true };
+    const now = Date.now();
+    clearTimeout(run.timer);
+    job.claim(shard, run, claim.outputHash, signature, now);
+    this.registry.get(peerId)?.unpaid.add(claim.leaseId);
+    this.credibility.recordSpeed(peerId, job.shards[shard]!.spec.workUnits, now - run.startedAt);
+    run.timer = setTimeout(() => this.#windowPassed(ref), this.deps.claimWindowMs);
+    this.#afterChange(job, shard);
+    this.schedule();
+    return { accepted: true, duplicate: false };
   }
 
-  /**
-   * Ends a lease without payment and queues its shard again. `dropSlot` (a disputed shard's loser) removes
-   * the run's slot instead of refilling it.
-   */
-  release(leaseId: string, reason: string, revoke: boolean, dropSlot = false): boolean {
-    const ref = this.lease(leaseId);
-    if (!ref) return false;
-    const { job, shard: i, run } = ref;
-    this.#forget(job, i, run);
-    job.committed += (dropSlot ? 0 : job.bidCost(i)) - job.runCost(i, run.lease.price);
-    this.deps.notify(job.client, { type: 'released', leaseId, jobId: job.jobId, shard: i, reason });
+  /** Pays a run on the client's signed receipt (signature verified by the caller). */
+  async receipt(client: string, receipt: Receipt, signature: string): Promise<{ paid: boolean; amount: number; fee: number }> {
+    const job = this.#book.get(receipt.jobId);
+    if (!job) return await this.#lateReceipt(client, receipt);
+    if (job.client !== client) throw notOwner(receipt.jobId);
+    const s = job.shards[receipt.shard];
+    if (!s) throw new MeshError('not-found', `Cannot settle shard ${receipt.shard} of job ${job.jobId} as it has ${job.shards.length} shards`);
+    const run = s.runs.find((r) => r.lease.leaseId === receipt.leaseId);
+    if (!run) {
+      throw new MeshError('not-found', `Cannot settle lease ${receipt.leaseId} of job ${job.jobId} shard ${receipt.shard} as it is not in flight: it expired, was released or never existed`);
+    }
+    const { amount, fee } = job.runCost(receipt.shard, run.lease.price);
+    if (checkReceipt(job, run, receipt) === 'paid') return { paid: false, amount, fee };
+    if (run.settling) {
+      await run.settling;
+      return this.receipt(client, receipt, signature);
+    }
+    run.receipt = { receipt, signature };
+    if (run.state === 'contested') run.state = 'claimed'; // paying withdraws the complaint
+    const paid = await this.#pay(job, receipt.shard, run, 'receipt');
+    return { paid, amount, fee };
+  }
+
+  /** A client's complaint: ends an unclaimed lease, or contests a claimed run for arbitration. */
+  reject(client: string, f: ClientFrameOf<'reject'>): { released: boolean; contested: boolean } {
+    const job = this.#runningJobOf(client, f.jobId);
+    const ref = this.#runs.get(f.leaseId);
+    const run = ref?.job === job ? ref.run : job.shards[f.shard]?.runs.find((r) => r.lease.leaseId === f.leaseId);
+    if (!run) throw new MeshError('not-found', `Cannot reject lease ${f.leaseId} of job ${f.jobId} shard ${f.shard} as it is not in flight`);
+    const verdict = checkReject(job, run, f);
+    if (verdict === 'release') return { released: this.release(f.leaseId, `rejected: ${f.reason}`, true), contested: false };
+    if (verdict === 'nothing') return { released: false, contested: run.state === 'contested' };
+    clearTimeout(run.timer);
+    this.registry.get(run.lease.contributor)?.load.delete(run.lease.leaseId);
+    job.contest(f.shard, run);
+    this.deps.log.info('run contested', { jobId: job.jobId, shard: f.shard, leaseId: f.leaseId, contributor: run.lease.contributor, reason: f.reason });
+    this.#afterChange(job, f.shard);
+    this.schedule();
+    return { released: true, contested: true };
+  }
+
+  /** The client says two results of a verified shard differ beyond tolerance: a tie-breaker decides. */
+  dispute(client: string, jobId: string, shard: number): { runs: number } {
+    const job = this.#runningJobOf(client, jobId);
+    const s = job.shards[shard];
+    if (!s) throw new MeshError('not-found', `Cannot dispute shard ${shard} of job ${jobId} as it has ${job.shards.length} shards`);
+    const results = s.runs.filter((r) => r.claim && (r.state === 'claimed' || r.state === 'paid'));
+    if (results.length < 2) throw new MeshError('conflict', `Cannot dispute shard ${shard} of job ${jobId} as it needs two results to compare: current count is ${results.length}`);
+    if (!s.tiebreak && !s.done) {
+      if (!s.verify) job.replicate(shard);
+      job.addTiebreak(shard);
+      this.schedule();
+    }
+    return { runs: s.runs.filter((r) => r.state !== 'rejected').length + job.needed(shard) };
+  }
+
+  /** Ends a lease that has no claim, unpaid, and queues its shard again. */
+  release(leaseId: string, reason: string, revoke: boolean): boolean {
+    const ref = this.#runs.get(leaseId);
+    if (!ref || ref.run.state !== 'leased') return false;
+    const { job, shard, run } = ref;
+    this.#forget(ref);
+    job.release(shard, run);
+    this.deps.notify(job.client, { type: 'released', leaseId, jobId: job.jobId, shard, reason });
     if (revoke) this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId, reason });
-    this.deps.log.debug('lease released', { leaseId, jobId: job.jobId, shard: i, reason });
-    this.shardChanged(job, i);
+    this.#afterChange(job, shard);
     return true;
   }
 
-  /** Records a run paid by a receipt, credits its contributor and moves the job on. */
-  settled(job: Job, i: number, run: Run, amount: number, fee: number, balance: number): void {
-    const s = job.shards[i]!;
-    s.active.delete(run.lease.leaseId);
-    s.settled.set(run.lease.leaseId, run);
-    this.#leases.delete(run.lease.leaseId);
-    job.spent += amount;
-    job.fees += fee;
-    this.registry.reward(run.lease.contributor);
-    this.deps.metrics.inc('shards_settled');
-    this.deps.notify(run.lease.contributor, { type: 'credited', leaseId: run.lease.leaseId, amount, balance });
-    this.shardChanged(job, i);
-    if (job.state === 'running') this.deps.notify(job.client, { type: 'job', status: job.status() });
-  }
-
-  /** After any change to a shard: finish it (revoking leftover leases) and the job, or queue it for matching. */
-  shardChanged(job: Job, i: number): void {
-    if (job.refresh(i)) {
-      for (const run of [...job.shards[i]!.active.values()]) {
-        this.#forget(job, i, run);
-        job.committed -= job.runCost(i, run.lease.price);
-        if (!run.claim) this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId: run.lease.leaseId, reason: 'shard done' });
+  /** Asks for a matching round soon (coalesced, at most one per MIN_ROUND_MS). */
+  schedule(): void {
+    if (this.#matchTimer !== undefined || this.#closed) return;
+    const wait = Math.max(0, this.#lastRound + MIN_ROUND_MS - performance.now());
+    this.#matchTimer = setTimeout(() => {
+      this.#matchTimer = undefined;
+      this.#lastRound = performance.now();
+      try {
+        this.#match();
+      } catch (err) {
+        this.deps.log.error('matching round failed', { err });
       }
-      if (job.complete) this.#finishLater(job, 'done');
-    }
-    if (job.pending.has(i)) this.schedule();
+    }, wait);
   }
 
-  /** Ends a job: revokes its leases, waits for settlements in flight, refunds the rest of its escrow. */
+  /** Ends a job: revokes its leases, pays claimed runs, waits for payments, refunds the rest of its escrow. */
   async finalize(job: Job, state: FinalState): Promise<void> {
     if (job.state !== 'running') return;
     job.state = state;
     clearTimeout(job.deadlineTimer);
     this.#book.finish(job);
-    job.pending.clear();
     job.shards.forEach((s, i) => {
-      for (const run of [...s.active.values()]) {
-        this.#forget(job, i, run);
-        if (!run.claim) this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId: run.lease.leaseId, reason: `job ${state}` });
+      for (const run of [...s.runs]) {
+        if (run.state === 'leased') {
+          this.#forget({ job, shard: i, run });
+          job.release(i, run);
+          this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId: run.lease.leaseId, reason: `job ${state}` });
+        } else if (run.state === 'claimed' || run.state === 'contested') {
+          void this.#pay(job, i, run, 'job-end');
+        }
       }
     });
-    await Promise.allSettled([...job.inflight]);
-    try {
-      job.refunded = await this.deps.ledger.refund(job.jobId, job.client);
-      this.deps.metrics.inc('ledger_ops', 'refund');
-    } catch (err) {
-      this.deps.metrics.inc('errors', 'refund');
-      this.deps.log.error('refund failed', { jobId: job.jobId, err });
-    }
+    while (job.inflight.size > 0) await Promise.allSettled([...job.inflight]);
+    await this.#refund(job);
     this.deps.log.info('job finished', { ...job.status() });
     this.deps.notify(job.client, { type: 'job', status: job.status() });
     this.schedule();
   }
 
-  /** Stops matching and cancels every running job, refunding its escrow (jobs do not outlive the process). */
+  /** Stops matching and cancels every running job (claimed work paid, the rest refunded). */
   async shutdown(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#matchTimer);
+    clearTimeout(this.#recheck);
     await Promise.all([...this.#book.running()].map((job) => this.finalize(job, 'cancelled')));
+    clearTimeout(this.#sweepTimer);
   }
 
-  /** Finalizes from a timer or a settlement, where nobody awaits the promise. */
-  #finishLater(job: Job, state: FinalState): void {
-    this.finalize(job, state).catch((err) => this.deps.log.error('finishing a job failed', { jobId: job.jobId, err }));
-  }
+  // ---- internals ----
 
   #match(): void {
+    if (this.#book.runningCount === 0) return;
     const contributors = this.registry.forMatching();
-    if (contributors.length === 0 || this.#book.runningCount === 0) return;
-    const runs = pendingRuns(this.#book.running(), contributors);
-    for (const a of match(runs, contributors)) {
-      const job = this.#book.getRunning(a.run.jobId);
-      if (job) this.#assign(job, a.run.shard, a.contributor, a.price);
+    const plan = planRound(this.#book.byPriority(), {
+      contributors,
+      registry: () => this.registry.all(),
+      credible: (p) => this.credibility.credible(p),
+      random: this.#random,
+      now: Date.now(),
+      replicaWaitMs: this.deps.replicaWaitMs,
+    });
+    for (const { job, shard, assignment } of plan.assignments) {
+      if (job.state === 'running' && job.needed(shard) > 0) this.#assign(job, shard, assignment);
+    }
+    if (plan.recheckInMs !== undefined && this.#recheck === undefined && !this.#closed) {
+      this.#recheck = setTimeout(() => {
+        this.#recheck = undefined;
+        this.schedule();
+      }, plan.recheckInMs + 1);
+    }
+    for (const { job, shard } of plan.waive) {
+      job.waive(shard);
+      this.deps.log.info('verification waived: no other eligible contributor', { jobId: job.jobId, shard });
+      this.deps.notify(job.client, { type: 'verdict', jobId: job.jobId, shard, state: 'unverified' });
+      this.#afterChange(job, shard);
     }
   }
 
-  #assign(job: Job, i: number, contributor: string, price: number): void {
-    const s = job.shards[i]!;
-    const c = this.registry.get(contributor)!;
-    const replica = s.settled.size + s.active.size > 0;
+  #assign(job: Job, i: number, a: Assignment): void {
+    const c = this.registry.get(a.contributor);
+    if (!c) return;
+    const role = job.nextRole(i);
     const now = Date.now();
     const lease: Lease = {
       leaseId: newId('l'),
       jobId: job.jobId,
       shard: i,
       client: job.client,
-      contributor,
-      price,
+      contributor: a.contributor,
+      price: a.price,
       expiresAt: now + this.deps.leaseMs,
-      replica,
+      replica: role !== 'primary',
     };
-    const run: Run = { lease, startedAt: now };
+    const run: Run = { lease, role, network: c.placement, startedAt: now, state: 'leased' };
+    const ref: RunRef = { job, shard: i, run };
+    job.lease(i, run);
+    c.load.add(lease.leaseId);
+    this.#runs.set(lease.leaseId, ref);
     run.timer = setTimeout(() => this.release(lease.leaseId, 'lease expired', true), this.deps.leaseMs);
-    s.active.set(lease.leaseId, run);
-    c.leases.add(lease.leaseId);
-    this.#leases.set(lease.leaseId, { job, shard: i });
-    job.committed += job.runCost(i, price) - job.bidCost(i);
-    if (!replica && !s.verified && this.registry.reputation(contributor) < LOW_REPUTATION && job.headroom >= job.bidCost(i)) {
-      s.verified = true;
-      job.committed += job.bidCost(i);
-      this.deps.log.info('replicating shard of a low-reputation contributor', { jobId: job.jobId, shard: i, contributor });
-    }
-    job.refresh(i);
-    if (!this.deps.notify(contributor, { type: 'assign', lease, kernel: job.spec.kernel, spec: s.spec })) {
+    const s = job.shards[i]!;
+    if (role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
+    // The contributor never learns whether its run is a replica, nor whether one follows.
+    const { replica: _hidden, ...forContributor } = lease;
+    if (!this.deps.notify(a.contributor, { type: 'assign', lease: forContributor, kernel: job.spec.kernel, spec: s.spec })) {
       this.release(lease.leaseId, 'contributor unreachable', false);
       return;
     }
@@ -292,19 +395,155 @@ export class Market {
     if (job.pending.has(i)) this.schedule();
   }
 
-  /** Drops a run from the books of the shard, the lease index and its contributor. */
-  #forget(job: Job, i: number, run: Run): void {
+  /** Applies what the shard's claims prove, after any change to it. */
+  #afterChange(job: Job, i: number): void {
+    if (job.state !== 'running') return;
+    const s = job.shards[i]!;
+    const j = judge(s);
+    for (const { run, why } of j.reject) if (!run.settling) this.#rejectOnEvidence(job, i, run, why);
+    if (j.agreedHash !== undefined && s.acceptedHash === undefined) {
+      s.acceptedHash = j.agreedHash;
+      this.credibility.agreed(j.agreeing);
+    }
+    for (const run of j.pay) void this.#pay(job, i, run, 'agreement');
+    if (j.tiebreak) job.addTiebreak(i);
+    if (j.done && !s.done) this.#finishShard(job, i, j.agreedHash ?? s.runs.find((r) => r.state === 'paid')?.claim?.outputHash);
+    if (job.pending.has(i)) this.schedule();
+  }
+
+  #finishShard(job: Job, i: number, hash: string | undefined): void {
+    const s = job.shards[i]!;
+    job.finishShard(i, hash);
+    for (const run of [...s.runs]) {
+      if (run.state !== 'leased') continue;
+      this.#forget({ job, shard: i, run });
+      job.release(i, run);
+      this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId: run.lease.leaseId, reason: 'shard done' });
+      this.deps.notify(job.client, { type: 'released', leaseId: run.lease.leaseId, jobId: job.jobId, shard: i, reason: 'shard done' });
+    }
+    const verdict: ServerFrame = { type: 'verdict', jobId: job.jobId, shard: i, state: s.verify && !s.waived ? 'verified' : 'unverified' };
+    if (hash !== undefined) verdict.outputHash = hash;
+    this.deps.notify(job.client, verdict);
+    this.deps.notify(job.client, { type: 'job', status: job.status() });
+    if (job.complete) this.#finishLater(job, 'done');
+  }
+
+  #rejectOnEvidence(job: Job, i: number, run: Run, why: 'outvoted' | 'arbitration'): void {
+    this.#forget({ job, shard: i, run });
+    job.reject(i, run);
+    this.credibility.failed(run.lease.contributor);
+    this.deps.metrics.inc('errors', `rejected-${why}`);
+    this.deps.log.info('run rejected on evidence', { jobId: job.jobId, shard: i, leaseId: run.lease.leaseId, contributor: run.lease.contributor, why });
+    this.deps.notify(job.client, { type: 'released', leaseId: run.lease.leaseId, jobId: job.jobId, shard: i, reason: `rejected: ${why}` });
+    this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId: run.lease.leaseId, reason: `rejected: ${why}` });
+  }
+
+  /** Pays a claimed run once; resolves with whether this call paid it. */
+  #pay(job: Job, i: number, run: Run, basis: PayBasis): Promise<boolean> {
+    if (run.settling) return run.settling;
+    if (run.state === 'paid' || run.state === 'rejected' || !run.claim) return Promise.resolve(false);
+    const p: Promise<boolean> = this.#write(job, i, run, basis).finally(() => {
+      delete run.settling;
+      job.inflight.delete(p);
+    });
+    run.settling = p;
+    job.inflight.add(p);
+    return p;
+  }
+
+  async #write(job: Job, i: number, run: Run, basis: PayBasis): Promise<boolean> {
+    try {
+      const r = await payRun(this.deps.ledger, job, i, run, basis);
+      this.deps.metrics.inc('ledger_ops', 'settle');
+      this.#forget({ job, shard: i, run });
+      job.settle(i, run, r.amount, r.fee);
+      this.credibility.paid(run.lease.contributor);
+      this.deps.metrics.inc('shards_settled');
+      this.deps.notify(run.lease.contributor, { type: 'credited', leaseId: run.lease.leaseId, amount: r.amount, balance: r.balance });
+      delete run.settling;
+      this.#afterChange(job, i);
+      if (job.state === 'running') this.deps.notify(job.client, { type: 'job', status: job.status() });
+      return r.paid;
+    } catch (err) {
+      this.deps.metrics.inc('errors', 'settle');
+      this.deps.log.error('payment failed', { jobId: job.jobId, shard: i, leaseId: run.lease.leaseId, basis, err });
+      return false;
+    }
+  }
+
+  /** The claim window of a run passed: it stops counting against capacity; unverified and unchallenged, it is paid. */
+  #windowPassed(ref: RunRef): void {
+    const { job, shard, run } = ref;
+    delete run.timer;
+    this.registry.get(run.lease.contributor)?.load.delete(run.lease.leaseId);
+    this.schedule();
+    const s = job.shards[shard]!;
+    if (job.state !== 'running' || run.state !== 'claimed' || (s.verify && !s.waived)) return;
+    const rival = s.runs.some((r) => r !== run && r.claim && r.state !== 'rejected' && r.claim.outputHash !== run.claim!.outputHash);
+    if (!rival) void this.#pay(job, shard, run, 'claim-window');
+  }
+
+  async #lateReceipt(client: string, receipt: Receipt): Promise<{ paid: boolean; amount: number; fee: number }> {
+    const done = this.#book.finished(receipt.jobId);
+    if (!done) throw new MeshError('not-found', `Cannot settle lease ${receipt.leaseId} as job ${receipt.jobId} is not known: it never existed or finished long ago`);
+    if (done.client !== client) throw notOwner(receipt.jobId);
+    const stored = await (this.deps.ledger as Partial<{ receipt(id: string): Promise<{ amount: number; fee: number } | undefined> }>)
+      .receipt?.(`${receipt.jobId}:${receipt.shard}:${receipt.leaseId}`);
+    if (stored) return { paid: false, amount: stored.amount, fee: stored.fee };
+    throw new MeshError('conflict', `Cannot settle lease ${receipt.leaseId} as job ${receipt.jobId} is ${done.status.state}`);
+  }
+
+  async #refund(job: Job): Promise<void> {
+    try {
+      job.refunded = await refundJob(this.deps.ledger, job);
+      this.deps.metrics.inc('ledger_ops', 'refund');
+      this.#refunds.delete(job);
+    } catch (err) {
+      this.deps.metrics.inc('errors', 'refund');
+      this.deps.log.error('refund failed; retrying later', { jobId: job.jobId, err });
+      this.#refunds.add(job);
+      this.#sweepTimer ??= setTimeout(() => void this.#sweep(), REFUND_SWEEP_MS);
+    }
+    this.#book.record(job);
+  }
+
+  async #sweep(): Promise<void> {
+    this.#sweepTimer = undefined;
+    for (const job of [...this.#refunds]) await this.#refund(job);
+  }
+
+  #runningJobOf(client: string, jobId: string): Job {
+    const job = this.#book.get(jobId);
+    if (job) {
+      if (job.client !== client) throw notOwner(jobId);
+      return job;
+    }
+    const done = this.#book.finished(jobId);
+    if (done && done.client === client) throw new MeshError('conflict', `Cannot act on job ${jobId} as it is ${done.status.state}`);
+    throw new MeshError('not-found', `Cannot find job ${jobId}: it never existed, is not yours, or finished long ago`);
+  }
+
+  /** Finalizes from a timer or a settlement, where nobody awaits the promise. */
+  #finishLater(job: Job, state: FinalState): void {
+    this.finalize(job, state).catch((err) => this.deps.log.error('finishing a job failed', { jobId: job.jobId, err }));
+  }
+
+  /** Drops a run from the in-flight index and its contributor's counts, and stops its timer. */
+  #forget(ref: RunRef): void {
+    const { run } = ref;
     clearTimeout(run.timer);
-    job.shards[i]!.active.delete(run.lease.leaseId);
-    this.#leases.delete(run.lease.leaseId);
-    this.registry.get(run.lease.contributor)?.leases.delete(run.lease.leaseId);
+    delete run.timer;
+    this.#runs.delete(run.lease.leaseId);
+    const c = this.registry.get(run.lease.contributor);
+    c?.load.delete(run.lease.leaseId);
+    c?.unpaid.delete(run.lease.leaseId);
   }
 
   #releaseAll(contributor: string, reason: string, revoke: boolean): void {
     const c = this.registry.get(contributor);
     if (!c) return;
-    // Claimed leases are not in c.leases: the work was delivered and still awaits the client's receipt.
-    for (const leaseId of [...c.leases]) this.release(leaseId, reason, revoke);
+    // Only unclaimed leases go back: claimed work stays payable.
+    for (const leaseId of [...c.load]) this.release(leaseId, reason, revoke);
   }
 }
 
@@ -312,3 +551,12 @@ export class Market {
 export function newId(prefix: string): string {
   return prefix + toHex(crypto.getRandomValues(new Uint8Array(12)));
 }
+
+function replayed(spec: JobSpec): MeshError {
+  return new MeshError('conflict', `Cannot accept job as this signed job (nonce ${spec.nonce}) was already submitted`);
+}
+
+function notOwner(jobId: string): MeshError {
+  return new MeshError('unauthorized', `Cannot act on job ${jobId} as it belongs to another client`);
+}
+

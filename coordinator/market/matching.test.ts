@@ -36,7 +36,10 @@ describe('market: matching through the mesh API', () => {
       const first = (await worker.next('assign')).lease;
       assert.equal(first.jobId, richJob.jobId);
       await worker.claim(first, outputHash(first));
-      // Claiming frees the slot: the waiting lower bid gets it next.
+      await sleep(50);
+      assert.equal(worker.inbox.frames.filter((f) => f.type === 'assign').length, 0, 'a claim holds the slot until it is paid');
+      await rich.pay(rich.receiptFor(first, outputHash(first), 2000));
+      // Payment frees the slot: the waiting lower bid gets it next.
       const second = (await worker.next('assign')).lease;
       assert.equal(second.jobId, cheapJob.jobId);
       await Promise.all([early.close(), rich.close(), worker.close()]);

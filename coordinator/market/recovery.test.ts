@@ -21,13 +21,13 @@ describe('market: escrow across restarts', () => {
 
       // A crash leaves an escrow behind: simulate it with a hold no process will finish.
       const ledger = await openLedger({ path: `${data}/ledger.kv`, starterCredits: START });
-      assert.equal(await ledger.balance(`peer:${client.peerId}`), START);
+      assert.equal(await ledger.spendable(client.peerId), START);
       await ledger.hold('jcrashed', client.peerId, 5000);
       ledger.close();
 
       const again = await startTestCoordinator({ data });
       try {
-        assert.equal(await again.ledger.balance(`peer:${client.peerId}`), START);
+        assert.equal(await again.ledger.spendable(client.peerId), START);
         assert.equal(await again.ledger.balance('escrow:jcrashed'), 0);
         const books = await again.ledger.summary();
         assert.equal(books.total, books.minted);

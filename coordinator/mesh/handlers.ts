@@ -7,12 +7,13 @@ import { MeshError } from '../../src/protocol/errors.ts';
 import { verifySignature } from '../../src/core/identity.ts';
 import type { Ledger } from '../ledger/types.ts';
 import type { Market } from '../market/market.ts';
-import { claimResult, disputeShard, payReceipt, rejectRun } from '../market/settlement.ts';
 
 /** The authenticated peer a request comes from. */
 export interface Caller {
   peerId: string;
   publicKey: string;
+  /** Network key of its address (limits/network.ts). */
+  network: string;
 }
 
 /** What handlers use. */
@@ -22,7 +23,8 @@ export interface HandlerDeps {
 }
 
 type Request = Exclude<ClientFrame, { type: 'auth' }>;
-type Handler<T extends Request['type']> = (d: HandlerDeps, caller: Caller, f: ClientFrameOf<T>) => unknown;
+/** A handler gets the frame and its size in characters (submits count against the client's byte cap). */
+type Handler<T extends Request['type']> = (d: HandlerDeps, caller: Caller, f: ClientFrameOf<T>, chars: number) => unknown;
 
 async function requireSignature(caller: Caller, kind: 'job' | 'receipt' | 'result', value: unknown, signature: string): Promise<void> {
   if (!(await verifySignature(caller.publicKey, signedText(kind, value), signature))) {
@@ -31,34 +33,30 @@ async function requireSignature(caller: Caller, kind: 'job' | 'receipt' | 'resul
 }
 
 const HANDLERS: { [T in Request['type']]: Handler<T> } = {
-  register: (d, c, f) => d.market.register(c.peerId, f),
+  register: (d, c, f) => d.market.register(c.peerId, f, c.network),
   state: (d, c, f) => d.market.setState(c.peerId, f.state),
   unregister: (d, c) => ({ unregistered: d.market.unregister(c.peerId, true) }),
-  submit: async (d, c, f) => {
+  submit: async (d, c, f, chars) => {
     await requireSignature(c, 'job', f.job, f.signature);
-    return await d.market.submit(c.peerId, f.job, f.signature);
+    return await d.market.submit(c.peerId, f.job, chars);
   },
   result: async (d, c, f) => {
     await requireSignature(c, 'result', f.claim, f.signature);
-    return claimResult(d.market, c.peerId, f.claim);
+    return d.market.claim(c.peerId, f.claim, f.signature);
   },
   receipt: async (d, c, f) => {
     await requireSignature(c, 'receipt', f.receipt, f.signature);
-    return await payReceipt(d.market, c.peerId, f.receipt, f.signature);
+    return await d.market.receipt(c.peerId, f.receipt, f.signature);
   },
-  reject: (d, c, f) => rejectRun(d.market, c.peerId, f),
-  dispute: (d, c, f) => disputeShard(d.market, c.peerId, f.jobId, f.shard),
+  reject: (d, c, f) => d.market.reject(c.peerId, f),
+  dispute: (d, c, f) => d.market.dispute(c.peerId, f.jobId, f.shard),
   cancel: (d, c, f) => d.market.cancel(c.peerId, f.jobId),
-  balance: async (d, c) => ({ peerId: c.peerId, balance: await d.ledger.balance(`peer:${c.peerId}`) }),
-  job: (d, _c, f) => {
-    const job = d.market.job(f.jobId);
-    if (!job) throw new MeshError('not-found', `Cannot find job ${f.jobId}: it never existed or finished long ago`);
-    return job.status();
-  },
+  balance: async (d, c) => ({ peerId: c.peerId, balance: await d.ledger.spendable(c.peerId) }),
+  job: (d, c, f) => (f.detail ? d.market.detail(c.peerId, f.jobId) : d.market.status(c.peerId, f.jobId)),
 };
 
 /** Runs the handler for a request frame. */
-export function handle(d: HandlerDeps, caller: Caller, frame: Request): Promise<unknown> {
+export function handle(d: HandlerDeps, caller: Caller, frame: Request, chars: number): Promise<unknown> {
   const h = HANDLERS[frame.type] as Handler<Request['type']>;
-  return Promise.resolve().then(() => h(d, caller, frame as never));
+  return Promise.resolve().then(() => h(d, caller, frame as never, chars));
 }

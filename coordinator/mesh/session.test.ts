@@ -44,18 +44,30 @@ describe('mesh API: authentication', () => {
     }
   });
 
-  it('answers requests before auth with unauthorized and still accepts auth afterwards', async () => {
+  it('closes a session that sends anything but auth first, without handling it', async () => {
     const c = await startTestCoordinator();
     try {
-      const me = await newIdentity();
       const inbox = MeshTestClient.open(c.url);
-      const { nonce } = await inbox.nextOfType('challenge');
+      await inbox.nextOfType('challenge');
       inbox.send({ type: 'balance', rid: 7 });
       const err = await inbox.nextOfType('error');
       assert.deepEqual([err.rid, err.error.code], [7, 'unauthorized']);
-      inbox.send({ type: 'auth', v: PROTOCOL_VERSION, peerId: me.peerId, publicKey: me.publicKey, signature: await me.sign(authMessage(nonce, me.peerId)) });
-      assert.equal((await inbox.nextOfType('welcome')).peerId, me.peerId);
-      await inbox.close();
+      assert.equal((await inbox.closed).code, 4001);
+      // A large frame before auth is refused unparsed (a submit of 3 MiB would cost real CPU to parse).
+      const big = MeshTestClient.open(c.url);
+      await big.nextOfType('challenge');
+      big.send({ type: 'submit', rid: 1, job: { pad: 'x'.repeat(3 * 1024 * 1024) }, signature: 'x' });
+      const refused = await big.nextOfType('error');
+      assert.equal(refused.error.code, 'unauthorized');
+      assert.match(refused.error.message, /larger than 2048 characters/);
+      assert.equal((await big.closed).code, 4001);
+      // An auth on a fresh socket still works.
+      const me = await newIdentity();
+      const ok = MeshTestClient.open(c.url);
+      const { nonce } = await ok.nextOfType('challenge');
+      ok.send({ type: 'auth', v: PROTOCOL_VERSION, peerId: me.peerId, publicKey: me.publicKey, signature: await me.sign(authMessage(nonce, me.peerId)) });
+      assert.equal((await ok.nextOfType('welcome')).peerId, me.peerId);
+      await ok.close();
     } finally {
       await c.close();
     }

@@ -17,13 +17,20 @@ import { parseJson, ValidationError } from '../../src/protocol/validate.ts';
 import { peerIdFromPublicKey, verifySignature } from '../../src/core/identity.ts';
 import { fromBase64Url, toBase64Url } from '../../src/core/encoding.ts';
 import { TokenBucket } from '../limits/token-bucket.ts';
+import { networkOf } from '../limits/network.ts';
+import type { AccountGate } from '../limits/account-gate.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Caller, handle, type HandlerDeps } from './handlers.ts';
 import type { SessionRegistry } from './sessions.ts';
 
-/** Largest mesh frame accepted: a submit of 10,000 shard specs fits, a flood does not. */
+/** Largest mesh frame accepted after authentication: a submit of 10,000 shard specs fits, a flood does not. */
 export const MAX_MESH_FRAME_CHARS = 8 * 1024 * 1024;
+/** Largest frame accepted before authentication: the `auth` frame is a few hundred characters. */
+export const MAX_AUTH_FRAME_CHARS = 2048;
+/** Characters per second a session may send, and the burst it may save up (a submit of 8 MiB fits the burst). */
+export const BYTES_PER_SEC = 4 * 1024 * 1024;
+export const BYTES_BURST = 16 * 1024 * 1024;
 /** A peer that has not authenticated by then is disconnected. */
 export const AUTH_TIMEOUT_MS = 30_000;
 
@@ -36,6 +43,10 @@ export interface SessionDeps extends HandlerDeps {
   leaseMs: number;
   ratePerSec: number;
   rateBurst: number;
+  /** Starter grants per network and UTC day (loopback is not limited). */
+  grantsPerNetworkDay: number;
+  /** Gate on new accounts per address. */
+  accounts: AccountGate;
 }
 
 /** A mesh API session over one WebSocket. */
@@ -44,11 +55,15 @@ export class MeshSession {
   #nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(24)));
   #queue: Promise<void> = Promise.resolve();
   #bucket: TokenBucket;
+  #bytes = new TokenBucket(BYTES_PER_SEC, BYTES_BURST);
+  readonly #network: string;
   #authTimer: ReturnType<typeof setTimeout> | undefined;
   #replaced = false;
+  #authing = false;
 
-  constructor(private readonly socket: WebSocket, private readonly deps: SessionDeps) {
+  constructor(private readonly socket: WebSocket, private readonly deps: SessionDeps, private readonly addr: string) {
     this.#bucket = new TokenBucket(deps.ratePerSec, deps.rateBurst);
+    this.#network = networkOf(addr);
     socket.onopen = () => {
       this.send({ type: 'challenge', v: PROTOCOL_VERSION, nonce: this.#nonce });
       this.#authTimer = setTimeout(() => this.close(4001, 'authentication timed out'), AUTH_TIMEOUT_MS);
@@ -90,12 +105,13 @@ export class MeshSession {
 
   #onMessage(data: unknown): void {
     this.deps.metrics.inc('frames', 'mesh');
+    if (!this.#caller) return this.#beforeAuth(data);
     if (typeof data !== 'string') return this.#error(undefined, new MeshError('invalid-message', 'Cannot accept a binary frame: the mesh API speaks JSON text'));
     if (data.length > MAX_MESH_FRAME_CHARS) {
       return this.#error(undefined, new MeshError('too-large', `Cannot accept a frame of ${data.length} characters: the limit is ${MAX_MESH_FRAME_CHARS}`));
     }
-    if (!this.#bucket.take()) {
-      return this.#error(ridOf(data), new MeshError('rate-limited', `Cannot accept more than ${this.deps.ratePerSec} frames per second`));
+    if (!this.#bucket.take() || !this.#bytes.take(data.length)) {
+      return this.#error(ridOf(data), new MeshError('rate-limited', `Cannot accept more than ${this.deps.ratePerSec} frames or ${BYTES_PER_SEC} characters per second`));
     }
     let frame: ClientFrame;
     let raw: unknown;
@@ -105,15 +121,11 @@ export class MeshSession {
     } catch (err) {
       return this.#error(ridOf(raw), err);
     }
-    if (frame.type === 'auth') {
-      this.#queue = this.#queue.then(() => this.#auth(frame as ClientFrame & { type: 'auth' })).catch((err) => this.#error(undefined, err));
-      return;
-    }
+    if (frame.type === 'auth') return this.#error(undefined, new MeshError('conflict', `Cannot authenticate again as this session is ${this.#caller.peerId}`));
     const caller = this.#caller;
-    if (!caller) return this.#error(frame.rid, new MeshError('unauthorized', `Cannot handle '${frame.type}' before 'auth'`));
     this.#queue = this.#queue.then(async () => {
       try {
-        const result = await handle(this.deps, caller, frame as Exclude<ClientFrame, { type: 'auth' }>);
+        const result = await handle(this.deps, caller, frame as Exclude<ClientFrame, { type: 'auth' }>, data.length);
         this.send(result === undefined ? { type: 'ok', rid: frame.rid } : { type: 'ok', rid: frame.rid, result });
       } catch (err) {
         this.#error(frame.rid, err);
@@ -121,8 +133,32 @@ export class MeshSession {
     });
   }
 
+  /**
+   * Before authentication only one small `auth` frame is read: anything else, or anything larger, closes the
+   * session without parsing it, so a stranger cannot make the coordinator work before proving a key.
+   */
+  #beforeAuth(data: unknown): void {
+    if (this.#authing) return this.close(4001, 'one auth frame at a time');
+    if (typeof data !== 'string' || data.length > MAX_AUTH_FRAME_CHARS) {
+      this.#error(undefined, new MeshError('unauthorized', `Cannot accept a frame before 'auth' larger than ${MAX_AUTH_FRAME_CHARS} characters or binary`));
+      return this.close(4001, 'authenticate first');
+    }
+    let frame: ClientFrame;
+    try {
+      frame = parseClientFrame(parseJson(data, MAX_AUTH_FRAME_CHARS));
+    } catch (err) {
+      this.#error(undefined, err);
+      return this.close(4001, 'authenticate first');
+    }
+    if (frame.type !== 'auth') {
+      this.#error(frame.rid, new MeshError('unauthorized', `Cannot handle '${frame.type}' before 'auth'`));
+      return this.close(4001, 'authenticate first');
+    }
+    this.#authing = true;
+    this.#auth(frame).catch((err) => this.#error(undefined, err)).finally(() => (this.#authing = false));
+  }
+
   async #auth(f: ClientFrame & { type: 'auth' }): Promise<void> {
-    if (this.#caller) return this.#error(undefined, new MeshError('conflict', `Cannot authenticate again as this session is ${this.#caller.peerId}`));
     if (f.v !== PROTOCOL_VERSION) {
       this.#error(undefined, new MeshError('unsupported-version', `Cannot speak protocol version ${f.v}: this coordinator speaks ${PROTOCOL_VERSION}`));
       return this.close(4002, 'unsupported version');
@@ -133,12 +169,19 @@ export class MeshSession {
       this.#error(undefined, new MeshError('unauthorized', reason));
       return this.close(4001, 'unauthorized');
     }
+    if (!(await this.deps.ledger.exists(f.peerId)) && !this.deps.accounts.allow(this.addr)) {
+      this.deps.metrics.inc('errors', 'new-account-rate');
+      this.#error(undefined, new MeshError('rate-limited', `Cannot create a new account from ${this.addr}: too many new accounts from this address, try again in a minute`));
+      return this.close(4003, 'too many new accounts');
+    }
     clearTimeout(this.#authTimer);
-    const { balance } = await this.deps.ledger.ensureAccount(f.peerId);
+    const perDay = this.#network === 'loopback' ? Infinity : this.deps.grantsPerNetworkDay;
+    const { balance, created, granted } = await this.deps.ledger.ensureAccount(f.peerId, { network: this.#network, perDay });
     this.deps.metrics.inc('ledger_ops', 'ensure-account');
+    if (created) this.deps.log.info('account created', { peerId: f.peerId, network: this.#network, granted });
     // Closed while we waited: binding now would leave a dead session registered (onclose already ran).
     if (this.socket.readyState !== WebSocket.OPEN) return;
-    this.#caller = { peerId: f.peerId, publicKey: f.publicKey };
+    this.#caller = { peerId: f.peerId, publicKey: f.publicKey, network: this.#network };
     const old = this.deps.sessions.bind(f.peerId, this);
     if (old) {
       old.replace();

@@ -2,9 +2,14 @@
 import { startCoordinator, type RunningCoordinator } from '../server.ts';
 import type { CoordinatorOptions } from '../config.ts';
 
-/** A coordinator on a free port with a throwaway ledger; close it at the end of the test. */
+/**
+ * A coordinator on a free port with a throwaway ledger; close it at the end of the test. Unless a test says
+ * otherwise, contributors are trusted from the start (`trustNewcomers`): tests of flows then see exactly the
+ * runs they ask for, and tiny test jobs need no minimum escrow. Tests of verification and of hostile peers
+ * pass `trustNewcomers: false` (and `minEscrow` where it matters).
+ */
 export function startTestCoordinator(over: Partial<CoordinatorOptions> & { random?: () => number } = {}): Promise<RunningCoordinator> {
-  return startCoordinator({ port: 0, host: '127.0.0.1', data: ':memory:', logLevel: 'silent', staticDir: '/nonexistent-meshwork-static', ...over });
+  return startCoordinator({ port: 0, host: '127.0.0.1', data: ':memory:', logLevel: 'silent', staticDir: '/nonexistent-meshwork-static', trustNewcomers: true, minEscrow: 0, ...over });
 }
 
 /** Resolves after `ms` milliseconds. */

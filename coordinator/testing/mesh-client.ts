@@ -6,7 +6,7 @@ import {
   authMessage,
   type ClientFrame,
   type JobSpec,
-  type Lease,
+  type ContributorLease,
   type Receipt,
   type ServerFrame,
   signedText,
@@ -31,10 +31,14 @@ export class MeshTestClient {
   #rid = 0;
   private constructor(readonly inbox: WsInbox<ServerFrame>, readonly identity: Identity, readonly welcome: Extract<ServerFrame, { type: 'welcome' }>) {}
 
-  /** Opens `/mesh`, answers the challenge and waits for `welcome`; throws the server's error if refused. */
-  static async connect(baseUrl: string, identity?: Identity): Promise<MeshTestClient> {
+  /**
+   * Opens `/mesh`, answers the challenge and waits for `welcome`; throws the server's error if refused.
+   * `from` sets X-Forwarded-For, which a coordinator started with `trustProxy: ['127.0.0.1']` takes as the
+   * client's address: how tests put peers on different networks on one machine.
+   */
+  static async connect(baseUrl: string, identity?: Identity, from?: string): Promise<MeshTestClient> {
     const id = identity ?? await newIdentity();
-    const inbox = MeshTestClient.open(baseUrl);
+    const inbox = MeshTestClient.open(baseUrl, from);
     const challenge = await inbox.nextOfType('challenge');
     inbox.send({ type: 'auth', v: PROTOCOL_VERSION, peerId: id.peerId, publicKey: id.publicKey, signature: await id.sign(authMessage(challenge.nonce, id.peerId)) });
     const reply = await inbox.next((f) => f.type === 'welcome' || f.type === 'error', 'welcome');
@@ -45,9 +49,12 @@ export class MeshTestClient {
     return new MeshTestClient(inbox, id, reply as Extract<ServerFrame, { type: 'welcome' }>);
   }
 
-  /** A raw, unauthenticated socket to `/mesh`. */
-  static open(baseUrl: string): WsInbox<ServerFrame> {
-    return new WsInbox<ServerFrame>(new WebSocket(baseUrl.replace(/^http/, 'ws') + '/mesh'));
+  /** A raw, unauthenticated socket to `/mesh` (optionally as if forwarded for address `from`). */
+  static open(baseUrl: string, from?: string): WsInbox<ServerFrame> {
+    const url = baseUrl.replace(/^http/, 'ws') + '/mesh';
+    // Deno's WebSocket takes extra request headers as a second argument.
+    const ws = from ? new (WebSocket as unknown as new (u: string, o: { headers: Record<string, string> }) => WebSocket)(url, { headers: { 'x-forwarded-for': from } }) : new WebSocket(url);
+    return new WsInbox<ServerFrame>(ws);
   }
 
   /** The peer id. */
@@ -70,13 +77,13 @@ export class MeshTestClient {
   }
 
   /** Signs and sends a result claim for a lease this contributor holds. */
-  async claim(lease: Lease, outputHash: string): Promise<unknown> {
+  async claim(lease: ContributorLease, outputHash: string): Promise<unknown> {
     const claim = { jobId: lease.jobId, shard: lease.shard, leaseId: lease.leaseId, outputHash };
     return this.request({ type: 'result', claim, signature: await this.identity.sign(signedText('result', claim)) });
   }
 
   /** The receipt a client signs for a lease. */
-  receiptFor(lease: Lease, outputHash: string, workUnits: number): Receipt {
+  receiptFor(lease: ContributorLease, outputHash: string, workUnits: number): Receipt {
     return { jobId: lease.jobId, shard: lease.shard, leaseId: lease.leaseId, contributor: lease.contributor, outputHash, workUnits };
   }
 

@@ -1,5 +1,5 @@
 /** Higher-level test steps over MeshTestClient: a registered contributor, collecting leases, paying runs. */
-import type { Lease, ServerFrame } from '../../src/protocol/coordinator.ts';
+import type { ContributorLease, Lease, ServerFrame } from '../../src/protocol/coordinator.ts';
 import type { Capabilities } from '../../src/protocol/capabilities.ts';
 import { MeshTestClient } from './mesh-client.ts';
 import { cpuCaps, hashOf } from './fixtures.ts';
@@ -7,9 +7,9 @@ import { cpuCaps, hashOf } from './fixtures.ts';
 /** Connects a peer and registers it as a contributor. */
 export async function contributor(
   baseUrl: string,
-  opts: { askPrice?: number; maxConcurrent?: number; caps?: Capabilities } = {},
+  opts: { askPrice?: number; maxConcurrent?: number; caps?: Capabilities; from?: string } = {},
 ): Promise<MeshTestClient> {
-  const peer = await MeshTestClient.connect(baseUrl);
+  const peer = await MeshTestClient.connect(baseUrl, undefined, opts.from);
   await peer.request({ type: 'register', caps: opts.caps ?? cpuCaps(), askPrice: opts.askPrice ?? 1, maxConcurrent: opts.maxConcurrent ?? 4 });
   return peer;
 }
@@ -27,7 +27,7 @@ export function outputHash(lease: Pick<Lease, 'jobId' | 'shard'>, variant = ''):
 }
 
 /** The contributor claims the lease and the client pays for it; returns the receipt result. */
-export async function runAndPay(worker: MeshTestClient, client: MeshTestClient, lease: Lease, workUnits: number) {
+export async function runAndPay(worker: MeshTestClient, client: MeshTestClient, lease: ContributorLease, workUnits: number) {
   const hash = outputHash(lease);
   await worker.claim(lease, hash);
   return client.pay(client.receiptFor(lease, hash, workUnits));

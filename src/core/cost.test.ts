@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { rng } from './testing/prng.ts';
 import {
   escrowFor,
+  MAX_PAID_RUNS,
   FEE_RATE,
   feeFor,
   feeRatePpm,
@@ -57,28 +58,18 @@ describe('cost', () => {
     assert.equal(shardMaxCost(1000, 2), 2100);
   });
 
-  it('escrowFor() charges three runs for verified shards and one for the rest', () => {
+  it('escrowFor() holds three runs of every shard at the bid', () => {
     const shards = [{ workUnits: 1000 }, { workUnits: 2000 }, { workUnits: 500 }];
     // per run at bid 2: 2100, 4200, 1050
-    assert.equal(escrowFor({ shards, bid: 2, verifiedShards: [] }), 2100 + 4200 + 1050);
-    assert.equal(escrowFor({ shards, bid: 2, verifiedShards: [1] }), 2100 + 3 * 4200 + 1050);
-    assert.equal(escrowFor({ shards, bid: 2, verifiedShards: new Set([0, 2]) }), 3 * 2100 + 4200 + 3 * 1050);
-    // A duplicated index counts once.
-    assert.equal(escrowFor({ shards, bid: 2, verifiedShards: [1, 1] }), 2100 + 3 * 4200 + 1050);
-    assert.equal(escrowFor({ shards, bid: 2, verifiedShards: [], feeRate: 0 }), 7000);
+    assert.equal(escrowFor({ shards, bid: 2 }), 3 * (2100 + 4200 + 1050));
+    assert.equal(escrowFor({ shards, bid: 2, feeRate: 0 }), 3 * 7000);
   });
 
   it('escrowFor() rounds the fee per run, so it covers many tiny settlements', () => {
     const shards = Array.from({ length: 100 }, () => ({ workUnits: 1 }));
-    // Each settlement of 1 micro-credit carries a fee of 1; a job-level ceil(100 * 0.05) = 5 would fall short.
-    assert.equal(escrowFor({ shards, bid: 1, verifiedShards: [] }), 200);
-  });
-
-  it('escrowFor() rejects verified indices outside the shard list', () => {
-    const shards = [{ workUnits: 1 }];
-    assert.throws(() => escrowFor({ shards, bid: 1, verifiedShards: [1] }), /\[0, 1\).*current value is 1/);
-    assert.throws(() => escrowFor({ shards, bid: 1, verifiedShards: [-1] }), /current value is -1/);
-    assert.throws(() => escrowFor({ shards, bid: 1.5, verifiedShards: [] }), /'price'.*1\.5/);
+    // Each settlement of 1 micro-credit carries a fee of 1; a job-level ceil(300 * 0.05) = 15 would fall short.
+    assert.equal(escrowFor({ shards, bid: 1 }), 600);
+    assert.throws(() => escrowFor({ shards, bid: 1.5 }), /'price'.*1\.5/);
   });
 
   it('escrowFor() covers every payment sequence the market rules allow', () => {
@@ -87,16 +78,15 @@ describe('cost', () => {
       const feeRate = [0, 0.01, 0.05, 0.07, 0.333333][next(5)]!;
       const bid = 1 + next(20);
       const shards = Array.from({ length: 1 + next(12) }, () => ({ workUnits: 1 + next(5000) }));
-      const verified = shards.map((_, i) => i).filter(() => next(3) === 0);
-      const escrow = escrowFor({ shards, bid, verifiedShards: verified, feeRate });
+      const escrow = escrowFor({ shards, bid, feeRate });
       let paid = 0;
-      shards.forEach((s, i) => {
-        const runs = verified.includes(i) ? 1 + next(3) : 1;
+      for (const s of shards) {
+        const runs = 1 + next(MAX_PAID_RUNS);
         for (let r = 0; r < runs; r++) {
           const { amount, fee } = settlementFor(s.workUnits, 1 + next(bid), feeRate);
           paid += amount + fee;
         }
-      });
+      }
       assert.ok(paid <= escrow, `trial ${trial}: paid ${paid} > escrow ${escrow}`);
     }
   });

@@ -7,9 +7,10 @@
  * - a run of a shard pays the contributor `workUnits * price` with `price <= bid`, plus a protocol fee
  *   `feeFor(payment)` charged to the client; `feeFor` never decreases as the payment grows, so one run costs
  *   at most `shardMaxCost(workUnits, bid)`;
- * - an unverified shard pays at most one run (speculative duplicates of stragglers: only the first accepted
- *   result is paid); a shard the coordinator marks as verified at submit time pays at most three runs
- *   (primary, replica, and a tie-breaker when the two disagree);
+ * - any shard may be paid for at most three runs: the primary, a verification replica (the client's sample or
+ *   the coordinator's credibility-based replication, decided only when the shard is assigned), and a
+ *   tie-breaker or the arbitration run of a complaint; so the escrow holds three runs of every shard, and
+ *   what is not spent is refunded when the job ends;
  * - the fee is rounded up per settlement, not over the job, so the escrow sums per-run costs rather than
  *   applying the fee rate to the job total (which would fall short by up to one micro-credit per run).
  */
@@ -24,8 +25,8 @@ export const STARTER_CREDITS = 1000 * MICRO;
 export const DEFAULT_BID = 2;
 /** Default contributor ask in micro-credits per work unit. */
 export const DEFAULT_ASK_PRICE = 1;
-/** Runs a verified shard may be paid for: primary, replica and tie-breaker. */
-export const VERIFIED_MAX_RUNS = 3;
+/** Runs a shard may be paid for: primary, replica and tie-breaker (or arbitration). */
+export const MAX_PAID_RUNS = 3;
 /** Work units per ONNX batch item. */
 export const WORK_UNITS_PER_ITEM = 1000;
 
@@ -66,31 +67,18 @@ export interface EscrowRequest {
   shards: readonly { workUnits: number }[];
   /** Maximum micro-credits per work unit the client pays. */
   bid: number;
-  /** Indices of the shards the coordinator will replicate for verification. */
-  verifiedShards: ReadonlySet<number> | readonly number[];
   /** Fee rate (default FEE_RATE). */
   feeRate?: number;
 }
 
 /**
  * The escrow that covers every payment the market can make for a job: the sum over shards of
- * `runs * shardMaxCost(workUnits, bid)`, with runs = 3 for verified shards and 1 otherwise (see file header).
+ * `MAX_PAID_RUNS * shardMaxCost(workUnits, bid)` (see file header).
  */
 export function escrowFor(req: EscrowRequest): number {
   const { shards, bid, feeRate = FEE_RATE } = req;
-  const verified = new Set<number>(req.verifiedShards);
-  for (const index of verified) {
-    if (!Number.isInteger(index) || index < 0 || index >= shards.length) {
-      throw new RangeError(
-        `Cannot compute an escrow as a verified shard index must be an integer in [0, ${shards.length}): current value is ${index}`,
-      );
-    }
-  }
   let total = 0n;
-  shards.forEach((shard, i) => {
-    const runs = verified.has(i) ? VERIFIED_MAX_RUNS : 1;
-    total += BigInt(runs) * BigInt(shardMaxCost(shard.workUnits, bid, feeRate));
-  });
+  for (const shard of shards) total += BigInt(MAX_PAID_RUNS) * BigInt(shardMaxCost(shard.workUnits, bid, feeRate));
   return toSafe('compute an escrow', `the escrow for ${shards.length} shards`, total);
 }
 

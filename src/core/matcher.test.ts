@@ -31,7 +31,7 @@ function caps(opts: { gpu?: boolean; eps?: ('wasm' | 'webgpu')[]; cpu?: number; 
 }
 
 function peer(peerId: string, over: Partial<MatchContributor> = {}): MatchContributor {
-  return { peerId, caps: caps(), askPrice: 1, maxConcurrent: 2, load: 0, reputation: 0.5, ...over };
+  return { peerId, caps: caps(), askPrice: 1, maxConcurrent: 2, load: 0, reputation: 0.5, network: `net-${peerId}`, credible: false, ...over };
 }
 
 const onnx: KernelSpec = { kind: 'onnx', model: { hash: HASH, bytes: 100 }, outputs: ['y'] };
@@ -48,7 +48,10 @@ function spec(index: number, elements = 16): ShardSpec {
 }
 
 function run(over: Partial<MatchRun> = {}): MatchRun {
-  return { jobId: 'j1', shard: 0, bid: 2, submittedAt: 1000, seq: 1, kernel: onnx, spec: spec(0), exclude: new Set(), ...over };
+  return {
+    jobId: 'j1', shard: 0, bid: 2, submittedAt: 1000, seq: 1, kernel: onnx, spec: spec(0), exclude: new Set(),
+    role: 'primary', avoidNetworks: new Set(), preferCredible: false, ...over,
+  };
 }
 
 describe('matcher hard constraints', () => {
@@ -88,10 +91,18 @@ describe('matcher scoring', () => {
     assert.deepEqual(out.map((a) => [a.contributor, a.price]), [['cheap', 1]]);
   });
 
-  it('match() prefers the faster GPU for a WGSL run at equal price', () => {
-    const slow = peer('slow', { caps: caps({ gpu: true, gpuGflops: 10 }) });
-    const fast = peer('fast', { caps: caps({ gpu: true, gpuGflops: 1000 }) });
+  it('match() prefers the faster measured speed at equal price', () => {
+    const slow = peer('slow', { caps: caps({ gpu: true }), speed: 10 });
+    const fast = peer('fast', { caps: caps({ gpu: true }), speed: 1000 });
     assert.equal(match([run({ kernel: wgsl })], [slow, fast])[0]?.contributor, 'fast');
+  });
+
+  it('match() ignores declared GFLOP/s: a claimed 1e9 does not beat a measured fast peer', () => {
+    const liar = peer('liar', { caps: caps({ gpu: true, gpuGflops: 1e9 }) });
+    const measured = peer('measured', { caps: caps({ gpu: true, gpuGflops: 10 }), speed: 500 });
+    const slower = peer('slower', { caps: caps({ gpu: true, gpuGflops: 10 }), speed: 100 });
+    // The unmeasured liar is assumed as fast as the median measured peer, so the fastest measured one wins.
+    assert.equal(match([run({ kernel: wgsl })], [liar, slower, measured])[0]?.contributor, 'measured');
   });
 
   it('match() prefers the higher reputation and the less loaded contributor', () => {
@@ -132,5 +143,42 @@ describe('matcher replicas and priority', () => {
     assert.deepEqual([late, early].sort(compareRuns).map((r) => r.jobId), ['early', 'late']);
     const out = match([late, early], [peer('a', { maxConcurrent: 1 })]);
     assert.equal(out[0]?.run.jobId, 'early');
+  });
+});
+
+describe('matcher verifier placement', () => {
+  const verifier = (over: Partial<MatchRun> = {}) => run({ role: 'verifier', ...over });
+
+  it('match() never places a verifier on a network another run of the shard came from', () => {
+    const sybil = peer('sybil', { askPrice: 0, network: 'net-x' });
+    const honest = peer('honest', { askPrice: 2, network: 'net-y' });
+    for (let i = 0; i < 20; i++) {
+      const out = match([verifier({ exclude: new Set(['other']), avoidNetworks: new Set(['net-x']) })], [sybil, honest], { random: () => i / 20 });
+      assert.equal(out[0]?.contributor, 'honest');
+    }
+  });
+
+  it('match() draws verifiers at random rather than by ask or speed', () => {
+    const peers = ['a', 'b', 'c', 'd'].map((id, i) => peer(id, { askPrice: i === 0 ? 0 : 2, speed: i === 0 ? 1e9 : 1 }));
+    const seen = new Set<string>();
+    for (let i = 0; i < 8; i++) seen.add(match([verifier()], peers, { random: () => i / 8 })[0]!.contributor);
+    assert.deepEqual([...seen].sort(), ['a', 'b', 'c', 'd']);
+  });
+
+  it('match() prefers credible verifiers when asked, and falls back to any when none is eligible', () => {
+    const peers = [peer('new1'), peer('trusted', { credible: true }), peer('new2')];
+    for (let i = 0; i < 6; i++) {
+      assert.equal(match([verifier({ preferCredible: true })], peers, { random: () => i / 6 })[0]?.contributor, 'trusted');
+    }
+    const none = match([verifier({ preferCredible: true })], [peer('new1')]);
+    assert.equal(none[0]?.contributor, 'new1');
+  });
+
+  it('match() keeps two verifiers of one shard in one round on distinct networks', () => {
+    const peers = [peer('a', { network: 'n1' }), peer('b', { network: 'n1' }), peer('c', { network: 'n2' })];
+    const out = match([run({ role: 'primary' }), verifier()], peers, { random: () => 0 });
+    assert.equal(out.length, 2);
+    const nets = out.map((a) => peers.find((p) => p.peerId === a.contributor)!.network);
+    assert.notEqual(nets[0], nets[1]);
   });
 });

@@ -2,9 +2,12 @@
  * The market's matching rule, as a pure function: which contributor runs which shard next.
  *
  * Hard constraints first (a contributor that cannot run a shard, or asks more than the job bids, is never
- * considered), then a score over price, speed, reputation and load picks among the rest. Between jobs,
- * price-time priority: runs of the highest bid are matched first, ties go to the earlier submission, so a
- * cheap bid waits while capacity is scarce but is never starved once capacity frees up.
+ * considered). A primary run goes to the best score over price, measured speed, reputation and load:
+ * declared numbers (a peer's own GFLOP/s) are never trusted for ranking, since anyone can declare 1e9.
+ * A verifier run (replica, tie-breaker, arbiter) goes to a contributor drawn at random among the eligible
+ * ones on a network none of the shard's other runs came from (credible ones first when asked), so neither a
+ * low ask nor a claimed speed lets a peer choose to check itself. Between jobs, price-time priority: runs of
+ * the highest bid are matched first, ties go to the earlier submission.
  */
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { KernelSpec, ShardSpec } from '../protocol/kernel.ts';
@@ -19,8 +22,14 @@ export interface MatchContributor {
   maxConcurrent: number;
   /** Leases it holds now. */
   load: number;
-  /** 0 (always wrong) .. 1 (always verified). */
+  /** 0 (newcomer or caught) .. 1 (long record of agreements). */
   reputation: number;
+  /** Measured work units per second, once the coordinator saw a run of it claimed. */
+  speed?: number;
+  /** Placement key of its network: verifiers of a shard come from networks distinct from its other runs. */
+  network: string;
+  /** Whether it earned credibility (see coordinator/market/credibility.ts). */
+  credible: boolean;
 }
 
 /** One run of one shard waiting for a contributor (a primary run or a verification replica). */
@@ -37,6 +46,12 @@ export interface MatchRun {
   spec: ShardSpec;
   /** Contributors that ran or hold this shard already: a replica must run elsewhere to mean anything. */
   exclude: ReadonlySet<string>;
+  /** 'primary' runs are placed by score; 'verifier' runs at random on a distinct network. */
+  role: 'primary' | 'verifier';
+  /** Networks of the shard's other runs (verifiers must come from elsewhere). */
+  avoidNetworks: ReadonlySet<string>;
+  /** A verifier of a newcomer's result: draw among credible contributors when any is eligible. */
+  preferCredible: boolean;
 }
 
 /** A decision: `contributor` runs `run` for `price` micro-credits per work unit (its ask). */
@@ -44,6 +59,13 @@ export interface Assignment {
   run: MatchRun;
   contributor: string;
   price: number;
+}
+
+/** Options of a matching round. */
+export interface MatchOptions {
+  weights?: MatchWeights;
+  /** Source of randomness for verifier placement. */
+  random?: () => number;
 }
 
 /** Relative weight of each score term; they sum to 1 so scores stay in [0, 1]. */
@@ -85,71 +107,83 @@ export function ineligibility(c: MatchContributor, run: MatchRun): string | null
   return null;
 }
 
-/** GFLOP/s a contributor brings to this kind of kernel (WGSL runs on the GPU; ONNX on the best EP it has). */
-export function relevantGflops(c: MatchContributor, kernel: KernelSpec): number {
-  const gpu = c.caps.gflops.gpu ?? 0;
-  if (kernel.kind === 'wgsl' || kernel.kind === 'matmul') return gpu;
-  return c.caps.ortEps.includes('webgpu') ? Math.max(c.caps.gflops.cpu, gpu) : c.caps.gflops.cpu;
-}
-
 /**
- * Score in [0, 1] of an eligible contributor for a run; `fastest` is the best relevant GFLOP/s among the
- * candidates, so speed is judged relative to what is on offer now.
+ * Score in [0, 1] of an eligible contributor for a run; `fastest` is the best measured speed among the
+ * candidates (0 when none was measured) and `prior` the speed assumed for an unmeasured one.
  */
-export function score(c: MatchContributor, run: MatchRun, fastest: number, w: MatchWeights = DEFAULT_WEIGHTS): number {
+export function score(c: MatchContributor, run: MatchRun, fastest: number, prior: number, w: MatchWeights = DEFAULT_WEIGHTS): number {
   const price = run.bid > 0 ? 1 - c.askPrice / run.bid : 1;
-  const speed = fastest > 0 ? relevantGflops(c, run.kernel) / fastest : 1;
+  const speed = fastest > 0 ? Math.min(1, (c.speed ?? prior) / fastest) : 1;
   const reputation = Math.min(1, Math.max(0, c.reputation));
   const idle = 1 - c.load / c.maxConcurrent;
   return w.price * price + w.speed * speed + w.reputation * reputation + w.load * idle;
 }
 
-/** Price-time priority: higher bid first, then earlier submission, then shard order. */
+/** Price-time priority: higher bid first, then earlier submission, then shard order, primaries first. */
 export function compareRuns(a: MatchRun, b: MatchRun): number {
-  return b.bid - a.bid || a.submittedAt - b.submittedAt || a.seq - b.seq || a.shard - b.shard;
+  return b.bid - a.bid || a.submittedAt - b.submittedAt || a.seq - b.seq || a.shard - b.shard ||
+    (a.role === b.role ? 0 : a.role === 'primary' ? -1 : 1);
 }
 
 /**
  * Assigns as many runs as capacity allows. Pure: inputs are not modified; the load each assignment adds is
- * tracked internally, and two runs of one shard never go to the same contributor in one round.
+ * tracked internally, and two runs of one shard never go to the same contributor or (for verifiers) the same
+ * network in one round.
  */
-export function match(
-  runs: readonly MatchRun[],
-  contributors: readonly MatchContributor[],
-  weights: MatchWeights = DEFAULT_WEIGHTS,
-): Assignment[] {
+export function match(runs: readonly MatchRun[], contributors: readonly MatchContributor[], opts: MatchOptions = {}): Assignment[] {
+  const { weights = DEFAULT_WEIGHTS, random = Math.random } = opts;
   const load = new Map(contributors.map((c) => [c.peerId, c.load]));
   let free = contributors.reduce((n, c) => n + Math.max(0, c.maxConcurrent - c.load), 0);
-  const takenThisRound = new Map<string, Set<string>>();
+  const round = new Map<string, { peers: Set<string>; networks: Set<string> }>();
   const out: Assignment[] = [];
   for (const run of [...runs].sort(compareRuns)) {
     if (free <= 0) break;
     const key = `${run.jobId}\u0000${run.shard}`;
-    const taken = takenThisRound.get(key);
+    const taken = round.get(key);
     const candidates: MatchContributor[] = [];
     for (const c of contributors) {
       const l = load.get(c.peerId)!;
-      if (l >= c.maxConcurrent || taken?.has(c.peerId) || ineligibility(c, run) !== null) continue;
+      if (l >= c.maxConcurrent || taken?.peers.has(c.peerId)) continue;
+      if (run.role === 'verifier' && (run.avoidNetworks.has(c.network) || taken?.networks.has(c.network))) continue;
+      if (ineligibility(c, run) !== null) continue;
       candidates.push(l === c.load ? c : { ...c, load: l });
     }
     if (candidates.length === 0) continue;
-    const fastest = Math.max(...candidates.map((c) => relevantGflops(c, run.kernel)));
-    let best = candidates[0]!;
-    let bestScore = score(best, run, fastest, weights);
-    for (const c of candidates.slice(1)) {
-      const s = score(c, run, fastest, weights);
-      if (s > bestScore || (s === bestScore && tieBreak(c, best) < 0)) {
-        best = c;
-        bestScore = s;
-      }
-    }
+    const best = run.role === 'verifier' ? drawVerifier(candidates, run.preferCredible, random) : bestScored(candidates, run, weights);
     load.set(best.peerId, best.load + 1);
     free--;
-    if (taken) taken.add(best.peerId);
-    else takenThisRound.set(key, new Set([best.peerId]));
+    if (taken) {
+      taken.peers.add(best.peerId);
+      taken.networks.add(best.network);
+    } else round.set(key, { peers: new Set([best.peerId]), networks: new Set([best.network]) });
     out.push({ run, contributor: best.peerId, price: best.askPrice });
   }
   return out;
+}
+
+/** The best-scoring candidate for a primary run. */
+function bestScored(candidates: readonly MatchContributor[], run: MatchRun, weights: MatchWeights): MatchContributor {
+  const measured = candidates.map((c) => c.speed).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  const fastest = measured.at(-1) ?? 0;
+  // An unmeasured peer is assumed as fast as the (lower) median measured one: neither favoured nor starved.
+  const prior = measured.length > 0 ? measured[Math.floor((measured.length - 1) / 2)]! : 0;
+  let best = candidates[0]!;
+  let bestScore = score(best, run, fastest, prior, weights);
+  for (const c of candidates.slice(1)) {
+    const s = score(c, run, fastest, prior, weights);
+    if (s > bestScore || (s === bestScore && tieBreak(c, best) < 0)) {
+      best = c;
+      bestScore = s;
+    }
+  }
+  return best;
+}
+
+/** A verifier drawn uniformly at random, among credible candidates first when asked and any exists. */
+function drawVerifier(candidates: readonly MatchContributor[], preferCredible: boolean, random: () => number): MatchContributor {
+  const credible = preferCredible ? candidates.filter((c) => c.credible) : [];
+  const pool = credible.length > 0 ? credible : candidates;
+  return pool[Math.min(pool.length - 1, Math.floor(random() * pool.length))]!;
 }
 
 function tieBreak(a: MatchContributor, b: MatchContributor): number {

@@ -7,7 +7,7 @@
  * and gets exactly one `ok` or `error` with the same `rid`. Server pushes (`assign`, `assigned`, ...) have no rid.
  * Amounts are integer micro-credits (1 credit = 1_000_000).
  */
-import { arr, type Infer, lit, num, obj, oneOf, str, tagged } from './validate.ts';
+import { arr, bool, type Infer, lit, num, obj, oneOf, opt, str, tagged } from './validate.ts';
 import { parseKernelSpec, parseSha256, parseShardSpec } from './kernel.ts';
 import { parseCapabilities } from './capabilities.ts';
 import type { WireError } from './errors.ts';
@@ -98,7 +98,8 @@ export const parseClientFrame = tagged({
   dispute: obj({ type: lit('dispute'), rid, jobId: id, shard: num({ int: true, min: 0 }) }),
   cancel: obj({ type: lit('cancel'), rid, jobId: id }),
   balance: obj({ type: lit('balance'), rid }),
-  job: obj({ type: lit('job'), rid, jobId: id }),
+  /** A job's status (its owner only); `detail` adds the shard-by-shard view. */
+  job: obj({ type: lit('job'), rid, jobId: id, detail: opt(bool()) }),
 });
 /** A frame from peer to coordinator. */
 export type ClientFrame = Infer<typeof parseClientFrame>;
@@ -115,9 +116,12 @@ export interface Lease {
   /** Micro-credits per work unit the contributor is paid. */
   price: number;
   expiresAt: number;
-  /** True when this run is a replica made for verification. */
+  /** True when this run verifies another (replica, tie-breaker, arbiter). Only the job's client sees it. */
   replica: boolean;
 }
+
+/** A lease as its contributor sees it: whether the run is checked, or checks another, is not shown. */
+export type ContributorLease = Omit<Lease, 'replica'>;
 
 /** Progress of a job as the coordinator sees it. */
 export interface JobStatus {
@@ -138,7 +142,7 @@ export type ServerFrame =
   | { type: 'ok'; rid: number; result?: unknown }
   | { type: 'error'; rid?: number; error: WireError }
   /** To a contributor: run this shard of this kernel. */
-  | { type: 'assign'; lease: Lease; kernel: Infer<typeof parseKernelSpec>; spec: Infer<typeof parseShardSpec> }
+  | { type: 'assign'; lease: ContributorLease; kernel: Infer<typeof parseKernelSpec>; spec: Infer<typeof parseShardSpec> }
   /** To a contributor: stop working on a lease. */
   | { type: 'revoke'; leaseId: string; reason: string }
   /** To a client: a shard was leased to a contributor; send it the inputs. */
@@ -149,6 +153,10 @@ export type ServerFrame =
   | { type: 'credited'; leaseId: string; amount: number; balance: number }
   /** To a client: job progress or end. */
   | { type: 'job'; status: JobStatus }
+  /** To a client: the coordinator decided a shard: its output is the run that claimed `outputHash` (when two
+   * runs agreed or one was paid), verified or not; or verification of a shard was waived ('unverified'
+   * without a hash: no second eligible contributor exists, so the first result will do). */
+  | { type: 'verdict'; jobId: string; shard: number; state: 'verified' | 'unverified'; outputHash?: string }
   /** To a client: a contributor that claimed results for its leases has left; what it has not delivered yet
    * never will be, so stop waiting for it (reject those leases and the shards are queued again). */
   | { type: 'peer-left'; peerId: string };

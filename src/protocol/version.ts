@@ -1,2 +1,2 @@
 /** Wire protocol version spoken by every Meshwork boundary (worker RPC, peer frames, coordinator API). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;

@@ -1,0 +1,126 @@
+/**
+ * One matching round: the runs the running jobs need, offered in price-time priority, matched to the
+ * contributors with free capacity. Work per round is proportional to free capacity, not to the queue: at
+ * most OFFERS_PER_FREE_SLOT runs per free slot are offered (jobs beyond that wait for the next round, which
+ * the market runs again whenever capacity frees up), and the matcher is pure and linear in candidates.
+ *
+ * A verification run that no registered contributor could ever take (no other network has an eligible
+ * peer) does not hold its shard forever: after `replicaWaitMs` verification is waived and the shard is
+ * marked unverified, so a mesh with one eligible contributor still finishes jobs.
+ */
+import { ineligibility, match, type Assignment, type MatchContributor, type MatchRun } from '../../src/core/matcher.ts';
+import type { Contributor } from './contributors.ts';
+import type { Job } from './job.ts';
+
+/** Runs offered per free slot in one round. */
+export const OFFERS_PER_FREE_SLOT = 2;
+/** Unplaceable verifier slots examined per round. */
+const PLACEMENT_CHECKS_PER_ROUND = 64;
+/** Pending shards visited per round looking for them. */
+const MAX_VISITS = 512;
+
+/** What a round needs to know. */
+export interface RoundContext {
+  contributors: MatchContributor[];
+  /** Every registered contributor, whatever its load (to tell "busy" from "nobody can"). */
+  registry: () => Iterable<Contributor>;
+  credible: (peerId: string) => boolean;
+  random: () => number;
+  now: number;
+  replicaWaitMs: number;
+}
+
+/** The round's decisions. */
+export interface RoundPlan {
+  assignments: { job: Job; shard: number; assignment: Assignment }[];
+  /** Shards whose verification is waived. */
+  waive: { job: Job; shard: number }[];
+  /** A shard waits to be waived: run another round in this many ms. */
+  recheckInMs?: number;
+}
+
+/** Plans one round over `jobs` (in priority order). */
+export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
+  const free = ctx.contributors.reduce((n, c) => n + Math.max(0, c.maxConcurrent - c.load), 0);
+  const plan: RoundPlan = { assignments: [], waive: [] };
+  const limit = free * OFFERS_PER_FREE_SLOT;
+  const runs: MatchRun[] = [];
+  const owner = new Map<MatchRun, Job>();
+  for (const job of jobs) {
+    if (runs.length >= limit) break;
+    for (const i of job.pending) {
+      if (runs.length >= limit) break;
+      const n = job.needed(i);
+      for (let k = 0; k < n; k++) {
+        const run = matchRun(job, i, k, ctx);
+        runs.push(run);
+        owner.set(run, job);
+      }
+    }
+  }
+  const assignments = runs.length > 0 ? match(runs, ctx.contributors, { random: ctx.random }) : [];
+  const placed = new Set<string>();
+  for (const a of assignments) {
+    placed.add(`${a.run.jobId}:${a.run.shard}`);
+    plan.assignments.push({ job: owner.get(a.run)!, shard: a.run.shard, assignment: a });
+  }
+  // Verification slots nobody took: does anyone on another network exist who could? (Capacity aside.)
+  let visits = 0;
+  let checks = 0;
+  outer: for (const job of jobs) {
+    for (const i of job.pending) {
+      if (++visits > MAX_VISITS || checks >= PLACEMENT_CHECKS_PER_ROUND) break outer;
+      const s = job.shards[i]!;
+      const role = job.nextRole(i);
+      if (!s.verify || s.waived || role === 'primary' || role === 'arbiter' || placed.has(`${job.jobId}:${i}`)) continue;
+      checks++;
+      if (anyoneCouldTake(matchRun(job, i, 1, ctx), ctx)) {
+        delete s.unplacedSince;
+        continue;
+      }
+      s.unplacedSince ??= ctx.now;
+      const left = s.unplacedSince + ctx.replicaWaitMs - ctx.now;
+      if (left <= 0) plan.waive.push({ job, shard: i });
+      else plan.recheckInMs = Math.min(plan.recheckInMs ?? left, left);
+    }
+  }
+  return plan;
+}
+
+/** The `k`-th run shard `i` of `job` needs now, as the matcher sees it. */
+function matchRun(job: Job, i: number, k: number, ctx: RoundContext): MatchRun {
+  const role = job.nextRole(i);
+  const s = job.shards[i]!;
+  return {
+    jobId: job.jobId,
+    shard: i,
+    bid: job.spec.bid,
+    submittedAt: job.submittedAt,
+    seq: job.seq,
+    kernel: job.spec.kernel,
+    spec: s.spec,
+    exclude: job.exclusions(i),
+    role: k === 0 && role === 'primary' ? 'primary' : 'verifier',
+    avoidNetworks: job.networks(i),
+    preferCredible: role === 'tiebreak' || role === 'arbiter' || s.runs.some((r) => !ctx.credible(r.lease.contributor)),
+  };
+}
+
+/** Whether any registered, active contributor on another network could take `run` once it has capacity. */
+function anyoneCouldTake(run: MatchRun, ctx: RoundContext): boolean {
+  for (const c of ctx.registry()) {
+    if (c.state !== 'active' || run.exclude.has(c.peerId) || run.avoidNetworks.has(c.placement)) continue;
+    const view: MatchContributor = {
+      peerId: c.peerId,
+      caps: c.caps,
+      askPrice: c.askPrice,
+      maxConcurrent: c.maxConcurrent,
+      load: 0,
+      reputation: 0,
+      network: c.placement,
+      credible: false,
+    };
+    if (ineligibility(view, run) === null) return true;
+  }
+  return false;
+}
