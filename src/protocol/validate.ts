@@ -22,6 +22,7 @@ export type Parser<T> = (value: unknown, path?: string) => T;
 const ABORT_EARLY = { abortEarly: true } as const;
 
 /** The parser of a valibot schema: the typed output, or a ValidationError for the first issue. */
+/* @__NO_SIDE_EFFECTS__ */
 export function parser<S extends v.GenericSchema<unknown, unknown>>(schema: S): Parser<v.InferOutput<S>> {
   return (value, path = '') => {
     const result = v.safeParse(schema, value, ABORT_EARLY);
