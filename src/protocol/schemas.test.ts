@@ -1,8 +1,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseClientFrame } from './coordinator.ts';
-import { parsePeerFrame } from './peer.ts';
-import { ValidationError } from './validate.ts';
+import type { Capabilities } from './capabilities.ts';
+import { type ClientFrameOf, type JobSpec, parseClientFrame, parseJobSpec } from './coordinator.ts';
+import type { ShardSpec } from './kernel.ts';
+import { type PeerFrame, parsePeerFrame } from './peer.ts';
+import { type Parser, ValidationError } from './validate.ts';
+
+// Type-level checks: the inferred types keep the shapes callers were written against.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+const _typeChecks: [
+  Equal<Pick<ShardSpec, 'dispatch'>, { dispatch?: [number, number, number] }>,
+  Equal<ClientFrameOf<'state'>, { type: 'state'; rid: number; state: 'active' | 'paused' }>,
+  Equal<PeerFrame['type'], 'shard' | 'need' | 'blob' | 'done' | 'fail'>,
+  Equal<Capabilities['ortEps'], ('wasm' | 'webgpu')[]>,
+  Equal<typeof parseJobSpec, Parser<JobSpec>>,
+] = [true, true, true, true, true];
 
 const hash = 'a'.repeat(64);
 const limits = {
