@@ -12,6 +12,7 @@ const BENCHES = {
   overhead: () => import('./overhead.mjs').then((m) => m.benchOverhead),
   transfer: () => import('./transfer.mjs').then((m) => m.benchTransfer),
   ledger: () => import('./ledger.mjs').then((m) => () => m.benchLedger()),
+  validate: () => import('./validate.mjs').then((m) => () => m.benchValidate()),
   matmul: () => import('./matmul.mjs').then((m) => m.run),
   kernels: () => import('./kernels.mjs').then((m) => m.run),
   onnx: () => import('./onnx.mjs').then((m) => m.run),

@@ -1,9 +1,11 @@
-import { arr, bool, type Infer, num, obj, oneOf, opt, str } from './validate.ts';
+import * as v from 'valibot';
+import { int, list, real, text } from './_fields.ts';
+import { parser } from './validate.ts';
 
-const limit = num({ int: true, min: 0, max: 2 ** 53 - 1 });
+const limit = int(0, 2 ** 53 - 1);
 
 /** The WebGPU limits the matcher and runners care about. */
-export const parseGpuLimits = obj({
+export const GpuLimitsSchema = v.strictObject({
   maxStorageBufferBindingSize: limit,
   maxBufferSize: limit,
   maxComputeWorkgroupStorageSize: limit,
@@ -15,29 +17,33 @@ export const parseGpuLimits = obj({
   maxStorageBuffersPerShaderStage: limit,
 });
 /** WebGPU limits. */
-export type GpuLimits = Infer<typeof parseGpuLimits>;
+export type GpuLimits = v.InferOutput<typeof GpuLimitsSchema>;
+/** Validates WebGPU limits. */
+export const parseGpuLimits = parser(GpuLimitsSchema);
 
 /** ORT execution providers a contributor can run. */
 export const ORT_EPS = ['wasm', 'webgpu'] as const;
 
 /** What a contributor measured about itself on the spot. */
-export const parseCapabilities = obj({
-  gpu: opt(obj({
-    vendor: str({ max: 200 }),
-    architecture: str({ max: 200 }),
-    description: str({ max: 400 }),
-    features: arr(str({ max: 100 }), { max: 100 }),
-    limits: parseGpuLimits,
+export const CapabilitiesSchema = v.strictObject({
+  gpu: v.exactOptional(v.strictObject({
+    vendor: text(0, 200),
+    architecture: text(0, 200),
+    description: text(0, 400),
+    features: list(text(0, 100), 0, 100),
+    limits: GpuLimitsSchema,
   })),
-  cpu: obj({
-    cores: num({ int: true, min: 1, max: 1024 }),
-    wasmSimd: bool(),
-    wasmThreads: bool(),
-    crossOriginIsolated: bool(),
+  cpu: v.strictObject({
+    cores: int(1, 1024),
+    wasmSimd: v.boolean(),
+    wasmThreads: v.boolean(),
+    crossOriginIsolated: v.boolean(),
   }),
-  memoryGiB: opt(num({ min: 0, max: 1 << 20 })),
-  ortEps: arr(oneOf(...ORT_EPS), { max: 4 }),
-  gflops: obj({ cpu: num({ min: 0, max: 1e9 }), gpu: opt(num({ min: 0, max: 1e9 })) }),
+  memoryGiB: v.exactOptional(real(0, 1 << 20)),
+  ortEps: list(v.picklist(ORT_EPS), 0, 4),
+  gflops: v.strictObject({ cpu: real(0, 1e9), gpu: v.exactOptional(real(0, 1e9)) }),
 });
 /** Measured capabilities of a contributor. */
-export type Capabilities = Infer<typeof parseCapabilities>;
+export type Capabilities = v.InferOutput<typeof CapabilitiesSchema>;
+/** Validates a contributor's capabilities. */
+export const parseCapabilities = parser(CapabilitiesSchema);

@@ -7,9 +7,11 @@
  * and gets exactly one `ok` or `error` with the same `rid`. Server pushes (`assign`, `assigned`, ...) have no rid.
  * Amounts are integer micro-credits (1 credit = 1_000_000).
  */
-import { arr, bool, type Infer, lit, num, obj, oneOf, opt, str, tagged } from './validate.ts';
-import { parseKernelSpec, parseSha256, parseShardSpec } from './kernel.ts';
-import { parseCapabilities } from './capabilities.ts';
+import * as v from 'valibot';
+import { IdSchema, int, list, real } from './_fields.ts';
+import { KernelSpecSchema, type KernelSpec, Sha256Schema, ShardSpecSchema, type ShardSpec } from './kernel.ts';
+import { CapabilitiesSchema } from './capabilities.ts';
+import { parser } from './validate.ts';
 import type { WireError } from './errors.ts';
 
 /** Ids of keyed peers: `mw` + 40 hex digits of SHA-256(public key). */
@@ -19,11 +21,13 @@ export const PEERJS_ID = /^[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*$/;
 /** Micro-credits in one credit. */
 export const MICRO = 1_000_000;
 
-const peerId = str({ min: 1, max: 64, pattern: PEERJS_ID });
-const b64url = (max: number) => str({ min: 1, max, pattern: /^[A-Za-z0-9_-]+$/ });
-const rid = num({ int: true, min: 0, max: 2 ** 53 - 1 });
-const micro = num({ int: true, min: 0, max: 1e15 });
-const id = str({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ });
+/** A peer id as the PeerJS protocol accepts it, at most 64 characters. */
+export const PeerIdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(64), v.regex(PEERJS_ID));
+const b64url = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(max), v.regex(/^[A-Za-z0-9_-]+$/));
+const rid = int(0, 2 ** 53 - 1);
+const micro = int(0, 1e15);
+const shardIndex = int(0, 2 ** 53 - 1);
+const sig = b64url(200);
 
 /** The text an auth signature covers. */
 export function authMessage(nonce: string, peerId: string): string {
@@ -31,80 +35,90 @@ export function authMessage(nonce: string, peerId: string): string {
 }
 
 /** Job as submitted by a client; signed as a whole (see `canonicalJson`). */
-export const parseJobSpec = obj({
-  kernel: parseKernelSpec,
-  shards: arr(parseShardSpec, { min: 1, max: 10_000 }),
+export const JobSpecSchema = v.strictObject({
+  kernel: KernelSpecSchema,
+  shards: list(ShardSpecSchema, 1, 10_000),
   /** Maximum micro-credits per work unit the client pays. */
   bid: micro,
   /** Fraction of shards run twice on different peers and compared (0..1). */
-  verifyFraction: num({ min: 0, max: 1 }),
+  verifyFraction: real(0, 1),
   /** Tolerance for comparing replicated outputs. */
-  tolerance: obj({ abs: num({ min: 0 }), rel: num({ min: 0 }) }),
+  tolerance: v.strictObject({ abs: real(0, Number.MAX_VALUE), rel: real(0, Number.MAX_VALUE) }),
   /** Milliseconds from submission after which unfinished shards are abandoned and escrow refunded. */
-  deadlineMs: num({ int: true, min: 1000, max: 7 * 24 * 3600 * 1000 }),
+  deadlineMs: int(1000, 7 * 24 * 3600 * 1000),
   /** Client-chosen unique value so two identical jobs have different signatures. */
-  nonce: id,
+  nonce: IdSchema,
 });
 /** A job as submitted. */
-export type JobSpec = Infer<typeof parseJobSpec>;
+export type JobSpec = v.InferOutput<typeof JobSpecSchema>;
+/** Validates a job as submitted. */
+export const parseJobSpec = parser(JobSpecSchema);
 
 /** What a client signs to pay for one shard. */
-export const parseReceipt = obj({
-  jobId: id,
-  shard: num({ int: true, min: 0 }),
-  leaseId: id,
-  contributor: peerId,
-  outputHash: parseSha256,
-  workUnits: num({ int: true, min: 1, max: 1e12 }),
+export const ReceiptSchema = v.strictObject({
+  jobId: IdSchema,
+  shard: shardIndex,
+  leaseId: IdSchema,
+  contributor: PeerIdSchema,
+  outputHash: Sha256Schema,
+  workUnits: int(1, 1e12),
 });
 /** A receipt for one accepted shard. */
-export type Receipt = Infer<typeof parseReceipt>;
+export type Receipt = v.InferOutput<typeof ReceiptSchema>;
+/** Validates a receipt. */
+export const parseReceipt = parser(ReceiptSchema);
 
 /** What a contributor signs to claim a result. */
-export const parseResultClaim = obj({
-  jobId: id,
-  shard: num({ int: true, min: 0 }),
-  leaseId: id,
-  outputHash: parseSha256,
+export const ResultClaimSchema = v.strictObject({
+  jobId: IdSchema,
+  shard: shardIndex,
+  leaseId: IdSchema,
+  outputHash: Sha256Schema,
 });
 /** A contributor's claim that it produced an output. */
-export type ResultClaim = Infer<typeof parseResultClaim>;
+export type ResultClaim = v.InferOutput<typeof ResultClaimSchema>;
+/** Validates a result claim. */
+export const parseResultClaim = parser(ResultClaimSchema);
 
-const sig = b64url(200);
+const request = <const T extends string, E extends v.ObjectEntries>(type: T, entries: E) =>
+  v.strictObject({ type: v.literal(type), rid, ...entries });
 
-/** Every frame a peer may send to the coordinator's mesh socket. */
-export const parseClientFrame = tagged({
-  auth: obj({ type: lit('auth'), v: num({ int: true }), peerId, publicKey: b64url(100), signature: sig }),
-  register: obj({
-    type: lit('register'),
-    rid,
-    caps: parseCapabilities,
-    askPrice: micro,
-    maxConcurrent: num({ int: true, min: 1, max: 64 }),
+/**
+ * Every frame a peer may send to the coordinator's mesh socket, tagged by `type`. v.variant tries the options
+ * in order (each miss costs ~90 ns), so after the session frames come the per-shard ones, hottest first.
+ */
+export const ClientFrameSchema = v.variant('type', [
+  v.strictObject({
+    type: v.literal('auth'),
+    v: int(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    peerId: PeerIdSchema,
+    publicKey: b64url(100),
+    signature: sig,
   }),
-  state: obj({ type: lit('state'), rid, state: oneOf('active', 'paused') }),
-  unregister: obj({ type: lit('unregister'), rid }),
-  submit: obj({ type: lit('submit'), rid, job: parseJobSpec, signature: sig }),
-  result: obj({ type: lit('result'), rid, claim: parseResultClaim, signature: sig }),
-  receipt: obj({ type: lit('receipt'), rid, receipt: parseReceipt, signature: sig }),
-  reject: obj({
-    type: lit('reject'),
-    rid,
-    jobId: id,
-    shard: num({ int: true, min: 0 }),
-    leaseId: id,
-    reason: oneOf('hash-mismatch', 'verification-failed', 'transfer-failed', 'bad-output'),
+  request('register', { caps: CapabilitiesSchema, askPrice: micro, maxConcurrent: int(1, 64) }),
+  request('result', { claim: ResultClaimSchema, signature: sig }),
+  request('receipt', { receipt: ReceiptSchema, signature: sig }),
+  request('submit', { job: JobSpecSchema, signature: sig }),
+  request('state', { state: v.picklist(['active', 'paused']) }),
+  request('unregister', {}),
+  request('reject', {
+    jobId: IdSchema,
+    shard: shardIndex,
+    leaseId: IdSchema,
+    reason: v.picklist(['hash-mismatch', 'verification-failed', 'transfer-failed', 'bad-output']),
   }),
-  dispute: obj({ type: lit('dispute'), rid, jobId: id, shard: num({ int: true, min: 0 }) }),
-  cancel: obj({ type: lit('cancel'), rid, jobId: id }),
-  balance: obj({ type: lit('balance'), rid }),
+  request('dispute', { jobId: IdSchema, shard: shardIndex }),
+  request('cancel', { jobId: IdSchema }),
+  request('balance', {}),
   /** A job's status (its owner only); `detail` adds the shard-by-shard view. */
-  job: obj({ type: lit('job'), rid, jobId: id, detail: opt(bool()) }),
-});
+  request('job', { jobId: IdSchema, detail: v.exactOptional(v.boolean()) }),
+]);
 /** A frame from peer to coordinator. */
-export type ClientFrame = Infer<typeof parseClientFrame>;
+export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
 /** A frame from peer to coordinator, by type. */
 export type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
+/** Validates a frame from peer to coordinator. */
+export const parseClientFrame = parser(ClientFrameSchema);
 
 /** A contributor's right and duty to run one shard until `expiresAt` (ms since epoch). */
 export interface Lease {
@@ -142,7 +156,7 @@ export type ServerFrame =
   | { type: 'ok'; rid: number; result?: unknown }
   | { type: 'error'; rid?: number; error: WireError }
   /** To a contributor: run this shard of this kernel. */
-  | { type: 'assign'; lease: ContributorLease; kernel: Infer<typeof parseKernelSpec>; spec: Infer<typeof parseShardSpec> }
+  | { type: 'assign'; lease: ContributorLease; kernel: KernelSpec; spec: ShardSpec }
   /** To a contributor: stop working on a lease. */
   | { type: 'revoke'; leaseId: string; reason: string }
   /** To a client: a shard was leased to a contributor; send it the inputs. */

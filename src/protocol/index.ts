@@ -1,4 +1,4 @@
-/** Meshwork wire protocol: types and validation for every boundary. Imports nothing outside this folder. */
+/** Meshwork wire protocol: types and valibot schemas for every boundary. Imports nothing outside this folder but valibot. */
 export * from './version.ts';
 export * from './errors.ts';
 export * from './validate.ts';

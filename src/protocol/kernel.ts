@@ -1,33 +1,34 @@
-import { arr, type Infer, num, obj, oneOf, opt, str, tagged, lit, tuple } from './validate.ts';
-import { parseTensorSpec } from './tensor.ts';
+import * as v from 'valibot';
+import { int, list, text } from './_fields.ts';
+import { TensorSpecSchema } from './tensor.ts';
+import { parser } from './validate.ts';
 
 /** Lower-case hex SHA-256, the content address of models and blobs. */
-export const parseSha256 = str({ pattern: /^[0-9a-f]{64}$/ });
+export const Sha256Schema = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
+/** Validates a lower-case hex SHA-256. */
+export const parseSha256 = parser(Sha256Schema);
 
 /** An ONNX model, addressed by the SHA-256 of its bytes. */
-export const parseOnnxKernel = obj({
-  kind: lit('onnx'),
-  model: obj({
-    hash: parseSha256,
-    bytes: num({ int: true, min: 1, max: 2 ** 31 }),
-    url: opt(str({ max: 2048 })),
-    name: opt(str({ max: 200 })),
+export const OnnxKernelSchema = v.strictObject({
+  kind: v.literal('onnx'),
+  model: v.strictObject({
+    hash: Sha256Schema,
+    bytes: int(1, 2 ** 31),
+    url: v.exactOptional(text(0, 2048)),
+    name: v.exactOptional(text(0, 200)),
   }),
-  outputs: arr(str({ min: 1, max: 128 }), { min: 1, max: 64 }),
+  outputs: list(text(1, 128), 1, 64),
 });
 
 /** How a WGSL binding is fed: read-only input, uniform parameters, or an output read back. */
 export const BINDING_ROLES = ['input', 'uniform', 'output'] as const;
 
 /** A WGSL compute kernel: source, entry point and the layout of its bindings (all in group 0). */
-export const parseWgslKernel = obj({
-  kind: lit('wgsl'),
-  source: str({ min: 1, max: 256 * 1024 }),
-  entryPoint: str({ min: 1, max: 128, pattern: /^[A-Za-z_][A-Za-z0-9_]*$/ }),
-  bindings: arr(obj({ binding: num({ int: true, min: 0, max: 31 }), role: oneOf(...BINDING_ROLES) }), {
-    min: 1,
-    max: 16,
-  }),
+export const WgslKernelSchema = v.strictObject({
+  kind: v.literal('wgsl'),
+  source: text(1, 256 * 1024),
+  entryPoint: v.pipe(v.string(), v.minLength(1), v.maxLength(128), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/)),
+  bindings: list(v.strictObject({ binding: int(0, 31), role: v.picklist(BINDING_ROLES) }), 1, 16),
 });
 
 /**
@@ -35,18 +36,28 @@ export const parseWgslKernel = obj({
  * The contributor runs it with the tile configuration tuned for its own adapter (and splits it to fit its
  * limits), which a client-chosen WGSL source could not do.
  */
-export const parseMatmulKernel = obj({ kind: lit('matmul') });
+export const MatmulKernelSchema = v.strictObject({ kind: v.literal('matmul') });
 
-/** The kernel a job runs on every shard. */
-export const parseKernelSpec = tagged({ onnx: parseOnnxKernel, wgsl: parseWgslKernel, matmul: parseMatmulKernel }, 'kind');
+/** The kernel a job runs on every shard, tagged by `kind`. */
+export const KernelSpecSchema = v.variant('kind', [OnnxKernelSchema, WgslKernelSchema, MatmulKernelSchema]);
 /** Kernel of a job. */
-export type KernelSpec = Infer<typeof parseKernelSpec>;
+export type KernelSpec = v.InferOutput<typeof KernelSpecSchema>;
 /** ONNX kernel. */
-export type OnnxKernel = Infer<typeof parseOnnxKernel>;
+export type OnnxKernel = v.InferOutput<typeof OnnxKernelSchema>;
 /** WGSL kernel. */
-export type WgslKernel = Infer<typeof parseWgslKernel>;
+export type WgslKernel = v.InferOutput<typeof WgslKernelSchema>;
 /** Built-in matmul kernel. */
-export type MatmulKernel = Infer<typeof parseMatmulKernel>;
+export type MatmulKernel = v.InferOutput<typeof MatmulKernelSchema>;
+/** Validates an ONNX kernel. */
+export const parseOnnxKernel = parser(OnnxKernelSchema);
+/** Validates a WGSL kernel. */
+export const parseWgslKernel = parser(WgslKernelSchema);
+/** Validates the built-in matmul kernel. */
+export const parseMatmulKernel = parser(MatmulKernelSchema);
+/** Validates the kernel of a job. */
+export const parseKernelSpec = parser(KernelSpecSchema);
+
+const workgroups = int(1, 65535);
 
 /**
  * One shard of a job. `inputs` are the tensors the shard needs, in order (for WGSL: one per `input` or
@@ -54,13 +65,15 @@ export type MatmulKernel = Infer<typeof parseMatmulKernel>;
  * binding; for ONNX the names the client expects). `inputHash` is the SHA-256 of the inputs' bytes
  * concatenated in order.
  */
-export const parseShardSpec = obj({
-  index: num({ int: true, min: 0, max: 1_000_000 }),
-  inputs: arr(parseTensorSpec, { min: 1, max: 64 }),
-  outputs: arr(parseTensorSpec, { min: 1, max: 64 }),
-  inputHash: parseSha256,
-  workUnits: num({ int: true, min: 1, max: 1e12 }),
-  dispatch: opt(tuple(num({ int: true, min: 1, max: 65535 }), num({ int: true, min: 1, max: 65535 }), num({ int: true, min: 1, max: 65535 }))),
+export const ShardSpecSchema = v.strictObject({
+  index: int(0, 1_000_000),
+  inputs: list(TensorSpecSchema, 1, 64),
+  outputs: list(TensorSpecSchema, 1, 64),
+  inputHash: Sha256Schema,
+  workUnits: int(1, 1e12),
+  dispatch: v.exactOptional(v.strictTuple([workgroups, workgroups, workgroups])),
 });
 /** One shard of a job. */
-export type ShardSpec = Infer<typeof parseShardSpec>;
+export type ShardSpec = v.InferOutput<typeof ShardSpecSchema>;
+/** Validates one shard of a job. */
+export const parseShardSpec = parser(ShardSpecSchema);

@@ -11,9 +11,11 @@
  * (model, if needed) and `blob` (inputs) -> contributor runs -> contributor `blob` (outputs) then `done`,
  * or `fail` at any point.
  */
-import { arr, bool, type Infer, lit, num, obj, oneOf, opt, type Parser, str, tagged, ValidationError } from './validate.ts';
-import { parseSha256 } from './kernel.ts';
-import { parseTensorSpec } from './tensor.ts';
+import * as v from 'valibot';
+import { IdSchema, int, list, text } from './_fields.ts';
+import { Sha256Schema } from './kernel.ts';
+import { TensorSpecSchema } from './tensor.ts';
+import { parser } from './validate.ts';
 import type { WireError } from './errors.ts';
 
 /** Largest chunk payload: keeps frames under the 256 KiB SCTP message limit with room for the header. */
@@ -23,44 +25,38 @@ export const CHUNK_HEADER_BYTES = 8;
 /** Largest blob a peer accepts (models included). */
 export const MAX_BLOB_BYTES = 512 * 1024 * 1024;
 
-const id = str({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/ });
-const tid = num({ int: true, min: 1, max: 0xffffffff });
-
-const blobFields = obj({
-  type: lit('blob'),
-  leaseId: id,
-  tid,
-  what: oneOf('model', 'inputs', 'outputs'),
-  bytes: num({ int: true, min: 0, max: MAX_BLOB_BYTES }),
-  sha256: parseSha256,
-  encoding: opt(lit('deflate-raw')),
-  wireBytes: opt(num({ int: true, min: 0, max: MAX_BLOB_BYTES })),
-});
-
 /** A `blob` announcement; `wireBytes` must be present exactly when `encoding` is. */
-const parseBlobFrame: Parser<Infer<typeof blobFields>> = (v, p = '') => {
-  const frame = blobFields(v, p);
-  if ((frame.encoding === undefined) !== (frame.wireBytes === undefined)) {
-    const path = p ? `${p}.wireBytes` : 'wireBytes';
-    throw new ValidationError(path, frame.encoding ? 'the compressed size with an encoding' : 'no value without an encoding', frame.wireBytes);
-  }
-  return frame;
-};
-
-/** Control frames on a peer data connection. */
-export const parsePeerFrame = tagged({
-  shard: obj({ type: lit('shard'), v: num({ int: true }), leaseId: id }),
-  need: obj({ type: lit('need'), leaseId: id, model: bool() }),
-  blob: parseBlobFrame,
-  done: obj({ type: lit('done'), leaseId: id, outputHash: parseSha256, outputs: arr(parseTensorSpec, { max: 64 }) }),
-  fail: obj({
-    type: lit('fail'),
-    leaseId: id,
-    error: obj({ name: str({ max: 100 }), code: str({ max: 40 }), message: str({ max: 2000 }) }),
+export const BlobFrameSchema = v.pipe(
+  v.strictObject({
+    type: v.literal('blob'),
+    leaseId: IdSchema,
+    tid: int(1, 0xffffffff),
+    what: v.picklist(['model', 'inputs', 'outputs']),
+    bytes: int(0, MAX_BLOB_BYTES),
+    sha256: Sha256Schema,
+    encoding: v.exactOptional(v.literal('deflate-raw')),
+    wireBytes: v.exactOptional(int(0, MAX_BLOB_BYTES)),
   }),
-});
+  v.forward(v.check((f) => f.encoding === undefined || f.wireBytes !== undefined, 'the compressed size with an encoding'), ['wireBytes']),
+  v.forward(v.check((f) => f.encoding !== undefined || f.wireBytes === undefined, 'no value without an encoding'), ['wireBytes']),
+);
+
+/** Control frames on a peer data connection, tagged by `type`. */
+export const PeerFrameSchema = v.variant('type', [
+  v.strictObject({ type: v.literal('shard'), v: int(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), leaseId: IdSchema }),
+  v.strictObject({ type: v.literal('need'), leaseId: IdSchema, model: v.boolean() }),
+  BlobFrameSchema,
+  v.strictObject({ type: v.literal('done'), leaseId: IdSchema, outputHash: Sha256Schema, outputs: list(TensorSpecSchema, 0, 64) }),
+  v.strictObject({
+    type: v.literal('fail'),
+    leaseId: IdSchema,
+    error: v.strictObject({ name: text(0, 100), code: text(0, 40), message: text(0, 2000) }),
+  }),
+]);
 /** A control frame between peers. */
-export type PeerFrame = Infer<typeof parsePeerFrame>;
+export type PeerFrame = v.InferOutput<typeof PeerFrameSchema>;
+/** Validates a control frame between peers. */
+export const parsePeerFrame = parser(PeerFrameSchema);
 /** The fail frame carries a wire error. */
 export type PeerFailFrame = { type: 'fail'; leaseId: string; error: WireError };
 

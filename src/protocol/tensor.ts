@@ -1,4 +1,6 @@
-import { arr, type Infer, num, obj, oneOf, str } from './validate.ts';
+import * as v from 'valibot';
+import { int, list, text } from './_fields.ts';
+import { parser } from './validate.ts';
 
 /** Element types a tensor may carry across the mesh. */
 export const DTYPES = ['float32', 'int32', 'uint32', 'int64', 'uint8'] as const;
@@ -8,14 +10,16 @@ export type DType = (typeof DTYPES)[number];
 /** Bytes per element of each dtype. */
 export const DTYPE_BYTES: Record<DType, number> = { float32: 4, int32: 4, uint32: 4, int64: 8, uint8: 1 };
 
-/** Validates a tensor description: name, dtype, dims (each a non-negative integer). */
-export const parseTensorSpec = obj({
-  name: str({ min: 1, max: 128 }),
-  dtype: oneOf(...DTYPES),
-  dims: arr(num({ int: true, min: 0, max: 1 << 30 }), { max: 8 }),
+/** A tensor description: name, dtype, at most 8 dims (each an integer in [0, 2^30]). */
+export const TensorSpecSchema = v.strictObject({
+  name: text(1, 128),
+  dtype: v.picklist(DTYPES),
+  dims: list(int(0, 1 << 30), 0, 8),
 });
 /** Name, dtype and shape of a tensor (no data). */
-export type TensorSpec = Infer<typeof parseTensorSpec>;
+export type TensorSpec = v.InferOutput<typeof TensorSpecSchema>;
+/** Validates a tensor description. */
+export const parseTensorSpec = parser(TensorSpecSchema);
 
 /** A tensor with its bytes; `data` is a whole ArrayBuffer so it can be transferred. */
 export interface TensorData extends TensorSpec {
