@@ -4,7 +4,7 @@
  */
 
 /** Counter names the coordinator increments (each may carry one `kind` label). */
-export type CounterName = 'connections' | 'frames' | 'errors' | 'jobs' | 'shards_settled' | 'ledger_ops';
+export type CounterName = 'connections' | 'frames' | 'errors' | 'jobs' | 'shards_settled' | 'ledger_ops' | 'match_rounds' | 'match_offers' | 'match_ms';
 
 const HELP: Record<CounterName, string> = {
   connections: 'WebSocket connections accepted, by kind (signalling, mesh).',
@@ -13,6 +13,9 @@ const HELP: Record<CounterName, string> = {
   jobs: 'Jobs accepted.',
   shards_settled: 'Shard runs paid by a receipt.',
   ledger_ops: 'Ledger operations, by kind.',
+  match_rounds: 'Matching rounds run.',
+  match_offers: 'Runs offered to matching rounds (bounded per round by free capacity).',
+  match_ms: 'Milliseconds spent in matching rounds.',
 };
 
 /** Counters and gauge callbacks, rendered as Prometheus text. */

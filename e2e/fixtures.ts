@@ -43,18 +43,34 @@ export async function connectClient(page: Page): Promise<string> {
   });
 }
 
-/** The coordinator's ledger audit. */
+/** Operator token of the coordinators the suite starts (`--audit-token`). */
+export const E2E_AUDIT_TOKEN = 'e2e-audit-token-0123456789';
+
+/**
+ * The coordinator's ledger audit. `accounts['peer:<id>']` is what the peer can spend: its earned and its
+ * grant credits together (the ledger keeps them apart in `peer:` and `grant:` accounts); `grants` has the
+ * grant part alone.
+ */
 export interface LedgerAudit {
   minted: number;
   total: number;
   accounts: Record<string, number>;
+  grants: Record<string, number>;
 }
 
-/** Reads the ledger audit through the page's origin (the coordinator). */
-export async function ledger(page: Page): Promise<LedgerAudit> {
-  const res = await page.request.get('/api/ledger');
+/** Reads the ledger audit (operator token) of the page's origin, or of the coordinator at `base`. */
+export async function ledger(page: Page, base = ''): Promise<LedgerAudit> {
+  const res = await page.request.get(`${base}/api/audit`, { headers: { authorization: `Bearer ${E2E_AUDIT_TOKEN}` } });
   expect(res.ok()).toBe(true);
-  return (await res.json()) as LedgerAudit;
+  const raw = (await res.json()) as { minted: number; total: number; accounts: Record<string, number> };
+  const accounts: Record<string, number> = {};
+  const grants: Record<string, number> = {};
+  for (const [key, value] of Object.entries(raw.accounts)) {
+    const peer = key.startsWith('grant:') ? `peer:${key.slice(6)}` : key;
+    if (key.startsWith('grant:')) grants[peer] = value;
+    accounts[peer] = (accounts[peer] ?? 0) + value;
+  }
+  return { minted: raw.minted, total: raw.total, accounts, grants };
 }
 
 // ---- Helpers for the verification, storage and resilience specs -------------------------------------------
@@ -137,14 +153,15 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts `coordinator/main.ts` on 127.0.0.1:`port` with its ledger in `dataDir`, serving dist/, and waits for
- * /healthz. The process is also killed when the test runner exits, whatever happens to the test.
+ * Starts `coordinator/main.ts` on 127.0.0.1:`port` with its ledger in `dataDir`, serving dist/, with the
+ * public defaults (strangers) unless `extra` flags say otherwise, and waits for /healthz. The process is also
+ * killed when the test runner exits, whatever happens to the test.
  */
-export async function spawnCoordinator(port: number, dataDir: string): Promise<CoordinatorProcess> {
+export async function spawnCoordinator(port: number, dataDir: string, extra: string[] = []): Promise<CoordinatorProcess> {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const child = spawn(
     join(root, 'node_modules/.bin/deno'),
-    ['run', '--allow-all', 'coordinator/main.ts', '--host', '127.0.0.1', '--port', String(port), '--data', dataDir, '--static', 'dist', '--lease-ms', '60000', '--log-level', 'warn'],
+    ['run', '--allow-all', 'coordinator/main.ts', '--host', '127.0.0.1', '--port', String(port), '--data', dataDir, '--static', 'dist', '--lease-ms', '60000', '--log-level', 'warn', '--audit-token', E2E_AUDIT_TOKEN, ...extra],
     { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

@@ -146,8 +146,8 @@ test('a contributor closed mid-job: its shard is reassigned, the job completes c
     await job.cost;
     const maxRel = matmulMaxRel(a, b, c, n, n, n);
     const jobId = await job.jobId;
-    const status = (await (await fetch(`/api/jobs/${jobId}`)).json()) as { shards: { index: number; state: string }[] };
-    return { maxRel, jobId, states: status.shards.map((s) => s.state) };
+    const detail = await mesh.client.jobDetail(jobId);
+    return { maxRel, jobId, states: detail.shards.map((s) => s.state), detail };
   });
   await closed;
   const outcome = await result;
@@ -163,14 +163,11 @@ test('a contributor closed mid-job: its shard is reassigned, the job completes c
   );
   expect(after[0]! - before[0]!).toBe(survivorsEarned[0]);
   expect(after[1]! - before[1]!).toBe(survivorsEarned[1]);
-  const detail = (await (await client.request.get(`/api/jobs/${outcome.jobId}`)).json()) as {
-    shards: { index: number; paid: { contributor: string; amount: number }[] }[];
-  };
-  const paidRuns = detail.shards.flatMap((s) => s.paid);
+  const paidRuns = outcome.detail.shards.flatMap((s) => s.runs.filter((r) => r.state === 'paid').map((r) => ({ contributor: r.contributor, amount: r.amount ?? 0 })));
   const victimPaid = paidRuns.filter((r) => r.contributor === ids[2]).reduce((s, r) => s + r.amount, 0);
   expect(after[2]! - before[2]!).toBe(victimPaid);
   // Every shard was paid exactly once (no replicas in this job), and the victim's unfinished shard went elsewhere.
-  expect(detail.shards.every((s) => s.paid.length === 1)).toBe(true);
+  expect(outcome.detail.shards.every((s) => s.runs.filter((r) => r.state === 'paid').length === 1)).toBe(true);
   expect(paidRuns.filter((r) => r.contributor !== ids[2]).length).toBeGreaterThan(0);
   expect(Object.values(audit.accounts).reduce((x, y) => x + y, 0)).toBe(audit.minted);
 });

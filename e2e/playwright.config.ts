@@ -35,8 +35,11 @@ export default defineConfig({
       ],
     },
   },
+  // The suite's coordinator runs as a private mesh (--trust-newcomers on): each spec sees exactly the runs it
+  // asks for. Specs about strangers start their own coordinator with the public defaults (spawnCoordinator).
+  // The audit token lets specs check every account of the ledger (fixtures.ts E2E_AUDIT_TOKEN).
   webServer: {
-    command: `rm -rf ${dataDir} && deno run --allow-all coordinator/main.ts --host 127.0.0.1 --port ${port} --data ${dataDir} --static ${staticDir} --lease-ms 60000`,
+    command: `rm -rf ${dataDir} && deno run --allow-all coordinator/main.ts --host 127.0.0.1 --port ${port} --data ${dataDir} --static ${staticDir} --lease-ms 60000 --trust-newcomers on --audit-token e2e-audit-token-0123456789`,
     cwd: '..',
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,

@@ -131,9 +131,10 @@ test('a detector job from the Run tab completes; its cost readouts add up and th
   expect(spent).toBeGreaterThan(0);
   expect(spent % images).toBe(0); // equal shards, equal pay
   expect(fees).toBe(images * Math.ceil(((spent / images) * FEE_PERCENT) / 100));
-  // The escrow (bid x work units + fee, per shard) is fully released: paid, charged as fees, or refunded.
-  const perShardMax = bid * UNITS_PER_ITEM + Math.ceil((bid * UNITS_PER_ITEM * FEE_PERCENT) / 100);
-  expect(spent + fees + refunded).toBe(images * perShardMax);
+  // The escrow (three runs per shard, each at most bid x work units + fee: the primary, a replica and a
+  // tie-breaker or arbiter the market may add) is fully released: paid, charged as fees, or refunded.
+  const perRunMax = bid * UNITS_PER_ITEM + Math.ceil((bid * UNITS_PER_ITEM * FEE_PERCENT) / 100);
+  expect(spent + fees + refunded).toBe(3 * images * perRunMax);
   await expect(client.getByTestId('cost-spent')).toHaveText(credits(spent));
   await expect(client.getByTestId('cost-fees')).toHaveText(credits(fees));
   await expect(client.getByTestId('cost-refunded')).toHaveText(credits(refunded));

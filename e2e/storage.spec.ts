@@ -120,8 +120,8 @@ test('a contributor receives a model once: not for its second ONNX job, nor afte
         verifyFraction: 0,
       });
       const out = (await job.result)[m.outputs[0]!]!;
-      const detail = (await (await fetch(`/api/jobs/${await job.jobId}`)).json()) as { shards: { contributor?: string }[] };
-      return { dims: out.dims, contributors: detail.shards.map((s) => s.contributor) };
+      const detail = await mesh.client.jobDetail(await job.jobId);
+      return { dims: out.dims, contributors: detail.shards.map((s) => s.runs.find((r) => r.state === 'paid')?.contributor) };
     }, model);
   const modelBlobs = () => client.evaluate(() => window.meshStorage.sent.filter((f) => f.type === 'blob' && f.what === 'model').map((f) => f.bytes));
   const needs = (page: Page) => page.evaluate(() => window.meshStorage.sent.filter((f) => f.type === 'need').map((f) => f.model));

@@ -2,20 +2,29 @@
  * The market's job book: running jobs in price-time priority order, what each client has running (for the
  * per-client caps), and a short summary of recently finished jobs (for status queries and late receipts).
  * Finished jobs keep no shards, specs or runs: a summary is a few hundred bytes, bounded in count and age.
+ * Their owners may still read the shard-by-shard detail (who ran and was paid for what) for a few minutes,
+ * within a budget of RETAINED_DETAIL_RUNS entries over all jobs.
  */
-import type { JobStatus } from '../../src/protocol/coordinator.ts';
+import type { JobDetail, JobStatus } from '../../src/protocol/coordinator.ts';
 import type { Job } from './job.ts';
+import { detailRuns, jobDetail } from './detail.ts';
 
 /** Finished job summaries kept. */
 export const RETAINED_FINAL_JOBS = 10_000;
 /** How long a finished job's summary is kept. */
 export const RETAINED_FINAL_MS = 60 * 60 * 1000;
+/** Shards plus runs of finished jobs whose full detail is kept for their owners (newest first). */
+export const RETAINED_DETAIL_RUNS = 100_000;
+/** How long a finished job's detail is kept. */
+export const RETAINED_DETAIL_MS = 10 * 60 * 1000;
 
 /** What is kept of a finished job. */
 export interface FinishedJob {
   client: string;
   status: JobStatus;
   finishedAt: number;
+  /** The shard-by-shard detail, while the retention budget keeps it. */
+  detail?: JobDetail;
 }
 
 /** What a client has running. */
@@ -33,6 +42,7 @@ export class JobBook {
   readonly #finished = new Map<string, FinishedJob>();
   readonly #usage = new Map<string, ClientUsage>();
   #shards = 0;
+  #detailRuns = 0;
 
   /** A running job by id. */
   get(jobId: string): Job | undefined {
@@ -43,8 +53,12 @@ export class JobBook {
   finished(jobId: string): FinishedJob | undefined {
     const f = this.#finished.get(jobId);
     if (f && Date.now() - f.finishedAt > RETAINED_FINAL_MS) {
-      this.#finished.delete(jobId);
+      this.#drop(jobId);
       return undefined;
+    }
+    if (f?.detail && Date.now() - f.finishedAt > RETAINED_DETAIL_MS) {
+      this.#detailRuns -= detailRuns(f.detail);
+      delete f.detail;
     }
     return f;
   }
@@ -95,11 +109,30 @@ export class JobBook {
     this.record(job);
   }
 
-  /** Stores (or refreshes) the summary of a finished job. */
+  /** Stores (or refreshes) the summary and detail of a finished job. */
   record(job: Job): void {
-    this.#finished.delete(job.jobId);
-    this.#finished.set(job.jobId, { client: job.client, status: job.status(), finishedAt: Date.now() });
-    while (this.#finished.size > RETAINED_FINAL_JOBS) this.#finished.delete(this.#finished.keys().next().value!);
+    this.#drop(job.jobId);
+    const detail = jobDetail(job);
+    const runs = detailRuns(detail);
+    const keep = runs <= RETAINED_DETAIL_RUNS;
+    this.#finished.set(job.jobId, { client: job.client, status: job.status(), finishedAt: Date.now(), ...(keep ? { detail } : {}) });
+    if (keep) this.#detailRuns += runs;
+    while (this.#finished.size > RETAINED_FINAL_JOBS) this.#drop(this.#finished.keys().next().value!);
+    const now = Date.now();
+    for (const [id, f] of this.#finished) {
+      if (this.#detailRuns <= RETAINED_DETAIL_RUNS && now - f.finishedAt <= RETAINED_DETAIL_MS) break;
+      if (f.detail) {
+        this.#detailRuns -= detailRuns(f.detail);
+        delete f.detail;
+      }
+      if (id === job.jobId) break;
+    }
+  }
+
+  #drop(jobId: string): void {
+    const old = this.#finished.get(jobId);
+    if (old?.detail) this.#detailRuns -= detailRuns(old.detail);
+    this.#finished.delete(jobId);
   }
 }
 

@@ -15,7 +15,7 @@ import { MeshError } from '../../src/protocol/errors.ts';
 import { TokenBucket } from '../limits/token-bucket.ts';
 import type { Credibility } from './credibility.ts';
 
-/** Unpaid claims a contributor may have at once: this many times its `maxConcurrent`, at least MIN_UNPAID. */
+/** Unpaid claims a contributor may have at once: this many times its capacity, at least MIN_UNPAID. */
 export const UNPAID_PER_SLOT = 4;
 /** Lower bound of the unpaid-claims cap. */
 export const MIN_UNPAID = 8;
@@ -109,9 +109,9 @@ export class ContributorRegistry {
     return Math.min(c.maxConcurrent, this.credibility.policy.newcomerSlots + this.credibility.get(c.peerId).paid);
   }
 
-  /** The cap on a contributor's unpaid claims. */
+  /** The cap on a contributor's unpaid claims (from its current capacity, not what it declared). */
   unpaidCap(c: Contributor): number {
-    return Math.max(MIN_UNPAID, UNPAID_PER_SLOT * c.maxConcurrent);
+    return Math.max(MIN_UNPAID, UNPAID_PER_SLOT * this.capacity(c));
   }
 
   /** Active, unquarantined contributors with free capacity, as the matcher wants them. */

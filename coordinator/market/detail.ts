@@ -1,37 +1,12 @@
 /**
- * A running job shard by shard, as its owner may see it over the mesh API: which runs each shard has, their
- * roles (which ones verify), states and claimed hashes. Never published over HTTP: knowing which shards are
- * checked is what a cheater needs, so only the client that pays for the job sees it.
+ * A job shard by shard, as its owner may see it over the mesh API: which runs each shard has, their roles
+ * (which ones verify), states, claimed hashes and payments. Never published over HTTP: knowing which shards
+ * are checked is what a cheater needs, so only the client that pays for the job sees it.
  */
-import type { JobStatus } from '../../src/protocol/coordinator.ts';
-import type { Job, RunRole, RunState } from './job.ts';
+import type { JobDetail, RunView, ShardView } from '../../src/protocol/coordinator.ts';
+import type { Job } from './job.ts';
 
-/** One run in the detail. */
-export interface RunView {
-  leaseId: string;
-  contributor: string;
-  role: RunRole;
-  state: RunState;
-  price: number;
-  outputHash?: string;
-}
-
-/** One shard in the detail. */
-export interface ShardView {
-  index: number;
-  state: 'queued' | 'leased' | 'done';
-  /** Two agreeing runs are required (and not waived). */
-  verified: boolean;
-  /** Verification was waived: no second eligible contributor existed. */
-  waived: boolean;
-  outputHash?: string;
-  runs: RunView[];
-}
-
-/** A job's status with one entry per shard. */
-export type JobDetail = Omit<JobStatus, 'shards'> & { shards: ShardView[] };
-
-/** The owner's view of a running job. */
+/** The owner's view of a job. */
 export function jobDetail(job: Job): JobDetail {
   return {
     ...job.status(),
@@ -44,6 +19,7 @@ export function jobDetail(job: Job): JobDetail {
         runs: s.runs.map((r) => {
           const v: RunView = { leaseId: r.lease.leaseId, contributor: r.lease.contributor, role: r.role, state: r.state, price: r.lease.price };
           if (r.claim) v.outputHash = r.claim.outputHash;
+          if (r.state === 'paid') v.amount = job.runCost(index, r.lease.price).amount;
           return v;
         }),
       };
@@ -51,4 +27,9 @@ export function jobDetail(job: Job): JobDetail {
       return view;
     }),
   };
+}
+
+/** Runs a detail lists (for the retention budget of finished details). */
+export function detailRuns(d: JobDetail): number {
+  return d.shards.reduce((n, s) => n + s.runs.length + 1, 0);
 }

@@ -12,7 +12,7 @@
  *
  * Matching runs on a timer, coalescing bursts of events, at most once per MIN_ROUND_MS.
  */
-import type { ClientFrameOf, JobSpec, Lease, Receipt, ResultClaim, ServerFrame, SubmitResult } from '../../src/protocol/coordinator.ts';
+import type { ClientFrameOf, JobDetail, JobSpec, Lease, Receipt, ResultClaim, ServerFrame, SubmitResult } from '../../src/protocol/coordinator.ts';
 import type { Capabilities } from '../../src/protocol/capabilities.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { escrowFor } from '../../src/core/cost.ts';
@@ -31,7 +31,7 @@ import { planRound } from './matching.ts';
 import { type PayBasis, payRun, refundJob } from './payout.ts';
 import { checkClaim, checkReceipt, checkReject } from './settlement.ts';
 import { chooseVerified, judge, shouldReplicate } from './verification.ts';
-import { jobDetail, type JobDetail } from './detail.ts';
+import { jobDetail } from './detail.ts';
 
 /** Shortest time between two matching rounds. */
 export const MIN_ROUND_MS = 10;
@@ -190,10 +190,17 @@ export class Market {
     return done.status;
   }
 
-  /** A running job's shard-by-shard detail, for its owner only. */
+  /** A job's shard-by-shard detail, for its owner only (running, or finished a few minutes ago). */
   detail(client: string, jobId: string): JobDetail {
-    const job = this.#runningJobOf(client, jobId);
-    return jobDetail(job);
+    const job = this.#book.get(jobId);
+    if (job) {
+      if (job.client !== client) throw notOwner(jobId);
+      return jobDetail(job);
+    }
+    const done = this.#book.finished(jobId);
+    if (!done || done.client !== client) throw new MeshError('not-found', `Cannot find job ${jobId}: it never existed, is not yours, or finished long ago`);
+    if (!done.detail) throw new MeshError('not-found', `Cannot show the detail of job ${jobId}: it finished too long ago (its status is still known)`);
+    return done.detail;
   }
 
   // ---- runs ----
@@ -247,8 +254,8 @@ export class Market {
     const verdict = checkReject(job, run, f);
     if (verdict === 'release') return { released: this.release(f.leaseId, `rejected: ${f.reason}`, true), contested: false };
     if (verdict === 'nothing') return { released: false, contested: run.state === 'contested' };
-    clearTimeout(run.timer);
-    this.registry.get(run.lease.contributor)?.load.delete(run.lease.leaseId);
+    // The run keeps its capacity until its claim window passes or arbitration decides it: complaints must not
+    // let a peer that claims garbage at once take more work.
     job.contest(f.shard, run);
     this.deps.log.info('run contested', { jobId: job.jobId, shard: f.shard, leaseId: f.leaseId, contributor: run.lease.contributor, reason: f.reason });
     this.#afterChange(job, f.shard);
@@ -336,6 +343,7 @@ export class Market {
 
   #match(): void {
     if (this.#book.runningCount === 0) return;
+    const started = performance.now();
     const contributors = this.registry.forMatching();
     const plan = planRound(this.#book.byPriority(), {
       contributors,
@@ -348,6 +356,9 @@ export class Market {
     for (const { job, shard, assignment } of plan.assignments) {
       if (job.state === 'running' && job.needed(shard) > 0) this.#assign(job, shard, assignment);
     }
+    this.deps.metrics.inc('match_rounds');
+    this.deps.metrics.inc('match_offers', '', plan.offered);
+    this.deps.metrics.inc('match_ms', '', Math.round(performance.now() - started));
     if (plan.recheckInMs !== undefined && this.#recheck === undefined && !this.#closed) {
       this.#recheck = setTimeout(() => {
         this.#recheck = undefined;
@@ -385,8 +396,9 @@ export class Market {
     run.timer = setTimeout(() => this.release(lease.leaseId, 'lease expired', true), this.deps.leaseMs);
     const s = job.shards[i]!;
     if (role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
+    if (s.verify && !s.waived) lease.verified = true;
     // The contributor never learns whether its run is a replica, nor whether one follows.
-    const { replica: _hidden, ...forContributor } = lease;
+    const { replica: _replica, verified: _verified, ...forContributor } = lease;
     if (!this.deps.notify(a.contributor, { type: 'assign', lease: forContributor, kernel: job.spec.kernel, spec: s.spec })) {
       this.release(lease.leaseId, 'contributor unreachable', false);
       return;
@@ -535,7 +547,8 @@ export class Market {
     delete run.timer;
     this.#runs.delete(run.lease.leaseId);
     const c = this.registry.get(run.lease.contributor);
-    c?.load.delete(run.lease.leaseId);
+    // Capacity freed: look for work for it.
+    if (c?.load.delete(run.lease.leaseId)) this.schedule();
     c?.unpaid.delete(run.lease.leaseId);
   }
 

@@ -48,6 +48,23 @@ describe('market: matching through the mesh API', () => {
     }
   });
 
+  it('gives the next shard of the same job to a contributor as soon as its claimed run is paid', async () => {
+    const c = await startTestCoordinator();
+    try {
+      const worker = await contributor(c.url, { maxConcurrent: 1 });
+      const client = await MeshTestClient.connect(c.url);
+      await client.submit(onnxJob({ shards: 2 }));
+      const first = (await worker.next('assign')).lease;
+      await worker.claim(first, outputHash(first));
+      await client.pay(client.receiptFor(first, outputHash(first), 2000));
+      const second = (await worker.next('assign')).lease;
+      assert.equal(second.shard, 1 - first.shard);
+      await Promise.all([worker.close(), client.close()]);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('never leases to a contributor whose ask exceeds the bid', async () => {
     const c = await startTestCoordinator();
     try {

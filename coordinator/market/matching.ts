@@ -37,12 +37,14 @@ export interface RoundPlan {
   waive: { job: Job; shard: number }[];
   /** A shard waits to be waived: run another round in this many ms. */
   recheckInMs?: number;
+  /** Runs offered to the matcher. */
+  offered: number;
 }
 
 /** Plans one round over `jobs` (in priority order). */
 export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
   const free = ctx.contributors.reduce((n, c) => n + Math.max(0, c.maxConcurrent - c.load), 0);
-  const plan: RoundPlan = { assignments: [], waive: [] };
+  const plan: RoundPlan = { assignments: [], waive: [], offered: 0 };
   const limit = free * OFFERS_PER_FREE_SLOT;
   const runs: MatchRun[] = [];
   const owner = new Map<MatchRun, Job>();
@@ -53,11 +55,13 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
       const n = job.needed(i);
       for (let k = 0; k < n; k++) {
         const run = matchRun(job, i, k, ctx);
+        if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx);
         runs.push(run);
         owner.set(run, job);
       }
     }
   }
+  plan.offered = runs.length;
   const assignments = runs.length > 0 ? match(runs, ctx.contributors, { random: ctx.random }) : [];
   const placed = new Set<string>();
   for (const a of assignments) {
@@ -74,7 +78,7 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
       const role = job.nextRole(i);
       if (!s.verify || s.waived || role === 'primary' || role === 'arbiter' || placed.has(`${job.jobId}:${i}`)) continue;
       checks++;
-      if (anyoneCouldTake(matchRun(job, i, 1, ctx), ctx)) {
+      if (couldTake(matchRun(job, i, 1, ctx), ctx, () => true)) {
         delete s.unplacedSince;
         continue;
       }
@@ -102,14 +106,26 @@ function matchRun(job: Job, i: number, k: number, ctx: RoundContext): MatchRun {
     exclude: job.exclusions(i),
     role: k === 0 && role === 'primary' ? 'primary' : 'verifier',
     avoidNetworks: job.networks(i),
-    preferCredible: role === 'tiebreak' || role === 'arbiter' || s.runs.some((r) => !ctx.credible(r.lease.contributor)),
+    credibleOnly: false,
   };
 }
 
-/** Whether any registered, active contributor on another network could take `run` once it has capacity. */
-function anyoneCouldTake(run: MatchRun, ctx: RoundContext): boolean {
+/**
+ * Whether a verifier of shard `i` must be credible: it checks a newcomer's result, breaks a tie or arbitrates,
+ * and some credible contributor on another network could take it (capacity aside). Without that condition a
+ * newcomer would wait forever in a mesh with no credible peer eligible, so there any contributor may verify.
+ */
+function needsCredible(job: Job, i: number, run: MatchRun, ctx: RoundContext): boolean {
+  const role = job.nextRole(i);
+  const s = job.shards[i]!;
+  if (role !== 'tiebreak' && role !== 'arbiter' && !s.runs.some((r) => !ctx.credible(r.lease.contributor))) return false;
+  return couldTake(run, ctx, (c) => ctx.credible(c.peerId));
+}
+
+/** Whether a registered, active contributor on another network that `accept`s could take `run` (capacity aside). */
+function couldTake(run: MatchRun, ctx: RoundContext, accept: (c: Contributor) => boolean): boolean {
   for (const c of ctx.registry()) {
-    if (c.state !== 'active' || run.exclude.has(c.peerId) || run.avoidNetworks.has(c.placement)) continue;
+    if (c.state !== 'active' || run.exclude.has(c.peerId) || run.avoidNetworks.has(c.placement) || !accept(c)) continue;
     const view: MatchContributor = {
       peerId: c.peerId,
       caps: c.caps,

@@ -50,7 +50,7 @@ function spec(index: number, elements = 16): ShardSpec {
 function run(over: Partial<MatchRun> = {}): MatchRun {
   return {
     jobId: 'j1', shard: 0, bid: 2, submittedAt: 1000, seq: 1, kernel: onnx, spec: spec(0), exclude: new Set(),
-    role: 'primary', avoidNetworks: new Set(), preferCredible: false, ...over,
+    role: 'primary', avoidNetworks: new Set(), credibleOnly: false, ...over,
   };
 }
 
@@ -165,13 +165,13 @@ describe('matcher verifier placement', () => {
     assert.deepEqual([...seen].sort(), ['a', 'b', 'c', 'd']);
   });
 
-  it('match() prefers credible verifiers when asked, and falls back to any when none is eligible', () => {
+  it('match() draws only credible verifiers when asked, and leaves the run waiting when none is free', () => {
     const peers = [peer('new1'), peer('trusted', { credible: true }), peer('new2')];
     for (let i = 0; i < 6; i++) {
-      assert.equal(match([verifier({ preferCredible: true })], peers, { random: () => i / 6 })[0]?.contributor, 'trusted');
+      assert.equal(match([verifier({ credibleOnly: true })], peers, { random: () => i / 6 })[0]?.contributor, 'trusted');
     }
-    const none = match([verifier({ preferCredible: true })], [peer('new1')]);
-    assert.equal(none[0]?.contributor, 'new1');
+    assert.deepEqual(match([verifier({ credibleOnly: true })], [peer('new1')]), []);
+    assert.equal(match([verifier()], [peer('new1')])[0]?.contributor, 'new1');
   });
 
   it('match() keeps two verifiers of one shard in one round on distinct networks', () => {

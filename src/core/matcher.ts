@@ -5,7 +5,7 @@
  * considered). A primary run goes to the best score over price, measured speed, reputation and load:
  * declared numbers (a peer's own GFLOP/s) are never trusted for ranking, since anyone can declare 1e9.
  * A verifier run (replica, tie-breaker, arbiter) goes to a contributor drawn at random among the eligible
- * ones on a network none of the shard's other runs came from (credible ones first when asked), so neither a
+ * ones on a network none of the shard's other runs came from (credible ones only, when asked), so neither a
  * low ask nor a claimed speed lets a peer choose to check itself. Between jobs, price-time priority: runs of
  * the highest bid are matched first, ties go to the earlier submission.
  */
@@ -50,8 +50,9 @@ export interface MatchRun {
   role: 'primary' | 'verifier';
   /** Networks of the shard's other runs (verifiers must come from elsewhere). */
   avoidNetworks: ReadonlySet<string>;
-  /** A verifier of a newcomer's result: draw among credible contributors when any is eligible. */
-  preferCredible: boolean;
+  /** A verifier that must be credible (a newcomer's result, a tie-breaker, an arbiter): only credible
+   * contributors are drawn, and the run waits for one when none is free. */
+  credibleOnly: boolean;
 }
 
 /** A decision: `contributor` runs `run` for `price` micro-credits per work unit (its ask). */
@@ -145,11 +146,12 @@ export function match(runs: readonly MatchRun[], contributors: readonly MatchCon
       const l = load.get(c.peerId)!;
       if (l >= c.maxConcurrent || taken?.peers.has(c.peerId)) continue;
       if (run.role === 'verifier' && (run.avoidNetworks.has(c.network) || taken?.networks.has(c.network))) continue;
+      if (run.role === 'verifier' && run.credibleOnly && !c.credible) continue;
       if (ineligibility(c, run) !== null) continue;
       candidates.push(l === c.load ? c : { ...c, load: l });
     }
     if (candidates.length === 0) continue;
-    const best = run.role === 'verifier' ? drawVerifier(candidates, run.preferCredible, random) : bestScored(candidates, run, weights);
+    const best = run.role === 'verifier' ? candidates[Math.min(candidates.length - 1, Math.floor(random() * candidates.length))]! : bestScored(candidates, run, weights);
     load.set(best.peerId, best.load + 1);
     free--;
     if (taken) {
@@ -177,13 +179,6 @@ function bestScored(candidates: readonly MatchContributor[], run: MatchRun, weig
     }
   }
   return best;
-}
-
-/** A verifier drawn uniformly at random, among credible candidates first when asked and any exists. */
-function drawVerifier(candidates: readonly MatchContributor[], preferCredible: boolean, random: () => number): MatchContributor {
-  const credible = preferCredible ? candidates.filter((c) => c.credible) : [];
-  const pool = credible.length > 0 ? credible : candidates;
-  return pool[Math.min(pool.length - 1, Math.floor(random() * pool.length))]!;
 }
 
 function tieBreak(a: MatchContributor, b: MatchContributor): number {

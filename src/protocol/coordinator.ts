@@ -132,10 +132,13 @@ export interface Lease {
   expiresAt: number;
   /** True when this run verifies another (replica, tie-breaker, arbiter). Only the job's client sees it. */
   replica: boolean;
+  /** The shard needs two agreeing runs: a second run follows, so the client waits for it before paying.
+   * Only the job's client sees it. */
+  verified?: boolean;
 }
 
 /** A lease as its contributor sees it: whether the run is checked, or checks another, is not shown. */
-export type ContributorLease = Omit<Lease, 'replica'>;
+export type ContributorLease = Omit<Lease, 'replica' | 'verified'>;
 
 /** Progress of a job as the coordinator sees it. */
 export interface JobStatus {
@@ -148,6 +151,35 @@ export interface JobStatus {
   fees: number;
   refunded: number;
 }
+
+/** One run of a shard in a job's detail (owner only). */
+export interface RunView {
+  leaseId: string;
+  contributor: string;
+  /** 'primary' (the first result), 'replica', 'tiebreak' or 'arbiter' (decides a complaint). */
+  role: 'primary' | 'replica' | 'tiebreak' | 'arbiter';
+  state: 'leased' | 'claimed' | 'contested' | 'paid' | 'rejected';
+  /** Micro-credits per work unit. */
+  price: number;
+  outputHash?: string;
+  /** Micro-credits paid to the contributor (fee excluded), once paid. */
+  amount?: number;
+}
+
+/** One shard in a job's detail. */
+export interface ShardView {
+  index: number;
+  state: 'queued' | 'leased' | 'done';
+  /** Two agreeing runs are required (and not waived). */
+  verified: boolean;
+  /** Verification was waived: no second eligible contributor existed. */
+  waived: boolean;
+  outputHash?: string;
+  runs: RunView[];
+}
+
+/** A job's status with one entry per shard: what the `job` request with `detail` answers its owner. */
+export type JobDetail = Omit<JobStatus, 'shards'> & { shards: ShardView[] };
 
 /** Frames the coordinator sends on the mesh socket. */
 export type ServerFrame =

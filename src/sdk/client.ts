@@ -1,6 +1,7 @@
 /** The SDK's client (`mesh.client`): turns calls into planned jobs and runs them on the mesh. */
 import { DEFAULT_BID } from '../core/cost.ts';
 import type { TensorData } from '../protocol/tensor.ts';
+import type { JobDetail, JobStatus } from '../protocol/coordinator.ts';
 import { type JobPlan, planMatmul, planOnnx, planWgsl } from './job-plan.ts';
 import { JobRun, type ResolvedJobOptions } from './job-run.ts';
 import { ModelSource } from './model-source.ts';
@@ -38,6 +39,16 @@ export class Client implements MeshClient {
   /** Multiplies A[m x k] by B[k x n] in tiles across the mesh. */
   runMatmul(opts: RunMatmulOptions): JobHandle<Float32Array> {
     return this.#run(planMatmul(opts), opts);
+  }
+
+  /** The coordinator's status of one of this client's jobs. */
+  jobStatus(jobId: string): Promise<JobStatus> {
+    return this.#ctx.coordinator.request<JobStatus>({ type: 'job', jobId });
+  }
+
+  /** One of this client's jobs shard by shard (owner only). */
+  jobDetail(jobId: string): Promise<JobDetail> {
+    return this.#ctx.coordinator.request<JobDetail>({ type: 'job', jobId, detail: true });
   }
 
   /** Fails every running job (the connection closed). */

@@ -1,8 +1,13 @@
 /**
  * One job from the client's side: submit the signed job, serve every lease the coordinator assigns (move
- * inputs, take outputs, check them), verify replicated shards, pay accepted runs with signed receipts, reject
- * bad ones, and settle when the coordinator reports the job's end. A lease whose link dies is rejected as
- * 'transfer-failed' unless the coordinator already released it, so a shard is never silently lost.
+ * inputs, take outputs, check them), compare replicated shards within the job's tolerance, pay accepted runs
+ * with signed receipts, complain about bad ones, and settle when the coordinator reports the job's end. A
+ * lease whose link dies is rejected as 'transfer-failed' unless the coordinator already released it, so a
+ * shard is never silently lost.
+ *
+ * The coordinator decides: a shard counts as done only when its `verdict` arrives, and its output is the
+ * output of a run that claimed the verdict's hash. A shard the client paid early (it did not know a replica
+ * would follow) therefore still ends on the verified output.
  */
 import { toBase64Url } from '../core/encoding.ts';
 import type { Tolerance } from '../core/verify.ts';
@@ -14,6 +19,7 @@ import { rejectReason, transferLease } from './lease-transfer.ts';
 import type { JobPush, JobRouter, SessionContext } from './session.ts';
 import { ShardTally, type Verdict } from './shard-tally.ts';
 import type { JobCost, JobHandle, JobProgress } from './types.ts';
+import type { TensorData } from '../protocol/tensor.ts';
 
 /** Market options of a job with defaults applied. */
 export interface ResolvedJobOptions {
@@ -38,6 +44,9 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   readonly #options: ResolvedJobOptions;
   readonly #leases = new Map<string, { lease: Lease; ctrl: AbortController }>();
   readonly #settled = new Set<number>();
+  /** The coordinator's decided output hash per shard (verdicts may come before the output arrives). */
+  readonly #decided = new Map<number, string>();
+  readonly #outputs = new Map<number, TensorData[]>();
   #plan: JobPlan<T> | undefined;
   #tallies: ShardTally[] = [];
   #id: string | undefined;
@@ -79,6 +88,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   onPush(frame: JobPush): void {
     if (frame.type === 'assigned') this.#onAssigned(frame.lease);
     else if (frame.type === 'released') this.#onReleased(frame.leaseId);
+    else if (frame.type === 'verdict') this.#onVerdict(frame.shard, frame.state, frame.outputHash);
     else this.#onStatus(frame.status);
   }
 
@@ -103,7 +113,6 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
       this.#ctx.coordinator.addEventListener('welcome', this.#onWelcome);
       this.#router.register(submitted.jobId, this);
       this.#resolveId(submitted.jobId);
-      void this.#learnReplicas(submitted.jobId);
       if (submitted.status && submitted.status.state !== 'running') this.#finish(submitted.status);
       else if (this.#cancelRequested) await this.cancel();
     } catch (err) {
@@ -111,25 +120,12 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     }
   }
 
-  /** Marks the shards the coordinator plans to replicate, so their first output waits for its twin. */
-  async #learnReplicas(jobId: string): Promise<void> {
-    try {
-      const res = await fetch(new URL(`api/jobs/${encodeURIComponent(jobId)}`, this.#ctx.base.replace(/\/?$/, '/')));
-      if (!res.ok) return;
-      const info = (await res.json()) as { shards?: { index: number; replicas?: number }[] };
-      // `replicas` counts runs beyond the first: 1 or more means the shard is verified.
-      for (const s of info.shards ?? []) if ((s.replicas ?? 0) >= 1) this.#tallies[s.index]?.expectReplica();
-    } catch {
-      // Without it a replica is still recognised by its lease's `replica` flag.
-    }
-  }
-
   #onAssigned(lease: Lease): void {
     const tally = this.#tallies[lease.shard];
     const plan = this.#plan;
+    // Every lease the coordinator assigns is served: it only adds runs a shard needs (replica, tie-breaker,
+    // arbitration of a complaint).
     if (this.#finished || !tally || !plan || this.#leases.has(lease.leaseId)) return;
-    // A speculative copy of a shard already settled unverified has nothing left to prove.
-    if (tally.settled && !tally.verified && !lease.replica) return;
     tally.addLease(lease);
     const ctrl = new AbortController();
     this.#leases.set(lease.leaseId, { lease, ctrl });
@@ -145,6 +141,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
       if (signal.aborted || this.#finished) return;
       this.#leases.delete(lease.leaseId);
       this.#apply(lease, tally, tally.output(lease.leaseId, out.outputs, out.outputHash));
+      this.#tryDecide(lease.shard);
     } catch (err) {
       if (signal.aborted || this.#finished) return; // released or over: the coordinator already knows
       tally.drop(lease.leaseId);
@@ -162,12 +159,8 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
       else if (v.kind === 'dispute') {
         this.#progress({ shard: lease.shard, state: 'disputed' });
         this.#ctx.coordinator.request({ type: 'dispute', jobId: lease.jobId, shard: lease.shard }, { idempotent: true }).catch(() => {});
-      } else {
-        const first = !this.#settled.has(lease.shard);
-        this.#settled.add(lease.shard);
-        if (first) this.#progress({ shard: lease.shard, contributor: tally.settledBy?.contributor, state: 'settled' });
-        this.#maybeResolve();
       }
+      // 'settle': the client's own choice; the shard counts once the coordinator's verdict names its hash.
     }
   }
 
@@ -211,6 +204,37 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     this.#tallies[shard]?.drop(leaseId);
   }
 
+  /** The coordinator decided shard `shard` (with its output's hash), or waived its verification (no hash). */
+  #onVerdict(shard: number, state: 'verified' | 'unverified', outputHash: string | undefined): void {
+    const tally = this.#tallies[shard];
+    if (!tally || this.#finished) return;
+    if (outputHash === undefined) {
+      // Verification waived: no second eligible contributor exists, so the first valid output will do.
+      this.#progress({ shard, state: 'unverified' });
+      const verdicts = tally.waive();
+      const lease = [...this.#leases.values()].find((l) => l.lease.shard === shard)?.lease;
+      if (lease) this.#apply(lease, tally, verdicts);
+      else for (const v of verdicts) if (v.kind === 'receipt') void this.#pay(shard, tally, v.leaseId);
+      return;
+    }
+    this.#decided.set(shard, outputHash);
+    if (state === 'unverified') this.#progress({ shard, state: 'unverified' });
+    this.#tryDecide(shard);
+  }
+
+  /** Counts shard `shard` as done once the coordinator decided it and an output with its hash is here. */
+  #tryDecide(shard: number): void {
+    const hash = this.#decided.get(shard);
+    const tally = this.#tallies[shard];
+    if (hash === undefined || !tally || this.#settled.has(shard)) return;
+    const run = tally.withHash(hash);
+    if (!run?.outputs) return; // the agreeing run's output is still on its way
+    this.#outputs.set(shard, run.outputs);
+    this.#settled.add(shard);
+    this.#progress({ shard, contributor: run.contributor, state: 'settled' });
+    this.#maybeResolve();
+  }
+
   #onStatus(status: JobStatus): void {
     if (status.state === 'running') {
       this.#progress({ state: 'running' });
@@ -223,7 +247,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     if (this.#resultDone || this.#settled.size < this.#tallies.length) return;
     this.#resultDone = true;
     try {
-      this.#resolveResult(this.#plan!.assemble(this.#tallies.map((t) => t.outputs!)));
+      this.#resolveResult(this.#plan!.assemble(this.#tallies.map((_, i) => this.#outputs.get(i)!)));
     } catch (err) {
       this.#rejectResult(err as Error);
     }

@@ -36,6 +36,7 @@ export class ShardTally {
   readonly #runs = new Map<string, RunRecord>();
   #expectedRuns: number;
   #disputed = false;
+  #waived = false;
   #settledBy: string | undefined;
   #settledOutputs: TensorData[] | undefined;
 
@@ -72,7 +73,25 @@ export class ShardTally {
 
   /** Marks the shard verified (the coordinator said it plans a replica). */
   expectReplica(): void {
-    this.#expectedRuns = Math.max(this.#expectedRuns, 2);
+    if (!this.#waived) this.#expectedRuns = Math.max(this.#expectedRuns, 2);
+  }
+
+  /**
+   * The coordinator waived verification (no second eligible contributor exists): the shard no longer waits
+   * for a replica. Returns what to do with an output already here.
+   */
+  waive(): Verdict[] {
+    this.#waived = true;
+    this.#expectedRuns = 1;
+    if (this.#disputed || this.settled) return [];
+    const first = [...this.#runs.values()].find((r) => r.outputs && !r.rejected);
+    return first ? [this.#pay(first), this.#settle(first)] : [];
+  }
+
+  /** A run whose output has this hash and is here, if any. */
+  withHash(outputHash: string): RunRecord | undefined {
+    for (const r of this.#runs.values()) if (r.outputHash === outputHash && r.outputs) return r;
+    return undefined;
   }
 
   /** The record of a lease, if it belongs to this shard. */
@@ -81,8 +100,8 @@ export class ShardTally {
   }
 
   /** Records a new lease for this shard. */
-  addLease(lease: Pick<Lease, 'leaseId' | 'contributor' | 'replica'>): RunRecord {
-    if (lease.replica) this.expectReplica();
+  addLease(lease: Pick<Lease, 'leaseId' | 'contributor' | 'replica' | 'verified'>): RunRecord {
+    if (lease.replica || lease.verified) this.expectReplica();
     const record: RunRecord = { leaseId: lease.leaseId, contributor: lease.contributor, replica: lease.replica, paid: false, rejected: false };
     this.#runs.set(lease.leaseId, record);
     return record;

@@ -1,4 +1,5 @@
 /** The public types of the Meshwork SDK (see src/sdk/index.ts). */
+import type { JobDetail, JobStatus } from '../protocol/coordinator.ts';
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';
 
@@ -118,6 +119,11 @@ export interface MeshClient {
   runOnnx(opts: RunOnnxOptions): JobHandle<Record<string, OutputTensor>>;
   runWgsl(opts: RunWgslOptions): JobHandle<TensorData[][]>;
   runMatmul(opts: RunMatmulOptions): JobHandle<Float32Array>;
+  /** The coordinator's status of one of this client's jobs (running or recently finished). */
+  jobStatus(jobId: string): Promise<JobStatus>;
+  /** Shard by shard: which contributor ran what, which runs verified others, what each was paid. Only the
+   * job's owner can read it; a finished job's detail is kept for a few minutes. */
+  jobDetail(jobId: string): Promise<JobDetail>;
 }
 
 /** Detail of the contributor's 'shard' event. */
