@@ -54,7 +54,7 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
       if (runs.length >= limit) break;
       const n = job.needed(i);
       for (let k = 0; k < n; k++) {
-        const run = matchRun(job, i, k, ctx);
+        const run = matchRun(job, i, k);
         if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx);
         runs.push(run);
         owner.set(run, job);
@@ -78,7 +78,7 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
       const role = job.nextRole(i);
       if (!s.verify || s.waived || role === 'primary' || role === 'arbiter' || placed.has(`${job.jobId}:${i}`)) continue;
       checks++;
-      if (couldTake(matchRun(job, i, 1, ctx), ctx, () => true)) {
+      if (couldTake(matchRun(job, i, 1), ctx, () => true)) {
         delete s.unplacedSince;
         continue;
       }
@@ -92,7 +92,7 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
 }
 
 /** The `k`-th run shard `i` of `job` needs now, as the matcher sees it. */
-function matchRun(job: Job, i: number, k: number, ctx: RoundContext): MatchRun {
+function matchRun(job: Job, i: number, k: number): MatchRun {
   const role = job.nextRole(i);
   const s = job.shards[i]!;
   return {
