@@ -5,18 +5,18 @@
 import { DEFAULTS, type CoordinatorOptions, ledgerPath } from './config.ts';
 import { createLogger } from './log.ts';
 import { Metrics } from './metrics.ts';
-import { IpCap } from './limits/ip-cap.ts';
 import { openLedger } from './ledger/mod.ts';
 import type { Ledger } from './ledger/types.ts';
 import { Market } from './market/market.ts';
 import { refundOrphanedEscrows } from './market/recovery.ts';
-import { MeshSession } from './mesh/session.ts';
+import { MAX_PREAUTH_FRAME_BYTES, MeshSession } from './mesh/session.ts';
 import { SessionRegistry } from './mesh/sessions.ts';
 import { SignallingServer } from './signalling/server.ts';
 import { handleApi } from './http/api.ts';
 import { jsonError, preflight, withSecurityHeaders } from './http/headers.ts';
 import { createStaticHandler } from './http/static.ts';
 import { MICRO } from '../src/protocol/coordinator.ts';
+import { type FdLimit, raiseFdLimit, REFUSAL_REASONS, serve, type ServeInfo, upgradeWebSocket } from './net/index.ts';
 
 /** PeerJS mount path and key, as /api/config announces them. */
 export const PEERJS = { path: '/peerjs', key: 'peerjs' } as const;
@@ -30,6 +30,8 @@ export interface RunningCoordinator {
   ledger: Ledger;
   metrics: Metrics;
   signalling: SignallingServer;
+  /** The process's descriptor limits after start-up raised the soft one (main.ts logs them). */
+  descriptors: FdLimit;
   /** Cancels running jobs (refunding escrow), closes sockets, the listener and the ledger. */
   close(): Promise<void>;
 }
@@ -45,7 +47,6 @@ export async function startCoordinator(
   const orphans = await refundOrphanedEscrows(ledger);
   if (orphans.jobs > 0) log.info('refunded escrows of jobs from an earlier process', orphans);
   const sessions = new SessionRegistry<MeshSession>();
-  const ipCap = new IpCap(o.maxConnsPerIp);
   const market = new Market({
     ledger,
     notify: (peerId, frame) => sessions.send(peerId, frame),
@@ -57,7 +58,7 @@ export async function startCoordinator(
   });
   const signalling = new SignallingServer(
     { path: `${PEERJS.path}/`, key: PEERJS.key, expireMs: o.expireMs, aliveMs: o.aliveMs, ratePerSec: o.ratePerSec, rateBurst: o.rateBurst },
-    { metrics, log, ipCap },
+    { metrics, log },
   );
   metrics.gauge('peers', 'Peers connected to signalling.', () => signalling.peers);
   metrics.gauge('contributors', 'Registered contributors.', () => market.registry.size);
@@ -70,41 +71,35 @@ export async function startCoordinator(
   };
   const sessionDeps = { market, ledger, sessions, metrics, log, feeRate: o.feeRate, leaseMs: o.leaseMs, ratePerSec: o.ratePerSec, rateBurst: o.rateBurst };
 
-  const mesh = (req: Request, addr: string): Response => {
+  const mesh = (req: Request): Response => {
     if (req.headers.get('upgrade')?.toLowerCase() !== 'websocket') return jsonError(426, 'invalid-message', 'Cannot serve /mesh without a WebSocket upgrade');
-    const release = ipCap.acquire(addr);
-    if (!release) {
-      metrics.inc('errors', 'conn-cap');
-      return jsonError(429, 'rate-limited', `Cannot accept a connection as ${addr} has ${ipCap.max} open already`);
-    }
     let upgraded: { socket: WebSocket; response: Response };
     try {
-      // Deno pings every 60 s and closes a socket that stops answering: a crashed browser frees its leases.
-      upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
+      // Ping after 60 s of silence and drop a socket that does not answer: a crashed browser frees its leases.
+      // Only the small `auth` frame may come before authentication; MeshSession raises the limit after `welcome`.
+      upgraded = upgradeWebSocket(req, { idleTimeoutMs: 60_000, maxMessageBytes: MAX_PREAUTH_FRAME_BYTES });
     } catch (err) {
-      release();
       return jsonError(400, 'invalid-message', `Cannot upgrade to a WebSocket: ${(err as Error).message}`);
     }
     const { socket, response } = upgraded;
     metrics.inc('connections', 'mesh');
     new MeshSession(socket, sessionDeps);
-    socket.addEventListener('close', release);
     return response;
   };
 
-  const handler = async (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> => {
+  const handler = async (req: Request, info: ServeInfo): Promise<Response> => {
     const started = performance.now();
     const res = await route(req, info);
     log.debug('http', { method: req.method, path: new URL(req.url).pathname, status: res.status, ms: Math.round(performance.now() - started) });
     return res;
   };
 
-  const route = async (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> => {
+  const route = async (req: Request, info: ServeInfo): Promise<Response> => {
     const url = new URL(req.url);
     const addr = info.remoteAddr.hostname;
     try {
       if (req.method === 'OPTIONS') return withSecurityHeaders(preflight());
-      if (url.pathname === '/mesh') return withSecurityHeaders(mesh(req, addr));
+      if (url.pathname === '/mesh') return withSecurityHeaders(mesh(req));
       if (signalling.owns(url.pathname)) return withSecurityHeaders(await signalling.handle(req, url, addr));
       const api = await handleApi(req, url, apiDeps);
       if (api) return withSecurityHeaders(api);
@@ -116,9 +111,21 @@ export async function startCoordinator(
     }
   };
 
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({ port: o.port, hostname: o.host, onListen: (a) => listening.resolve(a as Deno.NetAddr) }, handler);
-  const addr = await listening.promise;
+  const descriptors = raiseFdLimitOnce(log);
+  for (const reason of REFUSAL_REASONS) metrics.inc('connections_refused', reason, 0);
+  const server = serve({
+    hostname: o.host,
+    port: o.port,
+    maxConns: o.maxConns,
+    maxConnsPerAddr: o.maxConnsPerIp,
+    headerTimeoutMs: o.headerTimeoutMs,
+    idleTimeoutMs: o.idleTimeoutMs,
+    onRefused: (reason) => metrics.inc('connections_refused', reason),
+    onAcceptError: () => metrics.inc('accept_errors'),
+    log: (level, msg, fields) => log[level](msg, fields),
+  }, handler);
+  metrics.gauge('open_connections', 'TCP connections open (HTTP and WebSocket).', () => server.openConnections);
+  const addr = server.addr;
   const host = addr.hostname.includes(':') ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${host}:${addr.port}`;
   let closing: Promise<void> | undefined;
@@ -129,6 +136,7 @@ export async function startCoordinator(
     ledger,
     metrics,
     signalling,
+    descriptors,
     close: () =>
       closing ??= (async () => {
         await market.shutdown();
@@ -138,4 +146,13 @@ export async function startCoordinator(
         if (!options.ledger) ledger.close();
       })(),
   };
+}
+
+let fdLimit: FdLimit | undefined;
+/** Raises the descriptor limit once per process (each connection holds one); warns when it cannot. */
+function raiseFdLimitOnce(log: ReturnType<typeof createLogger>): FdLimit {
+  if (fdLimit) return fdLimit;
+  fdLimit = raiseFdLimit();
+  if (fdLimit.error) log.warn('descriptor limit unchanged', { ...fdLimit });
+  return fdLimit;
 }
