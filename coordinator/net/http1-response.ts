@@ -89,9 +89,9 @@ export async function writeResponse(writer: ConnWriter, res: Response, f: Respon
     return writer.write(headBytes(status, reason, [...lines, ...extra]));
   };
 
-  if (f.head || status < 200 || status === 204 || status === 304) {
+  if (status < 200 || status === 204 || status === 304) {
     await res.body?.cancel().catch(() => undefined);
-    head(declared !== undefined && status !== 204 && status >= 200 ? [['content-length', String(declared)]] : []);
+    head(declared !== undefined && status === 304 ? [['content-length', String(declared)]] : []);
     return keepAlive && (await writer.drain());
   }
   if (!res.body) {
@@ -102,6 +102,7 @@ export async function writeResponse(writer: ConnWriter, res: Response, f: Respon
   try {
     if (declared !== undefined) {
       head([['content-length', String(declared)]]);
+      if (f.head) return keepAlive && (await writer.drain());
       return await pipeSized(writer, reader, declared) && keepAlive;
     }
     const first = await reader.read();
@@ -112,8 +113,13 @@ export async function writeResponse(writer: ConnWriter, res: Response, f: Respon
     const next = reader.read();
     const second = await settledNow(next);
     if (second !== undefined && second.done) {
+      // The whole body was one chunk (a string or bytes): send its length, as HEAD does too.
       head([['content-length', String(first.value.length)]]);
-      writer.write(first.value);
+      if (!f.head) writer.write(first.value);
+      return keepAlive && (await writer.drain());
+    }
+    if (f.head) {
+      head([]);
       return keepAlive && (await writer.drain());
     }
     // Unknown length: chunked for HTTP/1.1, end-of-connection for HTTP/1.0.

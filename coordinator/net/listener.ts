@@ -47,7 +47,7 @@ export class ConnectionListener {
   #closed = false;
   #wake: (() => void) | undefined;
   #spare: Deno.FsFile | undefined;
-  #lastLog = 0;
+  #lastLog = -Infinity;
   #unlogged = 0;
   /** Accept errors since start. */
   acceptErrors = 0;
@@ -151,8 +151,10 @@ export class ConnectionListener {
           closeQuietly(conn);
           this.hooks.onRefused?.('no-descriptors');
         }
-      } catch {
+      } catch (again) {
         // still failing: the backoff below applies
+        this.acceptErrors++;
+        this.hooks.onAcceptError?.(again);
       }
       if (!this.#closed) this.#spare ??= openSpare();
     }

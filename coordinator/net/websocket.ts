@@ -131,6 +131,28 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
     this.#handlers.error = h;
   }
 
+  /** Adds a listener for 'open' | 'message' | 'close' | 'error' (typed as on a browser WebSocket). */
+  override addEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: (this: WebSocket, ev: WebSocketEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  /** Removes a listener added with addEventListener. */
+  override removeEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: (this: WebSocket, ev: WebSocketEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void {
+    super.removeEventListener(type, listener, options);
+  }
+
   /** Queues a message; never blocks. Throws while CONNECTING; ignored once closing (as in browsers). */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (this.#state === 0) throw new DOMException('Cannot send as the WebSocket is still CONNECTING', 'InvalidStateError');
