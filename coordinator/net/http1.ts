@@ -14,7 +14,8 @@ import { findHeadEnd, HttpError, leadingEmptyLines, parseHead, type RequestHead,
 import { headBytes, latin1Bytes, simpleResponse, writeResponse } from './http1-response.ts';
 import type { NetLog } from './listener.ts';
 import type { RefusalSink } from './refusals.ts';
-import { acceptKey, allowUpgrade, type PendingUpgrade, pendingUpgrade } from './upgrade.ts';
+import { acceptKey, allowUpgrade, type PendingUpgrade, takeUpgrade } from './upgrade.ts';
+import { type Deadline, schedule } from './timers.ts';
 import { ABANDON, ATTACH, type ServerWebSocket } from './websocket.ts';
 
 /** What a handler learns about the connection. */
@@ -48,15 +49,20 @@ export const HTTP_DEFAULTS: Readonly<HttpLimits> = {
   maxBodyBytes: 64 * 1024,
 };
 
+/** An upgrade to complete: what the 101 response and the socket need (not the request or the marker response). */
+type Upgrade = Pick<PendingUpgrade, 'socket' | 'key' | 'protocol'>;
+
 /** After a response that ends the connection, unread input is drained this long so the peer gets it (no RST). */
 const LINGER_MS = 2000;
 const CONTINUE = latin1Bytes('HTTP/1.1 100 Continue\r\n\r\n');
+/** Read buffer of an upgraded connection: frame headers and small frames; larger payloads are read directly. */
+const WS_READ_BUFFER = 2048;
 
 /** One served connection; the server keeps these to shut them down. */
 export class HttpConnection {
   #reader: ConnReader;
   #writer: ConnWriter;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: Deadline | undefined;
   #phase: 'idle' | 'head' | 'busy' | 'websocket' | 'linger' = 'head';
   #destroyed = false;
   #closing = false;
@@ -84,10 +90,10 @@ export class HttpConnection {
   async run(): Promise<void> {
     try {
       for (let first = true; !this.#closing; first = false) {
-        const head = await this.#readHead(first);
-        if (!head) return;
-        const keep = await this.#serve(head);
-        if (!keep) break;
+        const outcome = await this.#next(first);
+        // The upgrade runs here, outside #serve, so the request and its head are not kept alive with the socket.
+        if (typeof outcome !== 'boolean') return await this.#upgrade(outcome);
+        if (!outcome) break;
       }
       await this.#lingerClose();
     } catch (err) {
@@ -95,7 +101,7 @@ export class HttpConnection {
         if (!this.#destroyed) this.log('warn', 'connection failed', { err });
       }
     } finally {
-      clearTimeout(this.#timer);
+      this.#timer?.cancel();
       this.#writer.close();
       this.destroy();
     }
@@ -112,7 +118,7 @@ export class HttpConnection {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     try {
       this.conn.close();
     } catch {
@@ -121,8 +127,8 @@ export class HttpConnection {
   }
 
   #arm(ms: number, fire: () => void): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(fire, ms);
+    this.#timer?.cancel();
+    this.#timer = schedule(ms, fire);
   }
 
   #headTimeout = (): void => {
@@ -168,8 +174,14 @@ export class HttpConnection {
     }
   }
 
-  /** Serves one request; resolves whether the connection may carry another. */
-  async #serve(head: RequestHead): Promise<boolean> {
+  /** Reads and serves the next request: false when the connection must end, else as #serve. */
+  async #next(first: boolean): Promise<boolean | Upgrade> {
+    const head = await this.#readHead(first);
+    return head ? await this.#serve(head) : false;
+  }
+
+  /** Serves one request; resolves whether the connection may carry another, or the upgrade to perform. */
+  async #serve(head: RequestHead): Promise<boolean | Upgrade> {
     if (head.chunked) return await this.#refuse(411, 'Cannot read a chunked request body: send Content-Length', 'bad-request');
     if (head.contentLength > this.limits.maxBodyBytes) {
       return await this.#refuse(413, `Cannot accept a request body of ${head.contentLength} bytes: the limit is ${this.limits.maxBodyBytes}`, 'too-large');
@@ -184,7 +196,7 @@ export class HttpConnection {
       body = await this.#reader.readExact(head.contentLength);
       if (body === null) return false;
     }
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#phase = 'busy';
     let req: Request;
     try {
@@ -210,23 +222,20 @@ export class HttpConnection {
         headers: { 'content-type': 'application/json; charset=utf-8' },
       });
     }
-    const upgrade = pendingUpgrade(req);
-    if (upgrade && res === upgrade.response) {
-      await this.#upgrade(upgrade);
-      return false;
-    }
+    const upgrade = takeUpgrade(req);
+    if (upgrade && res === upgrade.response) return { socket: upgrade.socket, key: upgrade.key, protocol: upgrade.protocol };
     upgrade?.socket[ABANDON]();
     if (this.#destroyed) return false;
     return await writeResponse(this.#writer, res, { head: head.method === 'HEAD', keepAlive: head.keepAlive && !this.#closing, minor: head.minor });
   }
 
-  async #upgrade(up: PendingUpgrade): Promise<void> {
+  async #upgrade(up: Upgrade): Promise<void> {
     const fields: [string, string][] = [['upgrade', 'websocket'], ['connection', 'Upgrade'], ['sec-websocket-accept', await acceptKey(up.key)]];
     if (up.protocol) fields.push(['sec-websocket-protocol', up.protocol]);
     if (this.#destroyed || !this.#writer.write(headBytes(101, 'Switching Protocols', fields))) return up.socket[ABANDON]();
     this.#phase = 'websocket';
     this.#socket = up.socket;
-    this.#reader.shrink();
+    this.#reader.shrink(WS_READ_BUFFER);
     const done = up.socket[ATTACH]({
       reader: this.#reader,
       writer: this.#writer,
@@ -241,7 +250,7 @@ export class HttpConnection {
   /** Answers an error the server detected itself, then closes; resolves false (the connection is done). */
   async #refuse(status: number, message: string, reason: Parameters<RefusalSink>[0]): Promise<false> {
     this.onRefused(reason);
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#writer.write(simpleResponse(status, message));
     await this.#lingerClose();
     return false;

@@ -37,9 +37,11 @@ export function allowUpgrade(req: Request): void {
   upgradable.set(req, {});
 }
 
-/** The upgrade a handler started for this request, if any. */
-export function pendingUpgrade(req: Request): PendingUpgrade | undefined {
-  return upgradable.get(req)?.pending;
+/** The upgrade a handler started for this request, if any; the request can no longer be upgraded after. */
+export function takeUpgrade(req: Request): PendingUpgrade | undefined {
+  const pending = upgradable.get(req)?.pending;
+  upgradable.delete(req);
+  return pending;
 }
 
 /** Upgrades a request to a WebSocket; throws TypeError when the request is not a valid upgrade from serve(). */

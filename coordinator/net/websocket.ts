@@ -11,7 +11,9 @@ import type { ConnReader } from './conn-reader.ts';
 import type { ConnWriter } from './conn-writer.ts';
 import type { RefusalSink } from './refusals.ts';
 import { closePayload, CloseCode, encodeFrame, isValidCloseCode, Opcode, utf8 } from './ws-frame.ts';
+import { queueMessage } from './ws-send.ts';
 import { checkLimits, type WebSocketLimits } from './ws-limits.ts';
+import { type Deadline, schedule } from './timers.ts';
 import { type FrameSink, readFrames } from './ws-reader.ts';
 
 /** The connection a socket takes over after its 101 response. */
@@ -50,12 +52,14 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
   #limits: WebSocketLimits;
   #io: SocketIo | undefined;
   #handlers: Record<EventName, Handler> = { open: null, message: null, close: null, error: null };
+  /** Event types with addEventListener listeners; the others skip EventTarget dispatch (costly per socket). */
+  #listened: Set<EventName> | undefined;
   #closeSent = false;
   #closeCode: number = CloseCode.Abnormal;
   #closeReason = '';
   #pendingClose: { code: number | undefined; reason: string } | undefined;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeTimer: Deadline | undefined;
+  #idleTimer: Deadline | undefined;
   #lastReceived = 0;
   #pingOutstanding = false;
   #done = Promise.withResolvers<void>();
@@ -63,9 +67,6 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
   constructor(readonly url: string, readonly protocol: string, limits: Partial<WebSocketLimits> = {}) {
     super();
     this.#limits = checkLimits(limits);
-    for (const type of Object.keys(this.#handlers) as EventName[]) {
-      super.addEventListener(type, (ev) => this.#handlers[type]?.call(this, ev));
-    }
   }
 
   /** CONNECTING until the 101 response is written, then OPEN, CLOSING, CLOSED. */
@@ -139,6 +140,11 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
   ): void;
   override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
   override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
+    if (type in this.#handlers && !this.#listened?.has(type as EventName)) {
+      // From now on this type dispatches through EventTarget; the on-handler goes first, as when set at creation.
+      (this.#listened ??= new Set()).add(type as EventName);
+      super.addEventListener(type, (ev) => this.#handlers[type as EventName]?.call(this, ev));
+    }
     super.addEventListener(type, listener, options);
   }
 
@@ -157,20 +163,14 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (this.#state === 0) throw new DOMException('Cannot send as the WebSocket is still CONNECTING', 'InvalidStateError');
     if (this.#state !== 1 || this.#closeSent) return;
-    let frame: Uint8Array;
-    if (typeof data === 'string') frame = encodeFrame(Opcode.Text, utf8(data));
-    else if (data instanceof Blob) throw new TypeError('Cannot send a Blob as this server socket sends strings and bytes only');
-    else if (ArrayBuffer.isView(data)) frame = encodeFrame(Opcode.Binary, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    else frame = encodeFrame(Opcode.Binary, new Uint8Array(data));
+    if (data instanceof Blob) throw new TypeError('Cannot send a Blob as this server socket sends strings and bytes only');
     const io = this.#io!;
-    if (io.writer.queued + frame.length > this.#limits.maxBufferedBytes) {
+    if (!queueMessage(io.writer, data, this.#limits.maxBufferedBytes) && !io.writer.closed) {
       io.onRefused('slow-reader');
       // Unstarted frames go; a frame already being written stays, so the close frame still lands on a boundary.
       io.writer.dropQueued();
       this.#startClose(CloseCode.PolicyViolation, 'slow reader');
-      return;
     }
-    io.writer.write(frame);
   }
 
   /** Starts the closing handshake; the connection is destroyed if the peer does not answer within closeTimeoutMs. */
@@ -192,7 +192,7 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
     this.#state = 1;
     this.#lastReceived = performance.now();
     this.#armIdle();
-    this.dispatchEvent(new Event('open'));
+    this.#emit('open', new Event('open'));
     if (this.#pendingClose && this.#state === 1) this.#startClose(this.#pendingClose.code, this.#pendingClose.reason);
     void readFrames(io.reader, this.#sink());
     return this.#done.promise;
@@ -226,11 +226,26 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
   #deliver(data: string | Uint8Array): void {
     if (this.#state !== 1) return;
     if (typeof data === 'string') {
-      this.dispatchEvent(new MessageEvent('message', { data }));
+      this.#emit('message', new MessageEvent('message', { data }));
       return;
     }
     const buf = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data.buffer : data.slice().buffer;
-    this.dispatchEvent(new MessageEvent('message', { data: this.binaryType === 'blob' ? new Blob([buf as ArrayBuffer]) : buf }));
+    this.#emit('message', new MessageEvent('message', { data: this.binaryType === 'blob' ? new Blob([buf as ArrayBuffer]) : buf }));
+  }
+
+  /** Calls the on-handler, or dispatches when listeners exist; a throwing handler is reported like a listener's. */
+  #emit(type: EventName, ev: Event): void {
+    if (this.#listened?.has(type)) {
+      this.dispatchEvent(ev);
+      return;
+    }
+    const handler = this.#handlers[type];
+    if (!handler) return;
+    try {
+      handler.call(this, ev);
+    } catch (err) {
+      reportError(err);
+    }
   }
 
   #startClose(code: number | undefined, reason: string): void {
@@ -240,7 +255,7 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
     this.#closeCode = code ?? CloseCode.NoStatus;
     this.#closeReason = reason;
     this.#io!.writer.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
-    this.#closeTimer = setTimeout(() => this.#terminate(false, this.#closeCode, this.#closeReason), this.#limits.closeTimeoutMs);
+    this.#closeTimer = schedule(this.#limits.closeTimeoutMs, () => this.#terminate(false, this.#closeCode, this.#closeReason));
   }
 
   async #peerClosed(code: number, reason: string): Promise<void> {
@@ -269,7 +284,7 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
   }
 
   #armIdle(): void {
-    clearTimeout(this.#idleTimer);
+    this.#idleTimer?.cancel();
     this.#idleTimer = undefined;
     const idle = this.#limits.idleTimeoutMs;
     if (idle <= 0 || this.#state > 1) return;
@@ -277,27 +292,27 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
       if (this.#state !== 1) return;
       const quiet = performance.now() - this.#lastReceived;
       if (quiet < idle) {
-        this.#idleTimer = setTimeout(check, idle - quiet);
+        this.#idleTimer = schedule(idle - quiet, check);
         return;
       }
       if (this.#pingOutstanding) return this.#terminate(false, CloseCode.Abnormal, 'no pong within the idle timeout');
       this.#pingOutstanding = true;
       this.#lastReceived = performance.now();
       this.#io!.writer.write(encodeFrame(Opcode.Ping, new Uint8Array(0)));
-      this.#idleTimer = setTimeout(check, idle);
+      this.#idleTimer = schedule(idle, check);
     };
-    this.#idleTimer = setTimeout(check, idle);
+    this.#idleTimer = schedule(idle, check);
   }
 
   #terminate(wasClean: boolean, code: number, reason: string): void {
     if (this.#state === 3) return;
     this.#state = 3;
-    clearTimeout(this.#closeTimer);
-    clearTimeout(this.#idleTimer);
+    this.#closeTimer?.cancel();
+    this.#idleTimer?.cancel();
     this.#io?.writer.close();
     this.#io?.destroy();
-    if (!wasClean) this.dispatchEvent(new Event('error'));
-    this.dispatchEvent(new CloseEvent('close', { code, reason, wasClean }));
+    if (!wasClean) this.#emit('error', new Event('error'));
+    this.#emit('close', new CloseEvent('close', { code, reason, wasClean }));
     this.#done.resolve();
   }
 }

@@ -39,6 +39,7 @@ describe('ws-frame', () => {
     assert.deepEqual([...frameHeader(1, 125)], [0x81, 125]);
     assert.deepEqual([...frameHeader(2, 126)], [0x82, 126, 0, 126]);
     assert.deepEqual([...frameHeader(2, 65536)], [0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]);
+    assert.deepEqual([...frameHeader(2, 2 ** 32 + 5)], [0x82, 127, 0, 0, 0, 1, 0, 0, 0, 5]);
     assert.deepEqual([...encodeFrame(0xa, new Uint8Array([7]))], [0x8a, 1, 7]);
   });
 

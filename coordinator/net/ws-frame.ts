@@ -30,8 +30,8 @@ export interface FrameHeader {
   length: number;
   /** Bytes taken by the header, including the mask key. */
   headerLength: number;
-  /** The 4-byte masking key (a view into the input), or null when unmasked. */
-  mask: Uint8Array | null;
+  /** The 4-byte masking key (copied out of the input), or null when unmasked. */
+  mask: readonly number[] | null;
 }
 
 /** A violation that ends the connection with `code`. */
@@ -71,7 +71,7 @@ export function parseFrameHeader(buf: Uint8Array): FrameHeader | null {
     masked,
     length,
     headerLength,
-    mask: masked ? buf.subarray(offset, offset + 4) : null,
+    mask: masked ? [buf[offset]!, buf[offset + 1]!, buf[offset + 2]!, buf[offset + 3]!] : null,
   };
 }
 
@@ -89,37 +89,60 @@ export function checkClientHeader(h: FrameHeader): void {
   }
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** XORs `data` in place with the 4-byte `mask`, four bytes at a time where alignment allows. */
-export function unmask(data: Uint8Array, mask: Uint8Array): void {
+export function unmask(data: Uint8Array, mask: ArrayLike<number>): void {
   const m0 = mask[0]!, m1 = mask[1]!, m2 = mask[2]!, m3 = mask[3]!;
   let i = 0;
-  if (data.byteOffset % 4 === 0 && data.length >= 32) {
+  if (data.byteOffset % 4 === 0 && data.length >= 256) {
     const words = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
-    const key = new Uint32Array(new Uint8Array([m0, m1, m2, m3]).buffer)[0]!;
+    const key = LITTLE_ENDIAN ? (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) : ((m0 << 24) | (m1 << 16) | (m2 << 8) | m3);
     for (let w = 0; w < words.length; w++) words[w]! ^= key;
     i = words.length << 2;
   }
   for (; i < data.length; i++) data[i]! ^= (i & 3) === 0 ? m0 : (i & 3) === 1 ? m1 : (i & 3) === 2 ? m2 : m3;
 }
 
-/** The header of an unmasked server frame carrying `length` payload bytes. */
-export function frameHeader(opcode: number, length: number, fin = true): Uint8Array {
-  const b0 = (fin ? 0x80 : 0) | opcode;
-  if (length < 126) return new Uint8Array([b0, length]);
-  if (length < 65536) return new Uint8Array([b0, 126, length >> 8, length & 0xff]);
-  const h = new Uint8Array(10);
-  h[0] = b0;
-  h[1] = 127;
-  new DataView(h.buffer).setBigUint64(2, BigInt(length));
+/** Bytes a server frame header takes for a payload of `length` bytes. */
+export function headerLength(length: number): number {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
+
+/** Writes the header of an unmasked, final server frame at the start of `out`; returns its length. */
+export function putHeader(out: Uint8Array, opcode: number, length: number): number {
+  out[0] = 0x80 | opcode;
+  if (length < 126) {
+    out[1] = length;
+    return 2;
+  }
+  if (length < 65536) {
+    out[1] = 126;
+    out[2] = length >> 8;
+    out[3] = length & 0xff;
+    return 4;
+  }
+  out[1] = 127;
+  const hi = Math.floor(length / 2 ** 32);
+  const lo = length >>> 0;
+  for (let i = 0; i < 4; i++) {
+    out[2 + i] = (hi >>> (24 - 8 * i)) & 0xff;
+    out[6 + i] = (lo >>> (24 - 8 * i)) & 0xff;
+  }
+  return 10;
+}
+
+/** The header of an unmasked, final server frame carrying `length` payload bytes. */
+export function frameHeader(opcode: number, length: number): Uint8Array {
+  const h = new Uint8Array(headerLength(length));
+  putHeader(h, opcode, length);
   return h;
 }
 
-/** One server frame as a single buffer (header and payload copied together; meant for small payloads). */
+/** One server frame as a single buffer (header and payload copied together). */
 export function encodeFrame(opcode: number, payload: Uint8Array): Uint8Array {
-  const head = frameHeader(opcode, payload.length);
-  const out = new Uint8Array(head.length + payload.length);
-  out.set(head);
-  out.set(payload, head.length);
+  const out = new Uint8Array(headerLength(payload.length) + payload.length);
+  out.set(payload, putHeader(out, opcode, payload.length));
   return out;
 }
 

@@ -48,7 +48,7 @@ async function loop(reader: ConnReader, sink: FrameSink): Promise<void> {
       h = parseFrameHeader(reader.view());
     }
     checkClientHeader(h);
-    const mask = h.mask!.slice();
+    const mask = h.mask!;
     reader.consume(h.headerLength);
     sink.received();
     const data = h.opcode < 0x8;
@@ -66,14 +66,10 @@ async function loop(reader: ConnReader, sink: FrameSink): Promise<void> {
         throw new FrameError(CloseCode.TooBig, `Cannot accept a message of ${fragmentBytes + h.length} bytes or more: the limit is ${limit}`);
       }
     }
-    let payload: Uint8Array | null;
-    if (h.length <= reader.buffered) {
-      payload = reader.view().slice(0, h.length);
-      reader.consume(h.length);
-    } else {
-      payload = await reader.readExact(h.length);
-      if (payload === null) return sink.ended();
-    }
+    // A payload already in the read buffer is unmasked and read in place (no copy) unless it must outlive it.
+    const inBuffer = h.length <= reader.buffered;
+    let payload: Uint8Array | null = inBuffer ? reader.view().subarray(0, h.length) : await reader.readExact(h.length);
+    if (payload === null) return sink.ended();
     unmask(payload, mask);
     switch (h.opcode) {
       case Opcode.Ping:
@@ -87,6 +83,14 @@ async function loop(reader: ConnReader, sink: FrameSink): Promise<void> {
       }
       default: {
         if (h.opcode !== Opcode.Continuation) messageOpcode = h.opcode;
+        if (h.fin && fragments.length === 0 && messageOpcode === Opcode.Text) {
+          messageOpcode = 0;
+          const text = decodeText(payload);
+          if (inBuffer) reader.consume(h.length);
+          sink.message(text);
+          continue;
+        }
+        if (inBuffer) payload = payload.slice();
         fragments.push(payload);
         fragmentBytes += payload.length;
         if (!h.fin) break;
@@ -95,9 +99,12 @@ async function loop(reader: ConnReader, sink: FrameSink): Promise<void> {
         fragments.length = 0;
         fragmentBytes = 0;
         messageOpcode = 0;
+        if (inBuffer) reader.consume(h.length);
         sink.message(opcode === Opcode.Text ? decodeText(whole) : whole);
+        continue;
       }
     }
+    if (inBuffer) reader.consume(h.length);
   }
 }
 
