@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { type NetServer, serve, type ServeOptions } from './serve.ts';
 import type { RefusalReason } from './refusals.ts';
 import { RawClient } from '../testing/raw-client.ts';
+import { eventually } from '../testing/coordinator.ts';
 
 /** A server on a free port with a few routes; `refused` counts refusals by reason. */
 async function withServer(opts: ServeOptions, fn: (s: NetServer, refused: Map<RefusalReason, number>) => Promise<void>): Promise<void> {
@@ -176,6 +177,20 @@ describe('net HTTP/1.1', () => {
       assert.equal(await ask('GET / HTTP/2.0\r\nHost: x\r\n\r\n'), 505);
       assert.deepEqual([refused.get('too-large'), refused.get('bad-request')], [3, 8]);
       assert.equal(await (await fetch(`http://127.0.0.1:${s.addr.port}/still`)).text(), 'hello /still');
+    });
+  });
+
+  it('closes a connection whose writes stall past writeTimeoutMs (a client that stopped reading)', async () => {
+    await withServer({ writeTimeoutMs: 300 }, async (s, refused) => {
+      const c = await RawClient.connect(s.addr.port);
+      try {
+        // 1 GiB on offer, far beyond loopback socket buffers: only the stall timeout can end this early.
+        await c.write(`GET /stream?bytes=${2 ** 30} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        await eventually('the stalled connection to be cut', () => refused.get('write-timeout') === 1, 10_000);
+        await eventually('the connection to be released', () => s.openConnections === 0);
+      } finally {
+        c.close();
+      }
     });
   });
 

@@ -66,6 +66,23 @@ describe('net WebSocket: with Deno\'s client', () => {
     });
   });
 
+  it('echoes messages across every header size and both encoding paths intact', async () => {
+    await withEcho({ ws: { maxMessageBytes: 256 * 1024 } }, async (server) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.addr.port}/ws`);
+      ws.binaryType = 'arraybuffer';
+      await within(new Promise((r) => (ws.onopen = r)), 3000, 'open');
+      for (const n of [0, 1, 41, 42, 43, 125, 126, 127, 5461, 5462, 16_000, 65_535, 65_536, 100_000]) {
+        const text = 'é'.repeat(n >> 1) + 'a'.repeat(n - (n >> 1));
+        ws.send(text);
+        assert.equal((await nextMessage(ws)).data, text, `text of ${n} characters`);
+        const bytes = new Uint8Array(n).map((_, i) => i * 7);
+        ws.send(bytes);
+        assert.deepEqual(new Uint8Array((await nextMessage(ws)).data), bytes, `${n} bytes`);
+      }
+      ws.close();
+    });
+  });
+
   it('raises maxMessageBytes on a live socket; without it the same message is refused with 1009', async () => {
     await withEcho({ ws: { maxMessageBytes: 1024 } }, async (server) => {
       const url = `ws://127.0.0.1:${server.addr.port}/ws`;

@@ -5,13 +5,14 @@
  * - a send that would queue more than `maxBufferedBytes` closes the socket (1008 'slow reader');
  * - after our close frame the peer has `closeTimeoutMs` to answer before the TCP connection is destroyed.
  * Limits are live properties: the mesh API raises `maxMessageBytes` once a peer has authenticated.
- * Frames are read by `ws-reader.ts`; this file holds the state machine, sends and events.
+ * Frames are read by `ws-reader.ts`, events are `ws-events.ts`'s; this file holds the state machine and sends.
  */
 import type { ConnReader } from './conn-reader.ts';
 import type { ConnWriter } from './conn-writer.ts';
 import type { RefusalSink } from './refusals.ts';
 import { closePayload, CloseCode, encodeFrame, isValidCloseCode, Opcode, utf8 } from './ws-frame.ts';
 import { queueMessage } from './ws-send.ts';
+import { WebSocketEvents } from './ws-events.ts';
 import { checkLimits, type WebSocketLimits } from './ws-limits.ts';
 import { type Deadline, schedule } from './timers.ts';
 import { type FrameSink, readFrames } from './ws-reader.ts';
@@ -32,11 +33,8 @@ export const ATTACH = Symbol('attach');
 /** Internal entry point: the HTTP server reports that the 101 response was never sent. */
 export const ABANDON = Symbol('abandon');
 
-type Handler = ((this: WebSocket, ev: Event) => unknown) | null;
-type EventName = 'open' | 'message' | 'close' | 'error';
-
 /** A server-side WebSocket with browser-style API and live limits. */
-export class ServerWebSocket extends EventTarget implements WebSocket {
+export class ServerWebSocket extends WebSocketEvents implements WebSocket {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -51,9 +49,6 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
   #state: 0 | 1 | 2 | 3 = 0;
   #limits: WebSocketLimits;
   #io: SocketIo | undefined;
-  #handlers: Record<EventName, Handler> = { open: null, message: null, close: null, error: null };
-  /** Event types with addEventListener listeners; the others skip EventTarget dispatch (costly per socket). */
-  #listened: Set<EventName> | undefined;
   #closeSent = false;
   #closeCode: number = CloseCode.Abnormal;
   #closeReason = '';
@@ -107,58 +102,6 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
     this.setLimits({ maxBufferedBytes: v });
   }
 
-  get onopen(): Handler {
-    return this.#handlers.open;
-  }
-  set onopen(h: Handler) {
-    this.#handlers.open = h;
-  }
-  get onmessage(): ((this: WebSocket, ev: MessageEvent) => unknown) | null {
-    return this.#handlers.message;
-  }
-  set onmessage(h: ((this: WebSocket, ev: MessageEvent) => unknown) | null) {
-    this.#handlers.message = h as Handler;
-  }
-  get onclose(): ((this: WebSocket, ev: CloseEvent) => unknown) | null {
-    return this.#handlers.close;
-  }
-  set onclose(h: ((this: WebSocket, ev: CloseEvent) => unknown) | null) {
-    this.#handlers.close = h as Handler;
-  }
-  get onerror(): Handler {
-    return this.#handlers.error;
-  }
-  set onerror(h: Handler) {
-    this.#handlers.error = h;
-  }
-
-  /** Adds a listener for 'open' | 'message' | 'close' | 'error' (typed as on a browser WebSocket). */
-  override addEventListener<K extends keyof WebSocketEventMap>(
-    type: K,
-    listener: (this: WebSocket, ev: WebSocketEventMap[K]) => unknown,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
-    if (type in this.#handlers && !this.#listened?.has(type as EventName)) {
-      // From now on this type dispatches through EventTarget; the on-handler goes first, as when set at creation.
-      (this.#listened ??= new Set()).add(type as EventName);
-      super.addEventListener(type, (ev) => this.#handlers[type as EventName]?.call(this, ev));
-    }
-    super.addEventListener(type, listener, options);
-  }
-
-  /** Removes a listener added with addEventListener. */
-  override removeEventListener<K extends keyof WebSocketEventMap>(
-    type: K,
-    listener: (this: WebSocket, ev: WebSocketEventMap[K]) => unknown,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void {
-    super.removeEventListener(type, listener, options);
-  }
-
   /** Queues a message; never blocks. Throws while CONNECTING; ignored once closing (as in browsers). */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
     if (this.#state === 0) throw new DOMException('Cannot send as the WebSocket is still CONNECTING', 'InvalidStateError');
@@ -192,7 +135,7 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
     this.#state = 1;
     this.#lastReceived = performance.now();
     this.#armIdle();
-    this.#emit('open', new Event('open'));
+    this.emit('open', new Event('open'));
     if (this.#pendingClose && this.#state === 1) this.#startClose(this.#pendingClose.code, this.#pendingClose.reason);
     void readFrames(io.reader, this.#sink());
     return this.#done.promise;
@@ -226,26 +169,11 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
   #deliver(data: string | Uint8Array): void {
     if (this.#state !== 1) return;
     if (typeof data === 'string') {
-      this.#emit('message', new MessageEvent('message', { data }));
+      this.emit('message', new MessageEvent('message', { data }));
       return;
     }
     const buf = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data.buffer : data.slice().buffer;
-    this.#emit('message', new MessageEvent('message', { data: this.binaryType === 'blob' ? new Blob([buf as ArrayBuffer]) : buf }));
-  }
-
-  /** Calls the on-handler, or dispatches when listeners exist; a throwing handler is reported like a listener's. */
-  #emit(type: EventName, ev: Event): void {
-    if (this.#listened?.has(type)) {
-      this.dispatchEvent(ev);
-      return;
-    }
-    const handler = this.#handlers[type];
-    if (!handler) return;
-    try {
-      handler.call(this, ev);
-    } catch (err) {
-      reportError(err);
-    }
+    this.emit('message', new MessageEvent('message', { data: this.binaryType === 'blob' ? new Blob([buf as ArrayBuffer]) : buf }));
   }
 
   #startClose(code: number | undefined, reason: string): void {
@@ -311,8 +239,8 @@ export class ServerWebSocket extends EventTarget implements WebSocket {
     this.#idleTimer?.cancel();
     this.#io?.writer.close();
     this.#io?.destroy();
-    if (!wasClean) this.#emit('error', new Event('error'));
-    this.#emit('close', new CloseEvent('close', { code, reason, wasClean }));
+    if (!wasClean) this.emit('error', new Event('error'));
+    this.emit('close', new CloseEvent('close', { code, reason, wasClean }));
     this.#done.resolve();
   }
 }
