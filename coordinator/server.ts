@@ -142,7 +142,8 @@ export async function startCoordinator(
         await market.shutdown();
         signalling.close();
         sessions.closeAll(1001, 'server shutting down');
-        await server.shutdown();
+        // Under main.ts's 5 s forced exit: sockets that ignore our close frame are cut after closeTimeoutMs (3 s).
+        await server.shutdown(3000);
         if (!options.ledger) ledger.close();
       })(),
   };

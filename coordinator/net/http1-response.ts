@@ -95,7 +95,8 @@ export async function writeResponse(writer: ConnWriter, res: Response, f: Respon
     return keepAlive && (await writer.drain());
   }
   if (!res.body) {
-    head([['content-length', '0']]);
+    // A HEAD answer without a body may still declare the length a GET would get (static files do).
+    head([['content-length', f.head && declared !== undefined ? String(declared) : '0']]);
     return keepAlive && (await writer.drain());
   }
   const reader = res.body.getReader();

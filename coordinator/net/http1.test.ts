@@ -12,6 +12,7 @@ async function withServer(opts: ServeOptions, fn: (s: NetServer, refused: Map<Re
     const url = new URL(req.url);
     if (url.pathname === '/throw') throw new Error('handler exploded');
     if (url.pathname === '/echo') return new Response(await req.text(), { headers: { 'x-method': req.method } });
+    if (url.pathname === '/declared') return new Response(req.method === 'HEAD' ? null : 'twelve bytes', { headers: { 'content-length': '12' } });
     if (url.pathname === '/stream') return new Response(pattern(Number(url.searchParams.get('bytes'))));
     return new Response(`hello ${url.pathname}`, { headers: { 'x-url': req.url } });
   });
@@ -55,6 +56,10 @@ describe('net HTTP/1.1', () => {
         const third = await c.readHead();
         assert.equal(third.status, 200);
         assert.equal(await c.readText(12), 'hello /three');
+        await c.write('HEAD /declared HTTP/1.1\r\nHost: x\r\n\r\nGET /declared HTTP/1.1\r\nHost: x\r\n\r\n');
+        assert.equal((await c.readHead()).headers.get('content-length'), '12', 'HEAD keeps a declared length');
+        assert.equal((await c.readHead()).headers.get('content-length'), '12');
+        assert.equal(await c.readText(12), 'twelve bytes');
         assert.equal(s.openConnections, 1);
       } finally {
         c.close();
