@@ -55,6 +55,15 @@ type Upgrade = Pick<PendingUpgrade, 'socket' | 'key' | 'protocol'>;
 /** After a response that ends the connection, unread input is drained this long so the peer gets it (no RST). */
 const LINGER_MS = 2000;
 const CONTINUE = latin1Bytes('HTTP/1.1 100 Continue\r\n\r\n');
+const DISCONNECTS = [
+  Deno.errors.BadResource,
+  Deno.errors.Interrupted,
+  Deno.errors.ConnectionReset,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.BrokenPipe,
+  Deno.errors.NotConnected,
+  Deno.errors.UnexpectedEof,
+];
 /** Read buffer of an upgraded connection: frame headers and small frames; larger payloads are read directly. */
 const WS_READ_BUFFER = 2048;
 
@@ -97,9 +106,8 @@ export class HttpConnection {
       }
       await this.#lingerClose();
     } catch (err) {
-      if (!(err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted || err instanceof Deno.errors.ConnectionReset)) {
-        if (!this.#destroyed) this.log('warn', 'connection failed', { err });
-      }
+      // Peers vanishing mid-request are routine; anything else is worth a line.
+      if (!this.#destroyed && !DISCONNECTS.some((E) => err instanceof E)) this.log('warn', 'connection failed', { err });
     } finally {
       this.#timer?.cancel();
       this.#writer.close();
