@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULTS, ledgerPath, parseOptions } from './config.ts';
+import { DEFAULTS, ledgerPath, parseOptions, USAGE } from './config.ts';
 
 describe('parseOptions()', () => {
   it('returns the documented defaults without flags', () => {
@@ -14,6 +14,19 @@ describe('parseOptions()', () => {
     );
     assert.deepEqual([o.port, o.data, o.feeRate, o.iceServers[0]?.username], [9000, '/tmp/x', 0.1, 'u']);
     assert.equal(parseOptions([], { PORT: '1234', MESHWORK_DATA: '/env/data' }).data, '/env/data');
+  });
+
+  it('reads the connection limits and timeouts', () => {
+    const o = parseOptions(['--max-conns', '500', '--max-conns-per-ip=20', '--header-timeout-ms', '2500', '--idle-timeout-ms', '9000']);
+    assert.deepEqual([o.maxConns, o.maxConnsPerIp, o.headerTimeoutMs, o.idleTimeoutMs], [500, 20, 2500, 9000]);
+    assert.deepEqual([DEFAULTS.maxConns, DEFAULTS.maxConnsPerIp, DEFAULTS.headerTimeoutMs, DEFAULTS.idleTimeoutMs], [10_000, 256, 10_000, 30_000]);
+    assert.throws(() => parseOptions(['--max-conns', '0']), /'--max-conns' as it must be an integer in \[1, 10000000\]: current value is 0/);
+    assert.throws(() => parseOptions(['--header-timeout-ms', '5']), /'--header-timeout-ms'/);
+    assert.throws(() => parseOptions(['--idle-timeout-ms', '-1']), /'--idle-timeout-ms'/);
+  });
+
+  it('lists every flag in USAGE', () => {
+    for (const flag of ['--max-conns ', '--max-conns-per-ip', '--header-timeout-ms', '--idle-timeout-ms']) assert.ok(USAGE.includes(flag), flag);
   });
 
   it('names the flag and value it refuses', () => {

@@ -21,8 +21,14 @@ export interface CoordinatorOptions {
   feeRate: number;
   /** ICE servers handed to peers by /api/config (e.g. a coturn relay). */
   iceServers: RTCIceServer[];
-  /** Concurrent WebSocket connections allowed from one address. */
+  /** Concurrent TCP connections (HTTP and WebSocket) allowed in all. */
+  maxConns: number;
+  /** Concurrent TCP connections (HTTP and WebSocket) allowed from one address. */
   maxConnsPerIp: number;
+  /** Time allowed for a request head to arrive (ms); slowloris peers are cut after it. */
+  headerTimeoutMs: number;
+  /** Keep-alive: time an HTTP connection may sit idle between requests (ms). */
+  idleTimeoutMs: number;
   logLevel: LogLevel;
   /** PeerJS: how long a message for an absent peer waits before the sender gets EXPIRE (ms). */
   expireMs: number;
@@ -57,7 +63,10 @@ export const DEFAULTS: CoordinatorOptions = {
   starterCredits: 1000,
   feeRate: 0.05,
   iceServers: [],
-  maxConnsPerIp: 200,
+  maxConns: 10_000,
+  maxConnsPerIp: 256,
+  headerTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
   logLevel: 'info',
   expireMs: 5000,
   aliveMs: 60_000,
@@ -82,7 +91,10 @@ export const USAGE = `Usage: deno run --allow-all coordinator/main.ts [flags]
   --starter-credits N   credits minted per new account (default 1000)
   --fee-rate F          protocol fee as a fraction of each payment (default 0.05)
   --ice JSON            RTCIceServer[] handed to peers (default [])
-  --max-conns-per-ip N  concurrent WebSockets per address (default 200)
+  --max-conns N         concurrent TCP connections in all, HTTP and WebSocket (default 10000)
+  --max-conns-per-ip N  concurrent TCP connections per address, HTTP and WebSocket (default 256)
+  --header-timeout-ms N time for a request head to arrive (default 10000)
+  --idle-timeout-ms N   keep-alive idle time between HTTP requests (default 30000)
   --log-level L         debug|info|warn|error|silent (default info)
   --expire-ms N         PeerJS queued-message expiry (default 5000)
   --alive-ms N          PeerJS silent-client timeout (default 60000)
@@ -110,7 +122,10 @@ const FLAGS: Record<string, Setter> = {
   'starter-credits': (o, v) => (o.starterCredits = int('starter-credits', v, 0, 1e9)),
   'fee-rate': (o, v) => (o.feeRate = fraction('fee-rate', v)),
   ice: (o, v) => (o.iceServers = iceServers(v)),
+  'max-conns': (o, v) => (o.maxConns = int('max-conns', v, 1, 1e7)),
   'max-conns-per-ip': (o, v) => (o.maxConnsPerIp = int('max-conns-per-ip', v, 1, 1e6)),
+  'header-timeout-ms': (o, v) => (o.headerTimeoutMs = int('header-timeout-ms', v, 10, 3_600_000)),
+  'idle-timeout-ms': (o, v) => (o.idleTimeoutMs = int('idle-timeout-ms', v, 10, 86_400_000)),
   'log-level': (o, v) => (o.logLevel = logLevel(v)),
   'expire-ms': (o, v) => (o.expireMs = int('expire-ms', v, 10, 3_600_000)),
   'alive-ms': (o, v) => (o.aliveMs = int('alive-ms', v, 100, 86_400_000)),

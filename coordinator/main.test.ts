@@ -19,6 +19,7 @@ describe('main.ts', () => {
     const line = JSON.parse(text.split('\n')[0]!);
     assert.equal(line.msg, 'listening');
     assert.match(line.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(line.descriptors.soft >= 1024 && line.descriptors.soft <= line.descriptors.hard, JSON.stringify(line.descriptors));
     const health = await fetch(`${line.url}/healthz`);
     assert.deepEqual(await health.json(), { ok: true });
     child.kill('SIGTERM');

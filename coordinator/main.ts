@@ -1,6 +1,7 @@
 /**
  * Command-line entry: `deno run --allow-all coordinator/main.ts [--port 8787] [--data ./data] ...`
- * (see config.ts USAGE). Prints one JSON line `{"msg":"listening","url":...}` when ready; SIGINT or SIGTERM
+ * (see config.ts USAGE). Prints one JSON line `{"msg":"listening","url":...,"descriptors":{"soft","hard"}}` when
+ * ready (the descriptor limits after raising the soft one to the hard one); SIGINT or SIGTERM
  * closes sockets and the ledger before exiting.
  */
 import { parseOptions, USAGE } from './config.ts';
@@ -19,7 +20,8 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const coordinator = await startCoordinator(opts);
-  console.log(JSON.stringify({ t: new Date().toISOString(), level: 'info', msg: 'listening', url: coordinator.url, data: opts.data, static: opts.staticDir }));
+  const { soft, hard } = coordinator.descriptors;
+  console.log(JSON.stringify({ t: new Date().toISOString(), level: 'info', msg: 'listening', url: coordinator.url, data: opts.data, static: opts.staticDir, descriptors: { soft, hard } }));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -4,10 +4,23 @@
  */
 
 /** Counter names the coordinator increments (each may carry one `kind` label). */
-export type CounterName = 'connections' | 'frames' | 'errors' | 'jobs' | 'shards_settled' | 'ledger_ops' | 'match_rounds' | 'match_offers' | 'match_ms';
+export type CounterName =
+  | 'connections'
+  | 'connections_refused'
+  | 'accept_errors'
+  | 'frames'
+  | 'errors'
+  | 'jobs'
+  | 'shards_settled'
+  | 'ledger_ops'
+  | 'match_rounds'
+  | 'match_offers'
+  | 'match_ms';
 
 const HELP: Record<CounterName, string> = {
   connections: 'WebSocket connections accepted, by kind (signalling, mesh).',
+  connections_refused: 'TCP connections refused or cut by a limit, by kind (global-cap, address-cap, no-descriptors, header-timeout, too-large, bad-request, write-timeout, slow-reader).',
+  accept_errors: 'Failed accept() calls (e.g. out of descriptors); the server carries on.',
   frames: 'Frames received, by kind.',
   errors: 'Error replies and failures, by kind.',
   jobs: 'Jobs accepted.',

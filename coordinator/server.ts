@@ -14,13 +14,14 @@ import { Market } from './market/market.ts';
 import { DEFAULT_LIMITS } from './market/admission.ts';
 import { STRANGERS, TRUSTED } from './market/credibility.ts';
 import { refundOrphanedEscrows } from './market/recovery.ts';
-import { MeshSession } from './mesh/session.ts';
+import { MAX_PREAUTH_FRAME_BYTES, MeshSession } from './mesh/session.ts';
 import { SessionRegistry } from './mesh/sessions.ts';
 import { SignallingServer } from './signalling/server.ts';
 import { handleApi } from './http/api.ts';
 import { jsonError, preflight, withSecurityHeaders } from './http/headers.ts';
 import { createStaticHandler } from './http/static.ts';
 import { MICRO } from '../src/protocol/coordinator.ts';
+import { type FdLimit, raiseFdLimit, REFUSAL_REASONS, serve, type ServeInfo, upgradeWebSocket } from './net/index.ts';
 
 /** PeerJS mount path and key, as /api/config announces them. */
 export const PEERJS = { path: '/peerjs', key: 'peerjs' } as const;
@@ -34,6 +35,8 @@ export interface RunningCoordinator {
   ledger: Ledger;
   metrics: Metrics;
   signalling: SignallingServer;
+  /** The process's descriptor limits after start-up raised the soft one (main.ts logs them). */
+  descriptors: FdLimit;
   /** Cancels running jobs (refunding escrow), closes sockets, the listener and the ledger. */
   close(): Promise<void>;
 }
@@ -49,7 +52,6 @@ export async function startCoordinator(
   const orphans = await refundOrphanedEscrows(ledger);
   if (orphans.jobs > 0) log.info('refunded escrows of jobs from an earlier process', orphans);
   const sessions = new SessionRegistry<MeshSession>();
-  const ipCap = new IpCap(o.maxConnsPerIp);
   const market = new Market({
     ledger,
     notify: (peerId, frame) => sessions.send(peerId, frame),
@@ -65,7 +67,7 @@ export async function startCoordinator(
   });
   const signalling = new SignallingServer(
     { path: `${PEERJS.path}/`, key: PEERJS.key, expireMs: o.expireMs, aliveMs: o.aliveMs, ratePerSec: o.ratePerSec, rateBurst: o.rateBurst },
-    { metrics, log, ipCap },
+    { metrics, log },
   );
   metrics.gauge('peers', 'Peers connected to signalling.', () => signalling.peers);
   metrics.gauge('contributors', 'Registered contributors.', () => market.registry.size);
@@ -91,19 +93,23 @@ export async function startCoordinator(
     accounts: new AccountGate(),
   };
   const trusted = new Set(o.trustProxy);
+  const forwardedCap = new IpCap(o.maxConnsPerIp);
 
-  const mesh = (req: Request, addr: string): Response => {
+  const mesh = (req: Request, info: ServeInfo): Response => {
     if (req.headers.get('upgrade')?.toLowerCase() !== 'websocket') return jsonError(426, 'invalid-message', 'Cannot serve /mesh without a WebSocket upgrade');
+    // Behind a trusted proxy the listener cannot tell clients apart: the forwarded address is capped here.
+    const addr = info.remoteAddr.hostname;
     const client = clientAddress(addr, req.headers, trusted);
-    const release = ipCap.acquire(client);
+    const release = client === addr ? () => {} : forwardedCap.acquire(client);
     if (!release) {
-      metrics.inc('errors', 'conn-cap');
-      return jsonError(429, 'rate-limited', `Cannot accept a connection as ${addr} has ${ipCap.max} open already`);
+      metrics.inc('connections_refused', 'address-cap');
+      return jsonError(429, 'rate-limited', `Cannot accept a connection as ${client} has ${forwardedCap.max} open already`);
     }
     let upgraded: { socket: WebSocket; response: Response };
     try {
-      // Deno pings every 60 s and closes a socket that stops answering: a crashed browser frees its leases.
-      upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
+      // Ping after 60 s of silence and drop a socket that does not answer: a crashed browser frees its leases.
+      // Only the small `auth` frame may come before authentication; MeshSession raises the limit after `welcome`.
+      upgraded = upgradeWebSocket(req, { idleTimeoutMs: 60_000, maxMessageBytes: MAX_PREAUTH_FRAME_BYTES });
     } catch (err) {
       release();
       return jsonError(400, 'invalid-message', `Cannot upgrade to a WebSocket: ${(err as Error).message}`);
@@ -115,19 +121,19 @@ export async function startCoordinator(
     return response;
   };
 
-  const handler = async (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> => {
+  const handler = async (req: Request, info: ServeInfo): Promise<Response> => {
     const started = performance.now();
     const res = await route(req, info);
     log.debug('http', { method: req.method, path: new URL(req.url).pathname, status: res.status, ms: Math.round(performance.now() - started) });
     return res;
   };
 
-  const route = async (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> => {
+  const route = async (req: Request, info: ServeInfo): Promise<Response> => {
     const url = new URL(req.url);
     const addr = info.remoteAddr.hostname;
     try {
       if (req.method === 'OPTIONS') return withSecurityHeaders(preflight());
-      if (url.pathname === '/mesh') return withSecurityHeaders(mesh(req, addr));
+      if (url.pathname === '/mesh') return withSecurityHeaders(mesh(req, info));
       if (signalling.owns(url.pathname)) return withSecurityHeaders(await signalling.handle(req, url, addr));
       const api = await handleApi(req, url, apiDeps);
       if (api) return withSecurityHeaders(api);
@@ -139,9 +145,22 @@ export async function startCoordinator(
     }
   };
 
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({ port: o.port, hostname: o.host, onListen: (a) => listening.resolve(a as Deno.NetAddr) }, handler);
-  const addr = await listening.promise;
+  const descriptors = raiseFdLimitOnce(log);
+  for (const reason of REFUSAL_REASONS) metrics.inc('connections_refused', reason, 0);
+  const server = serve({
+    hostname: o.host,
+    port: o.port,
+    maxConns: o.maxConns,
+    maxConnsPerAddr: o.maxConnsPerIp,
+    uncappedAddrs: trusted,
+    headerTimeoutMs: o.headerTimeoutMs,
+    idleTimeoutMs: o.idleTimeoutMs,
+    onRefused: (reason) => metrics.inc('connections_refused', reason),
+    onAcceptError: () => metrics.inc('accept_errors'),
+    log: (level, msg, fields) => log[level](msg, fields),
+  }, handler);
+  metrics.gauge('open_connections', 'TCP connections open (HTTP and WebSocket).', () => server.openConnections);
+  const addr = server.addr;
   const host = addr.hostname.includes(':') ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${host}:${addr.port}`;
   let closing: Promise<void> | undefined;
@@ -152,13 +171,24 @@ export async function startCoordinator(
     ledger,
     metrics,
     signalling,
+    descriptors,
     close: () =>
       closing ??= (async () => {
         await market.shutdown();
         signalling.close();
         sessions.closeAll(1001, 'server shutting down');
-        await server.shutdown();
+        // Under main.ts's 5 s forced exit: sockets that ignore our close frame are cut after closeTimeoutMs (3 s).
+        await server.shutdown(3000);
         if (!options.ledger) ledger.close();
       })(),
   };
+}
+
+let fdLimit: FdLimit | undefined;
+/** Raises the descriptor limit once per process (each connection holds one); warns when it cannot. */
+function raiseFdLimitOnce(log: ReturnType<typeof createLogger>): FdLimit {
+  if (fdLimit) return fdLimit;
+  fdLimit = raiseFdLimit();
+  if (fdLimit.error) log.warn('descriptor limit unchanged', { ...fdLimit });
+  return fdLimit;
 }

@@ -1,4 +1,4 @@
-/** Caps concurrent WebSocket connections per remote address, so one host cannot exhaust the server. */
+/** Caps concurrent connections per remote address, so one host cannot exhaust the server (the listener in net/ uses it). */
 
 /** Counts open connections per address against a cap. */
 export class IpCap {

@@ -53,14 +53,19 @@ describe('mesh API: authentication', () => {
       const err = await inbox.nextOfType('error');
       assert.deepEqual([err.rid, err.error.code], [7, 'unauthorized']);
       assert.equal((await inbox.closed).code, 4001);
-      // A large frame before auth is refused unparsed (a submit of 3 MiB would cost real CPU to parse).
+      // A large frame before auth is refused unread by the socket (a 3 MiB submit would cost real CPU to parse)...
       const big = MeshTestClient.open(c.url);
       await big.nextOfType('challenge');
       big.send({ type: 'submit', rid: 1, job: { pad: 'x'.repeat(3 * 1024 * 1024) }, signature: 'x' });
-      const refused = await big.nextOfType('error');
+      assert.equal((await big.closed).code, 1009);
+      // ...and one that fits the socket but not an auth frame is refused by the session, unparsed.
+      const mid = MeshTestClient.open(c.url);
+      await mid.nextOfType('challenge');
+      mid.send({ type: 'submit', rid: 1, job: { pad: 'x'.repeat(3000) }, signature: 'x' });
+      const refused = await mid.nextOfType('error');
       assert.equal(refused.error.code, 'unauthorized');
       assert.match(refused.error.message, /larger than 2048 characters/);
-      assert.equal((await big.closed).code, 4001);
+      assert.equal((await mid.closed).code, 4001);
       // An auth on a fresh socket still works.
       const me = await newIdentity();
       const ok = MeshTestClient.open(c.url);

@@ -23,11 +23,14 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Caller, handle, type HandlerDeps } from './handlers.ts';
 import type { SessionRegistry } from './sessions.ts';
+import { setSocketLimits } from '../net/index.ts';
 
 /** Largest mesh frame accepted after authentication: a submit of 10,000 shard specs fits, a flood does not. */
 export const MAX_MESH_FRAME_CHARS = 8 * 1024 * 1024;
 /** Largest frame accepted before authentication: the `auth` frame is a few hundred characters. */
 export const MAX_AUTH_FRAME_CHARS = 2048;
+/** Largest message the socket reads before `auth` succeeds; it refuses more with 1009, unbuffered. */
+export const MAX_PREAUTH_FRAME_BYTES = 4096;
 /** Characters per second a session may send, and the burst it may save up (a submit of 8 MiB fits the burst). */
 export const BYTES_PER_SEC = 4 * 1024 * 1024;
 export const BYTES_BURST = 16 * 1024 * 1024;
@@ -77,12 +80,12 @@ export class MeshSession {
     return this.#caller?.peerId;
   }
 
-  /** Sends a frame; false when the socket is not open. */
+  /** Sends a frame; false when the socket is not open or the send closed it (a slow reader past its buffer cap). */
   send(frame: ServerFrame): boolean {
     if (this.socket.readyState !== WebSocket.OPEN) return false;
     try {
       this.socket.send(JSON.stringify(frame));
-      return true;
+      return this.socket.readyState === WebSocket.OPEN;
     } catch {
       return false;
     }
@@ -188,6 +191,8 @@ export class MeshSession {
       // The old page's in-flight work is gone with it; its jobs stay, as the client came back.
       this.deps.market.unregister(f.peerId, false);
     }
+    // Authenticated: full-size requests (a submit of 10,000 shards) may come now, and right after `welcome`.
+    setSocketLimits(this.socket, { maxMessageBytes: MAX_MESH_FRAME_CHARS });
     this.send({ type: 'welcome', peerId: f.peerId, balance, feeRate: this.deps.feeRate, leaseMs: this.deps.leaseMs });
   }
 

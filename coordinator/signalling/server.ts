@@ -7,12 +7,18 @@
  */
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { IpCap } from '../limits/ip-cap.ts';
 import { TokenBucket } from '../limits/token-bucket.ts';
-import { isValidPeerId, parseSignalFrame, type ServerSignal, type SignalFrame } from './frames.ts';
+import { isValidPeerId, MAX_FRAME_CHARS, parseSignalFrame, type ServerSignal, type SignalFrame } from './frames.ts';
 import { Realm, type SignalClient } from './realm.ts';
 import { checkSignallingToken, isKeyedId } from './token.ts';
 import { json, jsonError } from '../http/headers.ts';
+import { upgradeWebSocket } from '../net/index.ts';
+
+/**
+ * Largest signalling message the socket reads: the most bytes MAX_FRAME_CHARS characters can take in UTF-8.
+ * Frames up to that get a readable ERROR from parseSignalFrame; anything larger is refused (1009) unread.
+ */
+export const MAX_SIGNAL_MESSAGE_BYTES = 3 * MAX_FRAME_CHARS;
 
 /** Signalling settings. */
 export interface SignallingOptions {
@@ -25,11 +31,10 @@ export interface SignallingOptions {
   rateBurst: number;
 }
 
-/** What the signalling server needs from the rest of the coordinator. */
+/** What the signalling server needs from the rest of the coordinator (connection caps are the listener's). */
 export interface SignallingDeps {
   metrics: Metrics;
   log: Logger;
-  ipCap: IpCap;
 }
 
 /** The PeerJS-compatible signalling server. */
@@ -87,11 +92,6 @@ export class SignallingServer {
   }
 
   async #connect(req: Request, url: URL, addr: string): Promise<Response> {
-    const release = this.deps.ipCap.acquire(addr);
-    if (!release) {
-      this.deps.metrics.inc('errors', 'conn-cap');
-      return jsonError(429, 'rate-limited', `Cannot accept a connection as ${addr} has ${this.deps.ipCap.max} open already`);
-    }
     const id = url.searchParams.get('id') ?? '';
     const token = url.searchParams.get('token') ?? '';
     const key = url.searchParams.get('key') ?? '';
@@ -103,14 +103,12 @@ export class SignallingServer {
     if (keyed) refusal = await checkSignallingToken(id, token);
     let upgrade: { socket: WebSocket; response: Response };
     try {
-      upgrade = Deno.upgradeWebSocket(req);
+      upgrade = upgradeWebSocket(req, { maxMessageBytes: MAX_SIGNAL_MESSAGE_BYTES });
     } catch (err) {
-      release();
       return jsonError(400, 'invalid-message', `Cannot upgrade to a WebSocket: ${(err as Error).message}`);
     }
     const { socket } = upgrade;
     this.deps.metrics.inc('connections', 'signalling');
-    socket.onclose = () => release();
     socket.onopen = () => {
       if (refusal !== null) {
         this.deps.metrics.inc('errors', 'signalling-refused');
@@ -118,12 +116,12 @@ export class SignallingServer {
         safeClose(socket, 1008, 'refused');
         return;
       }
-      this.#open({ id, token, keyed, socket, lastSeen: Date.now(), addr }, release);
+      this.#open({ id, token, keyed, socket, lastSeen: Date.now(), addr });
     };
     return upgrade.response;
   }
 
-  #open(client: SignalClient, release: () => void): void {
+  #open(client: SignalClient): void {
     const existing = this.realm.clients.get(client.id);
     // Same token = the same client reconnecting (reference behaviour); a fresh proof of the key also wins.
     if (existing && existing.token !== client.token && !client.keyed) {
@@ -136,7 +134,6 @@ export class SignallingServer {
     this.#buckets.set(client, new TokenBucket(this.opts.ratePerSec, this.opts.rateBurst));
     const { socket } = client;
     socket.onclose = () => {
-      release();
       if (this.realm.clients.get(client.id) === client) this.realm.clients.delete(client.id);
     };
     socket.onmessage = (ev) => this.#onMessage(client, ev.data);
@@ -196,11 +193,12 @@ export class SignallingServer {
     this.#sendRaw(client.socket, { type: 'ERROR', payload: { msg, code } });
   }
 
+  /** Sends a frame; false when the socket is not open or the send closed it (a slow reader past its buffer cap). */
   #sendRaw(socket: WebSocket, frame: ServerSignal): boolean {
     if (socket.readyState !== WebSocket.OPEN) return false;
     try {
       socket.send(JSON.stringify(frame));
-      return true;
+      return socket.readyState === WebSocket.OPEN;
     } catch {
       return false;
     }
