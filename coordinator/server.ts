@@ -65,9 +65,16 @@ export async function startCoordinator(
     metrics,
     ...(options.random ? { random: options.random } : {}),
   });
+  // Behind a trusted proxy the listener cannot tell clients apart: WebSockets are capped by forwarded address.
+  const trusted = new Set(o.trustProxy);
+  const forwardedCap = new IpCap(o.maxConnsPerIp);
+  const admitForwarded = (req: Request, addr: string): (() => void) | null => {
+    const client = clientAddress(addr, req.headers, trusted);
+    return client === addr ? () => {} : forwardedCap.acquire(client);
+  };
   const signalling = new SignallingServer(
     { path: `${PEERJS.path}/`, key: PEERJS.key, expireMs: o.expireMs, aliveMs: o.aliveMs, ratePerSec: o.ratePerSec, rateBurst: o.rateBurst },
-    { metrics, log },
+    { metrics, log, admit: admitForwarded },
   );
   metrics.gauge('peers', 'Peers connected to signalling.', () => signalling.peers);
   metrics.gauge('contributors', 'Registered contributors.', () => market.registry.size);
@@ -92,15 +99,12 @@ export async function startCoordinator(
     grantsPerNetworkDay: o.grantsPerNetworkDay,
     accounts: new AccountGate(),
   };
-  const trusted = new Set(o.trustProxy);
-  const forwardedCap = new IpCap(o.maxConnsPerIp);
 
   const mesh = (req: Request, info: ServeInfo): Response => {
     if (req.headers.get('upgrade')?.toLowerCase() !== 'websocket') return jsonError(426, 'invalid-message', 'Cannot serve /mesh without a WebSocket upgrade');
-    // Behind a trusted proxy the listener cannot tell clients apart: the forwarded address is capped here.
     const addr = info.remoteAddr.hostname;
     const client = clientAddress(addr, req.headers, trusted);
-    const release = client === addr ? () => {} : forwardedCap.acquire(client);
+    const release = admitForwarded(req, addr);
     if (!release) {
       metrics.inc('connections_refused', 'address-cap');
       return jsonError(429, 'rate-limited', `Cannot accept a connection as ${client} has ${forwardedCap.max} open already`);

@@ -2,15 +2,18 @@
  * PeerJS-protocol signalling, compatible with the stock `peerjs` 1.5 client: `GET {path}` (server info),
  * `GET {path}{key}/id` (fresh id), WebSocket `{path}peerjs?key=&id=&token=&version=`. Relays OFFER, ANSWER,
  * CANDIDATE, LEAVE and EXPIRE with `src` forced to the sender; queues for absent peers and EXPIREs after a
- * timeout; drops silent clients. Stricter than the reference server: keyed ids need proof of the key, every
- * invalid frame gets an ERROR naming the problem while the session goes on, and each peer is rate limited.
+ * timeout; drops silent clients. Stricter than the reference server: keyed ids need a one-time proof of the
+ * key (`GET {path}{key}/challenge?id=` gives the nonce, token.ts), every invalid frame gets an ERROR naming
+ * the problem while the session goes on, each peer is rate limited in a way strangers cannot turn against an
+ * honest peer (send-limits.ts), queues for absent peers are capped in messages and bytes, and a peer that
+ * stops reading is closed once its socket's send buffer passes its cap.
  */
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { TokenBucket } from '../limits/token-bucket.ts';
 import { isValidPeerId, MAX_FRAME_CHARS, parseSignalFrame, type ServerSignal, type SignalFrame } from './frames.ts';
 import { Realm, type SignalClient } from './realm.ts';
-import { checkSignallingToken, isKeyedId } from './token.ts';
+import { isKeyedId, SignallingNonces } from './token.ts';
+import { SendLimits } from './send-limits.ts';
 import { json, jsonError } from '../http/headers.ts';
 import { upgradeWebSocket } from '../net/index.ts';
 
@@ -35,12 +38,15 @@ export interface SignallingOptions {
 export interface SignallingDeps {
   metrics: Metrics;
   log: Logger;
+  /** Admits a WebSocket from a client behind a trusted proxy (its own cap); null refuses. Default: admit. */
+  admit?: (req: Request, addr: string) => (() => void) | null;
 }
 
 /** The PeerJS-compatible signalling server. */
 export class SignallingServer {
   readonly realm = new Realm();
-  #buckets = new WeakMap<SignalClient, TokenBucket>();
+  readonly #limits = new WeakMap<SignalClient, SendLimits>();
+  readonly #nonces = new SignallingNonces();
   #timer: ReturnType<typeof setInterval>;
 
   constructor(readonly opts: SignallingOptions, private readonly deps: SignallingDeps) {
@@ -69,6 +75,12 @@ export class SignallingServer {
     }
     if (rest === 'peerjs' && req.headers.get('upgrade')?.toLowerCase() === 'websocket') return await this.#connect(req, url, addr);
     const [key, method, extra] = rest.split('/');
+    if (req.method === 'GET' && extra === undefined && method === 'challenge') {
+      if (key !== this.opts.key) return jsonError(401, 'unauthorized', `Cannot serve a challenge as the key is not valid: current value is ${key}`);
+      const id = url.searchParams.get('id') ?? '';
+      if (!isKeyedId(id)) return jsonError(400, 'invalid-message', `Cannot serve a challenge as 'id' must be a keyed id (mw + 40 hex digits): current value is ${JSON.stringify(id.slice(0, 80))}`);
+      return json({ nonce: await this.#nonces.issue(id) });
+    }
     if (req.method === 'GET' && extra === undefined && (method === 'id' || method === 'peers')) {
       if (key !== this.opts.key) return jsonError(401, 'unauthorized', `Cannot serve ${method} as the key is not valid: current value is ${key}`);
       if (method === 'peers') return jsonError(401, 'unauthorized', 'Cannot list peers as discovery is disabled');
@@ -100,14 +112,21 @@ export class SignallingServer {
     else if (key !== this.opts.key) refusal = 'Invalid key provided';
     else if (!isValidPeerId(id)) refusal = `Cannot accept id as it is not a valid peer id: current value is ${JSON.stringify(String(id).slice(0, 80))}`;
     const keyed = refusal === null && isKeyedId(id);
-    if (keyed) refusal = await checkSignallingToken(id, token);
+    if (keyed) refusal = await this.#nonces.check(id, token);
+    const release = this.deps.admit ? this.deps.admit(req, addr) : () => {};
+    if (!release) {
+      this.deps.metrics.inc('connections_refused', 'address-cap');
+      return jsonError(429, 'rate-limited', `Cannot accept a signalling connection from ${addr}: too many open`);
+    }
     let upgrade: { socket: WebSocket; response: Response };
     try {
       upgrade = upgradeWebSocket(req, { maxMessageBytes: MAX_SIGNAL_MESSAGE_BYTES });
     } catch (err) {
+      release();
       return jsonError(400, 'invalid-message', `Cannot upgrade to a WebSocket: ${(err as Error).message}`);
     }
     const { socket } = upgrade;
+    socket.addEventListener('close', release);
     this.deps.metrics.inc('connections', 'signalling');
     socket.onopen = () => {
       if (refusal !== null) {
@@ -131,24 +150,20 @@ export class SignallingServer {
     }
     if (existing) safeClose(existing.socket, 4000, 'replaced by a new connection');
     this.realm.clients.set(client.id, client);
-    this.#buckets.set(client, new TokenBucket(this.opts.ratePerSec, this.opts.rateBurst));
+    this.#limits.set(client, new SendLimits(this.opts.ratePerSec, this.opts.rateBurst));
     const { socket } = client;
     socket.onclose = () => {
       if (this.realm.clients.get(client.id) === client) this.realm.clients.delete(client.id);
     };
     socket.onmessage = (ev) => this.#onMessage(client, ev.data);
     this.#sendRaw(socket, { type: 'OPEN' });
-    for (const frame of this.realm.drain(client.id)) this.#sendRaw(socket, frame);
+    for (const text of this.realm.drain(client.id)) this.#sendText(socket, text);
     this.deps.log.debug('signalling open', { peer: client.id, keyed: client.keyed });
   }
 
   #onMessage(client: SignalClient, data: unknown): void {
     client.lastSeen = Date.now();
     this.deps.metrics.inc('frames', 'signalling');
-    if (!this.#buckets.get(client)!.take()) {
-      this.#error(client, 'rate-limited', `Cannot relay as ${client.id} exceeds ${this.opts.ratePerSec} messages per second`);
-      return;
-    }
     if (typeof data !== 'string') {
       this.#error(client, 'invalid-message', 'Cannot accept frame as binary frames are not part of the protocol');
       return;
@@ -158,6 +173,12 @@ export class SignallingServer {
       frame = parseSignalFrame(data);
     } catch (err) {
       this.#error(client, err instanceof RangeError ? 'too-large' : 'invalid-message', (err as Error).message);
+      return;
+    }
+    const refused = this.#limits.get(client)!.take(frame.type === 'HEARTBEAT' ? undefined : frame.dst, data.length);
+    if (refused) {
+      const what = refused === 'to-peer' ? `${this.opts.ratePerSec} messages per second to ${frame.dst}` : refused === 'bytes' ? 'its bytes per second' : 'its messages per second';
+      this.#error(client, 'rate-limited', `Cannot relay as ${client.id} exceeds ${what}`);
       return;
     }
     this.#dispatch(client, frame);
@@ -175,6 +196,7 @@ export class SignallingServer {
     if (frame.payload !== undefined) out.payload = frame.payload;
     const dst = this.realm.clients.get(frame.dst);
     if (dst) {
+      this.#limits.get(dst)?.heardFrom(client.id);
       if (!this.#sendRaw(dst.socket, out)) {
         this.realm.clients.delete(dst.id);
         safeClose(dst.socket, 1011, 'send failed');
@@ -195,9 +217,13 @@ export class SignallingServer {
 
   /** Sends a frame; false when the socket is not open or the send closed it (a slow reader past its buffer cap). */
   #sendRaw(socket: WebSocket, frame: ServerSignal): boolean {
+    return this.#sendText(socket, JSON.stringify(frame));
+  }
+
+  #sendText(socket: WebSocket, text: string): boolean {
     if (socket.readyState !== WebSocket.OPEN) return false;
     try {
-      socket.send(JSON.stringify(frame));
+      socket.send(text);
       return socket.readyState === WebSocket.OPEN;
     } catch {
       return false;

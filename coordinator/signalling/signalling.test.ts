@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { signallingToken } from '../../src/core/identity.ts';
+import { keyedToken } from '../testing/signal-client.ts';
 import { startTestCoordinator } from '../testing/coordinator.ts';
 import { newIdentity } from '../testing/mesh-client.ts';
 import { openSignal, type Signal } from '../testing/signal-client.ts';
@@ -56,8 +57,8 @@ describe('PeerJS signalling: sessions', () => {
       const other = await newIdentity();
       const bad = [
         openSignal(c.url, me.peerId, 'random-token'),
-        openSignal(c.url, me.peerId, await signallingToken(other)), // another key's proof
-        openSignal(c.url, me.peerId, await signallingToken(me, Date.now() - 11 * 60_000)), // stale
+        openSignal(c.url, me.peerId, await keyedToken(c.url, other)), // another key's proof
+        openSignal(c.url, me.peerId, await signallingToken(me, `${Date.now() + 30_000}.AAAA.BBBB`)), // a nonce we never issued
       ];
       for (const inbox of bad) {
         const frame = await inbox.next(() => true);
@@ -65,7 +66,7 @@ describe('PeerJS signalling: sessions', () => {
         assert.match(frame.payload?.msg ?? '', /Cannot accept keyed id/);
         await inbox.closed;
       }
-      const good = await opened(openSignal(c.url, me.peerId, await signallingToken(me)));
+      const good = await opened(openSignal(c.url, me.peerId, await keyedToken(c.url, me)));
       await closeAll(good);
     } finally {
       await c.close();
@@ -158,7 +159,7 @@ describe('PeerJS signalling: relaying', () => {
     const c = await startTestCoordinator({ ratePerSec: 5, rateBurst: 5 });
     try {
       const a = await opened(openSignal(c.url, 'alice', 't'));
-      for (let i = 0; i < 8; i++) a.send({ type: 'HEARTBEAT' });
+      for (let i = 0; i < 80; i++) a.send({ type: 'HEARTBEAT' }); // past the sender-wide burst (10 x 5)
       const err = await a.nextOfType('ERROR');
       assert.equal(err.payload?.code, 'rate-limited');
       await closeAll(a);

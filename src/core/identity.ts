@@ -49,15 +49,16 @@ export async function generateKeyPair(): Promise<CryptoKeyPair> {
 }
 
 /**
- * The PeerJS `token` a keyed peer presents to signalling: `publicKey.timestamp.signature`, where the signature
- * covers `signallingMessage(peerId, timestamp)`. The coordinator accepts it within a time window.
+ * The PeerJS `token` a keyed peer presents to signalling: `publicKey.nonce.signature`, where the nonce is one
+ * the coordinator issued for this id (`GET {peerjs path}{key}/challenge?id=`) and the signature covers
+ * `signallingMessage(peerId, nonce)`. The coordinator accepts each nonce once, so a token is worth nothing
+ * after it was used.
  */
-export async function signallingToken(identity: Identity, now = Date.now()): Promise<string> {
-  const ts = String(now);
-  return `${identity.publicKey}.${ts}.${await identity.sign(signallingMessage(identity.peerId, ts))}`;
+export async function signallingToken(identity: Identity, nonce: string): Promise<string> {
+  return `${identity.publicKey}.${nonce}.${await identity.sign(signallingMessage(identity.peerId, nonce))}`;
 }
 
 /** Text signed in a signalling token. */
-export function signallingMessage(peerId: string, timestamp: string): string {
-  return `meshwork-signal:v1:${peerId}:${timestamp}`;
+export function signallingMessage(peerId: string, nonce: string): string {
+  return `meshwork-signal:v2:${peerId}:${nonce}`;
 }

@@ -49,6 +49,24 @@ export async function fetchConfig(base: string | URL, signal?: AbortSignal): Pro
   };
 }
 
+/** Asks the coordinator for a one-time signalling nonce for a keyed `peerId` (see `signallingToken`). */
+export async function fetchSignallingNonce(base: string | URL, config: MeshConfig, peerId: string): Promise<string> {
+  const url = coordinatorUrl(base, `${config.peerjs.path.replace(/\/?$/, '/')}${config.peerjs.key}/challenge`);
+  url.searchParams.set('id', peerId);
+  let res: Response;
+  try {
+    res = await fetch(url, { cache: 'no-store' });
+  } catch (err) {
+    throw new MeshError('transfer-failed', `Cannot fetch a signalling challenge from ${url.href}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!res.ok) throw new MeshError('transfer-failed', `Cannot fetch a signalling challenge from ${url.href}: current status is ${res.status}`);
+  const { nonce } = (await res.json()) as { nonce?: unknown };
+  if (typeof nonce !== 'string' || !/^[A-Za-z0-9_.-]{1,200}$/.test(nonce)) {
+    throw new MeshError('invalid-message', `Cannot use the signalling challenge as its nonce is not valid: current value is ${String(nonce).slice(0, 60)}`);
+  }
+  return nonce;
+}
+
 /** The peerjs options for a coordinator: host, port, TLS and path from its URL, key and ICE from its config. */
 export function peerOptions(base: string | URL, config: MeshConfig, token: string) {
   const url = coordinatorUrl(base, config.peerjs.path);

@@ -29,14 +29,18 @@ export class PeerNetwork extends EventTarget {
   readonly #dialing = new Map<string, Promise<PeerLink>>();
   readonly #dialFailures = new Map<string, (err: Error) => void>();
   readonly #policy: ReconnectPolicy;
+  readonly #base: string | URL;
+  readonly #config: MeshConfig;
   #closed = false;
   #reconnecting = false;
 
-  private constructor(peer: Peer, identity: Identity, policy: ReconnectPolicy) {
+  private constructor(peer: Peer, identity: Identity, policy: ReconnectPolicy, base: string | URL, config: MeshConfig) {
     super();
     this.peer = peer;
     this.#identity = identity;
     this.#policy = policy;
+    this.#base = base;
+    this.#config = config;
     peer.on('connection', (conn) => void this.#accept(conn));
     peer.on('error', (err) => this.#onError(err));
     peer.on('disconnected', () => void this.#reconnect());
@@ -46,7 +50,7 @@ export class PeerNetwork extends EventTarget {
   /** Opens signalling for this identity. */
   static async open(base: string | URL, identity: Identity, config: MeshConfig, policy: Partial<ReconnectPolicy> = {}): Promise<PeerNetwork> {
     const peer = await openSignalling(base, identity, config);
-    return new PeerNetwork(peer, identity, { ...DEFAULT_RECONNECT, ...policy });
+    return new PeerNetwork(peer, identity, { ...DEFAULT_RECONNECT, ...policy }, base, config);
   }
 
   /** An open link to `remote`, reusing one in either direction, else dialing (at most one dial at a time). */
@@ -152,7 +156,7 @@ export class PeerNetwork extends EventTarget {
         const delay = Math.min(this.#policy.maxMs, this.#policy.baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
         await new Promise((r) => setTimeout(r, delay));
         if (this.#closed || this.peer.destroyed) return;
-        await reconnectSignalling(this.peer, this.#identity);
+        await reconnectSignalling(this.peer, this.#base, this.#config, this.#identity);
         const ok = await new Promise<boolean>((resolve) => {
           const done = (v: boolean) => {
             clearTimeout(timer);

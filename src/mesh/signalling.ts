@@ -1,11 +1,12 @@
 /**
  * Signalling through the coordinator's PeerJS-protocol endpoint with the stock `peerjs` client. The peer id is
- * the identity's keyed id and the token proves the key, so nobody else can take the id.
+ * the identity's keyed id and the token proves the key over a one-time nonce, so nobody else can take the id,
+ * not even with a token read off an earlier connection.
  */
 import { Peer, type PeerError } from 'peerjs';
 import { type Identity, signallingToken } from '../core/identity.ts';
 import { MeshError } from '../protocol/errors.ts';
-import { type MeshConfig, peerOptions } from './config.ts';
+import { fetchSignallingNonce, type MeshConfig, peerOptions } from './config.ts';
 
 /** PeerJS error types after which the Peer cannot be used again. */
 const FATAL = new Set(['browser-incompatible', 'invalid-id', 'invalid-key', 'ssl-unavailable', 'server-error', 'socket-error', 'socket-closed', 'unavailable-id']);
@@ -17,7 +18,8 @@ export function isFatalPeerError(type: string): boolean {
 
 /** Creates a Peer for this identity and resolves once the signalling server accepted it. */
 export async function openSignalling(base: string | URL, identity: Identity, config: MeshConfig, timeoutMs = 15_000): Promise<Peer> {
-  const peer = new Peer(identity.peerId, peerOptions(base, config, await signallingToken(identity)));
+  const nonce = await fetchSignallingNonce(base, config, identity.peerId);
+  const peer = new Peer(identity.peerId, peerOptions(base, config, await signallingToken(identity, nonce)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
@@ -46,8 +48,8 @@ export async function openSignalling(base: string | URL, identity: Identity, con
   return peer;
 }
 
-/** Refreshes the Peer's token (tokens carry a timestamp) and reconnects it to the signalling server. */
-export async function reconnectSignalling(peer: Peer, identity: Identity): Promise<void> {
-  peer.options.token = await signallingToken(identity);
+/** Gives the Peer a fresh one-time token (a used one is refused) and reconnects it to the signalling server. */
+export async function reconnectSignalling(peer: Peer, base: string | URL, config: MeshConfig, identity: Identity): Promise<void> {
+  peer.options.token = await signallingToken(identity, await fetchSignallingNonce(base, config, identity.peerId));
   peer.reconnect();
 }

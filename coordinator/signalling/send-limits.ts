@@ -1,0 +1,62 @@
+/**
+ * How much one signalling client may send. Three buckets, so that limits protect the server without letting
+ * strangers silence an honest peer:
+ * - per destination: `ratePerSec` messages (burst `rateBurst`) from this sender to one peer, so a flood at
+ *   one victim is cut at the sender;
+ * - per sender, in messages and bytes, for messages that start a conversation (ten times the per-destination
+ *   rate, BYTES_PER_SEC bytes);
+ * - replies are exempt from the sender-wide buckets: a message to a peer that messaged this sender within
+ *   REPLY_WINDOW_MS is an answer, and answering twenty peers that each ask at their full rate must not use up
+ *   the answering peer's own budget (those twenty paid for their questions with theirs).
+ * Per-client maps are bounded (MAX_TRACKED peers each); the least recent entry goes first.
+ */
+import { TokenBucket } from '../limits/token-bucket.ts';
+
+/** Bytes per second a client may send to peers it starts talking to, and the burst. */
+export const BYTES_PER_SEC = 1024 * 1024;
+const BYTES_BURST = 4 * 1024 * 1024;
+/** A message counts as a reply within this long after the destination last messaged the sender. */
+export const REPLY_WINDOW_MS = 5_000;
+/** Destinations and askers tracked per client. */
+export const MAX_TRACKED = 512;
+
+/** Why a message was refused, or null when it may go. */
+export type SendVerdict = null | 'to-peer' | 'sender' | 'bytes';
+
+/** One client's send budget. */
+export class SendLimits {
+  readonly #perDst = new Map<string, TokenBucket>();
+  readonly #askedBy = new Map<string, number>();
+  readonly #sender: TokenBucket;
+  readonly #bytes = new TokenBucket(BYTES_PER_SEC, BYTES_BURST);
+
+  constructor(private readonly ratePerSec: number, private readonly rateBurst: number, private readonly now: () => number = Date.now) {
+    this.#sender = new TokenBucket(ratePerSec * 10, rateBurst * 10);
+  }
+
+  /** Takes the budget for one message of `bytes` to `dst` (undefined: to the server, e.g. HEARTBEAT). */
+  take(dst: string | undefined, bytes: number): SendVerdict {
+    if (dst === undefined) return this.#sender.take() ? null : 'sender';
+    let bucket = this.#perDst.get(dst);
+    if (bucket) this.#perDst.delete(dst);
+    else bucket = new TokenBucket(this.ratePerSec, this.rateBurst);
+    this.#perDst.set(dst, bucket);
+    trim(this.#perDst);
+    if (!bucket.take()) return 'to-peer';
+    const asked = this.#askedBy.get(dst);
+    if (asked !== undefined && this.now() - asked <= REPLY_WINDOW_MS) return null;
+    if (!this.#sender.take()) return 'sender';
+    return this.#bytes.take(bytes) ? null : 'bytes';
+  }
+
+  /** `src` sent this client a message: answers to it are replies for a while. */
+  heardFrom(src: string): void {
+    this.#askedBy.delete(src);
+    this.#askedBy.set(src, this.now());
+    trim(this.#askedBy);
+  }
+}
+
+function trim(map: Map<string, unknown>): void {
+  while (map.size > MAX_TRACKED) map.delete(map.keys().next().value!);
+}
