@@ -4,11 +4,17 @@
  * Frames are routed to per-lease inboxes; a `shard` frame (the start of a lease on the contributor side) is
  * raised as an event. Anything malformed closes the link with a clear error instead of throwing, so one bad
  * peer cannot crash the page. Sends apply backpressure on the underlying RTCDataChannel.
+ *
+ * A link between two pages is authenticated first (link-auth.ts): each side proves its id with its key, over
+ * this DTLS session; frames that arrive before the other side's proof has verified wait (bounded), and a link
+ * whose proof fails is closed. `PeerLink.open` resolves only once the link is authenticated.
  */
 import type { DataConnection } from 'peerjs';
 import { sha256Hex } from '../core/hash.ts';
 import { MeshError, toWireError } from '../protocol/errors.ts';
-import { CHUNK_BYTES, CHUNK_HEADER_BYTES, decodeChunk, type PeerFrame, parsePeerFrame } from '../protocol/peer.ts';
+import { CHUNK_BYTES, CHUNK_HEADER_BYTES, decodeChunk, type PeerFrame, parseLinkFrame, parsePeerFrame } from '../protocol/peer.ts';
+import type { Identity } from '../core/identity.ts';
+import { fingerprints, LinkAuth } from './link-auth.ts';
 import { parseJson } from '../protocol/validate.ts';
 import { type BlobKind, LeaseInbox } from './lease-inbox.ts';
 import { decodeBlob, encodeBlob } from './blob-codec.ts';
@@ -20,6 +26,9 @@ export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 export const LOW_WATER_BYTES = 1024 * 1024;
 /** Longest control frame accepted, in characters. */
 export const MAX_CONTROL_CHARS = 64 * 1024;
+/** Frames (and their bytes) a link holds while the other side's proof of identity is being checked. */
+const MAX_EARLY_FRAMES = 256;
+const MAX_EARLY_BYTES = 4 * 1024 * 1024;
 
 /** Detail of the `shard` event: the other side asks to start a lease. */
 export interface ShardRequest {
@@ -38,24 +47,63 @@ export class PeerLink extends EventTarget {
   readonly #receiver = new BlobReceiver();
   readonly #closedSignal = new AbortController();
   #nextTid = 1;
+  readonly #auth: LinkAuth | undefined;
+  #verified: boolean;
+  readonly #authenticated = deferred();
+  #authChain: Promise<void> = Promise.resolve();
+  readonly #early: unknown[] = [];
+  #earlyBytes = 0;
 
-  /** Wraps an open connection; use `PeerLink.open` for one still negotiating. */
-  constructor(conn: DataConnection) {
+  /**
+   * Wraps an open connection; use `PeerLink.open` for one still negotiating. With an `identity`, the link
+   * authenticates both ends before it reads anything else (without one, e.g. an in-memory link to this same
+   * page, it is trusted as is).
+   */
+  constructor(conn: DataConnection, identity?: Identity) {
     super();
     if (!conn.open) throw new TypeError(`Cannot wrap a connection to ${conn.peer} as it must be open: current state is closed`);
     this.remote = conn.peer;
     this.conn = conn;
+    this.#authenticated.promise.catch(() => {});
+    this.#verified = identity === undefined;
+    if (identity) this.#auth = new LinkAuth(identity, conn.peer, () => fingerprints(conn));
+    else this.#authenticated.resolve();
     const dc = conn.dataChannel;
     dc.binaryType = 'arraybuffer';
     dc.bufferedAmountLowThreshold = LOW_WATER_BYTES;
     conn.on('data', (data) => this.#onData(data));
     conn.on('close', () => this.close(new MeshError('transfer-failed', `Cannot keep the link to ${this.remote} as the connection closed`)));
     conn.on('error', (err) => this.close(new MeshError('transfer-failed', `Cannot keep the link to ${this.remote}: ${err.message}`)));
+    if (this.#auth) this.#send(JSON.stringify(this.#auth.hello()));
   }
 
-  /** Waits for a connection to open (or fail, or time out) and wraps it. */
-  static open(conn: DataConnection, timeoutMs = 20_000): Promise<PeerLink> {
-    if (conn.open) return Promise.resolve(new PeerLink(conn));
+  /** Resolves once the other side proved its id (at once for an unauthenticated link); rejects if the link closes first. */
+  get authenticated(): Promise<void> {
+    return this.#authenticated.promise;
+  }
+
+  /** Waits for a connection to open (or fail, or time out), wraps it and waits until both ends proved their ids. */
+  static async open(conn: DataConnection, timeoutMs = 20_000, identity?: Identity): Promise<PeerLink> {
+    const link = await PeerLink.#opened(conn, timeoutMs, identity);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        link.authenticated,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new MeshError('transfer-failed', `Cannot open a link to ${conn.peer}: it did not prove its id within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      link.close(err as Error);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    return link;
+  }
+
+  static #opened(conn: DataConnection, timeoutMs: number, identity: Identity | undefined): Promise<PeerLink> {
+    if (conn.open) return Promise.resolve(new PeerLink(conn, identity));
     return new Promise((resolve, reject) => {
       const fail = (why: string) => {
         cleanup();
@@ -65,7 +113,7 @@ export class PeerLink extends EventTarget {
       const onOpen = () => {
         cleanup();
         try {
-          resolve(new PeerLink(conn));
+          resolve(new PeerLink(conn, identity));
         } catch (err) {
           reject(err);
         }
@@ -166,6 +214,8 @@ export class PeerLink extends EventTarget {
     if (!this.open) return;
     const reason = err ?? new MeshError('transfer-failed', `Cannot use the link to ${this.remote} as it was closed`);
     this.#closedSignal.abort(reason);
+    this.#authenticated.reject(reason);
+    this.#early.length = 0;
     for (const inbox of this.#inboxes.values()) inbox.fail(reason);
     this.#inboxes.clear();
     this.#receiver.clear();
@@ -207,6 +257,7 @@ export class PeerLink extends EventTarget {
 
   #onData(data: unknown): void {
     if (!this.open) return;
+    if (!this.#verified) return this.#beforeProof(data);
     try {
       if (typeof data === 'string') this.#onControl(data);
       else if (data instanceof ArrayBuffer) this.#onChunk(data);
@@ -217,6 +268,34 @@ export class PeerLink extends EventTarget {
         : new MeshError('invalid-message', `Cannot accept a frame from ${this.remote}: ${(err as Error).message}`);
       this.close(error);
     }
+  }
+
+  /** Until the other side's proof verifies, only hello and proof are read; anything else waits (bounded). */
+  #beforeProof(data: unknown): void {
+    const auth = this.#auth!;
+    const type = typeof data === 'string' ? linkFrameType(data) : undefined;
+    if (type !== undefined) {
+      this.#authChain = this.#authChain.then(async () => {
+        if (!this.open) return;
+        const frame = parseLinkFrame(parseJson(data as string, MAX_CONTROL_CHARS));
+        if (frame.type === 'hello') {
+          this.#send(JSON.stringify(await auth.onHello(frame)));
+          return;
+        }
+        await auth.onProof(frame);
+        this.#verified = true;
+        this.#authenticated.resolve();
+        for (const early of this.#early.splice(0)) this.#onData(early);
+        this.#earlyBytes = 0;
+      }).catch((err) => this.close(err instanceof MeshError ? err : new MeshError('unauthorized', `Cannot link to ${this.remote}: ${(err as Error).message}`)));
+      return;
+    }
+    this.#earlyBytes += typeof data === 'string' ? data.length : data instanceof ArrayBuffer ? data.byteLength : 0;
+    if (this.#early.length >= MAX_EARLY_FRAMES || this.#earlyBytes > MAX_EARLY_BYTES) {
+      this.close(new MeshError('unauthorized', `Cannot link to ${this.remote} as it sent too much before proving its id`));
+      return;
+    }
+    this.#early.push(data);
   }
 
   #onControl(text: string): void {
@@ -247,4 +326,22 @@ export class PeerLink extends EventTarget {
     const inbox = this.#inboxes.get(frame.leaseId);
     if (bytes && inbox) inbox.pushBlob(frame.what, decodeBlob(frame, bytes));
   }
+}
+
+/** 'hello' or 'proof' when a text frame is a link authentication frame, else undefined. */
+function linkFrameType(text: string): string | undefined {
+  if (text.length > MAX_CONTROL_CHARS) return undefined;
+  try {
+    const type = (JSON.parse(text) as { type?: unknown } | null)?.type;
+    return type === 'hello' || type === 'proof' ? type : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
 }

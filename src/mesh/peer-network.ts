@@ -95,7 +95,7 @@ export class PeerNetwork extends EventTarget {
     const unavailable = new Promise<never>((_, reject) => this.#dialFailures.set(remote, reject));
     unavailable.catch(() => {});
     try {
-      const link = await Promise.race([PeerLink.open(conn, timeoutMs), unavailable]);
+      const link = await Promise.race([PeerLink.open(conn, timeoutMs, this.#identity), unavailable]);
       this.#add(link);
       return link;
     } catch (err) {
@@ -112,7 +112,7 @@ export class PeerNetwork extends EventTarget {
       return;
     }
     try {
-      this.#add(await PeerLink.open(conn));
+      this.#add(await PeerLink.open(conn, 20_000, this.#identity));
     } catch {
       // A connection that never opened has nothing to clean up beyond what PeerLink.open did.
     }

@@ -41,6 +41,22 @@ export const BlobFrameSchema = v.pipe(
   v.forward(v.check((f) => f.encoding !== undefined || f.wireBytes === undefined, 'no value without an encoding'), ['wireBytes']),
 );
 
+const b64url = (min: number, max: number) => v.pipe(v.string(), v.minLength(min), v.maxLength(max), v.regex(/^[A-Za-z0-9_-]+$/));
+
+/**
+ * The first frames on every link: each side says who it is (`hello`: keyed peer id, raw Ed25519 public key,
+ * a fresh nonce) and proves it (`proof`: a signature over the other side's nonce, both ids and both DTLS
+ * fingerprints, see src/mesh/link-auth.ts). Nothing else is read before the other side's proof verifies.
+ */
+export const LinkFrameSchema = v.variant('type', [
+  v.strictObject({ type: v.literal('hello'), v: int(0, 1_000_000), peerId: v.pipe(v.string(), v.regex(/^mw[0-9a-f]{40}$/)), publicKey: b64url(43, 43), nonce: b64url(16, 64) }),
+  v.strictObject({ type: v.literal('proof'), signature: b64url(86, 86) }),
+]);
+/** A link authentication frame. */
+export type LinkFrame = v.InferOutput<typeof LinkFrameSchema>;
+/** Validates a link authentication frame. */
+export const parseLinkFrame = parser(LinkFrameSchema);
+
 /** Control frames on a peer data connection, tagged by `type`. */
 export const PeerFrameSchema = v.variant('type', [
   v.strictObject({ type: v.literal('shard'), v: int(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), leaseId: IdSchema }),
