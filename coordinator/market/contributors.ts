@@ -3,9 +3,9 @@
  * once, whether it is taking work, where it connects from, and the runs it holds. Its track record lives in
  * credibility.ts, keyed by peer id, so leaving and rejoining does not wash it.
  *
- * Capacity: a contributor's `load` counts its leases until they are claimed and, once claimed, until the
- * claim window passes or the run is paid, so a peer that claims at once with a made-up hash cannot hoard
- * shards. Unpaid claims (claimed or contested, not yet paid or rejected) are capped per contributor, and a
+ * Capacity: a contributor's `load` counts its leases until they are claimed and, once claimed, for a short
+ * hold (market.ts CLAIM_HOLD_MS) or until the run is paid, so a peer that claims at once with a made-up hash
+ * cannot hoard shards. Unpaid claims (claimed or contested, not yet paid or rejected) are capped per contributor, and a
  * newcomer's capacity ramps up with its paid runs (NEWCOMER_SLOTS + paid runs, up to what it declared), so
  * declaring maxConcurrent 64 and never finishing holds two shards, not sixty-four.
  */

@@ -40,6 +40,8 @@ export interface Run {
   receipt?: { receipt: Receipt; signature: string };
   /** Lease expiry (leased) or end of the claim window (claimed). */
   timer?: ReturnType<typeof setTimeout>;
+  /** End of the capacity hold after a claim. */
+  holdTimer?: ReturnType<typeof setTimeout>;
   /** A payment is being written to the ledger. */
   settling?: Promise<boolean>;
 }

@@ -35,6 +35,13 @@ import { jobDetail } from './detail.ts';
 
 /** Shortest time between two matching rounds. */
 export const MIN_ROUND_MS = 10;
+/**
+ * How long a claimed run keeps its slot of its contributor's capacity (at most the claim window): time for the
+ * outputs to travel. A peer claiming at once with a made-up hash holds a slot this long per claim, and each
+ * such claim is outvoted or complained about; a longer hold would let verified shards waiting for their
+ * second run block the very contributors that must run it.
+ */
+export const CLAIM_HOLD_MS = 5_000;
 /** How often refunds that failed are retried. */
 const REFUND_SWEEP_MS = 10_000;
 
@@ -217,6 +224,10 @@ export class Market {
     this.registry.get(peerId)?.unpaid.add(claim.leaseId);
     this.credibility.recordSpeed(peerId, job.shards[shard]!.spec.workUnits, now - run.startedAt);
     run.timer = setTimeout(() => this.#windowPassed(ref), this.deps.claimWindowMs);
+    run.holdTimer = setTimeout(() => {
+      delete run.holdTimer;
+      if (this.registry.get(peerId)?.load.delete(claim.leaseId)) this.schedule();
+    }, Math.min(this.deps.claimWindowMs, CLAIM_HOLD_MS));
     this.#afterChange(job, shard);
     this.schedule();
     return { accepted: true, duplicate: false };
@@ -254,7 +265,7 @@ export class Market {
     const verdict = checkReject(job, run, f);
     if (verdict === 'release') return { released: this.release(f.leaseId, `rejected: ${f.reason}`, true), contested: false };
     if (verdict === 'nothing') return { released: false, contested: run.state === 'contested' };
-    // The run keeps its capacity until its claim window passes or arbitration decides it: complaints must not
+    // The run keeps its slot for the rest of its hold (CLAIM_HOLD_MS after the claim): a complaint must not
     // let a peer that claims garbage at once take more work.
     job.contest(f.shard, run);
     this.deps.log.info('run contested', { jobId: job.jobId, shard: f.shard, leaseId: f.leaseId, contributor: run.lease.contributor, reason: f.reason });
@@ -483,12 +494,10 @@ export class Market {
     }
   }
 
-  /** The claim window of a run passed: it stops counting against capacity; unverified and unchallenged, it is paid. */
+  /** The claim window of a run passed: unverified and unchallenged, it is paid. */
   #windowPassed(ref: RunRef): void {
     const { job, shard, run } = ref;
     delete run.timer;
-    this.registry.get(run.lease.contributor)?.load.delete(run.lease.leaseId);
-    this.schedule();
     const s = job.shards[shard]!;
     if (job.state !== 'running' || run.state !== 'claimed' || (s.verify && !s.waived)) return;
     const rival = s.runs.some((r) => r !== run && r.claim && r.state !== 'rejected' && r.claim.outputHash !== run.claim!.outputHash);
@@ -544,7 +553,9 @@ export class Market {
   #forget(ref: RunRef): void {
     const { run } = ref;
     clearTimeout(run.timer);
+    clearTimeout(run.holdTimer);
     delete run.timer;
+    delete run.holdTimer;
     this.#runs.delete(run.lease.leaseId);
     const c = this.registry.get(run.lease.contributor);
     // Capacity freed: look for work for it.

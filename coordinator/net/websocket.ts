@@ -14,6 +14,9 @@ import { closePayload, CloseCode, encodeFrame, isValidCloseCode, Opcode, utf8 } 
 import { queueMessage } from './ws-send.ts';
 import { WebSocketEvents } from './ws-events.ts';
 import { checkLimits, type WebSocketLimits } from './ws-limits.ts';
+
+/** Input read and dropped after failing a connection, before it is destroyed. */
+const FAIL_DISCARD_BYTES = 64 * 1024;
 import { type Deadline, schedule } from './timers.ts';
 import { type FrameSink, readFrames } from './ws-reader.ts';
 
@@ -194,7 +197,12 @@ export class ServerWebSocket extends WebSocketEvents implements WebSocket {
     this.#terminate(true, code, reason);
   }
 
-  /** Fails the connection: close frame with `code`, FIN, discard input until the peer hangs up or time runs out. */
+  /**
+   * Fails the connection: close frame with `code`, FIN, then discard input until the peer hangs up, but at
+   * most FAIL_DISCARD_BYTES of it: past that the socket is no longer read (its sender stalls on a full TCP
+   * window, while still able to read our close frame) and the close timer destroys it. A peer that keeps
+   * streaming, e.g. the rest of a 60 MiB frame we refused, costs no more reading.
+   */
   async #fail(code: number, reason: string): Promise<void> {
     const io = this.#io!;
     if (!this.#closeSent) this.#startClose(code, reason.slice(0, 120));
@@ -203,8 +211,13 @@ export class ServerWebSocket extends WebSocketEvents implements WebSocket {
     if (!(await io.writer.drain())) return this.#terminate(false, code, reason);
     io.closeWrite();
     try {
+      let discarded = io.reader.buffered;
       io.reader.consume(io.reader.buffered);
-      while (await io.reader.fill(4096)) io.reader.consume(io.reader.buffered);
+      while (await io.reader.fill(1)) {
+        discarded += io.reader.buffered;
+        io.reader.consume(io.reader.buffered);
+        if (discarded >= FAIL_DISCARD_BYTES) return; // the close timer ends it
+      }
     } catch {
       // destroyed by the close timer, or reset by the peer
     }

@@ -3,8 +3,8 @@
  * strangers silence an honest peer:
  * - per destination: `ratePerSec` messages (burst `rateBurst`) from this sender to one peer, so a flood at
  *   one victim is cut at the sender;
- * - per sender, in messages and bytes, for messages that start a conversation (ten times the per-destination
- *   rate, BYTES_PER_SEC bytes);
+ * - per sender, in bytes for every message (checked before parsing) and in messages for messages that start
+ *   a conversation (ten times the per-destination rate);
  * - replies are exempt from the sender-wide buckets: a message to a peer that messaged this sender within
  *   REPLY_WINDOW_MS is an answer, and answering twenty peers that each ask at their full rate must not use up
  *   the answering peer's own budget (those twenty paid for their questions with theirs).
@@ -29,13 +29,30 @@ export class SendLimits {
   readonly #askedBy = new Map<string, number>();
   readonly #sender: TokenBucket;
   readonly #bytes = new TokenBucket(BYTES_PER_SEC, BYTES_BURST);
+  #lastNotice = -Infinity;
 
   constructor(private readonly ratePerSec: number, private readonly rateBurst: number, private readonly now: () => number = Date.now) {
     this.#sender = new TokenBucket(ratePerSec * 10, rateBurst * 10);
   }
 
-  /** Takes the budget for one message of `bytes` to `dst` (undefined: to the server, e.g. HEARTBEAT). */
-  take(dst: string | undefined, bytes: number): SendVerdict {
+  /**
+   * Takes the byte budget of a message before it is even parsed (parsing a 60 KB offer costs real CPU, so a
+   * flood is refused by its size first). Replies count here too: answers are small.
+   */
+  takeBytes(bytes: number): SendVerdict {
+    return this.#bytes.take(bytes) ? null : 'bytes';
+  }
+
+  /** Whether to tell the sender about a refusal now (at most one notice a second: a flood gets no echo). */
+  notice(): boolean {
+    const now = this.now();
+    if (now - this.#lastNotice < 1000) return false;
+    this.#lastNotice = now;
+    return true;
+  }
+
+  /** Takes the message budget for one message to `dst` (undefined: to the server, e.g. HEARTBEAT). */
+  take(dst: string | undefined): SendVerdict {
     if (dst === undefined) return this.#sender.take() ? null : 'sender';
     let bucket = this.#perDst.get(dst);
     if (bucket) this.#perDst.delete(dst);
@@ -45,8 +62,7 @@ export class SendLimits {
     if (!bucket.take()) return 'to-peer';
     const asked = this.#askedBy.get(dst);
     if (asked !== undefined && this.now() - asked <= REPLY_WINDOW_MS) return null;
-    if (!this.#sender.take()) return 'sender';
-    return this.#bytes.take(bytes) ? null : 'bytes';
+    return this.#sender.take() ? null : 'sender';
   }
 
   /** `src` sent this client a message: answers to it are replies for a while. */

@@ -168,6 +168,12 @@ export class SignallingServer {
       this.#error(client, 'invalid-message', 'Cannot accept frame as binary frames are not part of the protocol');
       return;
     }
+    const limits = this.#limits.get(client)!;
+    if (limits.takeBytes(data.length)) {
+      if (limits.notice()) this.#error(client, 'rate-limited', `Cannot relay as ${client.id} exceeds its bytes per second`);
+      else this.deps.metrics.inc('errors', 'signalling-frame');
+      return;
+    }
     let frame: SignalFrame;
     try {
       frame = parseSignalFrame(data);
@@ -175,10 +181,11 @@ export class SignallingServer {
       this.#error(client, err instanceof RangeError ? 'too-large' : 'invalid-message', (err as Error).message);
       return;
     }
-    const refused = this.#limits.get(client)!.take(frame.type === 'HEARTBEAT' ? undefined : frame.dst, data.length);
+    const refused = limits.take(frame.type === 'HEARTBEAT' ? undefined : frame.dst);
     if (refused) {
-      const what = refused === 'to-peer' ? `${this.opts.ratePerSec} messages per second to ${frame.dst}` : refused === 'bytes' ? 'its bytes per second' : 'its messages per second';
-      this.#error(client, 'rate-limited', `Cannot relay as ${client.id} exceeds ${what}`);
+      const what = refused === 'to-peer' ? `${this.opts.ratePerSec} messages per second to ${frame.dst}` : 'its messages per second';
+      if (limits.notice()) this.#error(client, 'rate-limited', `Cannot relay as ${client.id} exceeds ${what}`);
+      else this.deps.metrics.inc('errors', 'signalling-frame');
       return;
     }
     this.#dispatch(client, frame);
