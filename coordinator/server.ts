@@ -81,6 +81,9 @@ export async function startCoordinator(
   metrics.gauge('contributors_active', 'Contributors taking work.', () => market.registry.active);
   metrics.gauge('mesh_sessions', 'Authenticated mesh API sessions.', () => sessions.size);
   metrics.gauge('jobs_running', 'Jobs not yet finished.', () => market.runningJobs);
+  metrics.gauge('rss_bytes', 'Resident memory of the process.', () => Deno.memoryUsage().rss);
+  metrics.gauge('heap_used_bytes', 'JavaScript heap in use.', () => Deno.memoryUsage().heapUsed);
+  metrics.gauge('external_bytes', 'Memory of buffers outside the JavaScript heap.', () => Deno.memoryUsage().external);
   const serveStatic = createStaticHandler(o.staticDir);
   const apiDeps = {
     ledger, market, metrics, peers: () => signalling.peers, iceServers: o.iceServers, feeRate: o.feeRate, leaseMs: o.leaseMs, peerjs: { ...PEERJS },

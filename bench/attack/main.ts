@@ -30,6 +30,13 @@ function rssMiB(pid: number): number {
   }
 }
 
+/** The coordinator's memory gauges from /metrics, in MiB. */
+async function memory(): Promise<{ heap: number; external: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const gauge = (name: string) => Number(new RegExp(`^meshwork_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return { heap: gauge('heap_used_bytes'), external: gauge('external_bytes') };
+}
+
 function alive(): boolean {
   try {
     Deno.readTextFileSync(`/proc/${coordinator.pid}/status`);
@@ -66,6 +73,7 @@ async function probe(ms: number): Promise<{ p50: number; p99: number; max: numbe
 async function attack(kind: string): Promise<Record<string, unknown>> {
   const before = await probe(3000);
   const rssBefore = rssMiB(coordinator.pid);
+  const memBefore = await memory();
   const child = new Deno.Command('node_modules/.bin/deno', {
     args: ['run', '-A', 'bench/attack/attacker.ts', kind, base, String(ATTACK_S)],
     stdout: 'piped',
@@ -83,6 +91,7 @@ async function attack(kind: string): Promise<Record<string, unknown>> {
     kind,
     healthz: { before: { p50: before.p50, p99: before.p99 }, during: { p50: during.p50, p99: during.p99, max: during.max, failed: during.failed, n: during.n } },
     rssMiB: { before: rssBefore, peak: Math.max(during.peakRss, settle.peakRss), after: rssMiB(coordinator.pid) },
+    heapMiB: { before: memBefore, after: await memory() },
     alive: alive(),
     attacker: JSON.parse(out),
   };
@@ -95,11 +104,13 @@ try {
   }
   await probe(1000); // warm up
   const start = rssMiB(coordinator.pid);
+  const memStart = await memory();
   const results = [];
   for (const kind of ['flood', 'matcher', 'slow-reader']) results.push(await attack(kind));
   await sleep(3000);
   const end = rssMiB(coordinator.pid);
-  console.log(JSON.stringify({ attackSeconds: ATTACK_S, rssMiB: { start, end, ratio: end / start }, alive: alive(), results }));
+  const memEnd = await memory();
+  console.log(JSON.stringify({ attackSeconds: ATTACK_S, rssMiB: { start, end, ratio: end / start }, heapMiB: { start: memStart, end: memEnd }, alive: alive(), results }));
 } finally {
   try {
     coordinator.kill('SIGTERM');
