@@ -5,6 +5,7 @@
 import { DEFAULTS, type CoordinatorOptions, ledgerPath } from './config.ts';
 import { createLogger } from './log.ts';
 import { Metrics } from './metrics.ts';
+import { startMemoryHousekeeping } from './memory.ts';
 import { IpCap } from './limits/ip-cap.ts';
 import { AccountGate } from './limits/account-gate.ts';
 import { clientAddress } from './limits/network.ts';
@@ -153,6 +154,7 @@ export async function startCoordinator(
   };
 
   const descriptors = raiseFdLimitOnce(log);
+  const stopHousekeeping = startMemoryHousekeeping(log);
   for (const reason of REFUSAL_REASONS) metrics.inc('connections_refused', reason, 0);
   const server = serve({
     hostname: o.host,
@@ -182,6 +184,7 @@ export async function startCoordinator(
     close: () =>
       closing ??= (async () => {
         await market.shutdown();
+        stopHousekeeping();
         signalling.close();
         sessions.closeAll(1001, 'server shutting down');
         // Under main.ts's 5 s forced exit: sockets that ignore our close frame are cut after closeTimeoutMs (3 s).
