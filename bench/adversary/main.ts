@@ -24,7 +24,7 @@ for (const mix of mixes(shards)) {
   results.push(r);
   const missed = goals(r).filter((g) => !g.met).map((g) => g.goal);
   console.error(`${mix.name}: ${r.finished} shards in ${r.seconds.toFixed(1)} s, ${r.wrong} wrong, extra runs ${(r.overhead * 100).toFixed(1)}%, ` +
-    `saboteurs' net ${(r.saboteurNet / 1e6).toFixed(3)} cr${missed.length ? `; missed: ${missed.join(', ')}` : ''}`);
+    `saboteurs' net ${r.saboteurNet} µcr${missed.length ? `; missed: ${missed.join(', ')}` : ''}`);
 }
 console.log(markdown(results));
 console.log(json(results, {

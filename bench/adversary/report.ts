@@ -3,7 +3,6 @@
  * work, saboteurs' net credits, the ledger invariant), as a Markdown table for bench/RESULTS.md, as rows for
  * `bench/run.mjs`, and as JSON.
  */
-import { MICRO } from '../../src/core/cost.ts';
 import type { MixResult } from './run-mix.ts';
 
 /** One goal and whether a mix met it. */
@@ -28,7 +27,7 @@ export function goals(r: MixResult): GoalCheck[] {
     out.push({ goal: `extra runs <= ${pct(mix.overheadGoal)}`, met: r.overhead <= mix.overheadGoal, detail: `${pct(r.overhead)} extra runs per decided shard` });
   }
   if (mix.kind !== 'none') {
-    out.push({ goal: "saboteurs' net credits <= 0", met: r.saboteurNet <= 0, detail: `${credits(r.saboteurNet)} credits` });
+    out.push({ goal: "saboteurs' net credits <= 0", met: r.saboteurNet <= 0, detail: `${credits(r.saboteurNet)} micro-credits` });
   }
   out.push({ goal: 'ledger: balances sum to minted', met: r.ledger.ok, detail: `total ${r.ledger.total}, minted ${r.ledger.minted}` });
   if (r.timedOut) out.push({ goal: 'mix finished in time', met: false, detail: `cut short after ${r.seconds.toFixed(0)} s` });
@@ -37,8 +36,8 @@ export function goals(r: MixResult): GoalCheck[] {
 
 /** The Markdown table of all mixes. */
 export function markdown(results: readonly MixResult[]): string {
-  const head = ['mix', 'shards decided', 'wrong', 'wrong / M (95% bound)', 'goal / M', 'extra runs', 'saboteur runs (identities)', "saboteurs' net credits",
-    'paid for wrong claims', 'runs rejected (outvoted / arbitration)', 'honest failures', 'ledger', 'goals met', 's'];
+  const head = ['mix', 'shards decided', 'wrong', 'wrong / M (95% bound)', 'goal / M', 'extra runs', 'saboteur runs (identities)', "saboteurs' net (µcr)",
+    'paid for wrong claims (µcr)', 'runs rejected (outvoted / arbitration)', 'honest failures', 'ledger', 'goals met', 's'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of results) {
     const checks = goals(r);
@@ -67,7 +66,7 @@ export function markdown(results: readonly MixResult[]): string {
 export function benchRows(results: readonly MixResult[]): { bench: string; measure: string; value: number; baseline: number; ratio?: number; note: string }[] {
   return results.map((r) => {
     const note = `${r.finished} shards, 95% bound ${ppm(r.boundPpm)}/M, extra runs ${pct(r.overhead)}` +
-      (r.mix.kind === 'none' ? '' : `, saboteurs' net ${netText(r)} cr`) + `, ledger ${r.ledger.ok ? 'ok' : 'OFF'}`;
+      (r.mix.kind === 'none' ? '' : `, saboteurs' net ${netText(r)} µcr`) + `, ledger ${r.ledger.ok ? 'ok' : 'OFF'}`;
     if (r.mix.overheadGoal !== undefined) {
       return { bench: 'adversary', measure: `${r.mix.name}: extra runs per shard`, value: r.overhead, baseline: r.mix.overheadGoal, ratio: r.overhead / r.mix.overheadGoal, note };
     }
@@ -86,9 +85,9 @@ function netText(r: MixResult): string {
   return `${credits(r.saboteurNet)} (received ${credits(r.freeloaders.value)}, paid ${credits(r.freeloaders.paid)})`;
 }
 
+/** Micro-credits, signed (one run of a shard pays 1,000 plus a 50 fee: credits would round it away). */
 function credits(micro: number): string {
-  const c = micro / MICRO;
-  return (c > 0 ? '+' : '') + (Math.abs(c) >= 100 ? c.toFixed(0) : c.toFixed(3));
+  return (micro > 0 ? '+' : '') + micro.toLocaleString('en-US');
 }
 
 function ppm(x: number): string {

@@ -38,6 +38,10 @@ export interface MixResult {
   /** Failures on evidence recorded against honest contributors. */
   honestFailures: number;
   waived: number;
+  /** Leases assigned, claims the market refused as late, receipts and complaints it refused. */
+  assignments: number;
+  lateClaims: number;
+  refused: number;
   rejected: { outvoted: number; arbitration: number };
   ledger: { minted: number; total: number; ok: boolean };
   seconds: number;
@@ -102,6 +106,9 @@ async function measure(world: World, mix: Mix, pop: Population, seconds: number,
     ...(freeloaders ? { freeloaders } : {}),
     honestFailures: pop.honest.reduce((k, c) => k + cred.get(c.id).failures, 0),
     waived: n.waived,
+    assignments: n.assignments,
+    lateClaims: n.lateClaims,
+    refused: n.refused,
     rejected: { outvoted: world.metrics.get('errors', 'rejected-outvoted'), arbitration: world.metrics.get('errors', 'rejected-arbitration') },
     ledger: { minted: books.minted, total: books.total, ok: books.total === books.minted },
     seconds,
