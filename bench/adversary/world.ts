@@ -16,12 +16,8 @@ import { honestHash } from './hashes.ts';
 /** Any base64url text: the session verifies signatures before the market is called, the market only stores them. */
 export const SIGNATURE = 'c2ltdWxhdGVkLXNpZ25hdHVyZQ';
 
-/**
- * The market's timers in the simulation: short, so a mix runs in seconds, and far above the simulated delays.
- * The claim window stays well above the time a client takes to pay its receipts (as 60 s does in production):
- * at 100 ms, windows of unpaid runs passed in bursts and their payments thrashed the job's escrow key.
- */
-export const TIMERS = { leaseMs: 1000, claimWindowMs: 1000, replicaWaitMs: 300 } as const;
+/** The market's timers in the simulation: short, so a mix runs in seconds, and far above the simulated delays. */
+export const TIMERS = { leaseMs: 500, claimWindowMs: 200, replicaWaitMs: 300 } as const;
 /** Time for outputs to reach the client after the claim is recorded. */
 export const TRANSFER_MS = 1;
 /** How long a client waits for outputs that never come before it complains ('transfer-failed'). */
