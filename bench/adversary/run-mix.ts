@@ -20,6 +20,8 @@ export interface MixResult {
   /** Shards the coordinator decided (verdict with a hash), wrong ones, and the rate with its 95% bound. */
   finished: number;
   wrong: number;
+  /** Wrong results two runs agreed on (the rest were accepted unverified). */
+  wrongVerified: number;
   wrongPpm: number;
   boundPpm: number;
   /** Runs claimed on decided shards, per decided shard, minus one. */
@@ -94,6 +96,7 @@ async function measure(world: World, mix: Mix, pop: Population, seconds: number,
     mix,
     finished: n.finished,
     wrong: n.wrong,
+    wrongVerified: n.wrongVerified,
     wrongPpm: n.finished > 0 ? (n.wrong / n.finished) * 1e6 : 0,
     boundPpm: upperBound95(n.wrong, n.finished) * 1e6,
     overhead: n.finished > 0 ? n.claimsOnDecided / n.finished - 1 : 0,

@@ -41,6 +41,8 @@ export class Counts {
   finished = 0;
   /** ... whose hash is not the honest one. */
   wrong = 0;
+  /** ... of which two runs agreed on the wrong hash (the rest were accepted unverified: a spot check missed). */
+  wrongVerified = 0;
   /** Verdicts that waived verification (no eligible verifier on another network). */
   waived = 0;
   assignments = 0;
@@ -70,9 +72,10 @@ export class Counts {
   }
 
   /** Records a decided shard (the claim that decided it is counted just after its verdict went out). */
-  decided(key: string, wrong: boolean): void {
+  decided(key: string, wrong: boolean, verified: boolean): void {
     this.finished++;
     if (wrong) this.wrong++;
+    if (wrong && verified) this.wrongVerified++;
     this.#decided.add(key);
   }
 
@@ -172,7 +175,7 @@ export class World {
       // Verdicts are sent while the job is still running, so its spec is at hand.
       const spec = this.market.job(frame.jobId)?.shards[frame.shard]?.spec;
       if (!spec) throw new Error(`Cannot judge the verdict on ${frame.jobId}:${frame.shard} as the job is not running`);
-      this.counts.decided(`${frame.jobId}:${frame.shard}`, frame.outputHash !== honestHash(spec.inputHash));
+      this.counts.decided(`${frame.jobId}:${frame.shard}`, frame.outputHash !== honestHash(spec.inputHash), frame.state === 'verified');
     }
   }
 }
