@@ -59,7 +59,7 @@ export async function populate(world: World, adv: Adversary): Promise<Population
 
 /**
  * Gives each honest contributor a history of `agreements` agreements and as many paid runs, recorded the way
- * the market records agreeing runs (`credibility.agreed`); with 100 they are past the spot-check floor.
+ * the market records agreeing runs (`credibility.agreed`); with 100 their results are replicated at the 5% floor.
  */
 export function seedHistory(world: World, ids: readonly string[], agreements: number): void {
   for (let k = 0; k < agreements; k++) {

@@ -44,6 +44,7 @@ export interface MixResult {
   assignments: number;
   lateClaims: number;
   refused: number;
+  unjudged: number;
   rejected: { outvoted: number; arbitration: number };
   ledger: { minted: number; total: number; ok: boolean };
   seconds: number;
@@ -112,6 +113,7 @@ async function measure(world: World, mix: Mix, pop: Population, seconds: number,
     assignments: n.assignments,
     lateClaims: n.lateClaims,
     refused: n.refused,
+    unjudged: n.unjudged,
     rejected: { outvoted: world.metrics.get('errors', 'rejected-outvoted'), arbitration: world.metrics.get('errors', 'rejected-arbitration') },
     ledger: { minted: books.minted, total: books.total, ok: books.total === books.minted },
     seconds,

@@ -56,6 +56,8 @@ export class Counts {
   lateClaims = 0;
   /** Receipts and complaints the market refused (run already paid, rejected or released). */
   refused = 0;
+  /** Verdicts on jobs no longer running, which the report cannot judge (none expected). */
+  unjudged = 0;
   readonly #claimsByShard = new Map<string, number>();
   readonly #decided = new Set<string>();
   readonly #wrongLeases = new Set<string>();
@@ -172,9 +174,13 @@ export class World {
         this.counts.waived++;
         return;
       }
-      // Verdicts are sent while the job is still running, so its spec is at hand.
+      // Verdicts are sent while the job is still running, so its spec is at hand (a throw here would land
+      // inside the market's call, so a verdict that cannot be judged is counted instead).
       const spec = this.market.job(frame.jobId)?.shards[frame.shard]?.spec;
-      if (!spec) throw new Error(`Cannot judge the verdict on ${frame.jobId}:${frame.shard} as the job is not running`);
+      if (!spec) {
+        this.counts.unjudged++;
+        return;
+      }
       this.counts.decided(`${frame.jobId}:${frame.shard}`, frame.outputHash !== honestHash(spec.inputHash), frame.state === 'verified');
     }
   }
