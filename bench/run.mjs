@@ -16,7 +16,10 @@ const BENCHES = {
   matmul: () => import('./matmul.mjs').then((m) => m.run),
   kernels: () => import('./kernels.mjs').then((m) => m.run),
   onnx: () => import('./onnx.mjs').then((m) => m.run),
+  adversary: () => import('./adversary.mjs').then((m) => () => m.benchAdversary()),
 };
+/** Benchmarks that need neither the coordinator process nor a browser: run alone, they start neither. */
+const STANDALONE = new Set(['ledger', 'validate', 'adversary']);
 
 if (process.getuid?.() === 0 && !process.env.MESHWORK_BENCH_NS) {
   const probe = spawnSync('unshare', ['-n', 'true']);
@@ -34,18 +37,19 @@ if (only && !(only in BENCHES)) {
   console.error(`Cannot run benchmark '${only}' as it is not one of: ${Object.keys(BENCHES).join(', ')}`);
   process.exit(2);
 }
-const coordinator = await startCoordinator(Number(process.env.MESHWORK_BENCH_PORT ?? 8790));
-const browser = await launchBrowser();
+const mesh = !(only && STANDALONE.has(only));
+const coordinator = mesh ? await startCoordinator(Number(process.env.MESHWORK_BENCH_PORT ?? 8790)) : undefined;
+const browser = mesh ? await launchBrowser() : undefined;
 const rows = [];
 try {
-  const ctx = { browser, baseURL: coordinator.url };
+  const ctx = { browser, baseURL: coordinator?.url };
   for (const [name, load] of Object.entries(BENCHES)) {
     if (only && only !== name) continue;
     rows.push(...(await (await load())(ctx)));
   }
 } finally {
-  await browser.close();
-  coordinator.stop();
+  await browser?.close();
+  coordinator?.stop();
 }
 printTable(rows);
 console.log(`\n${new Date().toISOString()} node ${process.version}, ${(await import('node:os')).cpus().length} cores`);

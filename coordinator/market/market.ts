@@ -79,6 +79,8 @@ export class Market {
   /** Runs in flight (leased, claimed or contested) by lease id. */
   readonly #runs = new Map<string, RunRef>();
   readonly #refunds = new Set<Job>();
+  /** The last payment of each job queued for the ledger (see #pay). */
+  readonly #payQueue = new WeakMap<Job, Promise<unknown>>();
   readonly #random: () => number;
   readonly #limits: MarketLimits;
   #seq = 0;
@@ -461,16 +463,22 @@ export class Market {
     this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId: run.lease.leaseId, reason: `rejected: ${why}` });
   }
 
-  /** Pays a claimed run once; resolves with whether this call paid it. */
+  /**
+   * Pays a claimed run once; resolves with whether this call paid it. Payments of one job are written one at
+   * a time: each checks the job's escrow key, so concurrent ones (a client paying receipts as outputs arrive)
+   * would conflict in the ledger and retry, dozens of commits each. A queued run is `settling` at once.
+   */
   #pay(job: Job, i: number, run: Run, basis: PayBasis): Promise<boolean> {
     if (run.settling) return run.settling;
     if (run.state === 'paid' || run.state === 'rejected' || !run.claim) return Promise.resolve(false);
-    const p: Promise<boolean> = this.#write(job, i, run, basis).finally(() => {
+    const previous = this.#payQueue.get(job) ?? Promise.resolve();
+    const p: Promise<boolean> = previous.then(() => this.#write(job, i, run, basis)).finally(() => {
       delete run.settling;
       job.inflight.delete(p);
     });
     run.settling = p;
     job.inflight.add(p);
+    this.#payQueue.set(job, p.catch(() => false));
     return p;
   }
 
