@@ -154,11 +154,11 @@ export class Market {
   // ---- jobs ----
 
   /** Admits a job (whose signature the caller verified), holds its escrow and queues its shards. */
-  async submit(client: string, spec: JobSpec, bytes: number): Promise<SubmitResult> {
+  async submit(client: string, spec: JobSpec, bytes: number, canonical?: string): Promise<SubmitResult> {
     if (this.#closed) throw new MeshError('internal', 'Cannot submit as the coordinator is shutting down');
     const escrow = escrowFor({ shards: spec.shards, bid: spec.bid, feeRate: this.deps.feeRate });
     admit(spec, escrow, bytes, this.#book.usage(client), { jobs: this.#book.runningCount, shards: this.#book.runningShards }, this.#limits);
-    const jobId = await jobIdFor(client, spec);
+    const jobId = await jobIdFor(client, spec, canonical);
     if (this.#book.get(jobId) || this.#book.finished(jobId)) throw replayed(spec);
     try {
       await this.deps.ledger.hold(jobId, client, escrow);

@@ -23,11 +23,15 @@ export interface HandlerDeps {
 }
 
 type Request = Exclude<ClientFrame, { type: 'auth' }>;
-/** A handler gets the frame and its size in characters (submits count against the client's byte cap). */
-type Handler<T extends Request['type']> = (d: HandlerDeps, caller: Caller, f: ClientFrameOf<T>, chars: number) => unknown;
+/**
+ * A handler gets the frame, its size in characters (submits count against the client's byte cap) and, for a
+ * submit, the canonical text of its job when the session already built it.
+ */
+type Handler<T extends Request['type']> = (d: HandlerDeps, caller: Caller, f: ClientFrameOf<T>, chars: number, canonical?: string) => unknown;
 
-async function requireSignature(caller: Caller, kind: 'job' | 'receipt' | 'result', value: unknown, signature: string): Promise<void> {
-  if (!(await verifySignature(caller.publicKey, signedText(kind, value), signature))) {
+async function requireSignature(caller: Caller, kind: 'job' | 'receipt' | 'result', value: unknown, signature: string, canonical?: string): Promise<void> {
+  const text = canonical === undefined ? signedText(kind, value) : `meshwork-${kind}:v1:${canonical}`;
+  if (!(await verifySignature(caller.publicKey, text, signature))) {
     throw new MeshError('unauthorized', `Cannot accept the ${kind} as its signature does not verify with ${caller.peerId}'s key`);
   }
 }
@@ -36,9 +40,9 @@ const HANDLERS: { [T in Request['type']]: Handler<T> } = {
   register: (d, c, f) => d.market.register(c.peerId, f, c.network),
   state: (d, c, f) => d.market.setState(c.peerId, f.state),
   unregister: (d, c) => ({ unregistered: d.market.unregister(c.peerId, true) }),
-  submit: async (d, c, f, chars) => {
-    await requireSignature(c, 'job', f.job, f.signature);
-    return await d.market.submit(c.peerId, f.job, chars);
+  submit: async (d, c, f, chars, canonical) => {
+    await requireSignature(c, 'job', f.job, f.signature, canonical);
+    return await d.market.submit(c.peerId, f.job, chars, canonical);
   },
   result: async (d, c, f) => {
     await requireSignature(c, 'result', f.claim, f.signature);
@@ -56,7 +60,8 @@ const HANDLERS: { [T in Request['type']]: Handler<T> } = {
 };
 
 /** Runs the handler for a request frame. */
-export function handle(d: HandlerDeps, caller: Caller, frame: Request, chars: number): Promise<unknown> {
+export function handle(d: HandlerDeps, caller: Caller, frame: ClientFrame, chars: number, canonical?: string): Promise<unknown> {
+  if (frame.type === 'auth') return Promise.reject(new MeshError('conflict', `Cannot authenticate again as this session is ${caller.peerId}`));
   const h = HANDLERS[frame.type] as Handler<Request['type']>;
-  return Promise.resolve().then(() => h(d, caller, frame as never, chars));
+  return Promise.resolve().then(() => h(d, caller, frame as never, chars, canonical));
 }

@@ -22,6 +22,7 @@ import type { AccountGate } from '../limits/account-gate.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Caller, handle, type HandlerDeps } from './handlers.ts';
+import { readSubmit } from './submit-frame.ts';
 import type { SessionRegistry } from './sessions.ts';
 import { setSocketLimits } from '../net/index.ts';
 
@@ -116,19 +117,28 @@ export class MeshSession {
     if (!this.#bucket.take() || !this.#bytes.take(data.length)) {
       return this.#error(ridOf(data), new MeshError('rate-limited', `Cannot accept more than ${this.deps.ratePerSec} frames or ${BYTES_PER_SEC} characters per second`));
     }
-    let frame: ClientFrame;
     let raw: unknown;
     try {
       raw = parseJson(data, MAX_MESH_FRAME_CHARS);
-      frame = parseClientFrame(raw);
     } catch (err) {
-      return this.#error(ridOf(raw), err);
+      return this.#error(undefined, err);
     }
-    if (frame.type === 'auth') return this.#error(undefined, new MeshError('conflict', `Cannot authenticate again as this session is ${this.#caller.peerId}`));
     const caller = this.#caller;
+    // A submit is validated a slice at a time (submit-frame.ts); every other frame is small.
+    const read: Promise<{ frame: ClientFrame; canonical?: string }> = (raw as { type?: unknown } | null)?.type === 'submit'
+      ? readSubmit(raw)
+      : Promise.resolve().then(() => ({ frame: parseClientFrame(raw) }));
     this.#queue = this.#queue.then(async () => {
+      let frame: ClientFrame;
+      let canonical: string | undefined;
       try {
-        const result = await handle(this.deps, caller, frame as Exclude<ClientFrame, { type: 'auth' }>, data.length);
+        ({ frame, canonical } = await read);
+      } catch (err) {
+        return this.#error(ridOf(raw), err);
+      }
+      if (frame.type === 'auth') return this.#error(undefined, new MeshError('conflict', `Cannot authenticate again as this session is ${caller.peerId}`));
+      try {
+        const result = await handle(this.deps, caller, frame, data.length, canonical);
         this.send(result === undefined ? { type: 'ok', rid: frame.rid } : { type: 'ok', rid: frame.rid, result });
       } catch (err) {
         this.#error(frame.rid, err);

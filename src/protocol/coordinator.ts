@@ -54,6 +54,19 @@ export type JobSpec = v.InferOutput<typeof JobSpecSchema>;
 /** Validates a job as submitted. */
 export const parseJobSpec = parser(JobSpecSchema);
 
+/**
+ * A `submit` frame with its shards left unchecked (still at most 10,000): a receiver that validates the
+ * shards itself, a slice at a time with `parseShardSpec`, keeps a large submit from blocking it.
+ */
+export const SubmitHeaderSchema = v.strictObject({
+  type: v.literal('submit'),
+  rid: int(0, 2 ** 53 - 1),
+  job: v.strictObject({ ...JobSpecSchema.entries, shards: list(v.unknown(), 1, 10_000) }),
+  signature: v.pipe(v.string(), v.minLength(1), v.maxLength(200), v.regex(/^[A-Za-z0-9_-]+$/)),
+});
+/** Validates a submit frame but its shards. */
+export const parseSubmitHeader = parser(SubmitHeaderSchema);
+
 /** What a client signs to pay for one shard. */
 export const ReceiptSchema = v.strictObject({
   jobId: IdSchema,
