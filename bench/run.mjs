@@ -17,9 +17,10 @@ const BENCHES = {
   kernels: () => import('./kernels.mjs').then((m) => m.run),
   onnx: () => import('./onnx.mjs').then((m) => m.run),
   adversary: () => import('./adversary.mjs').then((m) => () => m.benchAdversary()),
+  attack: () => import('./attack.mjs').then((m) => () => m.benchAttack()),
 };
 /** Benchmarks that need neither the coordinator process nor a browser: run alone, they start neither. */
-const STANDALONE = new Set(['ledger', 'validate', 'adversary']);
+const STANDALONE = new Set(['ledger', 'validate', 'adversary', 'attack']);
 
 if (process.getuid?.() === 0 && !process.env.MESHWORK_BENCH_NS) {
   const probe = spawnSync('unshare', ['-n', 'true']);

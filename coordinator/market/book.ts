@@ -3,7 +3,7 @@
  * per-client caps), and a short summary of recently finished jobs (for status queries and late receipts).
  * Finished jobs keep no shards, specs or runs: a summary is a few hundred bytes, bounded in count and age.
  * Their owners may still read the shard-by-shard detail (who ran and was paid for what) for a few minutes,
- * within a budget of RETAINED_DETAIL_RUNS entries over all jobs.
+ * within a budget of RETAINED_DETAIL_RUNS entries over all jobs; big jobs keep none.
  */
 import type { JobDetail, JobStatus } from '../../src/protocol/coordinator.ts';
 import type { Job } from './job.ts';
@@ -13,8 +13,10 @@ import { detailRuns, jobDetail } from './detail.ts';
 export const RETAINED_FINAL_JOBS = 10_000;
 /** How long a finished job's summary is kept. */
 export const RETAINED_FINAL_MS = 60 * 60 * 1000;
-/** Shards plus runs of finished jobs whose full detail is kept for their owners (newest first). */
-export const RETAINED_DETAIL_RUNS = 100_000;
+/** Shards plus runs of finished jobs whose full detail is kept for their owners (newest first): ~2 MB. */
+export const RETAINED_DETAIL_RUNS = 20_000;
+/** A finished job larger than this keeps no detail at all (its owner saw it while it ran). */
+export const MAX_DETAIL_RUNS_PER_JOB = 5_000;
 /** How long a finished job's detail is kept. */
 export const RETAINED_DETAIL_MS = 10 * 60 * 1000;
 
@@ -112,10 +114,9 @@ export class JobBook {
   /** Stores (or refreshes) the summary and detail of a finished job. */
   record(job: Job): void {
     this.#drop(job.jobId);
-    const detail = jobDetail(job);
-    const runs = detailRuns(detail);
-    const keep = runs <= RETAINED_DETAIL_RUNS;
-    this.#finished.set(job.jobId, { client: job.client, status: job.status(), finishedAt: Date.now(), ...(keep ? { detail } : {}) });
+    const runs = job.shards.reduce((n, s) => n + s.runs.length + 1, 0);
+    const keep = runs <= MAX_DETAIL_RUNS_PER_JOB;
+    this.#finished.set(job.jobId, { client: job.client, status: job.status(), finishedAt: Date.now(), ...(keep ? { detail: jobDetail(job) } : {}) });
     if (keep) this.#detailRuns += runs;
     while (this.#finished.size > RETAINED_FINAL_JOBS) this.#drop(this.#finished.keys().next().value!);
     const now = Date.now();
