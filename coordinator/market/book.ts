@@ -6,6 +6,7 @@
  * within a budget of RETAINED_DETAIL_RUNS entries over all jobs; big jobs keep none.
  */
 import type { JobDetail, JobStatus } from '../../src/protocol/coordinator.ts';
+import { MeshError } from '../../src/protocol/errors.ts';
 import type { Job } from './job.ts';
 import { detailRuns, jobDetail } from './detail.ts';
 
@@ -63,6 +64,51 @@ export class JobBook {
       delete f.detail;
     }
     return f;
+  }
+
+  /** The client's running job; throws not-found, unauthorized, or conflict when it finished. */
+  runningOf(client: string, jobId: string): Job {
+    const job = this.#running.get(jobId);
+    if (job) {
+      if (job.client !== client) throw notOwner(jobId);
+      return job;
+    }
+    const done = this.finished(jobId);
+    if (done && done.client === client) throw new MeshError('conflict', `Cannot act on job ${jobId} as it is ${done.status.state}`);
+    throw unknown(jobId);
+  }
+
+  /** The client's finished job; throws not-found or unauthorized. */
+  finishedOf(client: string, jobId: string): FinishedJob {
+    const done = this.finished(jobId);
+    if (!done) throw unknown(jobId);
+    if (done.client !== client) throw notOwner(jobId);
+    return done;
+  }
+
+  /** A job's status for its owner (running or recently finished). */
+  statusFor(client: string, jobId: string): JobStatus {
+    const job = this.#running.get(jobId);
+    if (job) {
+      if (job.client !== client) throw notOwner(jobId);
+      return job.status();
+    }
+    const done = this.finished(jobId);
+    if (!done || done.client !== client) throw unknown(jobId);
+    return done.status;
+  }
+
+  /** A job's shard-by-shard detail for its owner (running, or finished a few minutes ago). */
+  detailFor(client: string, jobId: string): JobDetail {
+    const job = this.#running.get(jobId);
+    if (job) {
+      if (job.client !== client) throw notOwner(jobId);
+      return jobDetail(job);
+    }
+    const done = this.finished(jobId);
+    if (!done || done.client !== client) throw unknown(jobId);
+    if (!done.detail) throw new MeshError('not-found', `Cannot show the detail of job ${jobId}: it finished too long ago or was too large (its status is still known)`);
+    return done.detail;
   }
 
   /** Running jobs in price-time priority order (a snapshot: safe to finish jobs while iterating). */
@@ -140,4 +186,12 @@ export class JobBook {
 /** Price-time priority between jobs: higher bid first, then earlier submission. */
 export function compareJobs(a: Job, b: Job): number {
   return b.spec.bid - a.spec.bid || a.submittedAt - b.submittedAt || a.seq - b.seq;
+}
+
+function notOwner(jobId: string): MeshError {
+  return new MeshError('unauthorized', `Cannot act on job ${jobId} as it belongs to another client`);
+}
+
+function unknown(jobId: string): MeshError {
+  return new MeshError('not-found', `Cannot find job ${jobId}: it never existed, is not yours, or finished long ago`);
 }

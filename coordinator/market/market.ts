@@ -12,12 +12,11 @@
  *
  * Matching runs on a timer, coalescing bursts of events, at most once per MIN_ROUND_MS.
  */
-import type { ClientFrameOf, JobDetail, JobSpec, Lease, Receipt, ResultClaim, ServerFrame, SubmitResult } from '../../src/protocol/coordinator.ts';
+import type { ClientFrameOf, JobDetail, JobSpec, Receipt, ResultClaim, ServerFrame, SubmitResult } from '../../src/protocol/coordinator.ts';
 import type { Capabilities } from '../../src/protocol/capabilities.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { escrowFor } from '../../src/core/cost.ts';
 import type { Assignment } from '../../src/core/matcher.ts';
-import { toHex } from '../../src/core/encoding.ts';
 import type { Ledger } from '../ledger/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -28,10 +27,11 @@ import { ContributorRegistry } from './contributors.ts';
 import { Credibility, type TrustPolicy } from './credibility.ts';
 import { type FinalState, Job, type Run } from './job.ts';
 import { planRound } from './matching.ts';
-import { type PayBasis, payRun, refundJob } from './payout.ts';
+import { type Paid, Payments } from './payments.ts';
 import { checkClaim, checkReceipt, checkReject } from './settlement.ts';
-import { chooseVerified, judge, shouldReplicate } from './verification.ts';
-import { jobDetail } from './detail.ts';
+import { chooseVerified, shouldReplicate } from './verification.ts';
+import { applyVerdicts, type VerdictDeps, waiveVerification } from './verdicts.ts';
+import { contributorView, newLease } from './leases.ts';
 
 /** Shortest time between two matching rounds. */
 export const MIN_ROUND_MS = 10;
@@ -42,8 +42,6 @@ export const MIN_ROUND_MS = 10;
  * second run block the very contributors that must run it.
  */
 export const CLAIM_HOLD_MS = 5_000;
-/** How often refunds that failed are retried. */
-const REFUND_SWEEP_MS = 10_000;
 
 /** What the market needs from the coordinator. */
 export interface MarketDeps {
@@ -78,14 +76,12 @@ export class Market {
   readonly #book = new JobBook();
   /** Runs in flight (leased, claimed or contested) by lease id. */
   readonly #runs = new Map<string, RunRef>();
-  readonly #refunds = new Set<Job>();
-  /** The last payment of each job queued for the ledger (see #pay). */
-  readonly #payQueue = new WeakMap<Job, Promise<unknown>>();
+  readonly #payments: Payments;
+  readonly #verdictDeps: VerdictDeps;
   readonly #random: () => number;
   readonly #limits: MarketLimits;
   #seq = 0;
   #matchTimer: ReturnType<typeof setTimeout> | undefined;
-  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #recheck: ReturnType<typeof setTimeout> | undefined;
   #lastRound = 0;
   #closed = false;
@@ -95,6 +91,17 @@ export class Market {
     this.#limits = deps.limits ?? DEFAULT_LIMITS;
     this.credibility = new Credibility(deps.trust);
     this.registry = new ContributorRegistry(this.credibility);
+    this.#verdictDeps = {
+      credibility: this.credibility,
+      metrics: deps.metrics,
+      log: deps.log,
+      notify: deps.notify,
+      forget: (job, shard, run) => this.#forget({ job, shard, run }),
+      pay: (job, shard, run, basis) => this.#payments.pay(job, shard, run, basis),
+      finishLater: (job, state) => this.#finishLater(job, state),
+      schedule: () => this.schedule(),
+    };
+    this.#payments = new Payments(deps, (job, i, run, paid) => this.#paid(job, i, run, paid), (job) => this.#book.record(job));
   }
 
   /** Running jobs. */
@@ -189,27 +196,12 @@ export class Market {
 
   /** A job's status, for its owner only (running or recently finished). */
   status(client: string, jobId: string): ReturnType<Job['status']> {
-    const job = this.#book.get(jobId);
-    if (job) {
-      if (job.client !== client) throw notOwner(jobId);
-      return job.status();
-    }
-    const done = this.#book.finished(jobId);
-    if (!done || done.client !== client) throw new MeshError('not-found', `Cannot find job ${jobId}: it never existed, is not yours, or finished long ago`);
-    return done.status;
+    return this.#book.statusFor(client, jobId);
   }
 
   /** A job's shard-by-shard detail, for its owner only (running, or finished a few minutes ago). */
   detail(client: string, jobId: string): JobDetail {
-    const job = this.#book.get(jobId);
-    if (job) {
-      if (job.client !== client) throw notOwner(jobId);
-      return jobDetail(job);
-    }
-    const done = this.#book.finished(jobId);
-    if (!done || done.client !== client) throw new MeshError('not-found', `Cannot find job ${jobId}: it never existed, is not yours, or finished long ago`);
-    if (!done.detail) throw new MeshError('not-found', `Cannot show the detail of job ${jobId}: it finished too long ago (its status is still known)`);
-    return done.detail;
+    return this.#book.detailFor(client, jobId);
   }
 
   // ---- runs ----
@@ -238,7 +230,7 @@ export class Market {
   /** Pays a run on the client's signed receipt (signature verified by the caller). */
   async receipt(client: string, receipt: Receipt, signature: string): Promise<{ paid: boolean; amount: number; fee: number }> {
     const job = this.#book.get(receipt.jobId);
-    if (!job) return await this.#lateReceipt(client, receipt);
+    if (!job) return await this.#payments.late(this.#book.finishedOf(client, receipt.jobId), receipt);
     if (job.client !== client) throw notOwner(receipt.jobId);
     const s = job.shards[receipt.shard];
     if (!s) throw new MeshError('not-found', `Cannot settle shard ${receipt.shard} of job ${job.jobId} as it has ${job.shards.length} shards`);
@@ -254,13 +246,13 @@ export class Market {
     }
     run.receipt = { receipt, signature };
     if (run.state === 'contested') run.state = 'claimed'; // paying withdraws the complaint
-    const paid = await this.#pay(job, receipt.shard, run, 'receipt');
+    const paid = await this.#payments.pay(job, receipt.shard, run, 'receipt');
     return { paid, amount, fee };
   }
 
   /** A client's complaint: ends an unclaimed lease, or contests a claimed run for arbitration. */
   reject(client: string, f: ClientFrameOf<'reject'>): { released: boolean; contested: boolean } {
-    const job = this.#runningJobOf(client, f.jobId);
+    const job = this.#book.runningOf(client, f.jobId);
     const ref = this.#runs.get(f.leaseId);
     const run = ref?.job === job ? ref.run : job.shards[f.shard]?.runs.find((r) => r.lease.leaseId === f.leaseId);
     if (!run) throw new MeshError('not-found', `Cannot reject lease ${f.leaseId} of job ${f.jobId} shard ${f.shard} as it is not in flight`);
@@ -278,7 +270,7 @@ export class Market {
 
   /** The client says two results of a verified shard differ beyond tolerance: a tie-breaker decides. */
   dispute(client: string, jobId: string, shard: number): { runs: number } {
-    const job = this.#runningJobOf(client, jobId);
+    const job = this.#book.runningOf(client, jobId);
     const s = job.shards[shard];
     if (!s) throw new MeshError('not-found', `Cannot dispute shard ${shard} of job ${jobId} as it has ${job.shards.length} shards`);
     const results = s.runs.filter((r) => r.claim && (r.state === 'claimed' || r.state === 'paid'));
@@ -332,12 +324,12 @@ export class Market {
           job.release(i, run);
           this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId: run.lease.leaseId, reason: `job ${state}` });
         } else if (run.state === 'claimed' || run.state === 'contested') {
-          void this.#pay(job, i, run, 'job-end');
+          void this.#payments.pay(job, i, run, 'job-end');
         }
       }
     });
     while (job.inflight.size > 0) await Promise.allSettled([...job.inflight]);
-    await this.#refund(job);
+    await this.#payments.refund(job);
     this.deps.log.info('job finished', { ...job.status() });
     this.deps.notify(job.client, { type: 'job', status: job.status() });
     this.schedule();
@@ -349,7 +341,7 @@ export class Market {
     clearTimeout(this.#matchTimer);
     clearTimeout(this.#recheck);
     await Promise.all([...this.#book.running()].map((job) => this.finalize(job, 'cancelled')));
-    clearTimeout(this.#sweepTimer);
+    this.#payments.stop();
   }
 
   // ---- internals ----
@@ -378,30 +370,15 @@ export class Market {
         this.schedule();
       }, plan.recheckInMs + 1);
     }
-    for (const { job, shard } of plan.waive) {
-      job.waive(shard);
-      this.deps.log.info('verification waived: no other eligible contributor', { jobId: job.jobId, shard });
-      this.deps.notify(job.client, { type: 'verdict', jobId: job.jobId, shard, state: 'unverified' });
-      this.#afterChange(job, shard);
-    }
+    for (const { job, shard } of plan.waive) waiveVerification(this.#verdictDeps, job, shard);
   }
 
   #assign(job: Job, i: number, a: Assignment): void {
     const c = this.registry.get(a.contributor);
     if (!c) return;
     const role = job.nextRole(i);
-    const now = Date.now();
-    const lease: Lease = {
-      leaseId: newId('l'),
-      jobId: job.jobId,
-      shard: i,
-      client: job.client,
-      contributor: a.contributor,
-      price: a.price,
-      expiresAt: now + this.deps.leaseMs,
-      replica: role !== 'primary',
-    };
-    const run: Run = { lease, role, network: c.placement, startedAt: now, state: 'leased' };
+    const lease = newLease(job, i, a.contributor, a.price, role, this.deps.leaseMs);
+    const run: Run = { lease, role, network: c.placement, startedAt: Date.now(), state: 'leased' };
     const ref: RunRef = { job, shard: i, run };
     job.lease(i, run);
     c.load.add(lease.leaseId);
@@ -410,9 +387,7 @@ export class Market {
     const s = job.shards[i]!;
     if (role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
     if (s.verify && !s.waived) lease.verified = true;
-    // The contributor never learns whether its run is a replica, nor whether one follows.
-    const { replica: _replica, verified: _verified, ...forContributor } = lease;
-    if (!this.deps.notify(a.contributor, { type: 'assign', lease: forContributor, kernel: job.spec.kernel, spec: s.spec })) {
+    if (!this.deps.notify(a.contributor, { type: 'assign', lease: contributorView(lease), kernel: job.spec.kernel, spec: s.spec })) {
       this.release(lease.leaseId, 'contributor unreachable', false);
       return;
     }
@@ -422,84 +397,18 @@ export class Market {
 
   /** Applies what the shard's claims prove, after any change to it. */
   #afterChange(job: Job, i: number): void {
-    if (job.state !== 'running') return;
-    const s = job.shards[i]!;
-    const j = judge(s);
-    for (const { run, why } of j.reject) if (!run.settling) this.#rejectOnEvidence(job, i, run, why);
-    if (j.agreedHash !== undefined && s.acceptedHash === undefined) {
-      s.acceptedHash = j.agreedHash;
-      this.credibility.agreed(j.agreeing);
-    }
-    for (const run of j.pay) void this.#pay(job, i, run, 'agreement');
-    if (j.tiebreak) job.addTiebreak(i);
-    if (j.done && !s.done) this.#finishShard(job, i, j.agreedHash ?? s.runs.find((r) => r.state === 'paid')?.claim?.outputHash);
-    if (job.pending.has(i)) this.schedule();
+    applyVerdicts(this.#verdictDeps, job, i);
   }
 
-  #finishShard(job: Job, i: number, hash: string | undefined): void {
-    const s = job.shards[i]!;
-    job.finishShard(i, hash);
-    for (const run of [...s.runs]) {
-      if (run.state !== 'leased') continue;
-      this.#forget({ job, shard: i, run });
-      job.release(i, run);
-      this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId: run.lease.leaseId, reason: 'shard done' });
-      this.deps.notify(job.client, { type: 'released', leaseId: run.lease.leaseId, jobId: job.jobId, shard: i, reason: 'shard done' });
-    }
-    const verdict: ServerFrame = { type: 'verdict', jobId: job.jobId, shard: i, state: s.verify && !s.waived ? 'verified' : 'unverified' };
-    if (hash !== undefined) verdict.outputHash = hash;
-    this.deps.notify(job.client, verdict);
-    this.deps.notify(job.client, { type: 'job', status: job.status() });
-    if (job.complete) this.#finishLater(job, 'done');
-  }
-
-  #rejectOnEvidence(job: Job, i: number, run: Run, why: 'outvoted' | 'arbitration'): void {
+  /** A payment landed: the run is paid, its contributor told, the shard judged again. */
+  #paid(job: Job, i: number, run: Run, r: Paid): void {
     this.#forget({ job, shard: i, run });
-    job.reject(i, run);
-    this.credibility.failed(run.lease.contributor);
-    this.deps.metrics.inc('errors', `rejected-${why}`);
-    this.deps.log.info('run rejected on evidence', { jobId: job.jobId, shard: i, leaseId: run.lease.leaseId, contributor: run.lease.contributor, why });
-    this.deps.notify(job.client, { type: 'released', leaseId: run.lease.leaseId, jobId: job.jobId, shard: i, reason: `rejected: ${why}` });
-    this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId: run.lease.leaseId, reason: `rejected: ${why}` });
-  }
-
-  /**
-   * Pays a claimed run once; resolves with whether this call paid it. Payments of one job are written one at
-   * a time: each checks the job's escrow key, so concurrent ones (a client paying receipts as outputs arrive)
-   * would conflict in the ledger and retry, dozens of commits each. A queued run is `settling` at once.
-   */
-  #pay(job: Job, i: number, run: Run, basis: PayBasis): Promise<boolean> {
-    if (run.settling) return run.settling;
-    if (run.state === 'paid' || run.state === 'rejected' || !run.claim) return Promise.resolve(false);
-    const previous = this.#payQueue.get(job) ?? Promise.resolve();
-    const p: Promise<boolean> = previous.then(() => this.#write(job, i, run, basis)).finally(() => {
-      delete run.settling;
-      job.inflight.delete(p);
-    });
-    run.settling = p;
-    job.inflight.add(p);
-    this.#payQueue.set(job, p.catch(() => false));
-    return p;
-  }
-
-  async #write(job: Job, i: number, run: Run, basis: PayBasis): Promise<boolean> {
-    try {
-      const r = await payRun(this.deps.ledger, job, i, run, basis);
-      this.deps.metrics.inc('ledger_ops', 'settle');
-      this.#forget({ job, shard: i, run });
-      job.settle(i, run, r.amount, r.fee);
-      this.credibility.paid(run.lease.contributor);
-      this.deps.metrics.inc('shards_settled');
-      this.deps.notify(run.lease.contributor, { type: 'credited', leaseId: run.lease.leaseId, amount: r.amount, balance: r.balance });
-      delete run.settling;
-      this.#afterChange(job, i);
-      if (job.state === 'running') this.deps.notify(job.client, { type: 'job', status: job.status() });
-      return r.paid;
-    } catch (err) {
-      this.deps.metrics.inc('errors', 'settle');
-      this.deps.log.error('payment failed', { jobId: job.jobId, shard: i, leaseId: run.lease.leaseId, basis, err });
-      return false;
-    }
+    job.settle(i, run, r.amount, r.fee);
+    this.credibility.paid(run.lease.contributor);
+    this.deps.metrics.inc('shards_settled');
+    this.deps.notify(run.lease.contributor, { type: 'credited', leaseId: run.lease.leaseId, amount: r.amount, balance: r.balance });
+    this.#afterChange(job, i);
+    if (job.state === 'running') this.deps.notify(job.client, { type: 'job', status: job.status() });
   }
 
   /** The claim window of a run passed: unverified and unchallenged, it is paid. */
@@ -509,47 +418,7 @@ export class Market {
     const s = job.shards[shard]!;
     if (job.state !== 'running' || run.state !== 'claimed' || (s.verify && !s.waived)) return;
     const rival = s.runs.some((r) => r !== run && r.claim && r.state !== 'rejected' && r.claim.outputHash !== run.claim!.outputHash);
-    if (!rival) void this.#pay(job, shard, run, 'claim-window');
-  }
-
-  async #lateReceipt(client: string, receipt: Receipt): Promise<{ paid: boolean; amount: number; fee: number }> {
-    const done = this.#book.finished(receipt.jobId);
-    if (!done) throw new MeshError('not-found', `Cannot settle lease ${receipt.leaseId} as job ${receipt.jobId} is not known: it never existed or finished long ago`);
-    if (done.client !== client) throw notOwner(receipt.jobId);
-    const stored = await (this.deps.ledger as Partial<{ receipt(id: string): Promise<{ amount: number; fee: number } | undefined> }>)
-      .receipt?.(`${receipt.jobId}:${receipt.shard}:${receipt.leaseId}`);
-    if (stored) return { paid: false, amount: stored.amount, fee: stored.fee };
-    throw new MeshError('conflict', `Cannot settle lease ${receipt.leaseId} as job ${receipt.jobId} is ${done.status.state}`);
-  }
-
-  async #refund(job: Job): Promise<void> {
-    try {
-      job.refunded = await refundJob(this.deps.ledger, job);
-      this.deps.metrics.inc('ledger_ops', 'refund');
-      this.#refunds.delete(job);
-    } catch (err) {
-      this.deps.metrics.inc('errors', 'refund');
-      this.deps.log.error('refund failed; retrying later', { jobId: job.jobId, err });
-      this.#refunds.add(job);
-      this.#sweepTimer ??= setTimeout(() => void this.#sweep(), REFUND_SWEEP_MS);
-    }
-    this.#book.record(job);
-  }
-
-  async #sweep(): Promise<void> {
-    this.#sweepTimer = undefined;
-    for (const job of [...this.#refunds]) await this.#refund(job);
-  }
-
-  #runningJobOf(client: string, jobId: string): Job {
-    const job = this.#book.get(jobId);
-    if (job) {
-      if (job.client !== client) throw notOwner(jobId);
-      return job;
-    }
-    const done = this.#book.finished(jobId);
-    if (done && done.client === client) throw new MeshError('conflict', `Cannot act on job ${jobId} as it is ${done.status.state}`);
-    throw new MeshError('not-found', `Cannot find job ${jobId}: it never existed, is not yours, or finished long ago`);
+    if (!rival) void this.#payments.pay(job, shard, run, 'claim-window');
   }
 
   /** Finalizes from a timer or a settlement, where nobody awaits the promise. */
@@ -579,10 +448,6 @@ export class Market {
   }
 }
 
-/** A random id with a one-letter prefix (ids match the protocol's `[A-Za-z0-9_-]{1,64}`). */
-export function newId(prefix: string): string {
-  return prefix + toHex(crypto.getRandomValues(new Uint8Array(12)));
-}
 
 function replayed(spec: JobSpec): MeshError {
   return new MeshError('conflict', `Cannot accept job as this signed job (nonce ${spec.nonce}) was already submitted`);
