@@ -1,7 +1,7 @@
 /**
- * Link authentication over an in-memory connection pair with real Ed25519 identities. Deno has no
- * RTCPeerConnection: each fake end carries the SDP fingerprints its side would see, so a relay in the middle
- * (which sees other fingerprints than the two ends) can be modelled.
+ * Link authentication over an in-memory connection pair (testing/fake-conn.ts) with real Ed25519 identities.
+ * Each fake end carries the SDP fingerprints its side would see, so a relay in the middle (which sees other
+ * fingerprints than the two ends) can be modelled.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,63 +10,18 @@ import { generateKeyPair, type Identity, identityFromKeyPair } from '../core/ide
 import { MeshError } from '../protocol/errors.ts';
 import { PeerLink } from './peer-link.ts';
 import { proofText, sdpFingerprint } from './link-auth.ts';
+import { connPair, type FakeConn } from './testing/fake-conn.ts';
 
-const sdp = (fp: string) => `v=0\r\na=fingerprint:sha-256 ${fp}\r\n`;
 const FP_A = 'AA:11';
 const FP_B = 'BB:22';
-
-class Channel extends EventTarget {
-  bufferedAmount = 0;
-  bufferedAmountLowThreshold = 0;
-  binaryType = 'arraybuffer';
-  constructor(private readonly conn: Conn) {
-    super();
-  }
-  send(data: string | ArrayBuffer) {
-    setTimeout(() => this.conn.remote?.emit('data', data), 0);
-  }
-}
-
-class Conn {
-  open = true;
-  remote: Conn | undefined;
-  readonly dataChannel = new Channel(this);
-  readonly peerConnection: { localDescription: { sdp: string }; remoteDescription: { sdp: string } };
-  readonly #handlers = new Map<string, Set<(...a: unknown[]) => void>>();
-  constructor(readonly peer: string, local: string, remote: string) {
-    this.peerConnection = { localDescription: { sdp: sdp(local) }, remoteDescription: { sdp: sdp(remote) } };
-  }
-  on(ev: string, fn: (...a: unknown[]) => void) {
-    if (!this.#handlers.has(ev)) this.#handlers.set(ev, new Set());
-    this.#handlers.get(ev)!.add(fn);
-    return this;
-  }
-  off(ev: string, fn: (...a: unknown[]) => void) {
-    this.#handlers.get(ev)?.delete(fn);
-    return this;
-  }
-  emit(ev: string, ...args: unknown[]) {
-    for (const fn of [...(this.#handlers.get(ev) ?? [])]) fn(...args);
-  }
-  close() {
-    if (!this.open) return;
-    this.open = false;
-    this.emit('close');
-    this.remote?.close();
-  }
-}
 
 async function identity(): Promise<Identity> {
   return identityFromKeyPair(await generateKeyPair());
 }
 
-/** Two connected ends: `a` (dialled `aSees`) and `b` (dialled `bSees`), with the fingerprints each sees. */
-function ends(aSees: string, bSees: string, fps = { a: [FP_A, FP_B], b: [FP_B, FP_A] }): [Conn, Conn] {
-  const a = new Conn(aSees, fps.a[0]!, fps.a[1]!);
-  const b = new Conn(bSees, fps.b[0]!, fps.b[1]!);
-  a.remote = b;
-  b.remote = a;
-  return [a, b];
+/** Two connected ends: `a` dialled `aSees`, `b` dialled `bSees`, each seeing the given fingerprints. */
+function ends(aSees: string, bSees: string, fps: { a: [string, string]; b: [string, string] } = { a: [FP_A, FP_B], b: [FP_B, FP_A] }): [FakeConn, FakeConn] {
+  return connPair(aSees, bSees, fps);
 }
 
 describe('link authentication', () => {

@@ -11,67 +11,10 @@ import { MeshError } from '../protocol/errors.ts';
 import { CHUNK_BYTES, encodeChunk } from '../protocol/peer.ts';
 import { rng } from '../core/testing/prng.ts';
 import { HIGH_WATER_BYTES, PeerLink, type ShardRequest } from './peer-link.ts';
-
-class FakeChannel extends EventTarget {
-  bufferedAmount = 0;
-  bufferedAmountLowThreshold = 0;
-  binaryType = 'arraybuffer';
-  maxBuffered = 0;
-  sentBinaryBytes = 0;
-  constructor(private readonly conn: FakeConn) {
-    super();
-  }
-  send(data: string | ArrayBuffer | ArrayBufferView): void {
-    if (!this.conn.open) throw new Error('channel closed');
-    // RTCDataChannel copies binary data at send(); so must the fake, as PeerLink reuses its frame buffer.
-    if (typeof data !== 'string') data = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice().buffer : data.slice(0);
-    const size = typeof data === 'string' ? data.length : data.byteLength;
-    if (typeof data !== 'string') this.sentBinaryBytes += size;
-    this.bufferedAmount += size;
-    this.maxBuffered = Math.max(this.maxBuffered, this.bufferedAmount);
-    // Drain on a later macrotask so that the sender sees its buffer grow.
-    setTimeout(() => {
-      const before = this.bufferedAmount;
-      this.bufferedAmount -= size;
-      if (before > this.bufferedAmountLowThreshold && this.bufferedAmount <= this.bufferedAmountLowThreshold) {
-        this.dispatchEvent(new Event('bufferedamountlow'));
-      }
-      this.conn.remote?.emit('data', data);
-    }, 0);
-  }
-}
-
-class FakeConn {
-  open = true;
-  remote: FakeConn | undefined;
-  readonly dataChannel = new FakeChannel(this);
-  readonly #handlers = new Map<string, Set<(...a: unknown[]) => void>>();
-  constructor(readonly peer: string) {}
-  on(ev: string, fn: (...a: unknown[]) => void) {
-    if (!this.#handlers.has(ev)) this.#handlers.set(ev, new Set());
-    this.#handlers.get(ev)!.add(fn);
-    return this;
-  }
-  off(ev: string, fn: (...a: unknown[]) => void) {
-    this.#handlers.get(ev)?.delete(fn);
-    return this;
-  }
-  emit(ev: string, ...args: unknown[]) {
-    for (const fn of [...(this.#handlers.get(ev) ?? [])]) fn(...args);
-  }
-  close() {
-    if (!this.open) return;
-    this.open = false;
-    this.emit('close');
-    this.remote?.close();
-  }
-}
+import { connPair, type FakeConn } from './testing/fake-conn.ts';
 
 function pair(): [PeerLink, PeerLink, FakeConn, FakeConn] {
-  const a = new FakeConn('mwB');
-  const b = new FakeConn('mwA');
-  a.remote = b;
-  b.remote = a;
+  const [a, b] = connPair('mwB', 'mwA');
   return [new PeerLink(a as unknown as DataConnection), new PeerLink(b as unknown as DataConnection), a, b];
 }
 
