@@ -51,6 +51,18 @@ export interface CoordinatorOptions {
   auditToken: string;
   /** A private mesh of the operator's own machines: no newcomer replication, no capacity ramp. */
   trustNewcomers: boolean;
+  /** Where jobs, runs, the registry and the ledger live: 'kv' (the embedded Deno KV file under `data`) or a
+   * `postgres://` URL (a cluster of coordinators sharing one database). */
+  store: string;
+  /** How instances of a cluster reach each other: '' (one instance), a `nats://host:port` URL, or 'postgres'
+   * (LISTEN/NOTIFY on the store's database). */
+  bus: string;
+  /** This instance's name in a cluster (default: random at start). */
+  instanceId: string;
+  /** TURN server URLs handed to authenticated peers with short-lived credentials (`turn:host:port?transport=udp`). */
+  turnUrls: string[];
+  /** The TURN server's shared secret (coturn `static-auth-secret`); never sent to peers. */
+  turnSecret: string;
 }
 
 /** Defaults, as documented in INTERFACES.md. */
@@ -79,6 +91,11 @@ export const DEFAULTS: CoordinatorOptions = {
   trustProxy: [],
   auditToken: '',
   trustNewcomers: false,
+  store: 'kv',
+  bus: '',
+  instanceId: '',
+  turnUrls: [],
+  turnSecret: '',
 };
 
 /** Usage text for --help. */
@@ -108,6 +125,13 @@ export const USAGE = `Usage: deno run --allow-all coordinator/main.ts [flags]
   --trust-newcomers on  a private mesh of your own machines: contributors are trusted from the start (no
                         adaptive replication of newcomers, no capacity ramp; clients' verifyFraction still
                         replicates). Never on a public mesh. (default off)
+  --store S             'kv' (embedded Deno KV under --data, default) or a postgres://user@host:port/db URL
+                        (env MESHWORK_STORE): several coordinators on one database form a cluster
+  --bus B               how cluster instances talk: nats://host:port or 'postgres' (LISTEN/NOTIFY); none
+                        for one instance (default none; env MESHWORK_BUS)
+  --instance-id NAME    this instance's name in a cluster (default random)
+  --turn-url U[,U]      TURN servers peers may relay through (credentials minted per peer, about an hour)
+  --turn-secret S       the TURN server's shared secret (coturn static-auth-secret; env MESHWORK_TURN_SECRET)
   --audit-token T       serve every account's balance at /api/audit to 'Authorization: Bearer T'
                         (default none; env MESHWORK_AUDIT_TOKEN)`;
 
@@ -138,14 +162,22 @@ const FLAGS: Record<string, Setter> = {
   'trust-proxy': (o, v) => (o.trustProxy = addresses('trust-proxy', v)),
   'audit-token': (o, v) => (o.auditToken = token('audit-token', v)),
   'trust-newcomers': (o, v) => (o.trustNewcomers = onOff('trust-newcomers', v)),
+  store: (o, v) => (o.store = storeUrl(v)),
+  bus: (o, v) => (o.bus = busUrl(v)),
+  'instance-id': (o, v) => (o.instanceId = instanceName(v)),
+  'turn-url': (o, v) => (o.turnUrls = turnUrls(v)),
+  'turn-secret': (o, v) => (o.turnSecret = token('turn-secret', v)),
 };
 
 /** Options from flags over environment over defaults; throws TypeError/RangeError naming the bad flag. */
 export function parseOptions(args: readonly string[], env: Record<string, string | undefined> = {}): CoordinatorOptions {
-  const o: CoordinatorOptions = { ...DEFAULTS, iceServers: [], trustProxy: [] };
+  const o: CoordinatorOptions = { ...DEFAULTS, iceServers: [], trustProxy: [], turnUrls: [] };
   if (env.PORT !== undefined && env.PORT !== '') FLAGS.port!(o, env.PORT);
   if (env.MESHWORK_DATA !== undefined && env.MESHWORK_DATA !== '') FLAGS.data!(o, env.MESHWORK_DATA);
   if (env.MESHWORK_AUDIT_TOKEN !== undefined && env.MESHWORK_AUDIT_TOKEN !== '') FLAGS['audit-token']!(o, env.MESHWORK_AUDIT_TOKEN);
+  if (env.MESHWORK_STORE !== undefined && env.MESHWORK_STORE !== '') FLAGS.store!(o, env.MESHWORK_STORE);
+  if (env.MESHWORK_BUS !== undefined && env.MESHWORK_BUS !== '') FLAGS.bus!(o, env.MESHWORK_BUS);
+  if (env.MESHWORK_TURN_SECRET !== undefined && env.MESHWORK_TURN_SECRET !== '') FLAGS['turn-secret']!(o, env.MESHWORK_TURN_SECRET);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (!arg.startsWith('--')) throw new TypeError(`Cannot parse arguments as '${arg}' is not a flag: expected --name value`);
@@ -179,6 +211,29 @@ function fraction(name: string, v: string): number {
     throw new RangeError(`Cannot use '--${name}' as it must be a number in [0, 1): current value is ${v}`);
   }
   return n;
+}
+
+function storeUrl(v: string): string {
+  if (v === 'kv' || /^postgres(ql)?:\/\/[^\s]+$/.test(v)) return v;
+  throw new TypeError(`Cannot use '--store' as it must be 'kv' or a postgres:// URL: current value is ${v.slice(0, 80)}`);
+}
+
+function busUrl(v: string): string {
+  if (v === 'postgres' || /^nats:\/\/[^\s]+$/.test(v)) return v;
+  throw new TypeError(`Cannot use '--bus' as it must be a nats:// URL or 'postgres': current value is ${v.slice(0, 80)}`);
+}
+
+function instanceName(v: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) throw new TypeError(`Cannot use '--instance-id' as it must be 1..64 letters, digits, '_' or '-': current value is ${v.slice(0, 80)}`);
+  return v;
+}
+
+function turnUrls(v: string): string[] {
+  const list = v.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  for (const u of list) {
+    if (!/^turns?:[^\s]+$/.test(u)) throw new TypeError(`Cannot use '--turn-url' as each entry must be a turn: or turns: URL: current value is ${u.slice(0, 80)}`);
+  }
+  return list;
 }
 
 function onOff(name: string, v: string): boolean {
