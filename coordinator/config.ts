@@ -49,6 +49,8 @@ export interface CoordinatorOptions {
   trustProxy: string[];
   /** Bearer token of `/api/audit` (every account); empty: no audit route. */
   auditToken: string;
+  /** How long a client whose session ended may take to come back before its running jobs are cancelled (ms). */
+  clientGraceMs: number;
   /** A private mesh of the operator's own machines: no newcomer replication, no capacity ramp. */
   trustNewcomers: boolean;
   /** Where jobs, runs, the registry and the ledger live: 'kv' (the embedded Deno KV file under `data`) or a
@@ -90,6 +92,7 @@ export const DEFAULTS: CoordinatorOptions = {
   minEscrow: 30,
   trustProxy: [],
   auditToken: '',
+  clientGraceMs: 30_000,
   trustNewcomers: false,
   store: 'kv',
   bus: '',
@@ -122,6 +125,7 @@ export const USAGE = `Usage: deno run --allow-all coordinator/main.ts [flags]
                         starter grants per /24 or /48 network and UTC day, 0 for none (default 3)
   --min-escrow N        smallest escrow a job may hold, micro-credits (default 30; a bid of at least 1 also holds 6 per shard)
   --trust-proxy A,B     reverse proxy addresses whose X-Forwarded-For names the client (default none)
+  --client-grace-ms N   a client that disconnects keeps its running jobs this long (default 30000)
   --trust-newcomers on  a private mesh of your own machines: contributors are trusted from the start (no
                         adaptive replication of newcomers, no capacity ramp; clients' verifyFraction still
                         replicates). Never on a public mesh. (default off)
@@ -161,6 +165,7 @@ const FLAGS: Record<string, Setter> = {
   'min-escrow': (o, v) => (o.minEscrow = int('min-escrow', v, 0, 1e15)),
   'trust-proxy': (o, v) => (o.trustProxy = addresses('trust-proxy', v)),
   'audit-token': (o, v) => (o.auditToken = token('audit-token', v)),
+  'client-grace-ms': (o, v) => (o.clientGraceMs = int('client-grace-ms', v, 0, 86_400_000)),
   'trust-newcomers': (o, v) => (o.trustNewcomers = onOff('trust-newcomers', v)),
   store: (o, v) => (o.store = storeUrl(v)),
   bus: (o, v) => (o.bus = busUrl(v)),

@@ -9,7 +9,8 @@ import { startMemoryHousekeeping } from './memory.ts';
 import { IpCap } from './limits/ip-cap.ts';
 import { AccountGate } from './limits/account-gate.ts';
 import { clientAddress } from './limits/network.ts';
-import { openLedger } from './ledger/mod.ts';
+import { openKvStore } from './store/open.ts';
+import { resumeMarket } from './market/resume.ts';
 import type { Ledger } from './ledger/types.ts';
 import { Market } from './market/market.ts';
 import { DEFAULT_LIMITS } from './market/admission.ts';
@@ -38,7 +39,7 @@ export interface RunningCoordinator {
   signalling: SignallingServer;
   /** The process's descriptor limits after start-up raised the soft one (main.ts logs them). */
   descriptors: FdLimit;
-  /** Cancels running jobs (refunding escrow), closes sockets, the listener and the ledger. */
+  /** Stops matching (running jobs stay in the store and resume at the next start), closes sockets, the listener and the store. */
   close(): Promise<void>;
 }
 
@@ -49,9 +50,11 @@ export async function startCoordinator(
   const o: CoordinatorOptions = { ...DEFAULTS, ...options };
   const log = createLogger(o.logLevel);
   const metrics = new Metrics();
-  const ledger = options.ledger ?? await openLedger({ path: ledgerPath(o.data), starterCredits: o.starterCredits * MICRO });
-  const orphans = await refundOrphanedEscrows(ledger);
-  if (orphans.jobs > 0) log.info('refunded escrows of jobs from an earlier process', orphans);
+  // An injected ledger (tests) gets a throwaway store for the market's state beside it.
+  const store = await openKvStore(options.ledger ? ':memory:' : ledgerPath(o.data), o.starterCredits * MICRO);
+  const ledger = options.ledger ?? store.ledger;
+  const orphans = await refundOrphanedEscrows(ledger, store.market);
+  if (orphans.jobs > 0) log.info('refunded escrows of jobs no store holds', orphans);
   const sessions = new SessionRegistry<MeshSession>();
   const market = new Market({
     ledger,
@@ -62,10 +65,15 @@ export async function startCoordinator(
     replicaWaitMs: o.replicaWaitMs,
     limits: { ...DEFAULT_LIMITS, minEscrow: o.minEscrow },
     trust: o.trustNewcomers ? TRUSTED : STRANGERS,
+    store: store.market,
+    instanceId: o.instanceId,
+    online: (peerId) => sessions.get(peerId) !== undefined,
+    clientGraceMs: o.clientGraceMs,
     log,
     metrics,
     ...(options.random ? { random: options.random } : {}),
   });
+  await resumeMarket(market, store.market, { log });
   // Behind a trusted proxy the listener cannot tell clients apart: WebSockets are capped by forwarded address.
   const trusted = new Set(o.trustProxy);
   const forwardedCap = new IpCap(o.maxConnsPerIp);
@@ -189,7 +197,7 @@ export async function startCoordinator(
         sessions.closeAll(1001, 'server shutting down');
         // Under main.ts's 5 s forced exit: sockets that ignore our close frame are cut after closeTimeoutMs (3 s).
         await server.shutdown(3000);
-        if (!options.ledger) ledger.close();
+        store.close();
       })(),
   };
 }

@@ -60,6 +60,8 @@ export interface CredibilityRecord {
 export class Credibility {
   readonly #records = new Map<string, CredibilityRecord>();
   #credible = 0;
+  /** Told of every changed record (the market persists it). */
+  onChange: ((peerId: string, record: CredibilityRecord) => void) | undefined;
 
   constructor(readonly policy: TrustPolicy = STRANGERS, private readonly now: () => number = Date.now) {}
 
@@ -146,6 +148,14 @@ export class Credibility {
     return this.#records.get(peerId)?.speed;
   }
 
+  /** Puts a stored record back (start-up). */
+  load(peerId: string, record: CredibilityRecord): void {
+    if (this.#records.size >= MAX_RECORDS) return;
+    const was = this.credible(peerId);
+    this.#records.set(peerId, { ...record });
+    if (!was && this.credible(peerId) && record.agreements > 0) this.#credible++;
+  }
+
   /** Records kept (bounded by MAX_RECORDS). */
   get size(): number {
     return this.#records.size;
@@ -162,6 +172,8 @@ export class Credibility {
     }
     r.seen = this.now();
     this.#records.set(peerId, r);
+    // The caller changes the record right after; tell the listener on the next microtask, with the result.
+    if (this.onChange) queueMicrotask(() => this.onChange?.(peerId, r!));
     return r;
   }
 

@@ -51,6 +51,8 @@ export interface ShardRecord {
   spec: ShardSpec;
   /** Two agreeing runs are needed (the client sampled it, or the coordinator chose to replicate it). */
   verify: boolean;
+  /** The client's verifyFraction sampled it. */
+  sampled: boolean;
   /** Verification was given up because no second eligible contributor existed. */
   waived: boolean;
   /** A tie-breaking slot was added after two claims disagreed. */
@@ -86,6 +88,8 @@ export class Job {
   deadlineTimer?: ReturnType<typeof setTimeout>;
   /** Payments in flight, awaited before the escrow is refunded. */
   readonly inflight = new Set<Promise<unknown>>();
+  /** Told of every change to a shard (the market persists it). */
+  onChange: ((shard: number) => void) | undefined;
   readonly #done = new Set<number>();
 
   constructor(
@@ -101,7 +105,7 @@ export class Job {
     readonly bytes: number,
   ) {
     this.escrow = escrow;
-    this.shards = spec.shards.map((s, i) => ({ spec: s, verify: sampled.has(i), waived: false, tiebreak: false, runs: [], done: false, committed: 0 }));
+    this.shards = spec.shards.map((s, i) => ({ spec: s, verify: sampled.has(i), sampled: sampled.has(i), waived: false, tiebreak: false, runs: [], done: false, committed: 0 }));
     for (let i = 0; i < this.shards.length; i++) this.refresh(i);
   }
 
@@ -227,6 +231,7 @@ export class Job {
     const budget = this.#budget(i);
     this.committed += budget - s.committed;
     s.committed = budget;
+    this.onChange?.(i);
     if (this.committed > this.escrow) {
       throw new RangeError(`Cannot commit ${this.committed} micro-credits for job ${this.jobId} as its escrow holds ${this.escrow}`);
     }
@@ -242,6 +247,24 @@ export class Job {
       total += amount + fee;
     }
     return total + this.needed(i) * this.bidCost(i);
+  }
+
+  /**
+   * Puts shard `i` back as it was stored (resuming a job after a restart or on another instance): flags,
+   * runs, and the payments already made (spent and fees of its paid runs).
+   */
+  restore(i: number, stored: { verify: boolean; waived: boolean; tiebreak: boolean; done: boolean; acceptedHash?: string; barred?: string[]; runs: Run[] }): void {
+    const s = this.shards[i]!;
+    Object.assign(s, { verify: stored.verify, waived: stored.waived, tiebreak: stored.tiebreak, done: stored.done, runs: stored.runs });
+    if (stored.acceptedHash !== undefined) s.acceptedHash = stored.acceptedHash;
+    if (stored.barred?.length) s.barred = new Set(stored.barred);
+    for (const r of s.runs) {
+      if (r.state !== 'paid') continue;
+      const { amount, fee } = this.runCost(i, r.lease.price);
+      this.spent += amount;
+      this.fees += fee;
+    }
+    this.refresh(i);
   }
 
   /** Contributors that must not get another run of shard `i`: holders, payees, barred. */

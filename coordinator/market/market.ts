@@ -31,6 +31,8 @@ import { type Paid, Payments } from './payments.ts';
 import { checkClaim, checkReceipt, checkReject } from './settlement.ts';
 import { chooseVerified, shouldReplicate } from './verification.ts';
 import { applyVerdicts, type VerdictDeps, waiveVerification } from './verdicts.ts';
+import { MarketPersistence } from './persistence.ts';
+import type { MarketStore } from '../store/types.ts';
 import { contributorView, newLease } from './leases.ts';
 
 /** Shortest time between two matching rounds. */
@@ -59,6 +61,14 @@ export interface MarketDeps {
   metrics: Metrics;
   /** How far contributors without a record are trusted (default: strangers). */
   trust?: TrustPolicy;
+  /** Where running jobs and track records are kept across restarts (none: in memory only). */
+  store?: MarketStore;
+  /** This instance's name in a cluster ('' alone). */
+  instanceId?: string;
+  /** Whether a peer has a mesh session (a job is matched only while its client is there to serve it). */
+  online?: (peerId: string) => boolean;
+  /** How long a client whose session ended may take to come back before its running jobs are cancelled. */
+  clientGraceMs?: number;
   /** Source of randomness for sampling and verifier placement (tests may fix it). */
   random?: () => number;
 }
@@ -78,6 +88,7 @@ export class Market {
   readonly #runs = new Map<string, RunRef>();
   readonly #payments: Payments;
   readonly #verdictDeps: VerdictDeps;
+  readonly #persist: MarketPersistence | undefined;
   readonly #random: () => number;
   readonly #limits: MarketLimits;
   #seq = 0;
@@ -91,6 +102,10 @@ export class Market {
     this.#limits = deps.limits ?? DEFAULT_LIMITS;
     this.credibility = new Credibility(deps.trust);
     this.registry = new ContributorRegistry(this.credibility);
+    if (deps.store) {
+      const persist = this.#persist = new MarketPersistence(deps.store, deps.log, deps.instanceId ?? '');
+      this.credibility.onChange = (peerId, record) => persist.recordChanged(peerId, record);
+    }
     this.#verdictDeps = {
       credibility: this.credibility,
       metrics: deps.metrics,
@@ -124,6 +139,12 @@ export class Market {
   /** Registers (or updates) a contributor connecting from `network` and looks for work for it. */
   register(peerId: string, f: Pick<ClientFrameOf<'register'>, 'caps' | 'askPrice' | 'maxConcurrent'>, network: string): { state: string } {
     const c = this.registry.register(peerId, f.caps as Capabilities, f.askPrice, f.maxConcurrent, network, placementKey(network, peerId));
+    // Runs it held before a restart (resumed from the store) count again against its capacity.
+    for (const { run } of this.#runs.values()) {
+      if (run.lease.contributor !== peerId) continue;
+      if (run.state === 'leased') c.load.add(run.lease.leaseId);
+      else c.unpaid.add(run.lease.leaseId);
+    }
     this.schedule();
     return { state: c.state };
   }
@@ -146,7 +167,10 @@ export class Market {
     return true;
   }
 
-  /** A peer's mesh session ended: its leases are released and its running jobs end (claimed work is paid). */
+  /**
+   * A peer's mesh session ended: its leases are released, and its running jobs end (claimed work paid) unless
+   * it authenticates again within the client grace.
+   */
   async peerGone(peerId: string): Promise<void> {
     const waiting = new Set<string>();
     for (const { job, run } of this.#runs.values()) {
@@ -154,6 +178,10 @@ export class Market {
     }
     for (const client of waiting) this.deps.notify(client, { type: 'peer-left', peerId });
     this.unregister(peerId, false);
+    if (![...this.#book.running()].some((j) => j.client === peerId)) return;
+    // A client that comes back within the grace (a network blip, a coordinator it failed over from) keeps its jobs.
+    await new Promise((r) => setTimeout(r, this.deps.clientGraceMs ?? 0));
+    if (this.deps.online?.(peerId)) return;
     const mine = [...this.#book.running()].filter((j) => j.client === peerId);
     await Promise.all(mine.map((j) => this.finalize(j, 'cancelled')));
   }
@@ -177,12 +205,56 @@ export class Market {
     if (this.#book.get(jobId)) throw replayed(spec); // a concurrent duplicate won the race
     const sampled = chooseVerified(spec.shards.length, spec.verifyFraction, this.#random);
     const job = new Job(jobId, client, spec, ++this.#seq, Date.now(), sampled, escrow, this.deps.feeRate, bytes);
-    this.#book.add(job);
-    job.deadlineTimer = setTimeout(() => this.#finishLater(job, 'expired'), spec.deadlineMs);
+    try {
+      await this.#persist?.admitted(job);
+    } catch (err) {
+      await this.deps.ledger.refund(jobId, client).catch(() => {});
+      throw new MeshError('internal', `Cannot accept job as it could not be stored: ${(err as Error).message}`);
+    }
+    this.adopt(job);
     this.deps.metrics.inc('jobs');
     this.deps.log.info('job submitted', { jobId, client, shards: spec.shards.length, sampled: sampled.size, escrow });
-    this.schedule();
     return { jobId, escrow, status: job.status() };
+  }
+
+  /**
+   * Takes a running job into the market: a new one, or one resumed from the store (market/resume.ts), whose
+   * runs that are still in flight get their timers back.
+   */
+  adopt(job: Job): void {
+    const persist = this.#persist;
+    if (persist) job.onChange = (i) => persist.shardChanged(job, i);
+    this.#seq = Math.max(this.#seq, job.seq);
+    this.#book.add(job);
+    job.deadlineTimer = setTimeout(() => this.#finishLater(job, 'expired'), Math.max(0, job.submittedAt + job.spec.deadlineMs - Date.now()));
+    job.shards.forEach((s, shard) => {
+      for (const run of s.runs) {
+        if (run.state !== 'leased' && run.state !== 'claimed' && run.state !== 'contested') continue;
+        const ref: RunRef = { job, shard, run };
+        this.#runs.set(run.lease.leaseId, ref);
+        if (run.state === 'leased') {
+          run.timer = setTimeout(() => this.release(run.lease.leaseId, 'lease expired', true), Math.max(0, run.lease.expiresAt - Date.now()));
+        } else if (run.state === 'claimed') {
+          run.timer = setTimeout(() => this.#windowPassed(ref), Math.max(0, run.claim!.at + this.deps.claimWindowMs - Date.now()));
+        }
+      }
+    });
+    this.schedule();
+  }
+
+  /** Releases the leases of contributors that are not registered (after a restart, those that did not return). */
+  releaseAbsent(reason: string): void {
+    for (const { run } of [...this.#runs.values()]) {
+      if (run.state === 'leased' && !this.registry.get(run.lease.contributor)) this.release(run.lease.leaseId, reason, false);
+    }
+  }
+
+  /** Cancels running jobs whose client has no session (after a restart, those that did not return). */
+  async cancelClientless(): Promise<void> {
+    const online = this.deps.online;
+    if (!online || this.#closed) return;
+    const gone = [...this.#book.running()].filter((j) => !online(j.client));
+    await Promise.all(gone.map((j) => this.finalize(j, 'cancelled')));
   }
 
   /** Cancels a client's own job; claimed runs are paid, the rest of its escrow refunded. */
@@ -330,17 +402,33 @@ export class Market {
     });
     while (job.inflight.size > 0) await Promise.allSettled([...job.inflight]);
     await this.#payments.refund(job);
+    await this.#persist?.ended(job);
     this.deps.log.info('job finished', { ...job.status() });
     this.deps.notify(job.client, { type: 'job', status: job.status() });
     this.schedule();
   }
 
   /** Stops matching and cancels every running job (claimed work paid, the rest refunded). */
+  /**
+   * Stops matching and timers. Running jobs stay in the store and resume when the coordinator starts again
+   * (without a store they cannot, and are cancelled: claimed work paid, the rest refunded).
+   */
   async shutdown(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#matchTimer);
     clearTimeout(this.#recheck);
-    await Promise.all([...this.#book.running()].map((job) => this.finalize(job, 'cancelled')));
+    if (!this.#persist) await Promise.all([...this.#book.running()].map((job) => this.finalize(job, 'cancelled')));
+    for (const job of this.#book.running()) {
+      clearTimeout(job.deadlineTimer);
+      await Promise.allSettled([...job.inflight]);
+      for (const s of job.shards) {
+        for (const r of s.runs) {
+          clearTimeout(r.timer);
+          clearTimeout(r.holdTimer);
+        }
+      }
+    }
+    await this.#persist?.flush();
     this.#payments.stop();
   }
 
@@ -350,7 +438,9 @@ export class Market {
     if (this.#book.runningCount === 0) return;
     const started = performance.now();
     const contributors = this.registry.forMatching();
-    const plan = planRound(this.#book.byPriority(), {
+    const online = this.deps.online;
+    const jobs = online ? this.#book.byPriority().filter((j) => online(j.client)) : this.#book.byPriority();
+    const plan = planRound(jobs, {
       contributors,
       registry: () => this.registry.all(),
       credible: (p) => this.credibility.credible(p),

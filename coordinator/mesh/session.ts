@@ -203,6 +203,7 @@ export class MeshSession {
     }
     // Authenticated: full-size requests (a submit of 10,000 shards) may come now, and right after `welcome`.
     setSocketLimits(this.socket, { maxMessageBytes: MAX_MESH_FRAME_CHARS });
+    this.deps.market.schedule(); // its jobs, if it is a client, may be matched again
     this.send({ type: 'welcome', peerId: f.peerId, balance, feeRate: this.deps.feeRate, leaseMs: this.deps.leaseMs });
   }
 

@@ -10,7 +10,7 @@ import type { Ledger } from '../ledger/types.ts';
  * pass `trustNewcomers: false` (and `minEscrow` where it matters).
  */
 export function startTestCoordinator(over: Partial<CoordinatorOptions> & { random?: () => number; ledger?: Ledger } = {}): Promise<RunningCoordinator> {
-  return startCoordinator({ port: 0, host: '127.0.0.1', data: ':memory:', logLevel: 'silent', staticDir: '/nonexistent-meshwork-static', trustNewcomers: true, minEscrow: 0, ...over });
+  return startCoordinator({ port: 0, host: '127.0.0.1', data: ':memory:', logLevel: 'silent', staticDir: '/nonexistent-meshwork-static', trustNewcomers: true, minEscrow: 0, clientGraceMs: 0, ...over });
 }
 
 /** Resolves after `ms` milliseconds. */
