@@ -141,6 +141,8 @@ export interface CoordinatorProcess {
   readonly stderr: () => string;
   /** SIGTERM, SIGKILL after 5 s; resolves once the process is gone (so its ledger file is free). */
   stop(): Promise<void>;
+  /** SIGKILL at once (a crash: no shutdown code runs); resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
@@ -190,5 +192,12 @@ export async function spawnCoordinator(port: number, dataDir: string, extra: str
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, port, dataDir, stderr: () => stderr, stop };
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    process.off('exit', killOnExit);
+  };
+  return { url, port, dataDir, stderr: () => stderr, stop, kill };
 }

@@ -138,3 +138,48 @@ test('after a coordinator restart on the same port and ledger, pages reconnect, 
   expect(sum(final)).toBe(final.minted);
   expect(final.minted).toBe(2 * STARTER);
 });
+
+test('kill -9 of the coordinator mid-job, then a restart on the same data: the job completes, nothing refunded or paid twice', async ({ browser }) => {
+  const port = await freePort();
+  dataDir = mkdtempSync(join(tmpdir(), 'meshwork-kill-'));
+  own = await spawnCoordinator(port, dataDir, ['--trust-newcomers', 'on']);
+  const base = own.url;
+  const contributors = await Promise.all([0, 1].map(() => openPeer(browser)));
+  for (const page of contributors) await connectPeer(page, { coordinator: base, contribute: true });
+  const client = await openPeer(browser);
+  const clientId = await connectPeer(client, { coordinator: base });
+  await expect.poll(async () => (await meshStats(client.request, base)).contributors).toBe(2);
+
+  // A 256 x 64 x 256 exact matmul in 32-row tiles: 64 shards, long enough to kill the coordinator mid-job.
+  const m = 256, k = 64, n = 256, tile = 32;
+  await client.evaluate(({ m, k, n, tile }) => {
+    const { mesh } = (window as unknown as PeerWindow).peer;
+    const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 5) % 7) - 3);
+    const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 3) % 7) - 3);
+    const job = mesh.client.runMatmul({ a, b, m, k, n, tile, verifyFraction: 0 });
+    const w = window as unknown as { killRun: unknown; killSettled: number };
+    w.killSettled = 0;
+    job.addEventListener('progress', (e) => (w.killSettled = (e as CustomEvent<{ done: number }>).detail.done));
+    w.killRun = Promise.all([job.result, job.cost, job.jobId]).then(([c, cost, jobId]) => ({
+      mismatches: window.meshTest.matmulMismatches(a, b, c, m, k, n), cost, jobId,
+    }));
+  }, { m, k, n, tile });
+  await expect.poll(() => client.evaluate(() => (window as unknown as { killSettled: number }).killSettled), { timeout: 60_000 }).toBeGreaterThan(3);
+  const before = await ledger(client, base);
+  await own.kill();
+  own = await spawnCoordinator(port, dataDir, ['--trust-newcomers', 'on']);
+
+  const run = await client.evaluate(() => (window as unknown as { killRun: Promise<{ mismatches: number; cost: { spent: number; fees: number; refunded: number; escrow: number }; jobId: string }> }).killRun);
+  expect(run.mismatches).toBe(0);
+  const detail = await client.evaluate((id) => (window as unknown as PeerWindow).peer.mesh.client.jobDetail(id), run.jobId);
+  expect(detail.state).toBe('done');
+  // Every shard was paid exactly once; the client paid exactly what contributors earned plus fees.
+  expect(detail.shards.every((s) => s.runs.filter((r) => r.state === 'paid').length === 1)).toBe(true);
+  const earned = await Promise.all(contributors.map((p) => p.evaluate(() => (window as unknown as PeerWindow).peer.mesh.contributor.stats.earned)));
+  const after = await ledger(client, base);
+  expect(after.total).toBe(after.minted);
+  expect(after.minted).toBe(before.minted);
+  expect(after.accounts[`peer:${clientId}`]).toBe(STARTER - run.cost.spent - run.cost.fees);
+  expect(run.cost.spent + run.cost.fees + run.cost.refunded).toBe(run.cost.escrow);
+  expect(earned.reduce((x, y) => x + y, 0)).toBeLessThanOrEqual(run.cost.spent);
+});

@@ -494,9 +494,12 @@ export class Market {
   #paid(job: Job, i: number, run: Run, r: Paid): void {
     this.#forget({ job, shard: i, run });
     job.settle(i, run, r.amount, r.fee);
-    this.credibility.paid(run.lease.contributor);
-    this.deps.metrics.inc('shards_settled');
-    this.deps.notify(run.lease.contributor, { type: 'credited', leaseId: run.lease.leaseId, amount: r.amount, balance: r.balance });
+    // Paid before (a payment that landed just before a crash, not yet in the market's store): no second credit.
+    if (r.paid) {
+      this.credibility.paid(run.lease.contributor);
+      this.deps.metrics.inc('shards_settled');
+      this.deps.notify(run.lease.contributor, { type: 'credited', leaseId: run.lease.leaseId, amount: r.amount, balance: r.balance });
+    }
     this.#afterChange(job, i);
     if (job.state === 'running') this.deps.notify(job.client, { type: 'job', status: job.status() });
   }
