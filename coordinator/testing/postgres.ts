@@ -7,7 +7,7 @@
  * Start-up costs ~1 s, so tests share one server per process (`sharedPostgres`) and each takes a database of
  * its own (`testDatabase`), dropped when done. The shared server is stopped when the process unloads.
  */
-import postgres from 'npm:postgres@3';
+import postgres from 'postgres';
 
 /** The command that installs the server binaries; also the message thrown when they are missing. */
 export const INSTALL_COMMAND = 'apt-get install -y postgresql';
