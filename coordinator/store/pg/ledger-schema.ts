@@ -111,7 +111,8 @@ BEGIN
     RETURN OLD;
   END IF;
   IF pg_trigger_depth() < 2 THEN
-    RAISE EXCEPTION 'Cannot % balance % outside a movement: balances change only by inserting into movements', TG_OP, NEW.account
+    RAISE EXCEPTION 'Cannot % balance % outside a movement as balances change only through movements: current trigger depth is %',
+      TG_OP, NEW.account, pg_trigger_depth()
       USING ERRCODE = 'integrity_constraint_violation';
   END IF;
   RETURN NEW;

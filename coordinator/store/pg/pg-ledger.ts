@@ -45,7 +45,7 @@ interface Move {
 /** Connects, applies the ledger's migrations and returns the ledger; several instances may share a database. */
 export async function openPgLedger(opts: PgLedgerOptions): Promise<PgLedger> {
   checkAmount('open the ledger', 'starterCredits', opts.starterCredits);
-  const sql = connectPg(opts.url, { applicationName: 'meshwork-ledger', ...(opts.poolSize ? { max: opts.poolSize } : {}) });
+  const sql = connectPg(opts.url, { applicationName: 'meshwork-ledger', ...(opts.poolSize === undefined ? {} : { max: opts.poolSize }) });
   try {
     await migrate(sql, LEDGER_COMPONENT, LEDGER_MIGRATIONS);
   } catch (err) {
