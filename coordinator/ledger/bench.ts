@@ -1,9 +1,15 @@
 /**
  * Ledger throughput for `npm run bench`: settlements per second on an in-memory Deno KV ledger, with
  * `concurrency` settles in flight spread over `jobs` escrows (settles of one job contend on its escrow key,
- * so this measures commit throughput and conflict retries together, as the coordinator sees them).
+ * so this measures commit throughput and conflict retries together, as the coordinator sees them). Another
+ * engine (PostgreSQL) is measured the same way by passing `open`.
  */
 import { openLedger } from './kv-ledger.ts';
+import type { RetryStats } from './_retry.ts';
+import type { Ledger } from './types.ts';
+
+/** What the bench needs of a ledger engine. */
+export type BenchLedger = Ledger & { stats(): Readonly<RetryStats>; close(): void | Promise<void> };
 
 /** Options of `benchLedger`. */
 export interface LedgerBenchOptions {
@@ -13,6 +19,8 @@ export interface LedgerBenchOptions {
   concurrency?: number;
   /** KV path (default ':memory:'); a file path measures the on-disk store. */
   path?: string;
+  /** Opens an empty ledger of another engine instead of KV at `path`. */
+  open?: (starterCredits: number) => Promise<BenchLedger>;
 }
 
 /** Settles `n` distinct receipts and reports settlements per second, plus the conflict retries they took. */
@@ -23,11 +31,11 @@ export async function benchLedger(
   if (!Number.isSafeInteger(n) || n < 1) {
     throw new RangeError(`Cannot benchmark the ledger as 'n' must be a positive integer: current value is ${n}`);
   }
-  const { jobs = 16, concurrency = 32, path = ':memory:' } = opts;
+  const { jobs = 16, concurrency = 32, path = ':memory:', open = (starterCredits: number) => openLedger({ path, starterCredits }) } = opts;
   const amount = 1000;
   const fee = 50;
   const perJob = Math.ceil(n / jobs) * (amount + fee);
-  const ledger = await openLedger({ path, starterCredits: perJob * jobs });
+  const ledger = await open(perJob * jobs);
   try {
     await ledger.ensureAccount('client');
     for (let j = 0; j < jobs; j++) await ledger.hold(`bench${j}`, 'client', perJob);
@@ -49,6 +57,6 @@ export async function benchLedger(
     }
     return { settlesPerSec: (n / ms) * 1000, settles: n, conflicts: ledger.stats().conflicts - before, ms };
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }

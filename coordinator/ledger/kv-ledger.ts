@@ -16,6 +16,8 @@
  */
 import { MeshError } from '../../src/protocol/errors.ts';
 import { checkAmount, checkId, checkPeerId, encodeEvidence } from './_checks.ts';
+import { assertEscrowFor, assertRefundTo, assertSameTerms, assertSettleable, newEscrow, splitHold, splitSettlement } from './_rules.ts';
+import { escrowAccount, FEES, grantAccount, MINT, peerAccount } from './accounts.ts';
 import { type Attempt, commitWithRetry, DEFAULT_RETRY, type RetryPolicy, type RetryStats } from './_retry.ts';
 import type { AuditableLedger, EscrowState, GrantRule, LedgerEntry, LedgerSummary, LedgerTotals, Settlement, StoredReceipt } from './types.ts';
 
@@ -29,20 +31,11 @@ export interface LedgerOptions {
   retry?: RetryPolicy;
 }
 
-/** Pseudo-account that minted credits come from; it has no balance. */
-export const MINT = 'mint';
-/** Account collecting protocol fees. */
-export const FEES = 'fees';
+export { escrowAccount, FEES, grantAccount, MINT, peerAccount };
 /** Movements one commit may journal; seq = commit version * this + movement index. */
 const MOVES_PER_COMMIT = 4;
 const MAX_LIST = 10_000;
 
-/** Account key of a peer. */
-export const peerAccount = (peerId: string): string => `peer:${peerId}`;
-/** Account key of a job's escrow. */
-export const escrowAccount = (jobId: string): string => `escrow:${jobId}`;
-/** Account key of a peer's grant credits (minted starter credits, spendable as escrow only). */
-export const grantAccount = (peerId: string): string => `grant:${peerId}`;
 /** Grant counters expire after two days (they count one UTC day). */
 const GRANT_COUNTER_TTL_MS = 2 * 24 * 3600 * 1000;
 
@@ -177,14 +170,7 @@ export class KvLedger implements AuditableLedger {
       assertEscrowFor(state, client, `hold escrow for job ${jobId}`);
       const earned = toNumber(bal);
       const grants = toNumber(gbal);
-      if (earned + grants < amount) {
-        throw new MeshError(
-          'insufficient-funds',
-          `Cannot hold ${amount} micro-credits for job ${jobId} as ${client} holds too little: current balance is ${earned + grants}`,
-        );
-      }
-      const grantPart = Math.min(grants, amount);
-      const earnedPart = amount - grantPart;
+      const { grantPart, earnedPart } = splitHold(jobId, client, amount, earned, grants);
       const op = this.#begin()
         .check(bal, gbal, esc)
         .set(K.escrow(jobId), { ...state, held: state.held + amount, grant: (state.grant ?? 0) + grantPart });
@@ -211,8 +197,7 @@ export class KvLedger implements AuditableLedger {
     const evidence = encodeEvidence(s.evidence);
     const from = escrowAccount(s.jobId);
     const to = peerAccount(s.contributor);
-    const what = `settle receipt ${s.receiptId}`;
-    const paid = await this.#run(what, async () => {
+    const paid = await this.#run(`settle receipt ${s.receiptId}`, async () => {
       const [rec, esc, bal] = await this.#kv.getMany<[StoredReceipt, EscrowState, Deno.KvU64]>([
         K.receipt(s.receiptId),
         K.escrow(s.jobId),
@@ -222,21 +207,12 @@ export class KvLedger implements AuditableLedger {
         assertSameTerms(rec.value, s);
         return { result: false };
       }
-      const state = esc.value;
-      if (!state) throw new MeshError('not-found', `Cannot ${what} as job ${s.jobId} has no escrow: current balance is 0`);
-      if (state.closed) throw new MeshError('conflict', `Cannot ${what} as the escrow of job ${s.jobId} is closed`);
-      const need = s.amount + s.fee;
+      const state = esc.value ?? undefined;
+      assertSettleable(s, state);
       const balance = toNumber(bal);
-      if (balance < need) {
-        throw new MeshError(
-          'insufficient-funds',
-          `Cannot ${what} for ${s.amount} + fee ${s.fee} micro-credits as ${from} holds too little: current balance is ${balance}`,
-        );
-      }
-      // The grant-funded part of the escrow pays first and stays grant credit: the contributor's `grant:` account.
+      const { grantPaid, grantFee } = splitSettlement(s, state, balance);
+      const need = s.amount + s.fee;
       const grantLeft = state.grant ?? 0;
-      const grantPaid = Math.min(grantLeft, s.amount);
-      const grantFee = Math.min(grantLeft - grantPaid, s.fee);
       const stored: StoredReceipt = {
         receiptId: s.receiptId,
         jobId: s.jobId,
@@ -285,9 +261,7 @@ export class KvLedger implements AuditableLedger {
       const [esc, bal] = await this.#kv.getMany<[EscrowState, Deno.KvU64]>([K.escrow(jobId), K.balance(from)]);
       // Refunding a job that never held anything still closes it, so a hold racing a cancel cannot reopen it.
       const state = esc.value ?? newEscrow(jobId, client);
-      if (state.client !== client) {
-        throw new MeshError('conflict', `Cannot refund escrow of job ${jobId} to ${client} as it belongs to client ${state.client}`);
-      }
+      assertRefundTo(state, jobId, client);
       if (state.closed) return { result: 0 };
       const amount = toNumber(bal);
       const grantPart = Math.min(amount, state.grant ?? 0);
@@ -379,25 +353,6 @@ export class KvLedger implements AuditableLedger {
       const touching = kept.filter((m) => m.from === account || m.to === account);
       op.set(['entries-by', account, vs], { at, kind, ref, moves: touching } satisfies EntryRecord);
     }
-  }
-}
-
-function newEscrow(jobId: string, client: string): EscrowState {
-  return { jobId, client, closed: false, held: 0, paid: 0, fees: 0, settled: 0, refunded: 0, grant: 0 };
-}
-
-function assertEscrowFor(state: EscrowState, client: string, what: string): void {
-  if (state.client !== client) throw new MeshError('conflict', `Cannot ${what} from ${client} as it belongs to client ${state.client}`);
-  if (state.closed) throw new MeshError('conflict', `Cannot ${what} as its escrow is closed: current refunded amount is ${state.refunded}`);
-}
-
-function assertSameTerms(stored: StoredReceipt, s: Settlement): void {
-  if (stored.jobId !== s.jobId || stored.contributor !== s.contributor || stored.amount !== s.amount || stored.fee !== s.fee) {
-    throw new MeshError(
-      'conflict',
-      `Cannot settle receipt ${s.receiptId} as it was already paid on other terms: current record is ` +
-        `job ${stored.jobId}, contributor ${stored.contributor}, amount ${stored.amount}, fee ${stored.fee}`,
-    );
   }
 }
 
