@@ -31,7 +31,7 @@ export async function openNatsBus(url: string, opts: BusOptions = {}): Promise<B
   try {
     nc = await connect({ servers: url, name: opts.name ?? 'meshwork', maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 10_000 });
   } catch (err) {
-    throw new Error(`Cannot connect to the NATS bus as the server did not answer: current value is ${url}: ${(err as Error).message}`);
+    throw new Error(`Cannot connect to the NATS bus as the server did not answer: current value is ${url}: ${(err as Error).message}`, { cause: err });
   }
   return new NatsBus(nc, opts);
 }
@@ -62,7 +62,7 @@ export class NatsBus implements Bus {
     checkSize(subject, size, this.maxPayloadBytes);
     if (this.#closing || this.nc.isClosed()) return false;
     if (this.#unacked + size > this.#maxOutbound) {
-      this.#flushing ??= this.#ack();
+      if (!this.#flushing) this.#flushing = this.#ack();
       this.#error('outbound-full', `Cannot publish to ${subject} as ${this.#unacked} bytes are unacknowledged: current cap is ${this.#maxOutbound}`);
       return false;
     }
@@ -74,7 +74,7 @@ export class NatsBus implements Bus {
     }
     this.#stats.published++;
     this.#unacked += size;
-    if (this.#unacked >= this.#flushAt) this.#flushing ??= this.#ack();
+    if (this.#unacked >= this.#flushAt && !this.#flushing) this.#flushing = this.#ack();
     return true;
   }
 

@@ -44,7 +44,7 @@ export async function openPostgresBus(url: string, opts: BusOptions = {}): Promi
     await sql`select 1`;
   } catch (err) {
     await sql.end({ timeout: 0 }).catch(() => {});
-    throw new Error(`Cannot connect to the PostgreSQL bus as the server did not answer: current value is ${redact(url)}: ${(err as Error).message}`);
+    throw new Error(`Cannot connect to the PostgreSQL bus as the server did not answer: current value is ${redact(url)}: ${(err as Error).message}`, { cause: err });
   }
   return new PostgresBus(sql, opts);
 }

@@ -30,7 +30,7 @@ export async function startNats(): Promise<NatsServer> {
       }).spawn();
     } catch (err) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
-      throw new Error(`Cannot start a NATS server as ${NATS_SERVER} did not run (apt-get install -y nats-server): ${(err as Error).message}`);
+      throw new Error(`Cannot start a NATS server as ${NATS_SERVER} did not run (apt-get install -y nats-server): ${(err as Error).message}`, { cause: err });
     }
     const exited = child.status;
     let stopped: Promise<void> | undefined;

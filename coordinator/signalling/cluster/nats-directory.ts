@@ -47,7 +47,7 @@ export async function openNatsDirectory(url: string, instance: string, timing: D
     return new NatsDirectory(nc, instances, peers, instance, timing);
   } catch (err) {
     await nc.close();
-    throw new Error(`Cannot open the peer directory in NATS KV (is JetStream on, nats-server -js?): ${(err as Error).message}`);
+    throw new Error(`Cannot open the peer directory in NATS KV (is JetStream on, nats-server -js?): ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -36,7 +36,7 @@ export async function openPgDirectory(url: string, instance: string, timing: Dir
     });
   } catch (err) {
     await sql.end({ timeout: 0 }).catch(() => {});
-    throw new Error(`Cannot open the peer directory in PostgreSQL: ${(err as Error).message}`);
+    throw new Error(`Cannot open the peer directory in PostgreSQL: ${(err as Error).message}`, { cause: err });
   }
   return new PgDirectory(sql, instance, timing);
 }
