@@ -6,6 +6,7 @@ import { newIdentity } from '../../testing/mesh-client.ts';
 import type { WsInbox } from '../../testing/ws-inbox.ts';
 import type { RunningCoordinator } from '../../server.ts';
 import { startNats } from '../../testing/nats.ts';
+import { RawClient } from '../../testing/raw-client.ts';
 // TEMPORARY: replace with ../../testing/postgres.ts once branch pg-ledger lands on main.
 import { sharedPostgres, stopSharedPostgres, testDatabase } from '../../bus/_postgres-testing.ts';
 
@@ -121,6 +122,22 @@ for (const engine of ENGINES) {
       await sleep(300);
       const got = target.frames.filter((f) => f.type === 'CANDIDATE').length;
       assert.ok(got >= 40 && got <= 60, `target got ${got} of 300`);
+    });
+
+    it('tells senders on another instance LEAVE when the destination stops reading and is dropped', async () => {
+      const sink = await RawClient.connect(b.port);
+      await sink.handshake('/peerjs/peerjs?key=peerjs&id=sink&token=t&version=1.5.5');
+      const senders = await Promise.all(Array.from({ length: 6 }, (_, i) => opened(open(a, `s${i}`, 't'))));
+      await eventually('the sink on B', () => b.signalling.realm.clients.has('sink'));
+      const sdp = 'y'.repeat(60_000);
+      const until = Date.now() + 15_000;
+      while (Date.now() < until && b.signalling.realm.clients.has('sink')) {
+        for (const s of senders) s.send({ type: 'OFFER', dst: 'sink', payload: { sdp } });
+        await sleep(20);
+      }
+      assert.equal(b.signalling.realm.clients.has('sink'), false, 'the slow reader was dropped');
+      await eventually('a LEAVE across instances', () => senders.some((s) => s.frames.some((f) => f.type === 'LEAVE' && f.src === 'sink')));
+      sink.close();
     });
 
     it('stops routing to an instance that died once its entries expire', async () => {
