@@ -15,8 +15,8 @@
  * - Liveness: heartbeats every `heartbeatMs`; a missed TTL (the directory dropped our entries) re-claims every
  *   local peer. A dead instance stops resolving after `ttlMs` (routes cached for at most one heartbeat more);
  *   frames sent to it before then are lost.
- * Bounds: route cache, lookups in flight and their frames, the bus's queues, MAX_PEERS per instance. Rate
- * limits are the server's, applied before a frame reaches `route`.
+ * Bounds: route cache, lookups in flight and their frames, the bus's queues, MAX_PEERS per instance and
+ * CLAIMS_PER_SEC directory claims. Frame rate limits are the server's, applied before a frame reaches `route`.
  */
 import type { Bus, BusMessage, BusSubscription } from '../../bus/index.ts';
 import type { Logger } from '../../log.ts';
@@ -26,9 +26,13 @@ import { type DirectoryTiming, hashToken, type PeerDirectory } from './directory
 import { checkEnvelope, ENVELOPE_VERSION, type Envelope, instanceSubject, MAX_HOPS, type PeerEnvelope, PEERS_SUBJECT, type RoutedSignal } from './envelope.ts';
 import type { ClaimVerdict, LocalSignalling, SignallingCluster } from './port.ts';
 import { ROUTE_TTL_MS, RouteCache } from './_routes.ts';
+import { TokenBucket } from '../../limits/token-bucket.ts';
 
 /** Peers one instance holds at most (the directory's share of this instance). */
 export const MAX_PEERS = 100_000;
+/** Directory claims per second one instance makes, and the burst: connection churn cannot flood the store. */
+export const CLAIMS_PER_SEC = 500;
+const CLAIMS_BURST = 2_000;
 
 /** What a link needs. */
 export interface LinkOptions {
@@ -47,6 +51,7 @@ export class ClusterLink implements SignallingCluster {
   #server: LocalSignalling | undefined;
   readonly #claims = new WeakMap<SignalClient, { epoch: number; tokenHash: string }>();
   readonly #routes: RouteCache;
+  readonly #claimRate = new TokenBucket(CLAIMS_PER_SEC, CLAIMS_BURST);
   readonly #subs: BusSubscription[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #beating = false;
@@ -78,6 +83,7 @@ export class ClusterLink implements SignallingCluster {
     const held = this.#local().realm.clients.size;
     const max = this.o.maxPeers ?? MAX_PEERS;
     if (held >= max) return { error: `Cannot accept id as this instance holds ${held} peers: current cap is ${max}` };
+    if (!this.#claimRate.take()) return { error: `Cannot accept id as this instance claims more than ${CLAIMS_PER_SEC} ids per second: try again shortly` };
     const tokenHash = await hashToken(client.token);
     try {
       const r = await this.o.directory.claim({ peer: client.id, tokenHash, keyed: client.keyed });

@@ -22,7 +22,7 @@ describe('RouteCache', () => {
   it('caches only positive answers, for its TTL, and forgets a peer that left that instance', async () => {
     let now = 0;
     let lookups = 0;
-    const cache = new RouteCache(async (peer) => (lookups++, peer === 'ghost' ? null : 'inst-a'), 100, () => now);
+    const cache = new RouteCache((peer) => (lookups++, Promise.resolve(peer === 'ghost' ? null : 'inst-a')), 100, () => now);
     const ask = (peer: string) => new Promise<string | null>((r) => cache.resolve(peer, r));
     assert.equal(await ask('ghost'), null);
     assert.equal(await ask('ghost'), null);
