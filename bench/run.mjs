@@ -18,9 +18,10 @@ const BENCHES = {
   onnx: () => import('./onnx.mjs').then((m) => m.run),
   adversary: () => import('./adversary.mjs').then((m) => () => m.benchAdversary()),
   attack: () => import('./attack.mjs').then((m) => () => m.benchAttack()),
+  bus: () => import('./bus.mjs').then((m) => () => m.benchBus()),
 };
 /** Benchmarks that need neither the coordinator process nor a browser: run alone, they start neither. */
-const STANDALONE = new Set(['ledger', 'validate', 'adversary', 'attack']);
+const STANDALONE = new Set(['ledger', 'validate', 'adversary', 'attack', 'bus']);
 
 if (process.getuid?.() === 0 && !process.env.MESHWORK_BENCH_NS) {
   const probe = spawnSync('unshare', ['-n', 'true']);

@@ -131,8 +131,9 @@ export const USAGE = `Usage: deno run --allow-all coordinator/main.ts [flags]
                         replicates). Never on a public mesh. (default off)
   --store S             'kv' (embedded Deno KV under --data, default) or a postgres://user@host:port/db URL
                         (env MESHWORK_STORE): several coordinators on one database form a cluster
-  --bus B               how cluster instances talk: nats://host:port or 'postgres' (LISTEN/NOTIFY); none
-                        for one instance (default none; env MESHWORK_BUS)
+  --bus B               how cluster instances talk: nats://host:port (recommended; nats-server -js, the peer
+                        directory is a JetStream KV bucket) or 'postgres' (LISTEN/NOTIFY and tables in the
+                        --store database); none for one instance (default none; env MESHWORK_BUS)
   --instance-id NAME    this instance's name in a cluster (default random)
   --turn-url U[,U]      TURN servers peers may relay through (credentials minted per peer, about an hour)
   --turn-secret S       the TURN server's shared secret (coturn static-auth-secret; env MESHWORK_TURN_SECRET)

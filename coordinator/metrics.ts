@@ -15,7 +15,9 @@ export type CounterName =
   | 'ledger_ops'
   | 'match_rounds'
   | 'match_offers'
-  | 'match_ms';
+  | 'match_ms'
+  | 'cluster_frames'
+  | 'bus_errors';
 
 const HELP: Record<CounterName, string> = {
   connections: 'WebSocket connections accepted, by kind (signalling, mesh).',
@@ -29,6 +31,8 @@ const HELP: Record<CounterName, string> = {
   match_rounds: 'Matching rounds run.',
   match_offers: 'Runs offered to matching rounds (bounded per round by free capacity).',
   match_ms: 'Milliseconds spent in matching rounds.',
+  cluster_frames: 'Cross-instance signalling, by kind (forwarded, received, id-taken, takeover, evicted).',
+  bus_errors: 'Bus and peer directory failures and drops, by kind (publish, outbound-full, subscriber-full, decode, handler, connection, directory, envelope).',
 };
 
 /** Counters and gauge callbacks, rendered as Prometheus text. */

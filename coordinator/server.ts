@@ -19,6 +19,7 @@ import { refundOrphanedEscrows } from './market/recovery.ts';
 import { MAX_PREAUTH_FRAME_BYTES, MeshSession } from './mesh/session.ts';
 import { SessionRegistry } from './mesh/sessions.ts';
 import { SignallingServer } from './signalling/server.ts';
+import { type ClusterLink, type DirectoryTiming, startCluster } from './signalling/cluster/index.ts';
 import { handleApi } from './http/api.ts';
 import { jsonError, preflight, withSecurityHeaders } from './http/headers.ts';
 import { createStaticHandler } from './http/static.ts';
@@ -37,15 +38,20 @@ export interface RunningCoordinator {
   ledger: Ledger;
   metrics: Metrics;
   signalling: SignallingServer;
+  /** The link to the other instances when `bus` is set. */
+  cluster?: ClusterLink;
   /** The process's descriptor limits after start-up raised the soft one (main.ts logs them). */
   descriptors: FdLimit;
   /** Stops matching (running jobs stay in the store and resume at the next start), closes sockets, the listener and the store. */
   close(): Promise<void>;
 }
 
-/** Starts a coordinator; options default as in config.ts. `ledger` overrides opening one from `data`. */
+/**
+ * Starts a coordinator; options default as in config.ts. `ledger` overrides opening one from `data`;
+ * `clusterTiming` the directory's heartbeat and TTL (tests shorten them).
+ */
 export async function startCoordinator(
-  options: Partial<CoordinatorOptions> & { ledger?: Ledger; random?: () => number } = {},
+  options: Partial<CoordinatorOptions> & { ledger?: Ledger; random?: () => number; clusterTiming?: Partial<DirectoryTiming> } = {},
 ): Promise<RunningCoordinator> {
   const o: CoordinatorOptions = { ...DEFAULTS, ...options };
   const log = createLogger(o.logLevel);
@@ -81,9 +87,13 @@ export async function startCoordinator(
     const client = clientAddress(addr, req.headers, trusted);
     return client === addr ? () => {} : forwardedCap.acquire(client);
   };
+  const cluster = o.bus
+    ? await startCluster({ bus: o.bus, store: o.store, instanceId: o.instanceId, metrics, log, ...(options.clusterTiming ? { timing: options.clusterTiming } : {}) })
+    : undefined;
+  if (cluster) log.info('cluster link up', { instance: cluster.instance, bus: o.bus.replace(/\/\/[^@/]*@/, '//***@') });
   const signalling = new SignallingServer(
     { path: `${PEERJS.path}/`, key: PEERJS.key, expireMs: o.expireMs, aliveMs: o.aliveMs, ratePerSec: o.ratePerSec, rateBurst: o.rateBurst },
-    { metrics, log, admit: admitForwarded },
+    { metrics, log, admit: admitForwarded, ...(cluster ? { cluster } : {}) },
   );
   metrics.gauge('peers', 'Peers connected to signalling.', () => signalling.peers);
   metrics.gauge('contributors', 'Registered contributors.', () => market.registry.size);
@@ -188,12 +198,14 @@ export async function startCoordinator(
     ledger,
     metrics,
     signalling,
+    ...(cluster ? { cluster } : {}),
     descriptors,
     close: () =>
       closing ??= (async () => {
         await market.shutdown();
         stopHousekeeping();
         signalling.close();
+        await cluster?.close();
         sessions.closeAll(1001, 'server shutting down');
         // Under main.ts's 5 s forced exit: sockets that ignore our close frame are cut after closeTimeoutMs (3 s).
         await server.shutdown(3000);

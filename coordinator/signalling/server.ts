@@ -6,7 +6,9 @@
  * key (`GET {path}{key}/challenge?id=` gives the nonce, token.ts), every invalid frame gets an ERROR naming
  * the problem while the session goes on, each peer is rate limited in a way strangers cannot turn against an
  * honest peer (send-limits.ts), queues for absent peers are capped in messages and bytes, and a peer that
- * stops reading is closed once its socket's send buffer passes its cap.
+ * stops reading is closed once its socket's send buffer passes its cap. With a cluster link (cluster/), ids
+ * are claimed cluster-wide before OPEN and frames for peers not connected here go through the link; without
+ * one, nothing changes.
  */
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -16,6 +18,7 @@ import { isKeyedId, SignallingNonces } from './token.ts';
 import { SendLimits } from './send-limits.ts';
 import { json, jsonError } from '../http/headers.ts';
 import { upgradeWebSocket } from '../net/index.ts';
+import type { LocalSignalling, RoutedSignal, SignallingCluster } from './cluster/port.ts';
 
 /**
  * Largest signalling message the socket reads: the most bytes MAX_FRAME_CHARS characters can take in UTF-8.
@@ -40,10 +43,12 @@ export interface SignallingDeps {
   log: Logger;
   /** Admits a WebSocket from a client behind a trusted proxy (its own cap); null refuses. Default: admit. */
   admit?: (req: Request, addr: string) => (() => void) | null;
+  /** Several instances: claims ids cluster-wide and relays frames for peers held elsewhere. */
+  cluster?: SignallingCluster;
 }
 
 /** The PeerJS-compatible signalling server. */
-export class SignallingServer {
+export class SignallingServer implements LocalSignalling {
   readonly realm = new Realm();
   readonly #limits = new WeakMap<SignalClient, SendLimits>();
   readonly #nonces = new SignallingNonces();
@@ -55,6 +60,7 @@ export class SignallingServer {
     }
     const tick = Math.max(10, Math.min(1000, Math.floor(opts.expireMs / 5)));
     this.#timer = setInterval(() => this.#sweep(), tick);
+    deps.cluster?.attach(this);
   }
 
   /** Connected peers. */
@@ -135,26 +141,44 @@ export class SignallingServer {
         safeClose(socket, 1008, 'refused');
         return;
       }
-      this.#open({ id, token, keyed, socket, lastSeen: Date.now(), addr });
+      const client = { id, token, keyed, socket, lastSeen: Date.now(), addr };
+      if (this.deps.cluster) void this.#claim(client, this.deps.cluster);
+      else this.#open(client);
     };
     return upgrade.response;
   }
 
-  #open(client: SignalClient): void {
+  /** Claims the id cluster-wide, then opens (the directory has the last word on ID-TAKEN). */
+  async #claim(client: SignalClient, cluster: SignallingCluster): Promise<void> {
     const existing = this.realm.clients.get(client.id);
-    // Same token = the same client reconnecting (reference behaviour); a fresh proof of the key also wins.
-    if (existing && existing.token !== client.token && !client.keyed) {
-      this.#sendRaw(client.socket, { type: 'ID-TAKEN', payload: { msg: 'ID is taken' } });
-      safeClose(client.socket, 1008, 'id taken');
+    if (existing && existing.token !== client.token && !client.keyed) return this.#idTaken(client);
+    const verdict = await cluster.claim(client);
+    if (verdict === 'taken') return this.#idTaken(client);
+    if (verdict !== 'ok') {
+      this.deps.metrics.inc('errors', 'signalling-refused');
+      this.#sendRaw(client.socket, { type: 'ERROR', payload: { msg: verdict.error } });
+      safeClose(client.socket, 1011, 'cluster unavailable');
       return;
     }
+    if (client.socket.readyState !== WebSocket.OPEN) return cluster.release(client);
+    this.#open(client, true);
+    cluster.opened(client);
+  }
+
+  #idTaken(client: SignalClient): void {
+    this.#sendRaw(client.socket, { type: 'ID-TAKEN', payload: { msg: 'ID is taken' } });
+    safeClose(client.socket, 1008, 'id taken');
+  }
+
+  #open(client: SignalClient, claimed = false): void {
+    const existing = this.realm.clients.get(client.id);
+    // Same token = the same client reconnecting (reference behaviour); a fresh proof of the key also wins.
+    if (existing && existing.token !== client.token && !client.keyed && !claimed) return this.#idTaken(client);
     if (existing) safeClose(existing.socket, 4000, 'replaced by a new connection');
     this.realm.clients.set(client.id, client);
     this.#limits.set(client, new SendLimits(this.opts.ratePerSec, this.opts.rateBurst));
     const { socket } = client;
-    socket.onclose = () => {
-      if (this.realm.clients.get(client.id) === client) this.realm.clients.delete(client.id);
-    };
+    socket.onclose = () => void this.#drop(client);
     socket.onmessage = (ev) => this.#onMessage(client, ev.data);
     this.#sendRaw(socket, { type: 'OPEN' });
     for (const text of this.realm.drain(client.id)) this.#sendText(socket, text);
@@ -195,26 +219,54 @@ export class SignallingServer {
     if (frame.type === 'HEARTBEAT') return;
     if (frame.dst === undefined) {
       // LEAVE without a destination: the client is leaving the server.
-      this.realm.clients.delete(client.id);
+      this.#drop(client);
       safeClose(client.socket, 1000, 'left');
       return;
     }
-    const out: ServerSignal = { type: frame.type, src: client.id, dst: frame.dst };
+    const out: RoutedSignal = { type: frame.type, src: client.id, dst: frame.dst };
     if (frame.payload !== undefined) out.payload = frame.payload;
-    const dst = this.realm.clients.get(frame.dst);
-    if (dst) {
-      this.#limits.get(dst)?.heardFrom(client.id);
-      if (!this.#sendRaw(dst.socket, out)) {
-        this.realm.clients.delete(dst.id);
-        safeClose(dst.socket, 1011, 'send failed');
-        this.#sendRaw(client.socket, { type: 'LEAVE', src: dst.id, dst: client.id });
-      }
-      return;
-    }
+    if (this.deliverLocal(out)) return;
+    if (this.deps.cluster) return this.deps.cluster.route(out);
     if (frame.type === 'LEAVE' || frame.type === 'EXPIRE') return;
     if (!this.realm.enqueue(frame.dst, client.id, out, Date.now())) {
       this.#sendRaw(client.socket, { type: 'EXPIRE', src: frame.dst, dst: client.id });
     }
+  }
+
+  /** Delivers a frame to its destination if connected here; a failed send drops it and tells the sender LEAVE. */
+  deliverLocal(frame: RoutedSignal): boolean {
+    const dst = this.realm.clients.get(frame.dst);
+    if (!dst) return false;
+    this.#limits.get(dst)?.heardFrom(frame.src);
+    if (!this.#sendRaw(dst.socket, frame)) {
+      this.#drop(dst);
+      safeClose(dst.socket, 1011, 'send failed');
+      this.#tell({ type: 'LEAVE', src: dst.id, dst: frame.src });
+    }
+    return true;
+  }
+
+  /** Closes a client's socket without releasing its id cluster-wide (another instance holds it now). */
+  evict(id: string, code: number, reason: string): void {
+    const client = this.realm.clients.get(id);
+    if (!client) return;
+    this.realm.clients.delete(id);
+    safeClose(client.socket, code, reason);
+  }
+
+  /** Removes the client if it is still the holder of its id; false if it was not. */
+  #drop(client: SignalClient): boolean {
+    if (this.realm.clients.get(client.id) !== client) return false;
+    this.realm.clients.delete(client.id);
+    this.deps.cluster?.release(client);
+    return true;
+  }
+
+  /** A server frame (LEAVE, EXPIRE) for a peer here or, with a cluster, elsewhere. */
+  #tell(frame: RoutedSignal): void {
+    const dst = this.realm.clients.get(frame.dst);
+    if (dst) this.#sendRaw(dst.socket, frame);
+    else this.deps.cluster?.route(frame);
   }
 
   #error(client: SignalClient, code: string, msg: string): void {
@@ -239,13 +291,10 @@ export class SignallingServer {
 
   #sweep(): void {
     const now = Date.now();
-    for (const { src, dst } of this.realm.expire(now, this.opts.expireMs)) {
-      const sender = this.realm.clients.get(src);
-      if (sender) this.#sendRaw(sender.socket, { type: 'EXPIRE', src: dst, dst: src });
-    }
+    for (const { src, dst } of this.realm.expire(now, this.opts.expireMs)) this.#tell({ type: 'EXPIRE', src: dst, dst: src });
     for (const c of this.realm.clients.values()) {
       if (now - c.lastSeen > this.opts.aliveMs) {
-        this.realm.clients.delete(c.id);
+        this.#drop(c);
         safeClose(c.socket, 1000, 'silent too long');
       }
     }

@@ -2,6 +2,7 @@
 import { startCoordinator, type RunningCoordinator } from '../server.ts';
 import type { CoordinatorOptions } from '../config.ts';
 import type { Ledger } from '../ledger/types.ts';
+import type { DirectoryTiming } from '../signalling/cluster/index.ts';
 
 /**
  * A coordinator on a free port with a throwaway ledger; close it at the end of the test. Unless a test says
@@ -9,7 +10,9 @@ import type { Ledger } from '../ledger/types.ts';
  * runs they ask for, and tiny test jobs need no minimum escrow. Tests of verification and of hostile peers
  * pass `trustNewcomers: false` (and `minEscrow` where it matters).
  */
-export function startTestCoordinator(over: Partial<CoordinatorOptions> & { random?: () => number; ledger?: Ledger } = {}): Promise<RunningCoordinator> {
+export function startTestCoordinator(
+  over: Partial<CoordinatorOptions> & { random?: () => number; ledger?: Ledger; clusterTiming?: Partial<DirectoryTiming> } = {},
+): Promise<RunningCoordinator> {
   return startCoordinator({ port: 0, host: '127.0.0.1', data: ':memory:', logLevel: 'silent', staticDir: '/nonexistent-meshwork-static', trustNewcomers: true, minEscrow: 0, clientGraceMs: 0, ...over });
 }
 

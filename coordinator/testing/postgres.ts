@@ -80,6 +80,13 @@ export function sharedPostgres(): Promise<PostgresServer> {
   return shared;
 }
 
+/** Stops the shared server now, if one was started (a suite that wants no server left between its files). */
+export async function stopSharedPostgres(): Promise<void> {
+  const s = shared;
+  shared = undefined;
+  if (s) await (await s).stop();
+}
+
 /** A fresh database `t_<random>` on the shared server; `drop()` closes its other connections and drops it. */
 export async function testDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const server = await sharedPostgres();
