@@ -21,6 +21,7 @@ import { SignallingServer } from './signalling/server.ts';
 import { handleApi } from './http/api.ts';
 import { jsonError, preflight, withSecurityHeaders } from './http/headers.ts';
 import { createStaticHandler } from './http/static.ts';
+import { turnFromOptions } from './turn.ts';
 import { MICRO } from '../src/protocol/coordinator.ts';
 import { type FdLimit, raiseFdLimit, REFUSAL_REASONS, serve, type ServeInfo, upgradeWebSocket } from './net/index.ts';
 
@@ -47,6 +48,7 @@ export async function startCoordinator(
   options: Partial<CoordinatorOptions> & { ledger?: Ledger; random?: () => number } = {},
 ): Promise<RunningCoordinator> {
   const o: CoordinatorOptions = { ...DEFAULTS, ...options };
+  const turn = turnFromOptions(o); // before anything opens: a relay URL without its secret is a start-up error
   const log = createLogger(o.logLevel);
   const metrics = new Metrics();
   const ledger = options.ledger ?? await openLedger({ path: ledgerPath(o.data), starterCredits: o.starterCredits * MICRO });
@@ -102,6 +104,7 @@ export async function startCoordinator(
     rateBurst: o.rateBurst,
     grantsPerNetworkDay: o.grantsPerNetworkDay,
     accounts: new AccountGate(),
+    ...(turn ? { turn } : {}),
   };
 
   const mesh = (req: Request, info: ServeInfo): Response => {
