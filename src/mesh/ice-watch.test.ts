@@ -6,6 +6,7 @@ import type { MeshError } from '../protocol/errors.ts';
 /** An RTCPeerConnection stand-in: states are set by the test, calls are recorded. */
 class FakePc extends EventTarget {
   iceConnectionState: RTCIceConnectionState = 'new';
+  connectionState: RTCPeerConnectionState = 'new';
   signalingState: RTCSignalingState = 'stable';
   currentLocalDescription: RTCSessionDescription | null = null;
   oniceconnectionstatechange: ((ev: Event) => unknown) | null = null;
@@ -16,6 +17,10 @@ class FakePc extends EventTarget {
   ice(state: RTCIceConnectionState): void {
     this.iceConnectionState = state;
     this.oniceconnectionstatechange?.(new Event('iceconnectionstatechange'));
+  }
+  conn(state: RTCPeerConnectionState): void {
+    this.connectionState = state;
+    this.dispatchEvent(new Event('connectionstatechange'));
   }
   restartIce(): void {
     this.calls.push('restartIce');
@@ -104,6 +109,22 @@ describe('IceWatch', () => {
     pc.ice('failed');
     await tick();
     assert.equal(w.restarts, 2);
+    w.dispose();
+  });
+
+  it("restarts when Chromium's connectionState fails while iceConnectionState stays disconnected", async () => {
+    const pc = new FakePc();
+    const { w, sent } = watch(pc, true, 1000);
+    pc.ice('connected');
+    pc.conn('connected');
+    pc.ice('disconnected');
+    pc.conn('disconnected');
+    await tick();
+    assert.equal(w.restarts, 0);
+    pc.conn('failed');
+    await tick();
+    assert.equal(w.restarts, 1);
+    assert.equal(sent[0]?.type, 'ANSWER');
     w.dispose();
   });
 

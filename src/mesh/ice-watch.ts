@@ -14,16 +14,21 @@
  *   connection that was negotiated before and answers it, again in an ANSWER message. Only the dialing side
  *   restarts, so the two sides never offer at once.
  * - peerjs stops sending candidates once ICE completes; from a restart on, this module sends them itself.
+ * - Chromium may leave `iceConnectionState` at `disconnected` for good while `connectionState` turns `failed`
+ *   (about 10 s after the path went away): either one failing counts as failed here.
  */
 import { MeshError } from '../protocol/errors.ts';
 
-/** How long a link that has connected may stay `disconnected` or `failed` before it is closed (ms). */
-export const ICE_DEAD_MS = 45_000;
+/**
+ * How long a link that has connected may stay `disconnected` or `failed` before it is closed (ms): Chromium
+ * declares a lost path failed after about 10 s, which leaves the restart about 20 s.
+ */
+export const ICE_DEAD_MS = 30_000;
 
 /** The parts of an RTCPeerConnection the watch uses (RTCPeerConnection itself in browsers, a fake in tests). */
 export type WatchedConnection = Pick<
   RTCPeerConnection,
-  | 'iceConnectionState' | 'signalingState' | 'currentLocalDescription' | 'restartIce' | 'createOffer' | 'createAnswer'
+  | 'iceConnectionState' | 'connectionState' | 'signalingState' | 'currentLocalDescription' | 'restartIce' | 'createOffer' | 'createAnswer'
   | 'setLocalDescription' | 'getConfiguration' | 'setConfiguration' | 'addEventListener' | 'removeEventListener'
   | 'oniceconnectionstatechange' | 'onicecandidate'
 >;
@@ -71,27 +76,29 @@ export class IceWatch {
     this.#deadMs = options.deadMs ?? ICE_DEAD_MS;
     const inner = pc.oniceconnectionstatechange;
     pc.oniceconnectionstatechange = (ev: Event) => {
-      const state = pc.iceConnectionState;
-      this.#onState(state);
+      this.#onState();
       // Once connected, 'failed' is ours to handle (peerjs would close the connection on the spot).
-      if (state === 'failed' && this.#connected) return;
+      if (pc.iceConnectionState === 'failed' && this.#connected) return;
       inner?.call(pc as RTCPeerConnection, ev);
     };
+    pc.addEventListener('connectionstatechange', this.#onConnectionState);
     pc.addEventListener('signalingstatechange', this.#onSignalingState);
-    this.#onState(pc.iceConnectionState);
+    this.#onState();
   }
 
   /** Stops watching (the link closed). */
   dispose(): void {
     this.#done = true;
     clearTimeout(this.#deadTimer);
+    this.#pc.removeEventListener('connectionstatechange', this.#onConnectionState);
     this.#pc.removeEventListener('signalingstatechange', this.#onSignalingState);
     this.#pc.removeEventListener('icecandidate', this.#onCandidate);
   }
 
-  #onState(state: RTCIceConnectionState): void {
+  #onState(): void {
+    const state = pathState(this.#pc);
     if (this.#done) return;
-    if (state === 'connected' || state === 'completed') {
+    if (state === 'connected') {
       this.#connected = true;
       this.#restarted = false;
       clearTimeout(this.#deadTimer);
@@ -108,7 +115,7 @@ export class IceWatch {
 
   #die(why?: string): void {
     if (this.#done) return;
-    const state = this.#pc.iceConnectionState;
+    const state = pathState(this.#pc);
     this.dispose();
     this.#o.onDead(new MeshError('transfer-failed', `Cannot keep the link to ${this.#o.remote} as ${why ?? `its ICE state stayed ${state} for ${this.#deadMs} ms`}`));
   }
@@ -130,6 +137,8 @@ export class IceWatch {
     await this.#pc.setLocalDescription(offer);
     this.#send({ type: 'ANSWER', payload: { sdp: offer, type: 'data', connectionId: this.#o.connectionId } });
   }
+
+  readonly #onConnectionState = (): void => this.#onState();
 
   /** The other side restarted: a new offer on a connection negotiated before (the first one is peerjs's). */
   readonly #onSignalingState = (): void => {
@@ -164,3 +173,18 @@ export class IceWatch {
     }
   }
 }
+
+/**
+ * The state of a connection's network path: ICE's own state, except that Chromium's `iceConnectionState` may
+ * stay `disconnected` when the path is gone for good while `connectionState` (ICE and DTLS together) says `failed`.
+ */
+function pathState(pc: Pick<RTCPeerConnection, 'iceConnectionState' | 'connectionState'>): 'new' | 'connected' | 'disconnected' | 'failed' | 'closed' {
+  const ice = pc.iceConnectionState;
+  const conn = pc.connectionState;
+  if (ice === 'closed' || conn === 'closed') return 'closed';
+  if (ice === 'failed' || conn === 'failed') return 'failed';
+  if (ice === 'disconnected' || conn === 'disconnected') return 'disconnected';
+  if (ice === 'connected' || ice === 'completed') return 'connected';
+  return 'new';
+}
+
