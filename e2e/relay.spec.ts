@@ -27,13 +27,16 @@ test.afterAll(async ({ browser }) => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** The coordinator's flags: a private mesh with this relay. */
+const FLAGS = (relay: TurnServer) => ['--trust-newcomers', 'on', '--turn-url', relay.url, '--turn-secret', relay.secret];
+
 const iceReport = (page: Page, all = false): Promise<IceReport[]> => page.evaluate((all) => window.meshTest.iceReport(all), all);
 
 test('two relay-only peers run a job through coturn: the selected candidate pair is relay on both ends', async ({ browser }) => {
   turn = await startTurnServer(await freePort());
   const port = await freePort();
   dataDir = mkdtempSync(join(tmpdir(), 'meshwork-relay-'));
-  own = await spawnCoordinator(port, dataDir, ['--trust-newcomers', 'on', '--turn-url', turn.url, '--turn-secret', turn.secret]);
+  own = await spawnCoordinator(port, dataDir, FLAGS(turn));
   const stats = async () => (await (await fetch(`${own!.url}/api/stats`)).json()) as { contributors: number };
   // The public config has no relay (and never the secret): credentials come in each peer's welcome.
   const config = await (await fetch(`${own.url}/api/config`)).text();
@@ -89,10 +92,14 @@ test('when the relay dies and comes back, the dialer restarts ICE once and the s
       throw err;
     });
   await expect.poll(async () => (await iceReport(contributor))[0]?.iceState, { timeout: 15_000 }).toMatch(/connected|completed/);
+  // The new pair is selected on both ends (getStats may lag the state change by a moment).
+  for (const page of [client, contributor]) {
+    await expect.poll(async () => (await iceReport(page))[0]?.local?.candidateType, { timeout: 10_000 }).toBe('relay');
+  }
   const after = { client: await iceReport(client), contributor: await iceReport(contributor) };
   console.log(`relay e2e after ICE restart: ${JSON.stringify(after)}`);
   expect(after.contributor[0]!.restarts).toBe(0);
-  for (const list of Object.values(after)) expect(list[0]!.local?.candidateType).toBe('relay');
+  for (const list of Object.values(after)) expect(list[0]!.remote?.candidateType).toBe('relay');
 
   const run = await runExactMatmul(client, 64, 48, 40, 32);
   expect(run.mismatches).toBe(0);
@@ -102,7 +109,7 @@ test('when the relay dies and comes back, the dialer restarts ICE once and the s
   for (const page of [client, contributor]) expect(await page.evaluate(() => (window as unknown as PeerWindow).peer.closes)).toEqual([]);
 });
 
-test('when the relay stays dead, the link is closed after the ICE deadline and a later job dials a new one', async () => {
+test('when the relay stays dead, the link is closed after the ICE deadline; after a re-authentication a new link uses fresh credentials', async () => {
   test.skip(!turn || !own, 'needs the first test');
   const { port, secret } = turn!;
   const { ICE_DEAD_MS } = await client.evaluate(() => ({ ICE_DEAD_MS: window.meshTest.iceDeadMs }));
@@ -122,8 +129,22 @@ test('when the relay stays dead, the link is closed after the ICE deadline and a
   for (const page of [client, contributor]) expect(await page.evaluate(() => (window as unknown as PeerWindow).peer.closes)).toEqual([]);
 
   turn = await startTurnServer(port, secret);
+  // Restart the coordinator (same port and ledger): both pages authenticate again and get new credentials.
+  const firstUser = dead.client.at(-1)!.turnUsers[0]!;
+  const auths = await Promise.all([client, contributor].map((p) => p.evaluate(() => (window as unknown as PeerWindow).peer.balances.length)));
+  await own!.stop();
+  own = await spawnCoordinator(own!.port, dataDir!, FLAGS(turn));
+  for (const [i, page] of [client, contributor].entries()) {
+    await expect.poll(() => page.evaluate(() => (window as unknown as PeerWindow).peer.balances.length), { timeout: 30_000 }).toBeGreaterThan(auths[i]!);
+  }
+  await expect.poll(async () => (await (await fetch(`${own!.url}/api/stats`)).json()).contributors, { timeout: 30_000 }).toBe(1);
+
   const run = await runExactMatmul(client, 64, 48, 40, 32);
   expect(run.mismatches).toBe(0);
   const fresh = (await iceReport(client))[0]!;
+  console.log(`relay e2e new link after re-authentication: ${JSON.stringify(fresh)}`);
   expect(fresh).toMatchObject({ restarts: 0, local: { candidateType: 'relay' }, remote: { candidateType: 'relay' } });
+  const [expiry, id] = fresh.turnUsers[0]!.split(':');
+  expect(id).toBe(ids.client);
+  expect(Number(expiry)).toBeGreaterThan(Number(firstUser.split(':')[0]));
 });

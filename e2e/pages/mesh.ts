@@ -73,6 +73,8 @@ export interface IceReport {
   iceState: RTCIceConnectionState;
   policy: RTCIceTransportPolicy | undefined;
   servers: string[];
+  /** TURN usernames the connection was given (`<expiry>:<peerId>`): which welcome's credentials it uses. */
+  turnUsers: string[];
   restarts: number;
   history: string[];
   local?: CandidateReport;
@@ -101,6 +103,7 @@ async function iceReport(all = false): Promise<IceReport[]> {
       iceState: pc.iceConnectionState,
       policy: config.iceTransportPolicy,
       servers: (config.iceServers ?? []).flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls])),
+      turnUsers: (config.iceServers ?? []).flatMap((s) => (s.username ? [s.username] : [])),
       restarts: pc.restarts,
       history: pc.history,
     };
