@@ -1,8 +1,10 @@
 // Peers that must not (or cannot) connect directly go through a TURN relay: a real coturn on 127.0.0.1 with a
 // shared secret, a coordinator that mints each peer's credentials (`--turn-url`, `--turn-secret`), and two
 // Chromium peers with relay-only ICE. The job's data travels through coturn (getStats: relay/relay on both
-// ends, coturn's log shows both peers' allocations); when the relay dies and comes back, the dialing side
-// restarts ICE once and the same link carries the next job.
+// ends, coturn's log shows both peers' allocations). When the relay dies and comes back, the dialing side
+// restarts ICE once and the same link carries the next job; when it stays dead, the link is closed after the
+// ICE deadline, and a page that authenticated again dials with fresh credentials. Without `relayOnly`, peers
+// that can reach each other still connect directly.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,4 +149,23 @@ test('when the relay stays dead, the link is closed after the ICE deadline; afte
   const [expiry, id] = fresh.turnUsers[0]!.split(':');
   expect(id).toBe(ids.client);
   expect(Number(expiry)).toBeGreaterThan(Number(firstUser.split(':')[0]));
+});
+
+test('with the relay offered but not forced, peers that can reach each other connect directly', async ({ browser }) => {
+  test.skip(!turn || !own, 'needs the first test');
+  await Promise.all(browser.contexts().map((c) => c.close()));
+  await expect.poll(async () => (await (await fetch(`${own!.url}/api/stats`)).json()).contributors, { timeout: 15_000 }).toBe(0);
+  contributor = await openPeer(browser);
+  client = await openPeer(browser);
+  await connectPeer(contributor, { coordinator: own!.url, contribute: true });
+  await connectPeer(client, { coordinator: own!.url });
+  await expect.poll(async () => (await (await fetch(`${own!.url}/api/stats`)).json()).contributors).toBe(1);
+  const run = await runExactMatmul(client, 64, 48, 40, 32);
+  expect(run.mismatches).toBe(0);
+  for (const page of [client, contributor]) {
+    const [r, ...more] = await iceReport(page);
+    expect(more).toHaveLength(0);
+    // The relay was offered (ICE gathered its candidates too), and the direct pair won.
+    expect(r).toMatchObject({ policy: 'all', servers: [turn!.url], local: { candidateType: 'host' }, remote: { candidateType: 'host' } });
+  }
 });
