@@ -96,8 +96,8 @@ export class IceWatch {
   }
 
   #onState(): void {
-    const state = pathState(this.#pc);
     if (this.#done) return;
+    const state = pathState(this.#pc);
     if (state === 'connected') {
       this.#connected = true;
       this.#restarted = false;
