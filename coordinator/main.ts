@@ -6,6 +6,7 @@
  */
 import { parseOptions, USAGE } from './config.ts';
 import { startCoordinator } from './server.ts';
+import { turnFromOptions } from './turn.ts';
 
 if (import.meta.main) {
   if (Deno.args.includes('--help') || Deno.args.includes('-h')) {
@@ -15,6 +16,7 @@ if (import.meta.main) {
   let opts;
   try {
     opts = parseOptions(Deno.args, Deno.env.toObject());
+    turnFromOptions(opts); // a relay URL without its secret (or the reverse) is a usage error, like a bad flag
   } catch (err) {
     console.error(JSON.stringify({ t: new Date().toISOString(), level: 'error', msg: (err as Error).message }));
     Deno.exit(2);

@@ -23,6 +23,7 @@ import { type ClusterLink, type DirectoryTiming, startCluster } from './signalli
 import { handleApi } from './http/api.ts';
 import { jsonError, preflight, withSecurityHeaders } from './http/headers.ts';
 import { createStaticHandler } from './http/static.ts';
+import { turnFromOptions } from './turn.ts';
 import { MICRO } from '../src/protocol/coordinator.ts';
 import { type FdLimit, raiseFdLimit, REFUSAL_REASONS, serve, type ServeInfo, upgradeWebSocket } from './net/index.ts';
 
@@ -54,6 +55,7 @@ export async function startCoordinator(
   options: Partial<CoordinatorOptions> & { ledger?: Ledger; random?: () => number; clusterTiming?: Partial<DirectoryTiming> } = {},
 ): Promise<RunningCoordinator> {
   const o: CoordinatorOptions = { ...DEFAULTS, ...options };
+  const turn = turnFromOptions(o); // before anything opens: a relay URL without its secret is a start-up error
   const log = createLogger(o.logLevel);
   const metrics = new Metrics();
   // An injected ledger (tests) gets a throwaway store for the market's state beside it.
@@ -120,6 +122,7 @@ export async function startCoordinator(
     rateBurst: o.rateBurst,
     grantsPerNetworkDay: o.grantsPerNetworkDay,
     accounts: new AccountGate(),
+    ...(turn ? { turn } : {}),
   };
 
   const mesh = (req: Request, info: ServeInfo): Response => {

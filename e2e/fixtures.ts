@@ -90,12 +90,13 @@ export interface PeerState {
 export type PeerWindow = Window & { peer: PeerState };
 
 /**
- * Connects the harness page to the mesh (the page's origin, or `coordinator`), records the session's events
- * on `window.peer`, and starts contributing when `contribute` is set. Returns the peer id.
+ * Connects the harness page to the mesh (the page's origin, or `coordinator`; through the TURN relay only with
+ * `relayOnly`), records the session's events on `window.peer`, and starts contributing when `contribute` is set.
+ * Returns the peer id.
  */
-export async function connectPeer(page: Page, opts: { coordinator?: string; contribute?: boolean } = {}): Promise<string> {
-  return page.evaluate(async ({ coordinator, contribute }) => {
-    const mesh = await window.meshTest.sdk.connect(coordinator === undefined ? {} : { coordinator });
+export async function connectPeer(page: Page, opts: { coordinator?: string; contribute?: boolean; relayOnly?: boolean } = {}): Promise<string> {
+  return page.evaluate(async ({ coordinator, contribute, relayOnly }) => {
+    const mesh = await window.meshTest.sdk.connect({ ...(coordinator === undefined ? {} : { coordinator }), ...(relayOnly ? { relayOnly } : {}) });
     const peer: PeerState = { mesh, balances: [], closes: [], shards: [] };
     (window as unknown as PeerWindow).peer = peer;
     mesh.addEventListener('balance', (e) => peer.balances.push((e as CustomEvent<{ balance: number }>).detail.balance));
@@ -103,7 +104,24 @@ export async function connectPeer(page: Page, opts: { coordinator?: string; cont
     mesh.contributor.addEventListener('shard', (e) => peer.shards.push((e as CustomEvent<PeerState['shards'][number]>).detail));
     if (contribute) await mesh.contributor.start({ cpuCap: 1, gpuCap: 1, backgroundTuning: false });
     return mesh.peerId;
-  }, { coordinator: opts.coordinator, contribute: opts.contribute ?? false });
+  }, { coordinator: opts.coordinator, contribute: opts.contribute ?? false, relayOnly: opts.relayOnly ?? false });
+}
+
+/**
+ * Runs an m x k x n matmul of small integers from `page` (exact in f32) and returns the number of elements
+ * that differ from the CPU reference, with the job's cost and id.
+ */
+export function runExactMatmul(page: Page, m: number, k: number, n: number, tile: number) {
+  return page.evaluate(async ({ m, k, n, tile }) => {
+    const { mesh } = (window as unknown as PeerWindow).peer;
+    const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 5) % 7) - 3);
+    const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 3) % 7) - 3);
+    const job = mesh.client.runMatmul({ a, b, m, k, n, tile, verifyFraction: 0 });
+    const c = await job.result;
+    const cost = await job.cost;
+    const mismatches = window.meshTest.matmulMismatches(a, b, c, m, k, n);
+    return { jobId: await job.jobId, length: c.length, mismatches, cost };
+  }, { m, k, n, tile });
 }
 
 /** The coordinator's `/api/stats`. */

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, type Page, test } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import {
   closeLeftoverPeers,
   connectPeer,
@@ -16,6 +16,7 @@ import {
   meshStats,
   openPeer,
   type PeerWindow,
+  runExactMatmul,
   spawnCoordinator,
 } from './fixtures.ts';
 
@@ -37,23 +38,6 @@ test.afterAll(async () => {
   own = undefined;
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
-
-/**
- * Runs an m x k x n matmul of small integers from `page` (exact in f32) and returns the number of elements
- * that differ from the CPU reference, with the job's cost and id.
- */
-function runExactMatmul(page: Page, m: number, k: number, n: number, tile: number) {
-  return page.evaluate(async ({ m, k, n, tile }) => {
-    const { mesh } = (window as unknown as PeerWindow).peer;
-    const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 5) % 7) - 3);
-    const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 3) % 7) - 3);
-    const job = mesh.client.runMatmul({ a, b, m, k, n, tile, verifyFraction: 0 });
-    const c = await job.result;
-    const cost = await job.cost;
-    const mismatches = window.meshTest.matmulMismatches(a, b, c, m, k, n);
-    return { jobId: await job.jobId, length: c.length, mismatches, cost };
-  }, { m, k, n, tile });
-}
 
 function sum(audit: LedgerAudit): number {
   return Object.values(audit.accounts).reduce((x, y) => x + y, 0);

@@ -51,6 +51,8 @@ export interface SessionDeps extends HandlerDeps {
   grantsPerNetworkDay: number;
   /** Gate on new accounts per address. */
   accounts: AccountGate;
+  /** Mints the TURN relay entry handed to a peer in each `welcome` (absent: no relay). */
+  turn?: { mint(peerId: string): Promise<RTCIceServer> };
 }
 
 /** A mesh API session over one WebSocket. */
@@ -192,6 +194,7 @@ export class MeshSession {
     const { balance, created, granted } = await this.deps.ledger.ensureAccount(f.peerId, { network: this.#network, perDay });
     this.deps.metrics.inc('ledger_ops', 'ensure-account');
     if (created) this.deps.log.info('account created', { peerId: f.peerId, network: this.#network, granted });
+    const ice = this.deps.turn ? { iceServers: [await this.deps.turn.mint(f.peerId)] } : {};
     // Closed while we waited: binding now would leave a dead session registered (onclose already ran).
     if (this.socket.readyState !== WebSocket.OPEN) return;
     this.#caller = { peerId: f.peerId, publicKey: f.publicKey, network: this.#network };
@@ -204,7 +207,7 @@ export class MeshSession {
     // Authenticated: full-size requests (a submit of 10,000 shards) may come now, and right after `welcome`.
     setSocketLimits(this.socket, { maxMessageBytes: MAX_MESH_FRAME_CHARS });
     this.deps.market.schedule(); // its jobs, if it is a client, may be matched again
-    this.send({ type: 'welcome', peerId: f.peerId, balance, feeRate: this.deps.feeRate, leaseMs: this.deps.leaseMs });
+    this.send({ type: 'welcome', peerId: f.peerId, balance, feeRate: this.deps.feeRate, leaseMs: this.deps.leaseMs, ...ice });
   }
 
   async #checkAuth(f: ClientFrame & { type: 'auth' }): Promise<string | null> {

@@ -1,6 +1,7 @@
 // Test harness page: the SDK as a web page would use it, plus onnxruntime-web called directly in the page
 // (the reference the mesh's results are compared with) and deterministic text images as model inputs.
 import * as sdk from '../../src/sdk/index.ts';
+import { ICE_DEAD_MS } from '../../src/mesh/ice-watch.ts';
 import * as ort from 'onnxruntime-web';
 import { renderTextImages } from './text-images.ts';
 import { matmulReference, randomFloats } from '../../shaders/testing/reference.ts';
@@ -11,6 +12,10 @@ ort.env.wasm.numThreads = 1;
 /** What specs reach through `window.meshTest`. */
 export interface MeshTestHarness {
   sdk: typeof sdk;
+  /** ICE evidence of this page's live peer connections (getStats), for the relay spec. */
+  iceReport: typeof iceReport;
+  /** How long a link may stay disconnected or failed before the SDK closes it (ms). */
+  iceDeadMs: number;
   ort: typeof ort;
   renderTextImages: typeof renderTextImages;
   randomFloats: typeof randomFloats;
@@ -22,6 +27,94 @@ declare global {
   interface Window {
     meshTest: MeshTestHarness;
   }
+}
+
+// Every RTCPeerConnection peerjs makes goes through the global constructor: record them (and their ICE restarts)
+// so specs can read getStats() of a link without the SDK exposing its connections.
+const connections: RecordedConnection[] = [];
+class RecordedConnection extends RTCPeerConnection {
+  restarts = 0;
+  /** ICE and signalling state changes, `+<ms since creation> <kind>:<state>`. */
+  readonly history: string[] = [];
+  readonly #born = performance.now();
+  constructor(config?: RTCConfiguration) {
+    super(config);
+    connections.push(this);
+    const note = (what: string) => this.#note(what);
+    this.addEventListener('iceconnectionstatechange', () => note(`ice:${this.iceConnectionState}`));
+    this.addEventListener('signalingstatechange', () => note(`sig:${this.signalingState}`));
+    this.addEventListener('connectionstatechange', () => note(`conn:${this.connectionState}`));
+  }
+  #note(what: string): void {
+    this.history.push(`+${Math.round(performance.now() - this.#born)} ${what}`);
+  }
+  override close(): void {
+    this.#note('close()');
+    super.close();
+  }
+  override restartIce(): void {
+    this.restarts++;
+    super.restartIce();
+  }
+}
+window.RTCPeerConnection = RecordedConnection;
+
+/** One side of a candidate pair, as getStats reports it. */
+export interface CandidateReport {
+  candidateType: string;
+  protocol: string;
+  address: string;
+  port: number;
+  relayProtocol?: string;
+}
+
+/** A live peer connection's ICE state, policy, servers, restarts and selected candidate pair. */
+export interface IceReport {
+  iceState: RTCIceConnectionState;
+  policy: RTCIceTransportPolicy | undefined;
+  servers: string[];
+  /** TURN usernames the connection was given (`<expiry>:<peerId>`): which welcome's credentials it uses. */
+  turnUsers: string[];
+  restarts: number;
+  history: string[];
+  local?: CandidateReport;
+  remote?: CandidateReport;
+  bytesSent?: number;
+  bytesReceived?: number;
+}
+
+/** ICE reports of this page's live peer connections (all it ever made with `all`). */
+async function iceReport(all = false): Promise<IceReport[]> {
+  const live = connections.filter((pc) => all || (pc.connectionState !== 'closed' && pc.remoteDescription !== null));
+  return Promise.all(live.map(async (pc) => {
+    const stats = await pc.getStats();
+    const all = [...stats.values()] as Record<string, unknown>[];
+    const transport = all.find((s) => s.type === 'transport' && typeof s.selectedCandidatePairId === 'string');
+    const pair = (transport ? stats.get(transport.selectedCandidatePairId as string) : all.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded')) as Record<string, unknown> | undefined;
+    const side = (id: unknown): CandidateReport | undefined => {
+      const c = typeof id === 'string' ? (stats.get(id) as Record<string, unknown> | undefined) : undefined;
+      if (!c) return undefined;
+      const report: CandidateReport = { candidateType: String(c.candidateType), protocol: String(c.protocol), address: String(c.address), port: Number(c.port) };
+      if (typeof c.relayProtocol === 'string') report.relayProtocol = c.relayProtocol;
+      return report;
+    };
+    const config = pc.getConfiguration();
+    const report: IceReport = {
+      iceState: pc.iceConnectionState,
+      policy: config.iceTransportPolicy,
+      servers: (config.iceServers ?? []).flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls])),
+      turnUsers: (config.iceServers ?? []).flatMap((s) => (s.username ? [s.username] : [])),
+      restarts: pc.restarts,
+      history: pc.history,
+    };
+    const local = side(pair?.localCandidateId);
+    const remote = side(pair?.remoteCandidateId);
+    if (local) report.local = local;
+    if (remote) report.remote = remote;
+    if (typeof pair?.bytesSent === 'number') report.bytesSent = pair.bytesSent;
+    if (typeof pair?.bytesReceived === 'number') report.bytesReceived = pair.bytesReceived;
+    return report;
+  }));
 }
 
 /** Largest error of c = a x b against an f64 reference, relative to sum_k |a_ik b_kj| per element. */
@@ -45,5 +138,5 @@ function matmulMismatches(a: Float32Array, b: Float32Array, c: Float32Array, m: 
   return mismatches;
 }
 
-window.meshTest = { sdk, ort, renderTextImages, randomFloats, matmulMaxRel, matmulMismatches };
+window.meshTest = { sdk, iceReport, iceDeadMs: ICE_DEAD_MS, ort, renderTextImages, randomFloats, matmulMaxRel, matmulMismatches };
 document.body.dataset.ready = 'true';

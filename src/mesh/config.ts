@@ -67,8 +67,23 @@ export async function fetchSignallingNonce(base: string | URL, config: MeshConfi
   return nonce;
 }
 
-/** The peerjs options for a coordinator: host, port, TLS and path from its URL, key and ICE from its config. */
-export function peerOptions(base: string | URL, config: MeshConfig, token: string) {
+/**
+ * The RTCPeerConnection settings of a session: the relay the coordinator minted for this peer (its latest
+ * `welcome`) plus the config's static list. ICE tries host and server-reflexive candidates before relayed ones,
+ * so peers connect directly where they can and through the relay where they must; `relayOnly` offers relayed
+ * candidates only, so the other peer never learns this one's addresses.
+ */
+export function rtcConfiguration(config: MeshConfig, relay: readonly RTCIceServer[] | undefined, relayOnly: boolean): RTCConfiguration {
+  return { iceServers: [...(relay ?? []), ...config.iceServers], iceTransportPolicy: relayOnly ? 'relay' : 'all' };
+}
+
+/** Whether any of these servers is a TURN relay (a `turn:` or `turns:` URL). */
+export function hasRelay(servers: readonly RTCIceServer[]): boolean {
+  return servers.some((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/.test(u)));
+}
+
+/** The peerjs options for a coordinator: host, port, TLS and path from its URL, key from its config, ICE as given. */
+export function peerOptions(base: string | URL, config: MeshConfig, token: string, rtc: RTCConfiguration = { iceServers: config.iceServers }) {
   const url = coordinatorUrl(base, config.peerjs.path);
   const secure = url.protocol === 'https:';
   return {
@@ -78,7 +93,7 @@ export function peerOptions(base: string | URL, config: MeshConfig, token: strin
     path: url.pathname,
     key: config.peerjs.key,
     token,
-    config: { iceServers: config.iceServers },
+    config: rtc,
     debug: 0 as const,
   };
 }

@@ -1,8 +1,9 @@
 /** Peer-to-peer plumbing: the coordinator's mesh API client, PeerJS signalling, peer links and blob transfer. */
-export { coordinatorUrl, fetchConfig, type MeshConfig, meshSocketUrl, peerOptions } from './config.ts';
+export { coordinatorUrl, fetchConfig, hasRelay, type MeshConfig, meshSocketUrl, peerOptions, rtcConfiguration } from './config.ts';
+export { ICE_DEAD_MS, IceWatch, type IceWatchOptions } from './ice-watch.ts';
 export { CoordinatorClient, type CoordinatorClientOptions, type PushFrame, type RequestFrame, type WelcomeFrame } from './coordinator-client.ts';
 export { isFatalPeerError, openSignalling, reconnectSignalling } from './signalling.ts';
-export { PeerNetwork, type ReconnectPolicy } from './peer-network.ts';
+export { PeerNetwork, type PeerNetworkOptions, type ReconnectPolicy } from './peer-network.ts';
 export { HIGH_WATER_BYTES, LOW_WATER_BYTES, MAX_CONTROL_CHARS, PeerLink, type ShardRequest } from './peer-link.ts';
 export { type BlobKind, type InboxFrame, LeaseInbox, MAX_UNREAD, RemoteFailure } from './lease-inbox.ts';
 export { type BlobFrame, BlobReceiver, chunkPayloads, type CompletedBlob, type VerifiedBlob, verifyBlob } from './transfer.ts';

@@ -8,6 +8,7 @@ import type { DataConnection, Peer, PeerError } from 'peerjs';
 import type { Identity } from '../core/identity.ts';
 import { MeshError } from '../protocol/errors.ts';
 import type { MeshConfig } from './config.ts';
+import { IceWatch } from './ice-watch.ts';
 import { loopbackPair } from './loopback.ts';
 import { PeerLink, type ShardRequest } from './peer-link.ts';
 import { isFatalPeerError, openSignalling, reconnectSignalling } from './signalling.ts';
@@ -21,6 +22,15 @@ export interface ReconnectPolicy {
 
 const DEFAULT_RECONNECT: ReconnectPolicy = { attempts: 6, baseMs: 250, maxMs: 8000 };
 
+/** Options of `PeerNetwork.open`. */
+export interface PeerNetworkOptions {
+  reconnect?: Partial<ReconnectPolicy>;
+  /** ICE settings of new connections (default: the config's iceServers); see `setRtcConfiguration`. */
+  rtc?: RTCConfiguration;
+  /** Milliseconds a connected link may stay ICE-disconnected or failed before it is closed (ice-watch.ts). */
+  iceDeadMs?: number;
+}
+
 /** Peer links of one identity. */
 export class PeerNetwork extends EventTarget {
   readonly peer: Peer;
@@ -31,11 +41,13 @@ export class PeerNetwork extends EventTarget {
   readonly #policy: ReconnectPolicy;
   readonly #base: string | URL;
   readonly #config: MeshConfig;
+  readonly #iceDeadMs: number | undefined;
   #closed = false;
   #reconnecting = false;
 
-  private constructor(peer: Peer, identity: Identity, policy: ReconnectPolicy, base: string | URL, config: MeshConfig) {
+  private constructor(peer: Peer, identity: Identity, policy: ReconnectPolicy, base: string | URL, config: MeshConfig, iceDeadMs: number | undefined) {
     super();
+    this.#iceDeadMs = iceDeadMs;
     this.peer = peer;
     this.#identity = identity;
     this.#policy = policy;
@@ -48,9 +60,14 @@ export class PeerNetwork extends EventTarget {
   }
 
   /** Opens signalling for this identity. */
-  static async open(base: string | URL, identity: Identity, config: MeshConfig, policy: Partial<ReconnectPolicy> = {}): Promise<PeerNetwork> {
-    const peer = await openSignalling(base, identity, config);
-    return new PeerNetwork(peer, identity, { ...DEFAULT_RECONNECT, ...policy }, base, config);
+  static async open(base: string | URL, identity: Identity, config: MeshConfig, opts: PeerNetworkOptions = {}): Promise<PeerNetwork> {
+    const peer = await openSignalling(base, identity, config, undefined, opts.rtc);
+    return new PeerNetwork(peer, identity, { ...DEFAULT_RECONNECT, ...opts.reconnect }, base, config, opts.iceDeadMs);
+  }
+
+  /** ICE settings for connections made from now on (and for ICE restarts of existing ones): fresh TURN credentials. */
+  setRtcConfiguration(rtc: RTCConfiguration): void {
+    this.peer.options.config = rtc;
   }
 
   /** An open link to `remote`, reusing one in either direction, else dialing (at most one dial at a time). */
@@ -94,11 +111,14 @@ export class PeerNetwork extends EventTarget {
     // peerjs reports an unknown peer on the Peer, not on the connection: route that error to this dial.
     const unavailable = new Promise<never>((_, reject) => this.#dialFailures.set(remote, reject));
     unavailable.catch(() => {});
+    const ice = this.#watchIce(conn, true);
     try {
       const link = await Promise.race([PeerLink.open(conn, timeoutMs, this.#identity), unavailable]);
+      ice.bind(link);
       this.#add(link);
       return link;
     } catch (err) {
+      ice.dispose();
       conn.close();
       throw err;
     } finally {
@@ -111,11 +131,38 @@ export class PeerNetwork extends EventTarget {
       conn.close(); // not one of ours: Meshwork links always use raw frames
       return;
     }
+    const ice = this.#watchIce(conn, false);
     try {
-      this.#add(await PeerLink.open(conn, 20_000, this.#identity));
+      const link = await PeerLink.open(conn, 20_000, this.#identity);
+      ice.bind(link);
+      this.#add(link);
     } catch {
       // A connection that never opened has nothing to clean up beyond what PeerLink.open did.
+      ice.dispose();
     }
+  }
+
+  /** Watches a connection's ICE state (restart once, close when dead); `bind` it to the link once open. */
+  #watchIce(conn: DataConnection, dialer: boolean): { bind(link: PeerLink): void; dispose(): void } {
+    const pc = conn.peerConnection as RTCPeerConnection | null | undefined;
+    if (!pc) return { bind: () => {}, dispose: () => {} };
+    let link: PeerLink | undefined;
+    const watch = new IceWatch(pc, {
+      dialer,
+      connectionId: conn.connectionId,
+      remote: conn.peer,
+      signal: (message) => this.peer.socket.send({ ...message, dst: conn.peer }),
+      onDead: (error) => (link ? link.close(error) : conn.close()),
+      configuration: () => this.peer.options.config,
+      ...(this.#iceDeadMs === undefined ? {} : { deadMs: this.#iceDeadMs }),
+    });
+    return {
+      bind: (l) => {
+        link = l;
+        l.addEventListener('close', () => watch.dispose(), { once: true });
+      },
+      dispose: () => watch.dispose(),
+    };
   }
 
   #add(link: PeerLink): void {

@@ -16,10 +16,10 @@ export function isFatalPeerError(type: string): boolean {
   return FATAL.has(type);
 }
 
-/** Creates a Peer for this identity and resolves once the signalling server accepted it. */
-export async function openSignalling(base: string | URL, identity: Identity, config: MeshConfig, timeoutMs = 15_000): Promise<Peer> {
+/** Creates a Peer for this identity (its connections use `rtc`) and resolves once the signalling server accepted it. */
+export async function openSignalling(base: string | URL, identity: Identity, config: MeshConfig, timeoutMs = 15_000, rtc?: RTCConfiguration): Promise<Peer> {
   const nonce = await fetchSignallingNonce(base, config, identity.peerId);
-  const peer = new Peer(identity.peerId, peerOptions(base, config, await signallingToken(identity, nonce)));
+  const peer = new Peer(identity.peerId, peerOptions(base, config, await signallingToken(identity, nonce), rtc));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();

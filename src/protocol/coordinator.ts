@@ -197,7 +197,8 @@ export type JobDetail = Omit<JobStatus, 'shards'> & { shards: ShardView[] };
 /** Frames the coordinator sends on the mesh socket. */
 export type ServerFrame =
   | { type: 'challenge'; v: number; nonce: string }
-  | { type: 'welcome'; peerId: string; balance: number; feeRate: number; leaseMs: number }
+  /** `iceServers`: a TURN relay with credentials minted for this peer (about an hour), when the coordinator has one. */
+  | { type: 'welcome'; peerId: string; balance: number; feeRate: number; leaseMs: number; iceServers?: RTCIceServer[] }
   | { type: 'ok'; rid: number; result?: unknown }
   | { type: 'error'; rid?: number; error: WireError }
   /** To a contributor: run this shard of this kernel. */

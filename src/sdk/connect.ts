@@ -1,6 +1,6 @@
 /** `connect()`: one identity's session with the mesh, as client and contributor. */
 import { CoordinatorClient } from '../mesh/coordinator-client.ts';
-import { fetchConfig } from '../mesh/config.ts';
+import { fetchConfig, hasRelay, rtcConfiguration } from '../mesh/config.ts';
 import { PeerNetwork } from '../mesh/peer-network.ts';
 import type { BalanceResult } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
@@ -17,13 +17,21 @@ export async function connect(opts: ConnectOptions = {}): Promise<Mesh> {
   const identity = await loadIdentity(opts.identity ?? 'default');
   const config = await fetchConfig(base);
   const coordinator = await CoordinatorClient.connect(base, identity);
+  // The relay's credentials come with every welcome, fresh on each (re)authentication.
+  const relayOnly = opts.relayOnly ?? false;
+  const rtc = () => rtcConfiguration(config, coordinator.welcome.iceServers, relayOnly);
   let network: PeerNetwork;
   try {
-    network = await PeerNetwork.open(base, identity, config);
+    const servers = rtc().iceServers ?? [];
+    if (relayOnly && !hasRelay(servers)) {
+      throw new TypeError(`Cannot connect with 'relayOnly' as the coordinator at ${String(base)} offers no TURN relay: current iceServers are ${JSON.stringify(servers.map((s) => s.urls))}`);
+    }
+    network = await PeerNetwork.open(base, identity, config, { rtc: rtc() });
   } catch (err) {
     coordinator.close();
     throw err;
   }
+  coordinator.addEventListener('welcome', () => network.setRtcConfiguration(rtc()));
   return new MeshSession({ base, identity, config, coordinator, network });
 }
 

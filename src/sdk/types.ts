@@ -9,6 +9,12 @@ export interface ConnectOptions {
   coordinator?: string;
   /** Slot of the identity key pair in IndexedDB (default 'default'). */
   identity?: string;
+  /**
+   * Reach other peers through the coordinator's TURN relay only (ICE `iceTransportPolicy: 'relay'`), so they
+   * never learn this device's addresses; slower. Needs a coordinator with a relay (default false: direct first,
+   * the relay where direct fails).
+   */
+  relayOnly?: boolean;
 }
 
 /** A connection to the mesh. Events: 'balance' (CustomEvent<{ balance: number }>), 'close'. */
