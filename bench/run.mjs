@@ -12,6 +12,7 @@ const BENCHES = {
   overhead: () => import('./overhead.mjs').then((m) => m.benchOverhead),
   transfer: () => import('./transfer.mjs').then((m) => m.benchTransfer),
   ledger: () => import('./ledger.mjs').then((m) => () => m.benchLedger()),
+  market: () => import('./market.mjs').then((m) => () => m.benchMarket()),
   validate: () => import('./validate.mjs').then((m) => () => m.benchValidate()),
   matmul: () => import('./matmul.mjs').then((m) => m.run),
   kernels: () => import('./kernels.mjs').then((m) => m.run),
@@ -21,7 +22,7 @@ const BENCHES = {
   bus: () => import('./bus.mjs').then((m) => () => m.benchBus()),
 };
 /** Benchmarks that need neither the coordinator process nor a browser: run alone, they start neither. */
-const STANDALONE = new Set(['ledger', 'validate', 'adversary', 'attack', 'bus']);
+const STANDALONE = new Set(['ledger', 'market', 'validate', 'adversary', 'attack', 'bus']);
 
 if (process.getuid?.() === 0 && !process.env.MESHWORK_BENCH_NS) {
   const probe = spawnSync('unshare', ['-n', 'true']);

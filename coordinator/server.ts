@@ -212,7 +212,7 @@ export async function startCoordinator(
         sessions.closeAll(1001, 'server shutting down');
         // Under main.ts's 5 s forced exit: sockets that ignore our close frame are cut after closeTimeoutMs (3 s).
         await server.shutdown(3000);
-        store.close();
+        await store.close();
       })(),
   };
 }
