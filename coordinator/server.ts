@@ -9,7 +9,8 @@ import { startMemoryHousekeeping } from './memory.ts';
 import { IpCap } from './limits/ip-cap.ts';
 import { AccountGate } from './limits/account-gate.ts';
 import { clientAddress } from './limits/network.ts';
-import { openKvStore } from './store/open.ts';
+import { openKvStore, openStore } from './store/open.ts';
+import { DEFAULT_OWNERSHIP_TIMING, MarketLink, type OwnershipTiming } from './cluster/index.ts';
 import { resumeMarket } from './market/resume.ts';
 import type { Ledger } from './ledger/types.ts';
 import { Market } from './market/market.ts';
@@ -39,12 +40,16 @@ export interface RunningCoordinator {
   ledger: Ledger;
   metrics: Metrics;
   signalling: SignallingServer;
-  /** The link to the other instances when `bus` is set. */
+  /** The signalling link to the other instances when `bus` is set. */
   cluster?: ClusterLink;
+  /** The market's link to the other instances when `bus` is set. */
+  marketLink?: MarketLink;
   /** The process's descriptor limits after start-up raised the soft one (main.ts logs them). */
   descriptors: FdLimit;
   /** Stops matching (running jobs stay in the store and resume at the next start), closes sockets, the listener and the store. */
   close(): Promise<void>;
+  /** Stops as a crash would (tests of a cluster): no goodbye to the other instances, nothing flushed. */
+  halt(): Promise<void>;
 }
 
 /**
@@ -52,21 +57,39 @@ export interface RunningCoordinator {
  * `clusterTiming` the directory's heartbeat and TTL (tests shorten them).
  */
 export async function startCoordinator(
-  options: Partial<CoordinatorOptions> & { ledger?: Ledger; random?: () => number; clusterTiming?: Partial<DirectoryTiming> } = {},
+  options: Partial<CoordinatorOptions> & {
+    ledger?: Ledger;
+    random?: () => number;
+    clusterTiming?: Partial<DirectoryTiming>;
+    ownershipTiming?: Partial<OwnershipTiming>;
+  } = {},
 ): Promise<RunningCoordinator> {
   const o: CoordinatorOptions = { ...DEFAULTS, ...options };
   const turn = turnFromOptions(o); // before anything opens: a relay URL without its secret is a start-up error
   const log = createLogger(o.logLevel);
   const metrics = new Metrics();
   // An injected ledger (tests) gets a throwaway store for the market's state beside it.
-  const store = await openKvStore(options.ledger ? ':memory:' : ledgerPath(o.data), o.starterCredits * MICRO);
+  const store = options.ledger ? await openKvStore(':memory:', o.starterCredits * MICRO) : await openStore(o.store, ledgerPath(o.data), o.starterCredits * MICRO);
   const ledger = options.ledger ?? store.ledger;
-  const orphans = await refundOrphanedEscrows(ledger, store.market);
-  if (orphans.jobs > 0) log.info('refunded escrows of jobs no store holds', orphans);
+  const cluster = o.bus
+    ? await startCluster({ bus: o.bus, store: o.store, instanceId: o.instanceId, metrics, log, ...(options.clusterTiming ? { timing: options.clusterTiming } : {}) })
+    : undefined;
+  if (cluster) log.info('cluster link up', { instance: cluster.instance, bus: o.bus.replace(/\/\/[^@/]*@/, '//***@') });
+  const instanceId = cluster?.instance ?? o.instanceId;
+  // In a cluster another instance may be between holding an escrow and storing its job: look a minute after
+  // start, and confirm each candidate after a few seconds.
+  let refunding: Promise<void> = Promise.resolve();
+  const refund = () =>
+    refunding = refundOrphanedEscrows(ledger, store.market, cluster ? 5_000 : 0).then((r) => {
+      if (r.jobs > 0) log.info('refunded escrows of jobs no store holds', r);
+    }, (err) => log.error('refunding orphaned escrows failed', { err }));
+  const refundTimer = cluster ? setTimeout(refund, 60_000) : undefined;
+  if (!cluster) await refund();
   const sessions = new SessionRegistry<MeshSession>();
+  let marketLink: MarketLink | undefined;
   const market = new Market({
     ledger,
-    notify: (peerId, frame) => sessions.send(peerId, frame),
+    notify: (peerId, frame) => sessions.send(peerId, frame) || (marketLink?.route(peerId, frame) ?? false),
     feeRate: o.feeRate,
     leaseMs: o.leaseMs,
     claimWindowMs: o.claimWindowMs,
@@ -74,14 +97,18 @@ export async function startCoordinator(
     limits: { ...DEFAULT_LIMITS, minEscrow: o.minEscrow },
     trust: o.trustNewcomers ? TRUSTED : STRANGERS,
     store: store.market,
-    instanceId: o.instanceId,
+    instanceId,
     online: (peerId) => sessions.get(peerId) !== undefined,
     clientGraceMs: o.clientGraceMs,
     log,
     metrics,
     ...(options.random ? { random: options.random } : {}),
+    cluster: {
+      runEnded: (job, run) => marketLink?.runEnded(job, run),
+      jobMoved: (job, runs) => marketLink?.jobMoved(job, runs),
+    },
   });
-  await resumeMarket(market, store.market, { log });
+  await resumeMarket(market, store.market, { log, owner: instanceId });
   // Behind a trusted proxy the listener cannot tell clients apart: WebSockets are capped by forwarded address.
   const trusted = new Set(o.trustProxy);
   const forwardedCap = new IpCap(o.maxConnsPerIp);
@@ -89,10 +116,6 @@ export async function startCoordinator(
     const client = clientAddress(addr, req.headers, trusted);
     return client === addr ? () => {} : forwardedCap.acquire(client);
   };
-  const cluster = o.bus
-    ? await startCluster({ bus: o.bus, store: o.store, instanceId: o.instanceId, metrics, log, ...(options.clusterTiming ? { timing: options.clusterTiming } : {}) })
-    : undefined;
-  if (cluster) log.info('cluster link up', { instance: cluster.instance, bus: o.bus.replace(/\/\/[^@/]*@/, '//***@') });
   const signalling = new SignallingServer(
     { path: `${PEERJS.path}/`, key: PEERJS.key, expireMs: o.expireMs, aliveMs: o.aliveMs, ratePerSec: o.ratePerSec, rateBurst: o.rateBurst },
     { metrics, log, admit: admitForwarded, ...(cluster ? { cluster } : {}) },
@@ -123,6 +146,8 @@ export async function startCoordinator(
     grantsPerNetworkDay: o.grantsPerNetworkDay,
     accounts: new AccountGate(),
     ...(turn ? { turn } : {}),
+    ...(cluster ? { arrived: (peerId: string) => marketLink?.ownership.clientArrived(peerId) ?? Promise.resolve() } : {}),
+    ...(cluster ? { cluster: { claim: (p: string, c: Parameters<MarketLink['claim']>[1], sig: string) => marketLink!.claim(p, c, sig) } } : {}),
   };
 
   const mesh = (req: Request, info: ServeInfo): Response => {
@@ -193,6 +218,21 @@ export async function startCoordinator(
   const addr = server.addr;
   const host = addr.hostname.includes(':') ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${host}:${addr.port}`;
+  if (cluster) {
+    marketLink = new MarketLink({
+      me: instanceId,
+      url,
+      bus: cluster.bus,
+      store: store.market,
+      market,
+      log,
+      metrics,
+      timing: { ...DEFAULT_OWNERSHIP_TIMING, clientGraceMs: o.clientGraceMs, ...options.ownershipTiming },
+      sendLocal: (peerId, frame) => sessions.send(peerId, frame),
+      isLocal: (peerId) => sessions.get(peerId) !== undefined,
+    });
+    await marketLink.start();
+  }
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -202,16 +242,32 @@ export async function startCoordinator(
     metrics,
     signalling,
     ...(cluster ? { cluster } : {}),
+    ...(marketLink ? { marketLink } : {}),
     descriptors,
     close: () =>
       closing ??= (async () => {
+        clearTimeout(refundTimer);
         await market.shutdown();
+        await marketLink?.close();
         stopHousekeeping();
         signalling.close();
         await cluster?.close();
         sessions.closeAll(1001, 'server shutting down');
         // Under main.ts's 5 s forced exit: sockets that ignore our close frame are cut after closeTimeoutMs (3 s).
         await server.shutdown(3000);
+        await refunding;
+        await store.close();
+      })(),
+    halt: () =>
+      closing ??= (async () => {
+        clearTimeout(refundTimer);
+        await market.halt();
+        await marketLink?.halt();
+        stopHousekeeping();
+        signalling.close();
+        await cluster?.halt();
+        sessions.closeAll(1006, 'halted');
+        await server.shutdown(0);
         await store.close();
       })(),
   };

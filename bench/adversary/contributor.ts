@@ -42,14 +42,14 @@ export class SimContributor implements SimPeer {
 
   #start(lease: ContributorLease, spec: ShardSpec): void {
     const w = work(this.role, spec, this.world.market.credibility.credible(this.id));
-    this.#pending.set(lease.leaseId, this.world.later(() => this.#finish(lease, spec, w), w.delayMs));
+    this.#pending.set(lease.leaseId, this.world.later(() => void this.#finish(lease, spec, w), w.delayMs));
   }
 
-  #finish(lease: ContributorLease, spec: ShardSpec, w: Work): void {
+  async #finish(lease: ContributorLease, spec: ShardSpec, w: Work): Promise<void> {
     this.#pending.delete(lease.leaseId);
     const claim = { jobId: lease.jobId, shard: lease.shard, leaseId: lease.leaseId, outputHash: w.hash };
     try {
-      if (this.world.market.claim(this.id, claim, SIGNATURE).duplicate) return;
+      if ((await this.world.market.claim(this.id, claim, SIGNATURE)).duplicate) return;
     } catch {
       this.world.counts.lateClaims++; // expired, revoked or settled meanwhile
       return;

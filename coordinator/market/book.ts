@@ -148,13 +148,19 @@ export class JobBook {
 
   /** Moves a job to the finished summaries, forgetting the oldest beyond RETAINED_FINAL_JOBS. */
   finish(job: Job): void {
-    if (!this.#running.delete(job.jobId)) return;
+    if (this.remove(job)) this.record(job);
+  }
+
+  /** Drops a running job without a summary (another instance runs it now); false when it was not running. */
+  remove(job: Job): boolean {
+    if (this.#running.get(job.jobId) !== job) return false;
+    this.#running.delete(job.jobId);
     this.#order = this.#order.filter((j) => j !== job);
     this.#shards -= job.shards.length;
     const u = this.usage(job.client);
     if (u.jobs <= 1) this.#usage.delete(job.client);
     else this.#usage.set(job.client, { jobs: u.jobs - 1, shards: u.shards - job.shards.length, bytes: u.bytes - job.bytes });
-    this.record(job);
+    return true;
   }
 
   /** Stores (or refreshes) the summary and detail of a finished job. */

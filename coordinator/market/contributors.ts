@@ -39,6 +39,34 @@ export interface Contributor {
   unpaid: Set<string>;
   registeredAt: number;
   stateChanges: TokenBucket;
+  /**
+   * Cluster: the instance holding its session when that is another one. `load` and `unpaid` then count only
+   * this instance's runs, and `reported` what its home last said of all its runs (see `busy`).
+   */
+  home?: string;
+  reported?: { load: number; unpaid: number };
+}
+
+/** Leases counting against a contributor's capacity, and its unpaid claims, on every instance it works for. */
+export function busy(c: Contributor): { load: number; unpaid: number } {
+  const r = c.reported;
+  if (!r) return { load: c.load.size, unpaid: c.unpaid.size };
+  return { load: Math.max(c.load.size, r.load), unpaid: Math.max(c.unpaid.size, r.unpaid) };
+}
+
+/** A contributor as its home instance describes it to the others (cluster/contributor-sync.ts). */
+export interface RemoteRow {
+  peerId: string;
+  home: string;
+  caps: Capabilities;
+  askPrice: number;
+  maxConcurrent: number;
+  state: 'active' | 'paused';
+  network: string;
+  placement: string;
+  registeredAt: number;
+  load: number;
+  unpaid: number;
 }
 
 /** Contributors by peer id. */
@@ -47,11 +75,33 @@ export class ContributorRegistry {
 
   constructor(readonly credibility: Credibility) {}
 
+  /**
+   * Registers or updates a contributor another instance serves (cluster); an update keeps this instance's runs.
+   * A registration older than the one held is ignored (the peer moved since): undefined.
+   */
+  registerRemote(row: RemoteRow): { c: Contributor; created: boolean } | undefined {
+    const existing = this.#byId.get(row.peerId);
+    if (existing && existing.registeredAt > row.registeredAt) return undefined;
+    const c = existing ?? this.register(row.peerId, row.caps, row.askPrice, row.maxConcurrent, row.network, row.placement);
+    Object.assign(c, { caps: row.caps, askPrice: row.askPrice, maxConcurrent: row.maxConcurrent, network: row.network, placement: row.placement });
+    c.state = row.state;
+    c.registeredAt = row.registeredAt;
+    c.home = row.home;
+    c.reported = { load: row.load, unpaid: row.unpaid };
+    return { c, created: existing === undefined };
+  }
+
   /** Registers or updates a contributor; an update keeps its runs and record. */
   register(peerId: string, caps: Capabilities, askPrice: number, maxConcurrent: number, network: string, placement: string): Contributor {
     const existing = this.#byId.get(peerId);
     if (existing) {
       Object.assign(existing, { caps, askPrice, maxConcurrent, network, placement });
+      // It (re)registered here: this instance serves it now.
+      if (existing.home !== undefined) {
+        delete existing.home;
+        delete existing.reported;
+        existing.registeredAt = Date.now();
+      }
       return existing;
     }
     const c: Contributor = {
@@ -120,14 +170,15 @@ export class ContributorRegistry {
     const cred = this.credibility;
     for (const c of this.#byId.values()) {
       const capacity = this.capacity(c);
-      if (c.state !== 'active' || c.load.size >= capacity || c.unpaid.size >= this.unpaidCap(c)) continue;
+      const { load, unpaid } = busy(c);
+      if (c.state !== 'active' || load >= capacity || unpaid >= this.unpaidCap(c)) continue;
       if (cred.quarantined(c.peerId)) continue;
       const m: MatchContributor = {
         peerId: c.peerId,
         caps: c.caps,
         askPrice: c.askPrice,
         maxConcurrent: capacity,
-        load: c.load.size,
+        load,
         reputation: cred.reputation(c.peerId),
         network: c.placement,
         credible: cred.credible(c.peerId),

@@ -56,12 +56,25 @@ export interface CredibilityRecord {
   seen: number;
 }
 
+/**
+ * What changed a record, as instances of a cluster tell each other: every instance applies the same events
+ * to its copy of the records (cluster/credibility-sync.ts), so a peer judged on one instance is judged alike
+ * on all.
+ */
+export type CredibilityEvent =
+  | { kind: 'agreed'; peers: string[] }
+  | { kind: 'failed'; peer: string }
+  | { kind: 'paid'; peer: string }
+  | { kind: 'speed'; peer: string; workUnits: number; ms: number };
+
 /** Track records by peer id. */
 export class Credibility {
   readonly #records = new Map<string, CredibilityRecord>();
   #credible = 0;
   /** Told of every changed record (the market persists it). */
   onChange: ((peerId: string, record: CredibilityRecord) => void) | undefined;
+  /** Told of every event this instance judged (not of those `apply` replays). */
+  onEvent: ((e: CredibilityEvent) => void) | undefined;
 
   constructor(readonly policy: TrustPolicy = STRANGERS, private readonly now: () => number = Date.now) {}
 
@@ -106,6 +119,11 @@ export class Credibility {
    * or when no credible peer exists at all (bootstrapping a new mesh).
    */
   agreed(peers: readonly string[]): void {
+    this.onEvent?.({ kind: 'agreed', peers: [...peers] });
+    this.#agreed(peers);
+  }
+
+  #agreed(peers: readonly string[]): void {
     const credibleBefore = new Set(peers.filter((p) => this.credible(p)));
     const bootstrap = this.#credible === 0 || this.policy.trustedAgreements === 0;
     for (const p of new Set(peers)) {
@@ -120,6 +138,11 @@ export class Credibility {
 
   /** A failure on evidence: agreements reset; repeated failures quarantine. */
   failed(peerId: string): void {
+    this.onEvent?.({ kind: 'failed', peer: peerId });
+    this.#failed(peerId);
+  }
+
+  #failed(peerId: string): void {
     const r = this.#touch(peerId);
     if (this.credible(peerId) && r.agreements > 0) this.#credible--;
     r.agreements = 0;
@@ -133,11 +156,25 @@ export class Credibility {
 
   /** A run of the peer was paid. */
   paid(peerId: string): void {
+    this.onEvent?.({ kind: 'paid', peer: peerId });
     this.#touch(peerId).paid++;
   }
 
   /** Records a run's measured speed (work units per second) as a moving average. */
   recordSpeed(peerId: string, workUnits: number, ms: number): void {
+    this.onEvent?.({ kind: 'speed', peer: peerId, workUnits, ms });
+    this.#recordSpeed(peerId, workUnits, ms);
+  }
+
+  /** Replays an event another instance judged (not told to `onEvent` again). */
+  apply(e: CredibilityEvent): void {
+    if (e.kind === 'agreed') this.#agreed(e.peers);
+    else if (e.kind === 'failed') this.#failed(e.peer);
+    else if (e.kind === 'paid') this.#touch(e.peer).paid++;
+    else this.#recordSpeed(e.peer, e.workUnits, e.ms);
+  }
+
+  #recordSpeed(peerId: string, workUnits: number, ms: number): void {
     const r = this.#touch(peerId);
     const speed = (workUnits / Math.max(ms, 1)) * 1000;
     r.speed = r.speed === undefined ? speed : r.speed * 0.8 + speed * 0.2;

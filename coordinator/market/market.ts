@@ -23,7 +23,7 @@ import type { Metrics } from '../metrics.ts';
 import { placementKey } from '../limits/network.ts';
 import { admit, DEFAULT_LIMITS, jobIdFor, type MarketLimits } from './admission.ts';
 import { JobBook } from './book.ts';
-import { ContributorRegistry } from './contributors.ts';
+import { type Contributor, ContributorRegistry, type RemoteRow } from './contributors.ts';
 import { Credibility, type TrustPolicy } from './credibility.ts';
 import { type FinalState, Job, type Run } from './job.ts';
 import { planRound } from './matching.ts';
@@ -71,6 +71,16 @@ export interface MarketDeps {
   clientGraceMs?: number;
   /** Source of randomness for sampling and verifier placement (tests may fix it). */
   random?: () => number;
+  /** What a cluster of instances adds (cluster/market-link.ts); absent when the coordinator runs alone. */
+  cluster?: MarketClusterHooks;
+}
+
+/** Hooks a cluster gives the market. */
+export interface MarketClusterHooks {
+  /** A run of this instance's job left flight (settled, released, rejected, or the job moved away). */
+  runEnded(job: Job, run: Run): void;
+  /** Another instance owns this job now: the market dropped it; `runs` were in flight. */
+  jobMoved(job: Job, runs: readonly Run[]): void;
 }
 
 interface RunRef {
@@ -105,6 +115,7 @@ export class Market {
     if (deps.store) {
       const persist = this.#persist = new MarketPersistence(deps.store, deps.log, deps.instanceId ?? '');
       this.credibility.onChange = (peerId, record) => persist.recordChanged(peerId, record);
+      persist.onLost = (job) => this.#detach(job);
     }
     this.#verdictDeps = {
       credibility: this.credibility,
@@ -139,14 +150,26 @@ export class Market {
   /** Registers (or updates) a contributor connecting from `network` and looks for work for it. */
   register(peerId: string, f: Pick<ClientFrameOf<'register'>, 'caps' | 'askPrice' | 'maxConcurrent'>, network: string): { state: string } {
     const c = this.registry.register(peerId, f.caps as Capabilities, f.askPrice, f.maxConcurrent, network, placementKey(network, peerId));
-    // Runs it held before a restart (resumed from the store) count again against its capacity.
+    this.#countRuns(c);
+    this.schedule();
+    return { state: c.state };
+  }
+
+  /** A contributor another instance serves (cluster): jobs here may use it; its runs here count again. */
+  remoteContributor(row: RemoteRow): void {
+    const got = this.registry.registerRemote(row);
+    if (!got) return;
+    if (got.created) this.#countRuns(got.c);
+    this.schedule();
+  }
+
+  /** Runs a contributor held before it (re)registered (resumed from the store, or taken over) count again. */
+  #countRuns(c: Contributor): void {
     for (const { run } of this.#runs.values()) {
-      if (run.lease.contributor !== peerId) continue;
+      if (run.lease.contributor !== c.peerId) continue;
       if (run.state === 'leased') c.load.add(run.lease.leaseId);
       else c.unpaid.add(run.lease.leaseId);
     }
-    this.schedule();
-    return { state: c.state };
   }
 
   /** Pauses (its unclaimed leases go back to the queue) or resumes a contributor. */
@@ -172,18 +195,28 @@ export class Market {
    * it authenticates again within the client grace.
    */
   async peerGone(peerId: string): Promise<void> {
-    const waiting = new Set<string>();
-    for (const { job, run } of this.#runs.values()) {
-      if (run.lease.contributor === peerId && run.state === 'claimed') waiting.add(job.client);
-    }
-    for (const client of waiting) this.deps.notify(client, { type: 'peer-left', peerId });
-    this.unregister(peerId, false);
+    this.contributorLeft(peerId);
     if (![...this.#book.running()].some((j) => j.client === peerId)) return;
     // A client that comes back within the grace (a network blip, a coordinator it failed over from) keeps its jobs.
     await new Promise((r) => setTimeout(r, this.deps.clientGraceMs ?? 0));
     if (this.deps.online?.(peerId)) return;
     const mine = [...this.#book.running()].filter((j) => j.client === peerId);
     await Promise.all(mine.map((j) => this.finalize(j, 'cancelled')));
+  }
+
+  /** A contributor's session ended (here, or on its home instance): its leases are released, its clients told. */
+  contributorLeft(peerId: string): void {
+    const waiting = new Set<string>();
+    for (const { job, run } of this.#runs.values()) {
+      if (run.lease.contributor === peerId && run.state === 'claimed') waiting.add(job.client);
+    }
+    for (const client of waiting) this.deps.notify(client, { type: 'peer-left', peerId });
+    this.unregister(peerId, false);
+  }
+
+  /** Whether a lease is in flight in this instance's market. */
+  holdsLease(leaseId: string): boolean {
+    return this.#runs.has(leaseId);
   }
 
   // ---- jobs ----
@@ -232,6 +265,9 @@ export class Market {
         if (run.state !== 'leased' && run.state !== 'claimed' && run.state !== 'contested') continue;
         const ref: RunRef = { job, shard, run };
         this.#runs.set(run.lease.leaseId, ref);
+        const c = this.registry.get(run.lease.contributor);
+        if (run.state === 'leased') c?.load.add(run.lease.leaseId);
+        else c?.unpaid.add(run.lease.leaseId);
         if (run.state === 'leased') {
           run.timer = setTimeout(() => this.release(run.lease.leaseId, 'lease expired', true), Math.max(0, run.lease.expiresAt - Date.now()));
         } else if (run.state === 'claimed') {
@@ -240,6 +276,50 @@ export class Market {
       }
     });
     this.schedule();
+  }
+
+  /**
+   * Hands a running job to instance `to` (cluster): its pending state is written, it leaves this market with
+   * its timers, and the store names `to` its owner. Nothing is paid or refunded: `to` carries on from the
+   * store. False when this instance does not run it (or another took it first).
+   */
+  async surrender(jobId: string, to: string): Promise<boolean> {
+    const job = this.#book.get(jobId);
+    const persist = this.#persist;
+    if (!job || !persist) return false;
+    this.#detach(job);
+    while (job.inflight.size > 0) await Promise.allSettled([...job.inflight]);
+    if (!(await persist.flushJob(job))) return false;
+    return await persist.store.moveJob(jobId, persist.owner, to);
+  }
+
+  /** Drops a running job another instance runs now: no payment, refund or notice; its runs leave flight here. */
+  #detach(job: Job, tell = true): void {
+    if (!this.#book.remove(job)) return;
+    clearTimeout(job.deadlineTimer);
+    job.onChange = undefined;
+    const runs: Run[] = [];
+    for (const s of job.shards) {
+      for (const run of s.runs) {
+        const ref = this.#runs.get(run.lease.leaseId);
+        if (ref?.run !== run) continue;
+        runs.push(run);
+        clearTimeout(run.timer);
+        clearTimeout(run.holdTimer);
+        delete run.timer;
+        delete run.holdTimer;
+        this.#runs.delete(run.lease.leaseId);
+        // A contributor served here keeps the run against its capacity: the cluster link tracks it for the new owner.
+        const c = this.registry.get(run.lease.contributor);
+        if (c?.home !== undefined) {
+          c.load.delete(run.lease.leaseId);
+          c.unpaid.delete(run.lease.leaseId);
+        }
+      }
+    }
+    if (!tell) return;
+    this.deps.cluster?.jobMoved(job, runs);
+    this.deps.log.info('job moved to another instance', { jobId: job.jobId, runs: runs.length });
   }
 
   /** Releases the leases of contributors that are not registered (after a restart, those that did not return). */
@@ -279,7 +359,7 @@ export class Market {
   // ---- runs ----
 
   /** Records a contributor's signed claim that it produced `outputHash` for a lease it holds. */
-  claim(peerId: string, claim: ResultClaim, signature: string): { accepted: boolean; duplicate: boolean } {
+  async claim(peerId: string, claim: ResultClaim, signature: string): Promise<{ accepted: boolean; duplicate: boolean }> {
     const ref = this.#runs.get(claim.leaseId);
     if (!ref) throw new MeshError('lease-expired', `Cannot claim lease ${claim.leaseId} as it is not in flight: it expired, was released or settled`);
     const { job, shard, run } = ref;
@@ -294,8 +374,14 @@ export class Market {
       delete run.holdTimer;
       if (this.registry.get(peerId)?.load.delete(claim.leaseId)) this.schedule();
     }, Math.min(this.deps.claimWindowMs, CLAIM_HOLD_MS));
+    const stored = this.#persist?.written(job);
     this.#afterChange(job, shard);
     this.schedule();
+    if (stored) {
+      await stored.catch((err) => {
+        throw new MeshError('internal', `Cannot confirm the claim of lease ${claim.leaseId} as it could not be stored: ${(err as Error).message}; send it again`);
+      });
+    }
     return { accepted: true, duplicate: false };
   }
 
@@ -432,6 +518,17 @@ export class Market {
     this.#payments.stop();
   }
 
+  /** Stops everything as a crash would (tests of a cluster): timers cleared, nothing written, nothing paid. */
+  halt(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#matchTimer);
+    clearTimeout(this.#recheck);
+    for (const job of [...this.#book.running()]) this.#detach(job, false);
+    this.#persist?.drop();
+    this.#payments.stop();
+    return Promise.resolve();
+  }
+
   // ---- internals ----
 
   #match(): void {
@@ -526,11 +623,12 @@ export class Market {
     clearTimeout(run.holdTimer);
     delete run.timer;
     delete run.holdTimer;
-    this.#runs.delete(run.lease.leaseId);
+    const inFlight = this.#runs.delete(run.lease.leaseId);
     const c = this.registry.get(run.lease.contributor);
     // Capacity freed: look for work for it.
     if (c?.load.delete(run.lease.leaseId)) this.schedule();
     c?.unpaid.delete(run.lease.leaseId);
+    if (inFlight) this.deps.cluster?.runEnded(ref.job, run);
   }
 
   #releaseAll(contributor: string, reason: string, revoke: boolean): void {

@@ -16,10 +16,14 @@ export const FLUSH_MS = 10;
 export class MarketPersistence {
   readonly #dirty = new Map<Job, Set<number>>();
   readonly #records = new Map<string, CredibilityRecord>();
+  readonly #waiters = new Map<Job, { resolve: () => void; reject: (err: Error) => void }[]>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
-  constructor(readonly store: MarketStore, private readonly log: Logger, private readonly owner = '') {}
+  /** Told when a write found the job owned by another instance (cluster takeover): this one must drop it. */
+  onLost: ((job: Job) => void) | undefined;
+
+  constructor(readonly store: MarketStore, private readonly log: Logger, readonly owner = '') {}
 
   /** Writes an admitted job in full. */
   async admitted(job: Job): Promise<void> {
@@ -34,6 +38,19 @@ export class MarketPersistence {
     this.#schedule();
   }
 
+  /**
+   * Resolves once the job's changes made so far are written (a claim is acknowledged only when stored: a
+   * contributor told its claim counts must find it after a crash). Rejects when that write fails.
+   */
+  written(job: Job): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let list = this.#waiters.get(job);
+      if (!list) this.#waiters.set(job, list = []);
+      list.push({ resolve, reject });
+      this.#schedule();
+    });
+  }
+
   /** A contributor's record changed. */
   recordChanged(peerId: string, record: CredibilityRecord): void {
     this.#records.set(peerId, record);
@@ -45,6 +62,24 @@ export class MarketPersistence {
     this.#dirty.delete(job);
     await this.#flushing;
     await this.store.endJob(job.jobId).catch((err) => this.log.error('forgetting a finished job in the store failed', { jobId: job.jobId, err }));
+  }
+
+  /** Writes a job's pending shard changes now; false when another instance owns it. */
+  async flushJob(job: Job): Promise<boolean> {
+    await this.#flushing;
+    const shards = this.#dirty.get(job) ?? new Set<number>();
+    this.#dirty.delete(job);
+    return await this.store.putShards(job.jobId, [...shards].map((i) => [i, storedShard(job.shards[i]!)] as const), this.owner);
+  }
+
+  /** Forgets everything pending, unwritten (a simulated crash). */
+  drop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#dirty.clear();
+    this.#records.clear();
+    for (const list of this.#waiters.values()) list.forEach((w) => w.reject(new Error('Cannot store the change as the coordinator stopped')));
+    this.#waiters.clear();
   }
 
   /** Writes everything pending now (shutdown). */
@@ -64,15 +99,31 @@ export class MarketPersistence {
   async #write(): Promise<void> {
     const jobs = [...this.#dirty];
     this.#dirty.clear();
+    const waiters = new Map(this.#waiters);
+    this.#waiters.clear();
     for (const [job, shards] of jobs) {
-      if (job.state !== 'running') continue;
+      const waiting = waiters.get(job) ?? [];
+      waiters.delete(job);
+      if (job.state !== 'running') {
+        waiting.forEach((w) => w.resolve());
+        continue;
+      }
       try {
-        await this.store.putShards(job.jobId, [...shards].map((i) => [i, storedShard(job.shards[i]!)] as const));
+        const mine = await this.store.putShards(job.jobId, [...shards].map((i) => [i, storedShard(job.shards[i]!)] as const), this.owner);
+        if (!mine && job.state === 'running') {
+          this.log.warn('another instance took over a job this one ran', { jobId: job.jobId });
+          this.onLost?.(job);
+          waiting.forEach((w) => w.reject(new Error(`Cannot store the change of job ${job.jobId} as another instance runs it now`)));
+        } else {
+          waiting.forEach((w) => w.resolve());
+        }
       } catch (err) {
         this.log.error('writing shard state failed; retrying', { jobId: job.jobId, err });
         for (const i of shards) this.shardChanged(job, i);
+        waiting.forEach((w) => w.reject(err as Error));
       }
     }
+    for (const list of waiters.values()) list.forEach((w) => w.resolve());
     if (this.#records.size === 0) return;
     const records = [...this.#records].map(([id, r]) => [id, storedRecord(r)] as const);
     this.#records.clear();

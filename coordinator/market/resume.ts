@@ -7,7 +7,7 @@
  * client is back a job is not matched: nobody could send its inputs.
  */
 import type { Logger } from '../log.ts';
-import type { MarketStore } from '../store/types.ts';
+import type { MarketStore, StoredJob, StoredShard } from '../store/types.ts';
 import { Job, type Run } from './job.ts';
 import type { Market } from './market.ts';
 
@@ -15,6 +15,17 @@ import type { Market } from './market.ts';
 export const CONTRIBUTOR_GRACE_MS = 30_000;
 /** How long a resumed job waits for its client to authenticate again. */
 export const CLIENT_GRACE_MS = 120_000;
+
+/** A running job rebuilt from its stored header and shard states. */
+export function jobFromStore(stored: StoredJob, shards: ReadonlyMap<number, StoredShard>): Job {
+  const job = new Job(stored.jobId, stored.client, stored.spec, stored.seq, stored.submittedAt, new Set(stored.sampled), stored.escrow, stored.feeRate, stored.bytes);
+  for (const [i, s] of shards) {
+    if (!job.shards[i]) continue;
+    const restored: Run[] = s.runs.map((r) => ({ ...r }));
+    job.restore(i, { ...s, runs: restored });
+  }
+  return job;
+}
 
 /** Rebuilds the market's running jobs and track records from the store; returns what was resumed. */
 export async function resumeMarket(
@@ -26,13 +37,8 @@ export async function resumeMarket(
   let jobs = 0;
   let runs = 0;
   for await (const { job: stored, shards } of store.runningJobs(opts.owner)) {
-    const job = new Job(stored.jobId, stored.client, stored.spec, stored.seq, stored.submittedAt, new Set(stored.sampled), stored.escrow, stored.feeRate, stored.bytes);
-    for (const [i, s] of shards) {
-      if (!job.shards[i]) continue;
-      const restored: Run[] = s.runs.map((r) => ({ ...r }));
-      runs += restored.length;
-      job.restore(i, { ...s, runs: restored });
-    }
+    const job = jobFromStore(stored, shards);
+    for (const s of job.shards) runs += s.runs.length;
     market.adopt(job);
     jobs++;
   }

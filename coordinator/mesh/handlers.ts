@@ -2,7 +2,7 @@
  * Request handlers of the mesh API, one per client frame type (except `auth`, which the session handles).
  * Each returns the `ok` result or throws; signed frames are verified against the session's public key.
  */
-import { type ClientFrame, type ClientFrameOf, signedText } from '../../src/protocol/coordinator.ts';
+import { type ClientFrame, type ClientFrameOf, type ResultClaim, signedText } from '../../src/protocol/coordinator.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { verifySignature } from '../../src/core/identity.ts';
 import type { Ledger } from '../ledger/types.ts';
@@ -20,6 +20,8 @@ export interface Caller {
 export interface HandlerDeps {
   market: Market;
   ledger: Ledger;
+  /** Cluster: a claim for a lease another instance's market holds goes to it (cluster/market-link.ts). */
+  cluster?: { claim(peerId: string, claim: ResultClaim, signature: string): Promise<{ accepted: boolean; duplicate: boolean }> };
 }
 
 type Request = Exclude<ClientFrame, { type: 'auth' }>;
@@ -46,6 +48,7 @@ const HANDLERS: { [T in Request['type']]: Handler<T> } = {
   },
   result: async (d, c, f) => {
     await requireSignature(c, 'result', f.claim, f.signature);
+    if (d.cluster && !d.market.holdsLease(f.claim.leaseId)) return await d.cluster.claim(c.peerId, f.claim, f.signature);
     return d.market.claim(c.peerId, f.claim, f.signature);
   },
   receipt: async (d, c, f) => {

@@ -53,6 +53,8 @@ export interface SessionDeps extends HandlerDeps {
   accounts: AccountGate;
   /** Mints the TURN relay entry handed to a peer in each `welcome` (absent: no relay). */
   turn?: { mint(peerId: string): Promise<RTCIceServer> };
+  /** Cluster: runs after a peer authenticated, before its `welcome` (its jobs move to this instance). */
+  arrived?: (peerId: string) => Promise<void>;
 }
 
 /** A mesh API session over one WebSocket. */
@@ -206,6 +208,10 @@ export class MeshSession {
     }
     // Authenticated: full-size requests (a submit of 10,000 shards) may come now, and right after `welcome`.
     setSocketLimits(this.socket, { maxMessageBytes: MAX_MESH_FRAME_CHARS });
+    if (this.deps.arrived) {
+      await this.deps.arrived(f.peerId).catch((err) => this.deps.log.error('moving a client\'s jobs here failed', { peerId: f.peerId, err }));
+      if (this.socket.readyState !== WebSocket.OPEN) return;
+    }
     this.deps.market.schedule(); // its jobs, if it is a client, may be matched again
     this.send({ type: 'welcome', peerId: f.peerId, balance, feeRate: this.deps.feeRate, leaseMs: this.deps.leaseMs, ...ice });
   }

@@ -2,6 +2,7 @@
 import { startCoordinator, type RunningCoordinator } from '../server.ts';
 import type { CoordinatorOptions } from '../config.ts';
 import type { Ledger } from '../ledger/types.ts';
+import type { OwnershipTiming } from '../cluster/index.ts';
 import type { DirectoryTiming } from '../signalling/cluster/index.ts';
 
 /**
@@ -11,7 +12,7 @@ import type { DirectoryTiming } from '../signalling/cluster/index.ts';
  * pass `trustNewcomers: false` (and `minEscrow` where it matters).
  */
 export function startTestCoordinator(
-  over: Partial<CoordinatorOptions> & { random?: () => number; ledger?: Ledger; clusterTiming?: Partial<DirectoryTiming> } = {},
+  over: Partial<CoordinatorOptions> & { random?: () => number; ledger?: Ledger; clusterTiming?: Partial<DirectoryTiming>; ownershipTiming?: Partial<OwnershipTiming> } = {},
 ): Promise<RunningCoordinator> {
   return startCoordinator({ port: 0, host: '127.0.0.1', data: ':memory:', logLevel: 'silent', staticDir: '/nonexistent-meshwork-static', trustNewcomers: true, minEscrow: 0, clientGraceMs: 0, ...over });
 }

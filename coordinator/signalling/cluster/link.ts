@@ -72,6 +72,11 @@ export class ClusterLink implements SignallingCluster {
     return link;
   }
 
+  /** The bus this link talks over (the market's cluster link shares it). */
+  get bus(): Bus {
+    return this.o.bus;
+  }
+
   /** Binds the server. */
   attach(server: LocalSignalling): void {
     this.#server = server;

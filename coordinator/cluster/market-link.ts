@@ -1,0 +1,290 @@
+/**
+ * The market's side of a cluster: one object per instance that joins the local market to the others through
+ * the bus and the shared store.
+ *
+ * - Contributors: this instance's are published (contributor-sync.ts); the others' sit in the local registry
+ *   with their home, so local jobs use them. A lease for a remote contributor travels to its home as an
+ *   `assign` frame; the home counts and delivers it or declines it (home-leases.ts), and the owner releases a
+ *   declined lease. The contributor's claim reaches its home, which forwards it to the job's owner. When a run
+ *   leaves flight the owner tells the home (`ended`), so the contributor's capacity frees.
+ * - Frames: a frame for a peer with no session here goes to its home when it is a known remote contributor.
+ *   Clients' frames stay local: a job lives where its client is (ownership.ts moves it when the client moves).
+ * - Track records: every judged event is broadcast and replayed everywhere (market/credibility.ts).
+ * - Jobs: ownership.ts (heartbeats, handover on client arrival, orphan sweeps).
+ */
+import type { ResultClaim, ServerFrame } from '../../src/protocol/coordinator.ts';
+import { MeshError } from '../../src/protocol/errors.ts';
+import type { Bus, BusMessage, BusSubscription } from '../bus/index.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { CredibilityEvent } from '../market/credibility.ts';
+import type { Job, Run } from '../market/job.ts';
+import { CLAIM_HOLD_MS, type Market, type MarketClusterHooks } from '../market/market.ts';
+import type { MarketStore } from '../store/types.ts';
+import { ContributorSync } from './contributor-sync.ts';
+import { HomeLeases } from './home-leases.ts';
+import {
+  CONTRIB_SUBJECT,
+  CRED_SUBJECT,
+  type CredMsg,
+  type DeclinedMsg,
+  type DirectMsg,
+  type EndedMsg,
+  instanceSubject,
+  JOBS_SUBJECT,
+  type MovedMsg,
+  readContrib,
+  readCred,
+  readDirect,
+  readMoved,
+} from './messages.ts';
+import { Ownership, type OwnershipTiming } from './ownership.ts';
+import { Rpc } from './rpc.ts';
+
+/** How long a forwarded claim waits for the owner's answer. */
+export const CLAIM_TIMEOUT_MS = 5_000;
+/** How often batched notices (ends of runs, track record events) go out. */
+export const BATCH_MS = 10;
+/** Production liveness: an instance silent 6 s is dead; orphans are looked for every 2 s. */
+export const DEFAULT_OWNERSHIP_TIMING: Omit<OwnershipTiming, 'clientGraceMs'> = { heartbeatMs: 1_000, ttlMs: 6_000, sweepMs: 2_000, contributorGraceMs: 15_000 };
+
+/** What the link needs. */
+export interface MarketLinkOptions {
+  me: string;
+  url: string;
+  bus: Bus;
+  store: MarketStore;
+  market: Market;
+  log: Logger;
+  metrics: Metrics;
+  timing: OwnershipTiming;
+  /** Sends a frame to a local session; false when the peer has none here. */
+  sendLocal(peerId: string, frame: ServerFrame): boolean;
+  /** Whether a peer has a mesh session here. */
+  isLocal(peerId: string): boolean;
+}
+
+/** Run ends and track record events per bus message. */
+const PER_MESSAGE = 1_000;
+
+/** The market's link to the other instances. */
+export class MarketLink implements MarketClusterHooks {
+  readonly ownership: Ownership;
+  readonly homeLeases: HomeLeases;
+  readonly #rpc: Rpc;
+  readonly #contributors: ContributorSync;
+  readonly #subs: BusSubscription[] = [];
+  readonly #ended = new Map<string, string[]>();
+  #events: CredibilityEvent[] = [];
+  #batchTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(private readonly o: MarketLinkOptions) {
+    const { market } = o;
+    this.#rpc = new Rpc(o.bus, o.me);
+    this.homeLeases = new HomeLeases({ registry: market.registry, send: o.sendLocal, schedule: () => market.schedule(), claimHoldMs: CLAIM_HOLD_MS });
+    this.#contributors = new ContributorSync({
+      me: o.me,
+      bus: o.bus,
+      market,
+      store: o.store,
+      log: o.log,
+      onGone: (peerId) => market.contributorLeft(peerId),
+    });
+    this.ownership = new Ownership({
+      me: o.me,
+      url: o.url,
+      store: o.store,
+      market,
+      rpc: this.#rpc,
+      log: o.log,
+      timing: o.timing,
+      local: o.isLocal,
+      adopted: (job) => this.#adopted(job),
+      died: (instances) => instances.forEach((i) => this.#contributors.dropHome(i)),
+    });
+    this.#rpc.handle('claim', (from, body) => this.#serveClaim(from, body));
+    market.credibility.onEvent = (e) => {
+      this.#events.push(e);
+      this.#batch();
+    };
+  }
+
+  /** Subscribes, heartbeats, reads the cluster's contributors and starts the loops. */
+  async start(): Promise<void> {
+    const b = this.o.bus;
+    const guard = (what: string, fn: (m: BusMessage) => void) => (m: BusMessage) => {
+      try {
+        fn(m);
+      } catch (err) {
+        this.o.metrics.inc('bus_errors', 'handler');
+        this.o.log.warn('a cluster message failed', { what, err });
+      }
+    };
+    this.#subs.push(await b.subscribe(instanceSubject(this.o.me), guard('direct', (m) => this.#onDirect(m))));
+    this.#subs.push(await b.subscribe(CONTRIB_SUBJECT, guard('contributors', (m) => {
+      const msg = readContrib(m.json());
+      if (!msg) return this.#bad('contributors');
+      this.#contributors.onMessage(msg);
+    })));
+    this.#subs.push(await b.subscribe(CRED_SUBJECT, guard('credibility', (m) => {
+      const msg = readCred(m.json());
+      if (!msg) return this.#bad('credibility');
+      if (msg.from !== this.o.me) for (const e of msg.events) this.o.market.credibility.apply(e);
+    })));
+    this.#subs.push(await b.subscribe(JOBS_SUBJECT, guard('jobs', (m) => {
+      const msg = readMoved(m.json());
+      if (!msg) return this.#bad('jobs');
+      if (msg.from !== this.o.me) this.homeLeases.moved(msg.jobId, msg.owner);
+    })));
+    await this.ownership.start();
+    await this.#contributors.start(this.ownership.live);
+  }
+
+  /** Leaves the cluster: contributors dropped everywhere, jobs orphaned for the others to take. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#flushBatch();
+    await this.#contributors.stop();
+    await this.ownership.stop();
+    for (const s of this.#subs) await s.unsubscribe().catch(() => {});
+    this.#rpc.close();
+    this.homeLeases.close();
+    clearTimeout(this.#batchTimer);
+  }
+
+  /** Stops as a crash would (tests): no goodbye, no leaving the instances table; the others find out by TTL. */
+  async halt(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#batchTimer);
+    this.#contributors.halt();
+    this.ownership.halt();
+    for (const s of this.#subs) await s.unsubscribe().catch(() => {});
+    this.#rpc.close();
+    this.homeLeases.close();
+  }
+
+  /**
+   * Sends a frame to a peer served by another instance (the market's `notify` after the local sessions):
+   * true when it went to the peer's home (an `assign` may still be declined there).
+   */
+  route(peerId: string, frame: ServerFrame): boolean {
+    const home = this.o.market.registry.get(peerId)?.home;
+    if (home === undefined || this.#closed) return false;
+    return this.o.bus.publishJson(instanceSubject(home), { t: 'deliver', from: this.o.me, peer: peerId, frame });
+  }
+
+  /** A contributor's claim for a lease this instance's market does not hold: forwarded to the job's owner. */
+  async claim(peerId: string, claim: ResultClaim, signature: string): Promise<{ accepted: boolean; duplicate: boolean }> {
+    let owner = this.homeLeases.ownerOf(claim.leaseId) || await this.o.store.ownerOf(claim.jobId);
+    for (let attempt = 0; ; attempt++) {
+      if (!owner) throw new MeshError('lease-expired', `Cannot claim lease ${claim.leaseId} as its job ${claim.jobId} is not running`);
+      if (owner === this.o.me) return this.o.market.claim(peerId, claim, signature);
+      try {
+        this.o.metrics.inc('cluster_market', 'forwarded-claim');
+        const r = await this.#rpc.request<{ accepted: boolean; duplicate: boolean }>(owner, 'claim', { peer: peerId, claim, signature }, CLAIM_TIMEOUT_MS);
+        if (r.accepted) this.homeLeases.claimed(claim.leaseId, claim.jobId, owner, peerId);
+        return r;
+      } catch (err) {
+        // The job may have moved meanwhile (its owner died or handed it over): ask the store once more.
+        const now = attempt === 0 ? await this.o.store.ownerOf(claim.jobId) : undefined;
+        if (!now || now === owner) throw err;
+        owner = now;
+      }
+    }
+  }
+
+  // ---- MarketClusterHooks ----
+
+  runEnded(_job: Job, run: Run): void {
+    const home = this.o.market.registry.get(run.lease.contributor)?.home;
+    if (home === undefined) return;
+    let list = this.#ended.get(home);
+    if (!list) this.#ended.set(home, list = []);
+    list.push(run.lease.leaseId);
+    this.#batch();
+  }
+
+  jobMoved(job: Job, runs: readonly Run[]): void {
+    this.homeLeases.fromMarket(job, runs, '');
+  }
+
+  // ---- internals ----
+
+  #onDirect(m: BusMessage): void {
+    const msg = readDirect(m.json());
+    if (!msg) return this.#bad('direct');
+    this.#handleDirect(msg);
+  }
+
+  #handleDirect(msg: DirectMsg): void {
+    switch (msg.t) {
+      case 'req':
+        void this.#rpc.onRequest(msg);
+        return;
+      case 'res':
+        return this.#rpc.onReply(msg);
+      case 'deliver': {
+        if (msg.frame.type !== 'assign') {
+          this.o.sendLocal(msg.peer, msg.frame);
+          return;
+        }
+        const why = this.homeLeases.accept(msg.from, msg.frame);
+        if (why !== undefined) {
+          const declined: DeclinedMsg = { t: 'declined', from: this.o.me, leaseId: msg.frame.lease.leaseId, reason: why };
+          this.o.bus.publishJson(instanceSubject(msg.from), declined);
+        }
+        return;
+      }
+      case 'declined':
+        this.o.metrics.inc('cluster_market', 'declined');
+        this.o.market.release(msg.leaseId, `declined by its contributor's instance: ${msg.reason}`, false);
+        return;
+      case 'ended':
+        return this.homeLeases.ended(msg.leases);
+    }
+  }
+
+  async #serveClaim(_from: string, body: unknown): Promise<unknown> {
+    const b = body as { peer?: unknown; claim?: unknown; signature?: unknown } | null;
+    if (typeof b?.peer !== 'string' || typeof b.signature !== 'string' || typeof b.claim !== 'object' || b.claim === null) {
+      throw new MeshError('invalid-message', "Cannot serve a forwarded claim without 'peer', 'claim' and 'signature'");
+    }
+    return await this.o.market.claim(b.peer, b.claim as ResultClaim, b.signature);
+  }
+
+  #adopted(job: Job): void {
+    this.homeLeases.adopted(job);
+    const moved: MovedMsg = { t: 'moved', from: this.o.me, jobId: job.jobId, owner: this.o.me };
+    this.o.bus.publishJson(JOBS_SUBJECT, moved);
+  }
+
+  #bad(what: string): void {
+    this.o.metrics.inc('bus_errors', 'decode');
+    this.o.log.debug('dropped a malformed cluster message', { what });
+  }
+
+  #batch(): void {
+    this.#batchTimer ??= setTimeout(() => {
+      this.#batchTimer = undefined;
+      this.#flushBatch();
+    }, BATCH_MS);
+  }
+
+  #flushBatch(): void {
+    for (const [home, leases] of this.#ended) {
+      for (let at = 0; at < leases.length; at += PER_MESSAGE) {
+        const msg: EndedMsg = { t: 'ended', from: this.o.me, leases: leases.slice(at, at + PER_MESSAGE) };
+        this.o.bus.publishJson(instanceSubject(home), msg);
+      }
+    }
+    this.#ended.clear();
+    for (let at = 0; at < this.#events.length; at += PER_MESSAGE) {
+      const msg: CredMsg = { t: 'cred', from: this.o.me, events: this.#events.slice(at, at + PER_MESSAGE) };
+      this.o.bus.publishJson(CRED_SUBJECT, msg);
+    }
+    this.#events = [];
+  }
+}
