@@ -35,6 +35,9 @@ describe('parseOptions()', () => {
     assert.throws(() => parseOptions(['--ice', '[{"url":"x"}]']), /'--ice'/);
     assert.throws(() => parseOptions(['--nope', '1']), /'--nope' is not a known flag/);
     assert.throws(() => parseOptions(['--port']), /has no value/);
+    assert.throws(() => parseOptions(['--bus', 'nats://127.0.0.1:4222']), /'--bus' needs '--store postgres:\/\/...'/);
+    const o = parseOptions(['--bus', 'nats://127.0.0.1:4222', '--store', 'postgres://u@127.0.0.1/m', '--instance-id', 'c1']);
+    assert.deepEqual([o.bus, o.store, o.instanceId], ['nats://127.0.0.1:4222', 'postgres://u@127.0.0.1/m', 'c1']);
   });
 
   it('ledgerPath() puts the KV file in the data folder and keeps :memory:', () => {

@@ -195,6 +195,9 @@ export function parseOptions(args: readonly string[], env: Record<string, string
     if (value === undefined) throw new TypeError(`Cannot parse '--${name}' as it has no value`);
     set(o, value);
   }
+  if (o.bus && !o.store.startsWith('postgres')) {
+    throw new TypeError(`Cannot use '--bus ${o.bus.startsWith('nats') ? 'nats://...' : o.bus}' with '--store ${o.store}': the instances of a cluster share their jobs and ledger in PostgreSQL, so '--bus' needs '--store postgres://...'`);
+  }
   return o;
 }
 

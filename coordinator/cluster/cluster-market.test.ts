@@ -126,6 +126,42 @@ describe('market across instances (PostgreSQL store, NATS bus)', () => {
     }
   });
 
+  it('hostile peers and messages: a stolen lease claimed through another home is refused; malformed bus messages are dropped', async () => {
+    const c = await cluster(3);
+    try {
+      const [a, b, owner] = c.nodes as [RunningCoordinator, RunningCoordinator, RunningCoordinator];
+      const honest = await contributor(a.url, { maxConcurrent: 2 });
+      const thief = await contributor(b.url, { maxConcurrent: 2 });
+      c.peers.push(honest, thief);
+      await eventually('both known', () => owner.market.registry.get(honest.peerId) && owner.market.registry.get(thief.peerId));
+      await thief.request({ type: 'state', state: 'paused' });
+      await eventually('the pause is known', () => owner.market.registry.get(thief.peerId)?.state === 'paused');
+      const client = await MeshTestClient.connect(owner.url);
+      c.peers.push(client);
+      await client.submit(onnxJob({ shards: 1, items: 2, bid: 2 }));
+      const { lease } = await honest.next('assign');
+      // The thief replays the honest contributor's lease through its own home: the owner refuses it.
+      await assert.rejects(thief.claim(lease, outputHash(lease)), (err: Error & { code?: string }) => err.code === 'unauthorized' || err.code === 'lease-expired');
+      // A claim for a job that runs nowhere: refused without a call to any instance.
+      await assert.rejects(thief.claim({ ...lease, jobId: 'j0000', leaseId: 'l0000' }, outputHash(lease)), (err: Error & { code?: string }) => err.code === 'lease-expired');
+      // Garbage on the owner's subject and the broadcast subjects: dropped, counted, nothing changes.
+      const bus = owner.cluster!.bus;
+      const count = (kind: string) => Number(new RegExp(`bus_errors_total\\{kind="${kind}"\\} (\\d+)`).exec(owner.metrics.render())?.[1] ?? 0);
+      const before = { decode: count('decode'), handler: count('handler') };
+      bus.publish('mkt.i.i2', 'not json');
+      bus.publishJson('mkt.i.i2', { t: 'declined', from: 'i0' });
+      bus.publishJson('mkt.i.i2', { t: 'req', id: 1, from: 'i9', op: 'surrender-everything', body: null });
+      bus.publishJson('mkt.contrib', { t: 'contribs', home: 'i9', seq: 1, rows: [{ peerId: 'mwx' }], gone: [] });
+      bus.publishJson('mkt.cred', { t: 'cred', from: 'i9', events: [{ kind: 'agreed', peers: 'all' }] });
+      await eventually('malformed messages counted', () => count('decode') >= before.decode + 3 && count('handler') >= before.handler + 1);
+      assert.equal(owner.market.registry.get('mwx'), undefined);
+      await honest.claim(lease, outputHash(lease));
+      assert.equal((await client.pay(client.receiptFor(lease, outputHash(lease), 2000))).paid, true, 'the honest contributor is paid');
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('a client moving to another instance takes its job along; the rest completes there', async () => {
     const c = await cluster(3);
     try {
