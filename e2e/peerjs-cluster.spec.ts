@@ -1,43 +1,14 @@
 // Two coordinator instances sharing a NATS bus, and two stock `peerjs` clients, one on each: the OFFER,
 // ANSWER and CANDIDATE frames cross instances over the bus, and the clients open a data channel.
 import { expect, test, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { startNats, startPostgres } from './cluster-servers.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CoordinatorProcess, freePort, spawnCoordinator } from './fixtures.ts';
 
 const PEERJS = readFileSync(fileURLToPath(new URL('../node_modules/peerjs/dist/peerjs.min.js', import.meta.url)), 'utf8');
-const NATS_SERVER = process.env.NATS_SERVER ?? '/usr/sbin/nats-server';
-
-/** nats-server with JetStream on 127.0.0.1 and a free port; resolves once its log says it is ready. */
-async function startNats(): Promise<{ url: string; stop(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'meshwork-e2e-nats-'));
-  const port = await freePort();
-  const child: ChildProcess = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'js'), '-l', join(dir, 'log')], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    child.kill('SIGKILL');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  };
-  for (const end = Date.now() + 10_000; ;) {
-    let log = '';
-    try {
-      log = readFileSync(join(dir, 'log'), 'utf8');
-    } catch {
-      // not written yet
-    }
-    if (log.includes('Server is ready')) return { url: `nats://127.0.0.1:${port}`, stop };
-    if (Date.now() > end || child.exitCode !== null) {
-      await stop();
-      throw new Error(`Cannot start ${NATS_SERVER} on port ${port}: not ready within 10 s: ${log.slice(-500)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function stockPage(page: Page, base: string): Promise<void> {
   await page.route('**/__stock/peerjs.min.js', (route) => route.fulfill({ body: PEERJS, contentType: 'text/javascript' }));
   await page.goto(`${base}/healthz`);
@@ -46,13 +17,14 @@ async function stockPage(page: Page, base: string): Promise<void> {
 
 test('stock peerjs clients on two coordinator instances open a data channel through the NATS bus', async ({ browser }) => {
   const nats = await startNats();
+  const pg = await startPostgres();
   const coordinators: CoordinatorProcess[] = [];
   const dirs: string[] = [];
   try {
     for (const name of ['e2e-a', 'e2e-b']) {
       const dir = mkdtempSync(join(tmpdir(), `meshwork-${name}-`));
       dirs.push(dir);
-      coordinators.push(await spawnCoordinator(await freePort(), dir, ['--bus', nats.url, '--instance-id', name]));
+      coordinators.push(await spawnCoordinator(await freePort(), dir, ['--bus', nats.url, '--store', pg.url, '--instance-id', name]));
     }
     const pages = await Promise.all(coordinators.map(async (c) => {
       const context = await browser.newContext();
@@ -95,6 +67,7 @@ test('stock peerjs clients on two coordinator instances open a data channel thro
   } finally {
     for (const c of coordinators) await c.stop();
     await nats.stop();
+    await pg.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 });
