@@ -34,6 +34,7 @@ import { applyVerdicts, type VerdictDeps, waiveVerification } from './verdicts.t
 import { MarketPersistence } from './persistence.ts';
 import type { MarketStore } from '../store/types.ts';
 import { contributorView, newLease } from './leases.ts';
+import { InFlight, type RunRef } from './in-flight.ts';
 
 /** Shortest time between two matching rounds. */
 export const MIN_ROUND_MS = 10;
@@ -83,19 +84,12 @@ export interface MarketClusterHooks {
   jobMoved(job: Job, runs: readonly Run[]): void;
 }
 
-interface RunRef {
-  job: Job;
-  shard: number;
-  run: Run;
-}
-
 /** The market. */
 export class Market {
   readonly credibility: Credibility;
   readonly registry: ContributorRegistry;
   readonly #book = new JobBook();
-  /** Runs in flight (leased, claimed or contested) by lease id. */
-  readonly #runs = new Map<string, RunRef>();
+  readonly #runs: InFlight;
   readonly #payments: Payments;
   readonly #verdictDeps: VerdictDeps;
   readonly #persist: MarketPersistence | undefined;
@@ -112,6 +106,7 @@ export class Market {
     this.#limits = deps.limits ?? DEFAULT_LIMITS;
     this.credibility = new Credibility(deps.trust);
     this.registry = new ContributorRegistry(this.credibility);
+    this.#runs = new InFlight(this.registry, () => this.schedule(), (job, run) => deps.cluster?.runEnded(job, run));
     if (deps.store) {
       const persist = this.#persist = new MarketPersistence(deps.store, deps.log, deps.instanceId ?? '');
       this.credibility.onChange = (peerId, record) => persist.recordChanged(peerId, record);
@@ -122,7 +117,7 @@ export class Market {
       metrics: deps.metrics,
       log: deps.log,
       notify: deps.notify,
-      forget: (job, shard, run) => this.#forget({ job, shard, run }),
+      forget: (job, shard, run) => this.#runs.forget({ job, shard, run }),
       pay: (job, shard, run, basis) => this.#payments.pay(job, shard, run, basis),
       finishLater: (job, state) => this.#finishLater(job, state),
       schedule: () => this.schedule(),
@@ -150,7 +145,7 @@ export class Market {
   /** Registers (or updates) a contributor connecting from `network` and looks for work for it. */
   register(peerId: string, f: Pick<ClientFrameOf<'register'>, 'caps' | 'askPrice' | 'maxConcurrent'>, network: string): { state: string } {
     const c = this.registry.register(peerId, f.caps as Capabilities, f.askPrice, f.maxConcurrent, network, placementKey(network, peerId));
-    this.#countRuns(c);
+    this.#runs.countFor(c);
     this.schedule();
     return { state: c.state };
   }
@@ -159,17 +154,8 @@ export class Market {
   remoteContributor(row: RemoteRow): void {
     const got = this.registry.registerRemote(row);
     if (!got) return;
-    if (got.created) this.#countRuns(got.c);
+    if (got.created) this.#runs.countFor(got.c);
     this.schedule();
-  }
-
-  /** Runs a contributor held before it (re)registered (resumed from the store, or taken over) count again. */
-  #countRuns(c: Contributor): void {
-    for (const { run } of this.#runs.values()) {
-      if (run.lease.contributor !== c.peerId) continue;
-      if (run.state === 'leased') c.load.add(run.lease.leaseId);
-      else c.unpaid.add(run.lease.leaseId);
-    }
   }
 
   /** Pauses (its unclaimed leases go back to the queue) or resumes a contributor. */
@@ -264,10 +250,7 @@ export class Market {
       for (const run of s.runs) {
         if (run.state !== 'leased' && run.state !== 'claimed' && run.state !== 'contested') continue;
         const ref: RunRef = { job, shard, run };
-        this.#runs.set(run.lease.leaseId, ref);
-        const c = this.registry.get(run.lease.contributor);
-        if (run.state === 'leased') c?.load.add(run.lease.leaseId);
-        else c?.unpaid.add(run.lease.leaseId);
+        this.#runs.add(ref);
         if (run.state === 'leased') {
           run.timer = setTimeout(() => this.release(run.lease.leaseId, 'lease expired', true), Math.max(0, run.lease.expiresAt - Date.now()));
         } else if (run.state === 'claimed') {
@@ -298,25 +281,7 @@ export class Market {
     if (!this.#book.remove(job)) return;
     clearTimeout(job.deadlineTimer);
     job.onChange = undefined;
-    const runs: Run[] = [];
-    for (const s of job.shards) {
-      for (const run of s.runs) {
-        const ref = this.#runs.get(run.lease.leaseId);
-        if (ref?.run !== run) continue;
-        runs.push(run);
-        clearTimeout(run.timer);
-        clearTimeout(run.holdTimer);
-        delete run.timer;
-        delete run.holdTimer;
-        this.#runs.delete(run.lease.leaseId);
-        // A contributor served here keeps the run against its capacity: the cluster link tracks it for the new owner.
-        const c = this.registry.get(run.lease.contributor);
-        if (c?.home !== undefined) {
-          c.load.delete(run.lease.leaseId);
-          c.unpaid.delete(run.lease.leaseId);
-        }
-      }
-    }
+    const runs = this.#runs.detachJob(job);
     if (!tell) return;
     this.deps.cluster?.jobMoved(job, runs);
     this.deps.log.info('job moved to another instance', { jobId: job.jobId, runs: runs.length });
@@ -446,7 +411,7 @@ export class Market {
     const ref = this.#runs.get(leaseId);
     if (!ref || ref.run.state !== 'leased') return false;
     const { job, shard, run } = ref;
-    this.#forget(ref);
+    this.#runs.forget(ref);
     job.release(shard, run);
     this.deps.notify(job.client, { type: 'released', leaseId, jobId: job.jobId, shard, reason });
     if (revoke) this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId, reason });
@@ -478,7 +443,7 @@ export class Market {
     job.shards.forEach((s, i) => {
       for (const run of [...s.runs]) {
         if (run.state === 'leased') {
-          this.#forget({ job, shard: i, run });
+          this.#runs.forget({ job, shard: i, run });
           job.release(i, run);
           this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId: run.lease.leaseId, reason: `job ${state}` });
         } else if (run.state === 'claimed' || run.state === 'contested') {
@@ -568,8 +533,7 @@ export class Market {
     const run: Run = { lease, role, network: c.placement, startedAt: Date.now(), state: 'leased' };
     const ref: RunRef = { job, shard: i, run };
     job.lease(i, run);
-    c.load.add(lease.leaseId);
-    this.#runs.set(lease.leaseId, ref);
+    this.#runs.add(ref);
     run.timer = setTimeout(() => this.release(lease.leaseId, 'lease expired', true), this.deps.leaseMs);
     const s = job.shards[i]!;
     if (role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
@@ -589,7 +553,7 @@ export class Market {
 
   /** A payment landed: the run is paid, its contributor told, the shard judged again. */
   #paid(job: Job, i: number, run: Run, r: Paid): void {
-    this.#forget({ job, shard: i, run });
+    this.#runs.forget({ job, shard: i, run });
     job.settle(i, run, r.amount, r.fee);
     // Paid before (a payment that landed just before a crash, not yet in the market's store): no second credit.
     if (r.paid) {
@@ -614,21 +578,6 @@ export class Market {
   /** Finalizes from a timer or a settlement, where nobody awaits the promise. */
   #finishLater(job: Job, state: FinalState): void {
     this.finalize(job, state).catch((err) => this.deps.log.error('finishing a job failed', { jobId: job.jobId, err }));
-  }
-
-  /** Drops a run from the in-flight index and its contributor's counts, and stops its timer. */
-  #forget(ref: RunRef): void {
-    const { run } = ref;
-    clearTimeout(run.timer);
-    clearTimeout(run.holdTimer);
-    delete run.timer;
-    delete run.holdTimer;
-    const inFlight = this.#runs.delete(run.lease.leaseId);
-    const c = this.registry.get(run.lease.contributor);
-    // Capacity freed: look for work for it.
-    if (c?.load.delete(run.lease.leaseId)) this.schedule();
-    c?.unpaid.delete(run.lease.leaseId);
-    if (inFlight) this.deps.cluster?.runEnded(ref.job, run);
   }
 
   #releaseAll(contributor: string, reason: string, revoke: boolean): void {
