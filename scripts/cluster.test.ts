@@ -79,15 +79,16 @@ describe('npm run cluster', () => {
       assert.equal((await Deno.stat(`${dir}/turnserver.conf`)).mode! & 0o777, 0o600);
       assert.ok((await Deno.readTextFile(`${dir}/turnserver.conf`)).includes(`static-auth-secret=${secret}\n`));
 
-      // PostgreSQL: the meshwork role reaches its database, with durable settings. The coordinators' own tables
-      // (schema_migrations) are theirs to create: reported, not required.
+      // PostgreSQL: the meshwork role reaches its database, with durable settings, and both coordinators joined
+      // the cluster there (their migrations ran and their heartbeats are in the instances table).
       const password = (await Deno.readTextFile(`${dir}/pg-password`)).trim();
       const sql = postgres(`postgres://meshwork:${password}@127.0.0.1:${pgPort}/meshwork`, { max: 1, onnotice: () => {}, fetch_types: false });
       try {
         const [row] = await sql`SELECT current_database() AS db, current_setting('fsync') AS fsync,
           current_setting('synchronous_commit') AS sync, to_regclass('schema_migrations') IS NOT NULL AS migrated`;
-        assert.deepEqual({ db: row!.db, fsync: row!.fsync, sync: row!.sync }, { db: 'meshwork', fsync: 'on', sync: 'on' });
-        if (!row!.migrated) console.log('cluster test: no schema_migrations table yet (the coordinators do not migrate the store)');
+        assert.deepEqual({ db: row!.db, fsync: row!.fsync, sync: row!.sync, migrated: row!.migrated }, { db: 'meshwork', fsync: 'on', sync: 'on', migrated: true });
+        const instances = await sql`SELECT id FROM market_instances ORDER BY id`;
+        assert.deepEqual(instances.map((r) => r.id), ['c1', 'c2']);
       } finally {
         await sql.end();
       }
