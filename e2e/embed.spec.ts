@@ -113,7 +113,8 @@ test('Allow connects and contributes; a hidden tab pauses, a visible one resumes
     expect(traffic.requests.some((u) => new URL(u).pathname === '/api/config')).toBe(true);
     expect(traffic.workers.length).toBeGreaterThan(0);
     // The caps and ask price of the tag's data attributes are what the contributor runs with.
-    expect(await page.evaluate(() => window.meshwork?.config)).toEqual({ coordinator: new URL(page.url()).origin, cpuCap: 0.2, gpuCap: 0.3, askPrice: 2 });
+    const origin = new URL(page.url()).origin;
+    expect(await page.evaluate(() => window.meshwork?.config)).toEqual({ coordinator: origin, coordinators: [origin], cpuCap: 0.2, gpuCap: 0.3, askPrice: 2 });
 
     const badge = page.locator('meshwork-badge');
     await expect(badge.getByTestId('badge-text')).toHaveText('Sharing compute · 0 shards');

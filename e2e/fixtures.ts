@@ -82,6 +82,8 @@ export interface PeerState {
   balances: number[];
   /** Errors (messages) of 'close' events: the session gave up. */
   closes: string[];
+  /** 'moved' events: the session failed over to another coordinator of its list. */
+  moves: { from: string; to: string }[];
   /** The contributor's 'shard' events. */
   shards: { leaseId: string; jobId: string; shard: number; phase: string }[];
 }
@@ -90,21 +92,29 @@ export interface PeerState {
 export type PeerWindow = Window & { peer: PeerState };
 
 /**
- * Connects the harness page to the mesh (the page's origin, or `coordinator`; through the TURN relay only with
- * `relayOnly`), records the session's events on `window.peer`, and starts contributing when `contribute` is set.
- * Returns the peer id.
+ * Connects the harness page to the mesh (the page's origin, or `coordinator` and/or the cluster list
+ * `coordinators`; through the TURN relay only with `relayOnly`), records the session's events on `window.peer`,
+ * and starts contributing when `contribute` is set. Returns the peer id.
  */
-export async function connectPeer(page: Page, opts: { coordinator?: string; contribute?: boolean; relayOnly?: boolean } = {}): Promise<string> {
-  return page.evaluate(async ({ coordinator, contribute, relayOnly }) => {
-    const mesh = await window.meshTest.sdk.connect({ ...(coordinator === undefined ? {} : { coordinator }), ...(relayOnly ? { relayOnly } : {}) });
-    const peer: PeerState = { mesh, balances: [], closes: [], shards: [] };
+export async function connectPeer(
+  page: Page,
+  opts: { coordinator?: string; coordinators?: string[]; contribute?: boolean; relayOnly?: boolean } = {},
+): Promise<string> {
+  return page.evaluate(async ({ coordinator, coordinators, contribute, relayOnly }) => {
+    const mesh = await window.meshTest.sdk.connect({
+      ...(coordinator === undefined ? {} : { coordinator }),
+      ...(coordinators === undefined ? {} : { coordinators }),
+      ...(relayOnly ? { relayOnly } : {}),
+    });
+    const peer: PeerState = { mesh, balances: [], closes: [], moves: [], shards: [] };
     (window as unknown as PeerWindow).peer = peer;
     mesh.addEventListener('balance', (e) => peer.balances.push((e as CustomEvent<{ balance: number }>).detail.balance));
+    mesh.addEventListener('moved', (e) => peer.moves.push((e as CustomEvent<{ from: string; to: string }>).detail));
     mesh.addEventListener('close', (e) => peer.closes.push(String((e as CustomEvent<{ error?: Error }>).detail?.error?.message)));
     mesh.contributor.addEventListener('shard', (e) => peer.shards.push((e as CustomEvent<PeerState['shards'][number]>).detail));
     if (contribute) await mesh.contributor.start({ cpuCap: 1, gpuCap: 1, backgroundTuning: false });
     return mesh.peerId;
-  }, { coordinator: opts.coordinator, contribute: opts.contribute ?? false, relayOnly: opts.relayOnly ?? false });
+  }, { coordinator: opts.coordinator, coordinators: opts.coordinators, contribute: opts.contribute ?? false, relayOnly: opts.relayOnly ?? false });
 }
 
 /**

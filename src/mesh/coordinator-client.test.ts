@@ -11,7 +11,7 @@ import { MeshError } from '../protocol/errors.ts';
 // The counterpart under test is the real coordinator; only this test reaches across the layer boundary.
 // eslint-disable-next-line import-x/no-restricted-paths
 import { startTestCoordinator } from '../../coordinator/testing/coordinator.ts';
-import { CoordinatorClient, type PushFrame } from './coordinator-client.ts';
+import { CoordinatorClient, type MovedDetail, type PushFrame } from './coordinator-client.ts';
 
 const skip = (globalThis as { Deno?: { permissions: { querySync(d: { name: string }): { state: string } } } }).Deno?.permissions
   .querySync({ name: 'net' }).state !== 'granted';
@@ -94,6 +94,61 @@ describe('CoordinatorClient', { skip }, () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('connects to the first coordinator of the list that answers', async () => {
+    const dead = await startTestCoordinator();
+    await dead.close();
+    const live = await startTestCoordinator();
+    try {
+      const client = await CoordinatorClient.connect([dead.url, `${live.url}/`], await identity());
+      assert.equal(client.base, live.url);
+      assert.equal(client.url, `ws://127.0.0.1:${live.port}/mesh`);
+      assert.deepEqual(client.coordinators, [dead.url, live.url]);
+      client.close();
+      await assert.rejects(CoordinatorClient.connect([dead.url], await identity()), (e: unknown) => e instanceof MeshError && e.code === 'transfer-failed');
+      await assert.rejects(CoordinatorClient.connect([dead.url, 'ftp://x'], await identity()), { name: 'TypeError', message: /'coordinators\[1\]'/ });
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('when its coordinator dies, moves to the next one of the list: authenticates there, sends idempotent requests there', async () => {
+    const [a, b] = await Promise.all([startTestCoordinator(), startTestCoordinator()]);
+    try {
+      const id = await identity();
+      const client = await CoordinatorClient.connect([a.url, b.url], id, { reconnect: { baseMs: 50, maxMs: 400 } });
+      assert.equal(client.base, a.url);
+      const events: string[] = [];
+      for (const type of ['reconnecting', 'welcome', 'moved']) client.addEventListener(type, () => events.push(type));
+      const moved = new Promise<MovedDetail>((resolve) => client.addEventListener('moved', (e) => resolve((e as CustomEvent<MovedDetail>).detail)));
+      const reconnecting = new Promise((resolve) => client.addEventListener('reconnecting', resolve, { once: true }));
+      await a.close();
+      await reconnecting;
+      const kept = client.request<{ peerId: string }>({ type: 'balance' }, { idempotent: true });
+      assert.deepEqual(await moved, { from: a.url, to: b.url });
+      assert.deepEqual(events, ['reconnecting', 'welcome', 'moved']);
+      assert.equal(client.state, 'open');
+      assert.equal(client.base, b.url);
+      assert.equal(client.url, `ws://127.0.0.1:${b.port}/mesh`);
+      // A fresh session on b with the same identity: b knows the peer now.
+      assert.equal(client.welcome.peerId, id.peerId);
+      assert.equal((await kept).peerId, id.peerId);
+      client.close();
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('counts its attempt budget across the list and then gives up', async () => {
+    const [a, b] = await Promise.all([startTestCoordinator(), startTestCoordinator()]);
+    await b.close();
+    const client = await CoordinatorClient.connect([a.url, b.url], await identity(), { reconnect: { attempts: 3, baseMs: 10, maxMs: 20 } });
+    const closed = new Promise<Error | undefined>((resolve) => client.addEventListener('close', (e) => resolve((e as CustomEvent<{ error?: Error }>).detail.error)));
+    await a.close();
+    assert.match((await closed)?.message ?? '', /Cannot reconnect to any of 2 coordinators after 3 attempts/);
+    assert.equal(client.state, 'closed');
+    assert.equal(client.base, a.url);
   });
 
   it('gives up after its bounded attempts and reports close', async () => {

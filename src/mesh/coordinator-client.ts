@@ -3,16 +3,20 @@
  * `ok`/`error` by `rid`, server pushes raised as events, and a bounded reconnect with backoff that
  * authenticates again. Requests marked idempotent (receipts, claims, rejects) that were in flight when the
  * socket dropped are sent again after reconnecting, so a dropped socket never loses a payment; others reject.
+ * Given several coordinators of one cluster, it connects to the first that answers and, after a drop, tries
+ * the same one once and then the others in turn (coordinator-list.ts), authenticating afresh wherever it lands.
  *
  * Events: one per push type (`assign`, `revoke`, `assigned`, `released`, `credited`, `job`) as
- * CustomEvent<frame>; `welcome` (CustomEvent<WelcomeFrame>) after every (re)authentication; `reconnecting`;
- * `close` (CustomEvent<{ error?: Error }>) when the client gives up or is closed.
+ * CustomEvent<frame>; `welcome` (CustomEvent<WelcomeFrame>) after every (re)authentication; `moved`
+ * (CustomEvent<{ from: string; to: string }>, base URLs) after one that landed on another coordinator;
+ * `reconnecting`; `close` (CustomEvent<{ error?: Error }>) when the client gives up or is closed.
  */
 import type { Identity } from '../core/identity.ts';
 import { type ClientFrame, authMessage, type ServerFrame } from '../protocol/coordinator.ts';
 import { fromWireError, MeshError, type WireError } from '../protocol/errors.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { meshSocketUrl } from './config.ts';
+import { coordinatorBase, coordinatorList, reconnectPlan } from './coordinator-list.ts';
 import type { ReconnectPolicy } from './peer-network.ts';
 
 /** The server's `welcome` frame. */
@@ -33,8 +37,15 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** Detail of the `moved` event: base URLs of the coordinator left and of the one now in use. */
+export interface MovedDetail {
+  from: string;
+  to: string;
+}
+
 /** Options of `CoordinatorClient.connect`. */
 export interface CoordinatorClientOptions {
+  /** Tries after a drop, over all coordinators together (default 6, at least one per coordinator plus one). */
   reconnect?: Partial<ReconnectPolicy>;
   /** Milliseconds a request may wait for its answer (default 30 s). */
   requestTimeoutMs?: number;
@@ -44,7 +55,8 @@ export interface CoordinatorClientOptions {
 
 /** An authenticated mesh API session. */
 export class CoordinatorClient extends EventTarget {
-  readonly url: string;
+  /** Base URLs of the coordinators this client may use, in order of preference. */
+  readonly coordinators: readonly string[];
   readonly #identity: Identity;
   readonly #policy: ReconnectPolicy;
   readonly #requestTimeoutMs: number;
@@ -53,24 +65,51 @@ export class CoordinatorClient extends EventTarget {
   /** Requests made while reconnecting, sent once authenticated again. */
   readonly #queued: Pending[] = [];
   #ws: WebSocket | undefined;
+  /** Index of the coordinator in use (-1 before the first authentication). */
+  #current = -1;
   #welcome: WelcomeFrame | undefined;
   #nextRid = 1;
   #state: 'open' | 'reconnecting' | 'closed' = 'open';
 
-  private constructor(url: string, identity: Identity, opts: CoordinatorClientOptions) {
+  private constructor(coordinators: readonly string[], identity: Identity, opts: CoordinatorClientOptions) {
     super();
-    this.url = url;
+    this.coordinators = coordinators;
     this.#identity = identity;
-    this.#policy = { ...DEFAULT_POLICY, ...opts.reconnect };
+    const attempts = Math.max(DEFAULT_POLICY.attempts, coordinators.length + 1);
+    this.#policy = { ...DEFAULT_POLICY, attempts, ...opts.reconnect };
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.#authTimeoutMs = opts.authTimeoutMs ?? 10_000;
   }
 
-  /** Connects and authenticates; rejects with the server's error (e.g. 'unauthorized') or 'transfer-failed'. */
-  static async connect(base: string | URL, identity: Identity, opts: CoordinatorClientOptions = {}): Promise<CoordinatorClient> {
-    const client = new CoordinatorClient(meshSocketUrl(base), identity, opts);
-    await client.#open();
-    return client;
+  /**
+   * Connects and authenticates at the first of `base` (one URL, or a cluster's list, see `coordinatorList`) that
+   * answers; rejects with a server's error (e.g. 'unauthorized') or 'transfer-failed' when none accepted.
+   */
+  static async connect(base: string | URL | readonly (string | URL)[], identity: Identity, opts: CoordinatorClientOptions = {}): Promise<CoordinatorClient> {
+    const list = typeof base === 'string' || base instanceof URL ? [coordinatorBase(base)] : coordinatorList(base);
+    const client = new CoordinatorClient(list, identity, opts);
+    const errors: Error[] = [];
+    for (let i = 0; i < list.length; i++) {
+      try {
+        await client.#open(i);
+        return client;
+      } catch (err) {
+        if (err instanceof MeshError && err.code === 'unauthorized') throw err;
+        errors.push(err as Error);
+      }
+    }
+    if (errors.length === 1) throw errors[0]!;
+    throw new MeshError('transfer-failed', `Cannot connect to any of ${list.length} coordinators: ${errors.map((e) => e.message).join('; ')}`);
+  }
+
+  /** Base URL of the coordinator in use (while reconnecting: the one last in use). */
+  get base(): string {
+    return this.coordinators[Math.max(0, this.#current)]!;
+  }
+
+  /** Mesh API socket URL of the coordinator in use. */
+  get url(): string {
+    return meshSocketUrl(this.base);
   }
 
   /** The latest `welcome` (balance, fee rate, lease length at the time of authentication). */
@@ -129,11 +168,12 @@ export class CoordinatorClient extends EventTarget {
     if (at >= 0) this.#queued.splice(at, 1);
   }
 
-  /** Opens the socket and completes the handshake; on success installs the steady-state handlers. */
-  async #open(): Promise<void> {
-    const ws = new WebSocket(this.url);
+  /** Opens the socket to coordinator `index` and completes the handshake; on success makes it the one in use. */
+  async #open(index: number): Promise<void> {
+    const url = meshSocketUrl(this.coordinators[index]!);
+    const ws = new WebSocket(url);
     const welcome = await new Promise<WelcomeFrame>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new MeshError('transfer-failed', `Cannot authenticate at ${this.url}: no welcome within ${this.#authTimeoutMs} ms`)), this.#authTimeoutMs);
+      const timer = setTimeout(() => fail(new MeshError('transfer-failed', `Cannot authenticate at ${url}: no welcome within ${this.#authTimeoutMs} ms`)), this.#authTimeoutMs);
       const fail = (err: Error) => {
         clearTimeout(timer);
         ws.onmessage = ws.onclose = ws.onerror = null;
@@ -141,7 +181,7 @@ export class CoordinatorClient extends EventTarget {
         reject(err);
       };
       ws.onerror = () => {}; // the close event that follows carries the failure
-      ws.onclose = (e) => fail(new MeshError('transfer-failed', `Cannot connect to ${this.url}: socket closed (${e.code} ${e.reason})`));
+      ws.onclose = (e) => fail(new MeshError('transfer-failed', `Cannot connect to ${url}: socket closed (${e.code} ${e.reason})`));
       ws.onmessage = (e) => {
         const frame = parseServerFrame(e.data);
         if (!frame) return fail(new MeshError('invalid-message', `Cannot authenticate as the coordinator sent a malformed frame: ${String(e.data).slice(0, 100)}`));
@@ -157,12 +197,22 @@ export class CoordinatorClient extends EventTarget {
         }
       };
     });
+    if (this.#state === 'closed') {
+      ws.onmessage = ws.onclose = ws.onerror = null;
+      ws.close();
+      throw new MeshError('cancelled', `Cannot use the session at ${url} as the client was closed meanwhile`);
+    }
+    const from = this.#current;
+    this.#current = index;
     this.#ws = ws;
     this.#welcome = welcome;
     this.#state = 'open';
     ws.onmessage = (e) => this.#onMessage(e.data);
     ws.onclose = () => void this.#onDrop(ws);
     this.dispatchEvent(new CustomEvent<WelcomeFrame>('welcome', { detail: welcome }));
+    if (from >= 0 && from !== index) {
+      this.dispatchEvent(new CustomEvent<MovedDetail>('moved', { detail: { from: this.coordinators[from]!, to: this.coordinators[index]! } }));
+    }
     for (const p of this.#queued.splice(0)) this.#send(p);
   }
 
@@ -197,19 +247,19 @@ export class CoordinatorClient extends EventTarget {
     this.#pending.clear();
     this.dispatchEvent(new Event('reconnecting'));
     let last: Error | undefined;
-    for (let attempt = 0; attempt < this.#policy.attempts; attempt++) {
-      const delay = Math.min(this.#policy.maxMs, this.#policy.baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
-      await new Promise((r) => setTimeout(r, delay));
+    for (const step of reconnectPlan(this.coordinators.length, this.#current, this.#policy)) {
+      await new Promise((r) => setTimeout(r, step.delayMs));
       if ((this.#state as string) === 'closed') return;
       try {
-        await this.#open();
+        await this.#open(step.index);
         return;
       } catch (err) {
         last = err as Error;
         if (err instanceof MeshError && err.code === 'unauthorized') break;
       }
     }
-    this.#shutdown(new MeshError('transfer-failed', `Cannot reconnect to ${this.url} after ${this.#policy.attempts} attempts: ${last?.message}`));
+    const where = this.coordinators.length === 1 ? this.url : `any of ${this.coordinators.length} coordinators`;
+    this.#shutdown(new MeshError('transfer-failed', `Cannot reconnect to ${where} after ${this.#policy.attempts} attempts: ${last?.message}`));
   }
 
   #shutdown(error: Error | undefined): void {

@@ -1,6 +1,7 @@
 /**
  * All of this page's peer links: dials (or reuses) a link to a remote peer, accepts incoming ones, and keeps
- * the signalling connection alive (a fresh token on every reconnect, bounded retries with backoff).
+ * the signalling connection alive (signalling-keeper.ts: a fresh token on every reconnect, bounded retries with
+ * backoff, `moveTo` another coordinator of the cluster while links stay open).
  * Events: `link` (CustomEvent<PeerLink>, every new link, either direction), `shard`
  * (CustomEvent<ShardRequest>, from any link), `close` (CustomEvent<{ error?: Error }>, signalling is gone).
  */
@@ -11,7 +12,8 @@ import type { MeshConfig } from './config.ts';
 import { IceWatch } from './ice-watch.ts';
 import { loopbackPair } from './loopback.ts';
 import { PeerLink, type ShardRequest } from './peer-link.ts';
-import { isFatalPeerError, openSignalling, reconnectSignalling } from './signalling.ts';
+import { isFatalPeerError, openSignalling } from './signalling.ts';
+import { SignallingKeeper } from './signalling-keeper.ts';
 
 /** How signalling reconnects are spaced: attempts, first delay and cap in ms. */
 export interface ReconnectPolicy {
@@ -38,31 +40,39 @@ export class PeerNetwork extends EventTarget {
   readonly #links = new Map<string, Set<PeerLink>>();
   readonly #dialing = new Map<string, Promise<PeerLink>>();
   readonly #dialFailures = new Map<string, (err: Error) => void>();
-  readonly #policy: ReconnectPolicy;
-  readonly #base: string | URL;
-  readonly #config: MeshConfig;
+  readonly #keeper: SignallingKeeper;
   readonly #iceDeadMs: number | undefined;
   #closed = false;
-  #reconnecting = false;
 
-  private constructor(peer: Peer, identity: Identity, policy: ReconnectPolicy, base: string | URL, config: MeshConfig, iceDeadMs: number | undefined) {
+  private constructor(peer: Peer, identity: Identity, policy: ReconnectPolicy, base: string, config: MeshConfig, iceDeadMs: number | undefined) {
     super();
     this.#iceDeadMs = iceDeadMs;
     this.peer = peer;
     this.#identity = identity;
-    this.#policy = policy;
-    this.#base = base;
-    this.#config = config;
+    this.#keeper = new SignallingKeeper(peer, base, identity, config, policy, (error) => this.close(error));
     peer.on('connection', (conn) => void this.#accept(conn));
     peer.on('error', (err) => this.#onError(err));
-    peer.on('disconnected', () => void this.#reconnect());
     peer.on('close', () => this.close(new MeshError('transfer-failed', 'Cannot signal as the peer was destroyed')));
   }
 
-  /** Opens signalling for this identity. */
+  /** Opens signalling for this identity at the coordinator `base`. */
   static async open(base: string | URL, identity: Identity, config: MeshConfig, opts: PeerNetworkOptions = {}): Promise<PeerNetwork> {
     const peer = await openSignalling(base, identity, config, undefined, opts.rtc);
-    return new PeerNetwork(peer, identity, { ...DEFAULT_RECONNECT, ...opts.reconnect }, base, config, opts.iceDeadMs);
+    return new PeerNetwork(peer, identity, { ...DEFAULT_RECONNECT, ...opts.reconnect }, String(base).replace(/\/+$/, ''), config, opts.iceDeadMs);
+  }
+
+  /** Base URL of the coordinator whose signalling this network uses (or is reconnecting to). */
+  get base(): string {
+    return this.#keeper.base;
+  }
+
+  /**
+   * Moves signalling to another coordinator of the cluster (the session's client moved there): a fresh token
+   * from it, then reconnect there. Open links are peer to peer and stay open; reconnects after a later drop
+   * go there too.
+   */
+  moveTo(base: string): void {
+    if (!this.#closed) this.#keeper.moveTo(base);
   }
 
   /** ICE settings for connections made from now on (and for ICE restarts of existing ones): fresh TURN credentials. */
@@ -94,6 +104,7 @@ export class PeerNetwork extends EventTarget {
     for (const set of this.#links.values()) for (const l of set) l.close(error);
     this.#links.clear();
     for (const fail of this.#dialFailures.values()) fail(error ?? new MeshError('cancelled', 'Cannot dial as the network closed'));
+    this.#keeper.dispose();
     this.peer.destroy();
     this.dispatchEvent(new CustomEvent('close', { detail: { error } }));
   }
@@ -192,37 +203,6 @@ export class PeerNetwork extends EventTarget {
     }
     if (isFatalPeerError(err.type) && this.peer.destroyed) {
       this.close(new MeshError('transfer-failed', `Cannot signal: ${err.type}: ${err.message}`));
-    }
-  }
-
-  async #reconnect(): Promise<void> {
-    if (this.#closed || this.#reconnecting || this.peer.destroyed) return;
-    this.#reconnecting = true;
-    try {
-      for (let attempt = 0; attempt < this.#policy.attempts && !this.#closed; attempt++) {
-        const delay = Math.min(this.#policy.maxMs, this.#policy.baseMs * 2 ** attempt) * (0.5 + Math.random() / 2);
-        await new Promise((r) => setTimeout(r, delay));
-        if (this.#closed || this.peer.destroyed) return;
-        await reconnectSignalling(this.peer, this.#base, this.#config, this.#identity);
-        const ok = await new Promise<boolean>((resolve) => {
-          const done = (v: boolean) => {
-            clearTimeout(timer);
-            this.peer.off('open', onOpen);
-            this.peer.off('disconnected', onDown);
-            resolve(v);
-          };
-          const onOpen = () => done(true);
-          const onDown = () => done(false);
-          const timer = setTimeout(() => done(false), 10_000);
-          this.peer.on('open', onOpen);
-          this.peer.on('disconnected', onDown);
-        });
-        if (ok) return;
-        if (!this.peer.disconnected) this.peer.disconnect();
-      }
-      this.close(new MeshError('transfer-failed', `Cannot reconnect to signalling after ${this.#policy.attempts} attempts`));
-    } finally {
-      this.#reconnecting = false;
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Signalling through the coordinator's PeerJS-protocol endpoint with the stock `peerjs` client. The peer id is
  * the identity's keyed id and the token proves the key over a one-time nonce, so nobody else can take the id,
- * not even with a token read off an earlier connection.
+ * not even with a token read off an earlier connection. Reconnecting and moving to another coordinator are in
+ * signalling-keeper.ts.
  */
 import { Peer, type PeerError } from 'peerjs';
 import { type Identity, signallingToken } from '../core/identity.ts';
@@ -46,10 +47,4 @@ export async function openSignalling(base: string | URL, identity: Identity, con
     peer.on('error', onError);
   });
   return peer;
-}
-
-/** Gives the Peer a fresh one-time token (a used one is refused) and reconnects it to the signalling server. */
-export async function reconnectSignalling(peer: Peer, base: string | URL, config: MeshConfig, identity: Identity): Promise<void> {
-  peer.options.token = await signallingToken(identity, await fetchSignallingNonce(base, config, identity.peerId));
-  peer.reconnect();
 }

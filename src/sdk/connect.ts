@@ -1,6 +1,7 @@
 /** `connect()`: one identity's session with the mesh, as client and contributor. */
-import { CoordinatorClient } from '../mesh/coordinator-client.ts';
-import { fetchConfig, hasRelay, rtcConfiguration } from '../mesh/config.ts';
+import { CoordinatorClient, type MovedDetail } from '../mesh/coordinator-client.ts';
+import { coordinatorBase, coordinatorList } from '../mesh/coordinator-list.ts';
+import { fetchConfig, hasRelay, type MeshConfig, rtcConfiguration } from '../mesh/config.ts';
 import { PeerNetwork } from '../mesh/peer-network.ts';
 import type { BalanceResult } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
@@ -10,32 +11,47 @@ import { Contributor } from './contributor.ts';
 import { JobRouter, type SessionContext } from './session.ts';
 import type { ConnectOptions, Mesh } from './types.ts';
 
-/** Connects to a coordinator with the identity kept in IndexedDB (created on first use). */
+/** The coordinators `opts` names, checked: `coordinator` first, then `coordinators`; else the page's origin. */
+function coordinatorsOf(opts: Pick<ConnectOptions, 'coordinator' | 'coordinators'>): string[] {
+  const list = opts.coordinator === undefined ? [] : [coordinatorBase(opts.coordinator, 'coordinator')];
+  if (opts.coordinators !== undefined) list.push(...coordinatorList(opts.coordinators));
+  if (list.length > 0) return coordinatorList(list);
+  const origin = globalThis.location?.origin;
+  if (!origin || origin === 'null') throw new TypeError(`Cannot connect as no coordinator URL was given and the page has no origin: current value is ${String(origin)}`);
+  return [coordinatorBase(origin, 'location.origin')];
+}
+
+/** Connects to a coordinator (the first of `coordinators` that answers) with the identity kept in IndexedDB. */
 export async function connect(opts: ConnectOptions = {}): Promise<Mesh> {
-  const base = opts.coordinator ?? globalThis.location?.origin;
-  if (!base) throw new TypeError('Cannot connect as no coordinator URL was given and the page has no origin: current value is undefined');
+  const coordinators = coordinatorsOf(opts);
   const identity = await loadIdentity(opts.identity ?? 'default');
-  const config = await fetchConfig(base);
-  const coordinator = await CoordinatorClient.connect(base, identity);
-  // The relay's credentials come with every welcome, fresh on each (re)authentication.
-  const relayOnly = opts.relayOnly ?? false;
-  const rtc = () => rtcConfiguration(config, coordinator.welcome.iceServers, relayOnly);
+  const coordinator = await CoordinatorClient.connect(coordinators, identity);
+  let config: MeshConfig;
   let network: PeerNetwork;
+  let rtc: () => RTCConfiguration;
   try {
+    // One cluster, one config: the one of the coordinator that answered first serves for all.
+    config = await fetchConfig(coordinator.base);
+    // The relay's credentials come with every welcome, fresh on each (re)authentication.
+    const relayOnly = opts.relayOnly ?? false;
+    rtc = () => rtcConfiguration(config, coordinator.welcome.iceServers, relayOnly);
     const servers = rtc().iceServers ?? [];
     if (relayOnly && !hasRelay(servers)) {
-      throw new TypeError(`Cannot connect with 'relayOnly' as the coordinator at ${String(base)} offers no TURN relay: current iceServers are ${JSON.stringify(servers.map((s) => s.urls))}`);
+      throw new TypeError(`Cannot connect with 'relayOnly' as the coordinator at ${coordinator.base} offers no TURN relay: current iceServers are ${JSON.stringify(servers.map((s) => s.urls))}`);
     }
-    network = await PeerNetwork.open(base, identity, config, { rtc: rtc() });
+    network = await PeerNetwork.open(coordinator.base, identity, config, { rtc: rtc() });
   } catch (err) {
     coordinator.close();
     throw err;
   }
   coordinator.addEventListener('welcome', () => network.setRtcConfiguration(rtc()));
-  return new MeshSession({ base, identity, config, coordinator, network });
+  // Signalling follows the mesh API socket to whichever coordinator it lands on (it may have moved already).
+  coordinator.addEventListener('moved', (e) => network.moveTo((e as CustomEvent<MovedDetail>).detail.to));
+  if (network.base !== coordinator.base) network.moveTo(coordinator.base);
+  return new MeshSession({ identity, config, coordinator, network });
 }
 
-/** The Mesh `connect()` returns. Events: 'balance' (CustomEvent<{ balance }>), 'close'. */
+/** The Mesh `connect()` returns. Events: 'balance' (CustomEvent<{ balance }>), 'moved', 'close'. */
 class MeshSession extends EventTarget implements Mesh {
   readonly peerId: string;
   readonly client: Client;
@@ -44,9 +60,17 @@ class MeshSession extends EventTarget implements Mesh {
   readonly #router: JobRouter;
   #closed = false;
 
-  constructor(ctx: Omit<SessionContext, 'balanceChanged'>) {
+  constructor(ctx: Omit<SessionContext, 'balanceChanged' | 'base'>) {
     super();
-    this.#ctx = { ...ctx, balanceChanged: (balance?: number) => this.#balanceChanged(balance) };
+    const { coordinator } = ctx;
+    this.#ctx = {
+      ...ctx,
+      // Assets (worker scripts) come from the coordinator in use, which may change.
+      get base() {
+        return coordinator.base;
+      },
+      balanceChanged: (balance?: number) => this.#balanceChanged(balance),
+    };
     this.peerId = ctx.identity.peerId;
     this.#router = new JobRouter(ctx.coordinator);
     this.client = new Client(this.#ctx, this.#router);
@@ -55,6 +79,7 @@ class MeshSession extends EventTarget implements Mesh {
     ctx.coordinator.addEventListener('close', lost);
     ctx.network.addEventListener('close', lost);
     ctx.coordinator.addEventListener('welcome', (e) => this.#balanceChanged((e as CustomEvent<{ balance: number }>).detail.balance));
+    ctx.coordinator.addEventListener('moved', (e) => this.dispatchEvent(new CustomEvent<MovedDetail>('moved', { detail: (e as CustomEvent<MovedDetail>).detail })));
     // A contributor that left will not finish what it claimed: fail its links now so those leases are
     // rejected and requeued instead of waiting out the transfer timeout.
     ctx.coordinator.addEventListener('peer-left', (e) => {
@@ -62,6 +87,11 @@ class MeshSession extends EventTarget implements Mesh {
       const error = new MeshError('transfer-failed', `Cannot finish transfers with ${peerId} as it left the mesh`);
       for (const link of ctx.network.linksTo(peerId)) link.close(error);
     });
+  }
+
+  /** Base URL of the coordinator in use. */
+  get coordinator(): string {
+    return this.#ctx.coordinator.base;
   }
 
   /** This peer's balance in micro-credits. */

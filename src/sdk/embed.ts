@@ -4,6 +4,9 @@
  *   <script type="module" src="https://host/embed.js" data-coordinator="https://host"
  *           data-cpu-cap="0.25" data-gpu-cap="0.25" data-ask-price="1"></script>
  *
+ * `data-coordinators="https://a https://b"` (comma or whitespace separated) lists the coordinators of a
+ * cluster: the session uses the first that answers and fails over to the others (`ConnectOptions.coordinators`).
+ *
  * Asks the visitor first (consent prompt) and only after "Allow" connects and contributes within the caps.
  * The answer is remembered per coordinator; a corner badge with a Stop button stays visible while contributing.
  * Contribution pauses while the tab is hidden. The SDK is exposed as `window.meshwork = { sdk, mesh, ... }`
@@ -12,19 +15,11 @@
  */
 import * as sdk from './index.ts';
 import { type ConsentChoice, defineConsentElements, type MeshworkBadge } from './consent-prompt.ts';
+import { type EmbedConfig, readEmbedConfig } from './embed-config.ts';
 
 export * from './index.ts';
 export { sdk };
-
-/** Settings read from the script tag's data attributes. */
-export interface EmbedConfig {
-  /** Coordinator base URL; defaults to the origin this script was loaded from. */
-  coordinator: string;
-  cpuCap: number;
-  gpuCap: number;
-  /** Micro-credits asked per work unit. */
-  askPrice: number;
-}
+export { type EmbedConfig, readEmbedConfig };
 
 /** What `window.meshwork` holds. */
 export interface MeshworkGlobal {
@@ -65,26 +60,6 @@ function ownScript(): HTMLScriptElement | null {
     if (strip(new URL(s.src, location.href).href) === self) return s;
   }
   return null;
-}
-
-function fraction(name: string, raw: string | undefined, fallback: number, lo: number, hi: number): number {
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < lo || v > hi) {
-    throw new RangeError(`Cannot start the Meshwork embed as '${name}' must be a number in [${lo}, ${hi}]: current value is '${raw}'`);
-  }
-  return v;
-}
-
-/** Reads and checks the data attributes; the coordinator defaults to this module's own origin. */
-export function readEmbedConfig(data: DOMStringMap, moduleUrl: string): EmbedConfig {
-  const coordinator = new URL(data['coordinator'] ?? new URL(moduleUrl).origin).origin;
-  return {
-    coordinator,
-    cpuCap: fraction('data-cpu-cap', data['cpuCap'], 0.25, 0.05, 1),
-    gpuCap: fraction('data-gpu-cap', data['gpuCap'], 0.25, 0.05, 1),
-    askPrice: Math.round(fraction('data-ask-price', data['askPrice'], 1, 0, 1e9)),
-  };
 }
 
 const consentKey = (coordinator: string): string => `meshwork.consent:${coordinator}`;
@@ -167,7 +142,7 @@ class Embed {
     badge.show(false, 'Connecting…');
     badge.addEventListener('meshwork-stop', () => void this.#stop().catch(report));
     try {
-      const mesh = await sdk.connect({ coordinator: this.config.coordinator });
+      const mesh = await sdk.connect({ coordinators: this.config.coordinators });
       if (this.state.consent !== 'allow') return void (await mesh.close()); // Stopped while connecting.
       this.state.mesh = mesh;
       for (const type of ['state', 'shard', 'credited']) mesh.contributor.addEventListener(type, this.#onContributor);

@@ -6,8 +6,8 @@ import type { PeerNetwork } from '../mesh/peer-network.ts';
 
 /** The shared state of one `connect()`. */
 export interface SessionContext {
-  /** Coordinator base URL. */
-  base: string;
+  /** Base URL of the coordinator in use (it changes when the session moves to another of its cluster). */
+  readonly base: string;
   identity: Identity;
   config: MeshConfig;
   coordinator: CoordinatorClient;

@@ -5,8 +5,14 @@ import type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
-  /** Coordinator base URL (default: `location.origin`). */
+  /** Coordinator base URL (default: `location.origin`); with `coordinators`, tried first. */
   coordinator?: string;
+  /**
+   * Base URLs of the coordinators of one cluster, in order of preference (http(s), 1..16, duplicates dropped).
+   * `connect()` uses the first that answers; after a drop the session tries the same one once, then the others
+   * in turn, authenticates there and moves its signalling along (a 'moved' event on the Mesh).
+   */
+  coordinators?: string[];
   /** Slot of the identity key pair in IndexedDB (default 'default'). */
   identity?: string;
   /**
@@ -17,9 +23,14 @@ export interface ConnectOptions {
   relayOnly?: boolean;
 }
 
-/** A connection to the mesh. Events: 'balance' (CustomEvent<{ balance: number }>), 'close'. */
+/**
+ * A connection to the mesh. Events: 'balance' (CustomEvent<{ balance: number }>), 'moved' (CustomEvent<{ from:
+ * string; to: string }>: the session now uses another coordinator of the cluster), 'close'.
+ */
 export interface Mesh extends EventTarget {
   readonly peerId: string;
+  /** Base URL of the coordinator in use (one of the `coordinators` given to `connect()`). */
+  readonly coordinator: string;
   readonly client: MeshClient;
   readonly contributor: MeshContributor;
   /** This peer's balance in micro-credits. */
