@@ -23,7 +23,7 @@ import type { Metrics } from '../metrics.ts';
 import { placementKey } from '../limits/network.ts';
 import { admit, DEFAULT_LIMITS, jobIdFor, type MarketLimits } from './admission.ts';
 import { JobBook } from './book.ts';
-import { type Contributor, ContributorRegistry, type RemoteRow } from './contributors.ts';
+import { ContributorRegistry, type RemoteRow } from './contributors.ts';
 import { Credibility, type TrustPolicy } from './credibility.ts';
 import { type FinalState, Job, type Run } from './job.ts';
 import { planRound } from './matching.ts';
