@@ -35,6 +35,8 @@ const PROGRESS = 100;
 const ROUND_TIMEOUT_MS = 20_000;
 /** Time after f0 is back before the next round: two heartbeats of every instance (DEFAULT_OWNERSHIP_TIMING). */
 const RESTART_SETTLE_MS = 2_500;
+/** A claim answered later than this after its lease's owner died counts its contributor as blocked. */
+const BLOCKED_MS = 1_000;
 
 /** One round's times from the kill, in ms (undefined: did not happen within the round). */
 export interface FailoverRound {
@@ -46,9 +48,13 @@ export interface FailoverRound {
   owner: string;
   /** Receipts the client had sent or queued without an answer when its socket closed. */
   unansweredAtKill: number;
-  /** The longest a claim sent before the kill waited for its acknowledgement (a claim its contributor's home had
-   * forwarded to f0 waits out the cluster's claim timeout, and the contributor's later requests queue behind it). */
+  /** The longest a claim of a lease f0 gave, answered after the kill, waited for its acknowledgement (one its
+   * contributor's home forwarded to f0 waits out the cluster's claim timeout, and the contributor's later
+   * requests queue behind it: a mesh session runs its requests one at a time). */
   slowestClaimMs: number;
+  /** Contributors (of CONTRIBUTORS) with such a claim that waited over BLOCKED_MS: none of their later claims
+   * could land before it. When all of them are, no new run can be paid before the claim timeout. */
+  blockedContributors: number;
 }
 
 /** p50/p99 over the rounds where the event happened, and how many those were. */
@@ -61,6 +67,7 @@ export interface Quantiles {
 
 /** What the phase measured. */
 export interface FailoverResult {
+  contributors: number;
   rounds: FailoverRound[];
   welcome: Quantiles;
   firstAssign: Quantiles;
@@ -81,6 +88,7 @@ interface Round {
   paid: number;
   times: Partial<Pick<FailoverRound, 'firstAssignMs' | 'firstSettleMs' | 'firstNewSettleMs'>>;
   slowestClaimMs: number;
+  blocked: Set<string>;
 }
 
 /** Runs `rounds` rounds on three fresh instances. */
@@ -107,8 +115,12 @@ export async function measureFailover(place: ThroughputPlace, o: { rounds: numbe
         if (r?.killedAt !== undefined && f.lease.jobId === r.jobId && leasedAfterKill(f.lease, r)) r.times.firstAssignMs ??= performance.now() - r.killedAt;
         const hash = outputHash(f.lease);
         const sent = performance.now();
+        // A claim of a lease f0 gave that is answered after the kill: its home may have forwarded it to f0.
         const done = () => {
-          if (r && r === current && r.killedAt !== undefined && sent < r.killedAt) r.slowestClaimMs = Math.max(r.slowestClaimMs, performance.now() - sent);
+          if (!r || r !== current || r.killedAt === undefined || leasedAfterKill(f.lease, r)) return;
+          const waited = performance.now() - sent;
+          r.slowestClaimMs = Math.max(r.slowestClaimMs, waited);
+          if (waited > BLOCKED_MS) r.blocked.add(peer.peerId);
         };
         peer.claim(f.lease, hash).then((ack) => {
           done();
@@ -138,7 +150,7 @@ export async function measureFailover(place: ThroughputPlace, o: { rounds: numbe
       client = new FailoverClient(await newIdentity(), 1000, events);
       const first = await client.connect(instances[0]!.url);
       const { jobId } = await first.submit(onnxJob({ shards: SHARDS, items: 1, bid: 2, verifyFraction: 0, deadlineMs: 600_000 }));
-      const r: Round = current = { jobId, paid: 0, times: {}, slowestClaimMs: 0 };
+      const r: Round = current = { jobId, paid: 0, times: {}, slowestClaimMs: 0, blocked: new Set() };
       const progressEnd = Date.now() + ROUND_TIMEOUT_MS;
       while (r.paid < PROGRESS && Date.now() < progressEnd) await sleep(5);
       if (r.paid < PROGRESS) throw new Error(`Cannot start failover round ${n} as only ${r.paid} of ${PROGRESS} runs were paid in ${ROUND_TIMEOUT_MS} ms`);
@@ -162,7 +174,7 @@ export async function measureFailover(place: ThroughputPlace, o: { rounds: numbe
       // Claims forwarded to f0 before it died wait out CLAIM_TIMEOUT_MS (5 s), then go to the job's new owner:
       // let them land before the job ends, so they are not refused for the bench's own cancel.
       await quiet(contributors);
-      rounds.push({ welcomeMs: round(welcomeMs, 1), ...roundTimes(r.times), owner, unansweredAtKill, slowestClaimMs: round(r.slowestClaimMs, 1) });
+      rounds.push({ welcomeMs: round(welcomeMs, 1), ...roundTimes(r.times), owner, unansweredAtKill, slowestClaimMs: round(r.slowestClaimMs, 1), blockedContributors: r.blocked.size });
       current = undefined;
       await client.peer?.request({ type: 'cancel', jobId }).catch((err) => refuse('cancel', err as Error));
       await client.peer?.close();
@@ -181,6 +193,7 @@ export async function measureFailover(place: ThroughputPlace, o: { rounds: numbe
   const logs = await logsOf(started);
   const q = (key: keyof FailoverRound) => quantiles(rounds.map((x) => x[key]).filter((v): v is number => typeof v === 'number'));
   return {
+    contributors: CONTRIBUTORS,
     rounds,
     welcome: q('welcomeMs'),
     firstAssign: q('firstAssignMs'),

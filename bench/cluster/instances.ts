@@ -56,9 +56,10 @@ export async function startInstance(place: ClusterPlace, id: string, timeoutMs =
   const args = ['run', '-A', 'coordinator/main.ts', '--host', '127.0.0.1', '--port', String(port), '--data', data, '--store', place.store, '--bus', place.bus, '--instance-id', id, ...COMMON_FLAGS];
   const child = new Deno.Command('node_modules/.bin/deno', { args, stdin: 'null', stdout: 'piped', stderr: 'piped' }).spawn();
   const file = await Deno.open(log, { write: true, create: true, append: true });
-  // Both streams into one file: stdout's end closes it.
-  const errs = child.stderr.pipeTo(new WritableStream({ write: (chunk) => void file.writeSync(chunk) })).catch(() => {});
-  const outs = child.stdout.pipeTo(new WritableStream({ write: (chunk) => void file.writeSync(chunk) })).catch(() => {});
+  // Both streams into one file, closed once both ended.
+  const sink = () => new WritableStream<Uint8Array>({ write: (chunk) => writeAll(file, chunk) });
+  const errs = child.stderr.pipeTo(sink()).catch(() => {});
+  const outs = child.stdout.pipeTo(sink()).catch(() => {});
   const exited = child.status.then(async (s) => {
     await Promise.all([errs, outs]);
     file.close();
@@ -157,6 +158,10 @@ export async function logsOf(instances: readonly Instance[]): Promise<{ warn: nu
 export async function tail(path: string, chars = 2000): Promise<string> {
   const text = await Deno.readTextFile(path).catch(() => '');
   return text.slice(-chars);
+}
+
+function writeAll(file: Deno.FsFile, chunk: Uint8Array): void {
+  for (let at = 0; at < chunk.length;) at += file.writeSync(chunk.subarray(at));
 }
 
 function freePort(): number {

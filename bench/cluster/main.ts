@@ -25,36 +25,47 @@ import { mirroredOrder, summarize, type ThroughputSummary } from './repeats.ts';
 import { measureSignalling, type SignallingResult } from './signalling.ts';
 import { measureFailover, type FailoverResult } from './failover.ts';
 
+/** A flag's value (`--flag value`), else the environment variable, else the fallback. */
 function knob(flag: string, env: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${flag}`);
   if (i >= 0 && Deno.args[i + 1] !== undefined) return Deno.args[i + 1]!;
   return Deno.env.get(env) || fallback;
 }
 
-function num(flag: string, env: string, fallback: number): number {
+/** A positive number from a flag or the environment; whole when `whole` (counts). */
+function num(flag: string, env: string, fallback: number, whole = false): number {
   const v = Number(knob(flag, env, String(fallback)));
-  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`Cannot run the cluster bench as '--${flag}' (${env}) must be a positive number: current value is ${knob(flag, env, '')}`);
+  if (!Number.isFinite(v) || v <= 0 || (whole && !Number.isInteger(v))) {
+    throw new RangeError(`Cannot run the cluster bench as '--${flag}' (${env}) must be a positive ${whole ? 'whole ' : ''}number: current value is ${knob(flag, env, '')}`);
+  }
   return v;
 }
 
-const phases = new Set(knob('phases', 'MESHWORK_CLUSTER_PHASES', 'throughput,signalling,failover').split(','));
+const PHASES = ['throughput', 'signalling', 'failover'];
+const phases = new Set(knob('phases', 'MESHWORK_CLUSTER_PHASES', PHASES.join(',')).split(','));
+for (const p of phases) {
+  if (!PHASES.includes(p)) throw new TypeError(`Cannot run phase '${p}' as it is not one of: ${PHASES.join(', ')}`);
+}
 const counts = knob('instances', 'MESHWORK_CLUSTER_INSTANCES', '1,2,3').split(',').map(Number);
+if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 8)) {
+  throw new RangeError(`Cannot run the cluster bench as '--instances' must list whole numbers 1..8: current value is ${counts.join(',')}`);
+}
 const load = {
-  contributorsPerInstance: num('contributors', 'MESHWORK_CLUSTER_CONTRIBUTORS', 8),
-  clientsPerInstance: num('clients', 'MESHWORK_CLUSTER_CLIENTS', 2),
+  contributorsPerInstance: num('contributors', 'MESHWORK_CLUSTER_CONTRIBUTORS', 8, true),
+  clientsPerInstance: num('clients', 'MESHWORK_CLUSTER_CLIENTS', 2, true),
   maxConcurrent: 16,
   shards: 500,
   items: 1,
   bid: 2,
   jobsInFlight: 3,
-  workers: num('workers', 'MESHWORK_CLUSTER_WORKERS', 2),
+  workers: num('workers', 'MESHWORK_CLUSTER_WORKERS', 2, true),
   warmupMs: num('warmup', 'MESHWORK_CLUSTER_WARMUP', 3) * 1000,
   measureMs: num('seconds', 'MESHWORK_CLUSTER_SECONDS', 5) * 1000,
 };
-const repeats = num('repeats', 'MESHWORK_CLUSTER_REPEATS', 2);
-const rounds = num('rounds', 'MESHWORK_CLUSTER_ROUNDS', 10);
+const repeats = num('repeats', 'MESHWORK_CLUSTER_REPEATS', 2, true);
+const rounds = num('rounds', 'MESHWORK_CLUSTER_ROUNDS', 10, true);
 const signalMs = num('signal-seconds', 'MESHWORK_CLUSTER_SIGNAL_SECONDS', 3) * 1000;
-const pairs = num('pairs', 'MESHWORK_CLUSTER_PAIRS', 32);
+const pairs = num('pairs', 'MESHWORK_CLUSTER_PAIRS', 32, true);
 
 const started = performance.now();
 const dir = await Deno.makeTempDir({ prefix: 'meshwork-bench-cluster-' });
