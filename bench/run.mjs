@@ -20,9 +20,10 @@ const BENCHES = {
   adversary: () => import('./adversary.mjs').then((m) => () => m.benchAdversary()),
   attack: () => import('./attack.mjs').then((m) => () => m.benchAttack()),
   bus: () => import('./bus.mjs').then((m) => () => m.benchBus()),
+  cluster: () => import('./cluster.mjs').then((m) => () => m.benchCluster()),
 };
 /** Benchmarks that need neither the coordinator process nor a browser: run alone, they start neither. */
-const STANDALONE = new Set(['ledger', 'market', 'validate', 'adversary', 'attack', 'bus']);
+const STANDALONE = new Set(['ledger', 'market', 'validate', 'adversary', 'attack', 'bus', 'cluster']);
 
 if (process.getuid?.() === 0 && !process.env.MESHWORK_BENCH_NS) {
   const probe = spawnSync('unshare', ['-n', 'true']);
