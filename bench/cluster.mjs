@@ -48,11 +48,11 @@ export async function benchCluster() {
   if (f) {
     const n = (q) => `n=${q.n}${q.n <= 100 ? ', p99 = max' : ''}`;
     rows.push(
-      { bench: 'cluster', measure: 'failover ms: kill -9 -> first paid run leased after it, p50', value: f.firstNewSettle.p50, note: `${n(f.firstNewSettle)}; p99 ${ms(f.firstNewSettle.p99)}; ${f.rounds.filter((x) => x.blockedContributors === f.contributors).length} rounds with all ${f.contributors} contributors blocked by a claim to the dead owner` },
+      { bench: 'cluster', measure: 'failover ms: kill -9 -> first paid run leased after it, p50', value: f.firstNewSettle.p50, note: `${n(f.firstNewSettle)}; p99 ${ms(f.firstNewSettle.p99)}; ${f.rounds.filter((x) => x.blockedContributors === f.contributors).length} rounds in which all ${f.contributors} contributors had a claim waiting on the dead owner` },
       { bench: 'cluster', measure: 'failover ms: kill -9 -> first paid run leased after it, p99', value: f.firstNewSettle.p99, note: n(f.firstNewSettle) },
       { bench: 'cluster', measure: 'failover ms: kill -9 -> first assign by the new owner, p50', value: f.firstAssign.p50, note: `${n(f.firstAssign)}; p99 ${ms(f.firstAssign.p99)}` },
-      { bench: 'cluster', measure: 'failover ms: kill -9 -> welcome on the new instance, p50', value: f.welcome.p50, note: `${n(f.welcome)}; p99 ${ms(f.welcome.p99)}; includes the 1.5 s handoff timeout` },
-      { bench: 'cluster', measure: 'failover ms: slowest claim of a lease the dead owner gave, p50', value: f.slowestClaim.p50, note: `${n(f.slowestClaim)}; claims forwarded to the dead owner wait out the 5 s claim timeout` },
+      { bench: 'cluster', measure: 'failover ms: kill -9 -> welcome on the new instance, p50', value: f.welcome.p50, note: `${n(f.welcome)}; p99 ${ms(f.welcome.p99)}; includes the handoff timeout (coordinator/cluster/ownership.ts HANDOFF_TIMEOUT_MS, 1 s)` },
+      { bench: 'cluster', measure: 'failover ms: slowest claim of a lease the dead owner gave, p50', value: f.slowestClaim.p50, note: `${n(f.slowestClaim)}; a claim forwarded to the dead owner goes to the new one when the job moves` },
     );
   }
   return rows;

@@ -199,6 +199,23 @@ export async function startCoordinator(
     }
   };
 
+  // The cluster link starts before the listener: a client that authenticates must find its jobs' moves working.
+  let publicUrl = '';
+  if (cluster) {
+    marketLink = new MarketLink({
+      me: instanceId,
+      url: () => publicUrl,
+      bus: cluster.bus,
+      store: store.market,
+      market,
+      log,
+      metrics,
+      timing: { ...DEFAULT_OWNERSHIP_TIMING, clientGraceMs: o.clientGraceMs, ...options.ownershipTiming },
+      sendLocal: (peerId, frame) => sessions.send(peerId, frame),
+      isLocal: (peerId) => sessions.get(peerId) !== undefined,
+    });
+    await marketLink.start();
+  }
   const descriptors = raiseFdLimitOnce(log);
   const stopHousekeeping = startMemoryHousekeeping(log);
   for (const reason of REFUSAL_REASONS) metrics.inc('connections_refused', reason, 0);
@@ -218,21 +235,7 @@ export async function startCoordinator(
   const addr = server.addr;
   const host = addr.hostname.includes(':') ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${host}:${addr.port}`;
-  if (cluster) {
-    marketLink = new MarketLink({
-      me: instanceId,
-      url,
-      bus: cluster.bus,
-      store: store.market,
-      market,
-      log,
-      metrics,
-      timing: { ...DEFAULT_OWNERSHIP_TIMING, clientGraceMs: o.clientGraceMs, ...options.ownershipTiming },
-      sendLocal: (peerId, frame) => sessions.send(peerId, frame),
-      isLocal: (peerId) => sessions.get(peerId) !== undefined,
-    });
-    await marketLink.start();
-  }
+  publicUrl = url;
   let closing: Promise<void> | undefined;
   return {
     url,

@@ -51,7 +51,8 @@ export const DEFAULT_OWNERSHIP_TIMING: Omit<OwnershipTiming, 'clientGraceMs'> = 
 /** What the link needs. */
 export interface MarketLinkOptions {
   me: string;
-  url: string;
+  /** Where peers reach this instance (known once it listens). */
+  url: () => string;
   bus: Bus;
   store: MarketStore;
   market: Market;
@@ -75,6 +76,8 @@ export class MarketLink implements MarketClusterHooks {
   readonly #contributors: ContributorSync;
   readonly #subs: BusSubscription[] = [];
   readonly #ended = new Map<string, string[]>();
+  /** Forwarded claims waiting for their owner's answer, by job (bounded by the rpc's waiting requests). */
+  readonly #claimsByJob = new Map<string, Set<AbortController>>();
   #events: CredibilityEvent[] = [];
   #batchTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -135,7 +138,9 @@ export class MarketLink implements MarketClusterHooks {
     this.#subs.push(await b.subscribe(JOBS_SUBJECT, guard('jobs', (m) => {
       const msg = readMoved(m.json());
       if (!msg) return this.#bad('jobs');
-      if (msg.from !== this.o.me) this.homeLeases.moved(msg.jobId, msg.owner);
+      if (msg.from === this.o.me) return;
+      this.homeLeases.moved(msg.jobId, msg.owner);
+      for (const waiting of this.#claimsByJob.get(msg.jobId) ?? []) waiting.abort(`moved to ${msg.owner}`);
     })));
     await this.ownership.start();
     await this.#contributors.start(this.ownership.live);
@@ -176,22 +181,36 @@ export class MarketLink implements MarketClusterHooks {
     return this.o.bus.publishJson(instanceSubject(home), { t: 'deliver', from: this.o.me, peer: peerId, frame });
   }
 
-  /** A contributor's claim for a lease this instance's market does not hold: forwarded to the job's owner. */
+  /**
+   * A contributor's claim for a lease this instance's market does not hold: forwarded to the job's owner. When
+   * the job moves while the claim waits (its owner died, or handed it over), the claim goes to the new owner at
+   * once rather than waiting out its timeout.
+   */
   async claim(peerId: string, claim: ResultClaim, signature: string): Promise<{ accepted: boolean; duplicate: boolean }> {
     let owner = this.homeLeases.ownerOf(claim.leaseId) || await this.o.store.ownerOf(claim.jobId);
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       if (!owner) throw new MeshError('lease-expired', `Cannot claim lease ${claim.leaseId} as its job ${claim.jobId} is not running`);
-      if (owner === this.o.me) return this.o.market.claim(peerId, claim, signature);
+      if (owner === this.o.me) return await this.o.market.claim(peerId, claim, signature);
+      const waiting = new AbortController();
+      let set = this.#claimsByJob.get(claim.jobId);
+      if (!set) this.#claimsByJob.set(claim.jobId, set = new Set());
+      set.add(waiting);
       try {
         this.o.metrics.inc('cluster_market', 'forwarded-claim');
-        const r = await this.#rpc.request<{ accepted: boolean; duplicate: boolean }>(owner, 'claim', { peer: peerId, claim, signature }, CLAIM_TIMEOUT_MS);
+        const r = await this.#rpc.request<{ accepted: boolean; duplicate: boolean }>(owner, 'claim', { peer: peerId, claim, signature }, CLAIM_TIMEOUT_MS, waiting.signal);
         if (r.accepted) this.homeLeases.claimed(claim.leaseId, claim.jobId, owner, peerId);
         return r;
       } catch (err) {
-        // The job may have moved meanwhile (its owner died or handed it over): ask the store once more.
-        const now = attempt === 0 ? await this.o.store.ownerOf(claim.jobId) : undefined;
-        if (!now || now === owner) throw err;
+        if (err instanceof MeshError && err.code !== 'internal') throw err; // the owner answered: that is the answer
+        // No answer: the job may have moved (its owner died or handed it over); `moved` may already name its owner.
+        const moved = typeof waiting.signal.reason === 'string' ? waiting.signal.reason.replace(/^moved to /, '') : undefined;
+        const now = moved ?? await this.o.store.ownerOf(claim.jobId);
+        if (now === undefined) throw new MeshError('lease-expired', `Cannot claim lease ${claim.leaseId} as its job ${claim.jobId} ended`);
+        if (now === owner || attempt >= 3) throw err;
         owner = now;
+      } finally {
+        set.delete(waiting);
+        if (set.size === 0) this.#claimsByJob.delete(claim.jobId);
       }
     }
   }
@@ -257,6 +276,7 @@ export class MarketLink implements MarketClusterHooks {
 
   #adopted(job: Job): void {
     this.homeLeases.adopted(job);
+    for (const waiting of this.#claimsByJob.get(job.jobId) ?? []) waiting.abort(`moved to ${this.o.me}`);
     const moved: MovedMsg = { t: 'moved', from: this.o.me, jobId: job.jobId, owner: this.o.me };
     this.o.bus.publishJson(JOBS_SUBJECT, moved);
   }

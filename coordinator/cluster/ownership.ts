@@ -24,7 +24,7 @@ import type { MarketStore } from '../store/types.ts';
 import type { Rpc } from './rpc.ts';
 
 /** How long the owner of a job has to hand it over before it is taken. */
-export const HANDOFF_TIMEOUT_MS = 1_500;
+export const HANDOFF_TIMEOUT_MS = 1_000;
 /** Orphans taken per sweep. */
 export const SWEEP_BATCH = 100;
 /** Jobs of one client looked at when it authenticates. */
@@ -43,7 +43,8 @@ export interface OwnershipTiming {
 /** What ownership needs. */
 export interface OwnershipDeps {
   me: string;
-  url: string;
+  /** Where peers reach this instance (known once it listens). */
+  url: () => string;
   store: MarketStore;
   market: Market;
   rpc: Rpc;
@@ -159,7 +160,7 @@ export class Ownership {
   }
 
   async #beat(): Promise<void> {
-    await this.d.store.heartbeat(this.d.me, this.d.url);
+    await this.d.store.heartbeat(this.d.me, this.d.url());
     const instances = await this.d.store.instances();
     const live = new Set<string>([this.d.me]);
     this.#ages.clear();

@@ -27,8 +27,8 @@ export class Rpc {
     this.#handlers.set(op, handler);
   }
 
-  /** Sends a request to `to`; resolves with its reply body. */
-  request<T>(to: string, op: string, body: unknown, timeoutMs: number): Promise<T> {
+  /** Sends a request to `to`; resolves with its reply body. `signal` gives up waiting (the reply is then dropped). */
+  request<T>(to: string, op: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
     if (this.#waiting.size >= MAX_WAITING) {
       return Promise.reject(new MeshError('rate-limited', `Cannot send '${op}' to instance ${to} as ${MAX_WAITING} requests already wait for replies`));
     }
@@ -39,6 +39,11 @@ export class Rpc {
         reject(new MeshError('internal', `Cannot complete '${op}' on instance ${to} as it did not reply within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      signal?.addEventListener('abort', () => {
+        if (!this.#waiting.delete(id)) return;
+        clearTimeout(timer);
+        reject(new MeshError('internal', `Cannot complete '${op}' on instance ${to}: ${String(signal.reason ?? 'given up')}`));
+      }, { once: true });
       const msg: RequestMsg = { t: 'req', id, from: this.me, op, body };
       if (!this.bus.publishJson(instanceSubject(to), msg)) {
         clearTimeout(timer);

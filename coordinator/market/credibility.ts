@@ -75,6 +75,7 @@ export class Credibility {
   onChange: ((peerId: string, record: CredibilityRecord) => void) | undefined;
   /** Told of every event this instance judged (not of those `apply` replays). */
   onEvent: ((e: CredibilityEvent) => void) | undefined;
+  #replaying = false;
 
   constructor(readonly policy: TrustPolicy = STRANGERS, private readonly now: () => number = Date.now) {}
 
@@ -166,12 +167,20 @@ export class Credibility {
     this.#recordSpeed(peerId, workUnits, ms);
   }
 
-  /** Replays an event another instance judged (not told to `onEvent` again). */
+  /**
+   * Replays an event another instance judged: told neither to `onEvent` nor to `onChange` (the instance that
+   * judged it stores the record; every instance writing every record multiplied the store's writes).
+   */
   apply(e: CredibilityEvent): void {
-    if (e.kind === 'agreed') this.#agreed(e.peers);
-    else if (e.kind === 'failed') this.#failed(e.peer);
-    else if (e.kind === 'paid') this.#touch(e.peer).paid++;
-    else this.#recordSpeed(e.peer, e.workUnits, e.ms);
+    this.#replaying = true;
+    try {
+      if (e.kind === 'agreed') this.#agreed(e.peers);
+      else if (e.kind === 'failed') this.#failed(e.peer);
+      else if (e.kind === 'paid') this.#touch(e.peer).paid++;
+      else this.#recordSpeed(e.peer, e.workUnits, e.ms);
+    } finally {
+      this.#replaying = false;
+    }
   }
 
   #recordSpeed(peerId: string, workUnits: number, ms: number): void {
@@ -210,7 +219,7 @@ export class Credibility {
     r.seen = this.now();
     this.#records.set(peerId, r);
     // The caller changes the record right after; tell the listener on the next microtask, with the result.
-    if (this.onChange) queueMicrotask(() => this.onChange?.(peerId, r!));
+    if (this.onChange && !this.#replaying) queueMicrotask(() => this.onChange?.(peerId, r!));
     return r;
   }
 
