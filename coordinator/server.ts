@@ -62,6 +62,7 @@ export async function startCoordinator(
     random?: () => number;
     clusterTiming?: Partial<DirectoryTiming>;
     ownershipTiming?: Partial<OwnershipTiming>;
+    failureBackoffMs?: readonly number[];
   } = {},
 ): Promise<RunningCoordinator> {
   const o: CoordinatorOptions = { ...DEFAULTS, ...options };
@@ -103,6 +104,7 @@ export async function startCoordinator(
     log,
     metrics,
     ...(options.random ? { random: options.random } : {}),
+    ...(options.failureBackoffMs ? { failureBackoffMs: options.failureBackoffMs } : {}),
     cluster: {
       runEnded: (job, run) => marketLink?.runEnded(job, run),
       jobMoved: (job, runs) => marketLink?.jobMoved(job, runs),
@@ -147,7 +149,7 @@ export async function startCoordinator(
     accounts: new AccountGate(),
     ...(turn ? { turn } : {}),
     ...(cluster ? { arrived: (peerId: string) => marketLink?.ownership.clientArrived(peerId) ?? Promise.resolve() } : {}),
-    ...(cluster ? { cluster: { claim: (p: string, c: Parameters<MarketLink['claim']>[1], sig: string) => marketLink!.claim(p, c, sig) } } : {}),
+    ...(cluster ? { cluster: { claim: (...a: Parameters<MarketLink['claim']>) => marketLink!.claim(...a), fail: (...a: Parameters<MarketLink['fail']>) => marketLink!.fail(...a) } } : {}),
   };
 
   const mesh = (req: Request, info: ServeInfo): Response => {

@@ -12,7 +12,7 @@
  * - Track records: every judged event is broadcast and replayed everywhere (market/credibility.ts).
  * - Jobs: ownership.ts (heartbeats, handover on client arrival, orphan sweeps).
  */
-import type { ResultClaim, ServerFrame } from '../../src/protocol/coordinator.ts';
+import { type ClientFrameOf, parseClientFrame, type ResultClaim, type ServerFrame } from '../../src/protocol/coordinator.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import type { Bus, BusMessage, BusSubscription } from '../bus/index.ts';
 import type { Logger } from '../log.ts';
@@ -107,6 +107,13 @@ export class MarketLink implements MarketClusterHooks {
       died: (instances) => instances.forEach((i) => this.#contributors.dropHome(i)),
     });
     this.#rpc.handle('claim', (from, body) => this.#serveClaim(from, body));
+    this.#rpc.handle('fail', (_from, body) => {
+      const b = body as { peer?: unknown; frame?: unknown } | null;
+      if (typeof b?.peer !== 'string' || typeof b.frame !== 'object' || b.frame === null) {
+        throw new MeshError('invalid-message', "Cannot serve a forwarded failure without 'peer' and 'frame'");
+      }
+      return this.o.market.fail(b.peer, parseClientFrame({ ...b.frame, type: 'fail', rid: 0 }) as ClientFrameOf<'fail'>);
+    });
     market.credibility.onEvent = (e) => {
       this.#events.push(e);
       this.#batch();
@@ -187,30 +194,41 @@ export class MarketLink implements MarketClusterHooks {
    * once rather than waiting out its timeout.
    */
   async claim(peerId: string, claim: ResultClaim, signature: string): Promise<{ accepted: boolean; duplicate: boolean }> {
-    let owner = this.homeLeases.ownerOf(claim.leaseId) || await this.o.store.ownerOf(claim.jobId);
+    return await this.#forward(claim.jobId, claim.leaseId, 'claim', { peer: peerId, claim, signature }, () => this.o.market.claim(peerId, claim, signature), (owner, r) => {
+      if (r.accepted) this.homeLeases.claimed(claim.leaseId, claim.jobId, owner, peerId);
+    });
+  }
+
+  /** A contributor's report that it could not finish a lease another instance's market holds: forwarded likewise. */
+  async fail(peerId: string, f: ClientFrameOf<'fail'>): Promise<{ released: boolean }> {
+    return await this.#forward(f.jobId, f.leaseId, 'fail', { peer: peerId, frame: f }, () => Promise.resolve(this.o.market.fail(peerId, f)), () => {});
+  }
+
+  async #forward<T>(jobId: string, leaseId: string, op: string, body: unknown, local: () => Promise<T>, done: (owner: string, r: T) => void): Promise<T> {
+    let owner = this.homeLeases.ownerOf(leaseId) || await this.o.store.ownerOf(jobId);
     for (let attempt = 1; ; attempt++) {
-      if (!owner) throw new MeshError('lease-expired', `Cannot claim lease ${claim.leaseId} as its job ${claim.jobId} is not running`);
-      if (owner === this.o.me) return await this.o.market.claim(peerId, claim, signature);
+      if (!owner) throw new MeshError('lease-expired', `Cannot act on lease ${leaseId} as its job ${jobId} is not running`);
+      if (owner === this.o.me) return await local();
       const waiting = new AbortController();
-      let set = this.#claimsByJob.get(claim.jobId);
-      if (!set) this.#claimsByJob.set(claim.jobId, set = new Set());
+      let set = this.#claimsByJob.get(jobId);
+      if (!set) this.#claimsByJob.set(jobId, set = new Set());
       set.add(waiting);
       try {
-        this.o.metrics.inc('cluster_market', 'forwarded-claim');
-        const r = await this.#rpc.request<{ accepted: boolean; duplicate: boolean }>(owner, 'claim', { peer: peerId, claim, signature }, CLAIM_TIMEOUT_MS, waiting.signal);
-        if (r.accepted) this.homeLeases.claimed(claim.leaseId, claim.jobId, owner, peerId);
+        this.o.metrics.inc('cluster_market', `forwarded-${op}`);
+        const r = await this.#rpc.request<T>(owner, op, body, CLAIM_TIMEOUT_MS, waiting.signal);
+        done(owner, r);
         return r;
       } catch (err) {
         if (err instanceof MeshError && err.code !== 'internal') throw err; // the owner answered: that is the answer
         // No answer: the job may have moved (its owner died or handed it over); `moved` may already name its owner.
         const moved = typeof waiting.signal.reason === 'string' ? waiting.signal.reason.replace(/^moved to /, '') : undefined;
-        const now = moved ?? await this.o.store.ownerOf(claim.jobId);
-        if (now === undefined) throw new MeshError('lease-expired', `Cannot claim lease ${claim.leaseId} as its job ${claim.jobId} ended`);
+        const now = moved ?? await this.o.store.ownerOf(jobId);
+        if (now === undefined) throw new MeshError('lease-expired', `Cannot act on lease ${leaseId} as its job ${jobId} ended`);
         if (now === owner || attempt >= 3) throw err;
         owner = now;
       } finally {
         set.delete(waiting);
-        if (set.size === 0) this.#claimsByJob.delete(claim.jobId);
+        if (set.size === 0) this.#claimsByJob.delete(jobId);
       }
     }
   }

@@ -61,6 +61,9 @@ export interface ShardRecord {
   runs: Run[];
   /** Contributors that must not run this shard again. */
   barred?: Set<string>;
+  /** Contributors whose runs of this shard failed (released without a result): how often, and until when they
+   * are kept off it (market/failures.ts). Not stored: a restart forgives. */
+  failures?: Map<string, { count: number; until: number }>;
   /** The output hash the shard settled on, when agreement or payment decided it. */
   acceptedHash?: string;
   done: boolean;
@@ -77,6 +80,10 @@ export type FinalState = Exclude<JobStatus['state'], 'running'>;
 export class Job {
   readonly shards: ShardRecord[];
   state: JobStatus['state'] = 'running';
+  /** Why the job failed or was ended by the coordinator. */
+  reason?: JobStatus['reason'];
+  /** Contributors that reported a shard of it wrong ('bad-input'). */
+  readonly badInput = new Set<string>();
   /** Micro-credits held in escrow. */
   readonly escrow: number;
   committed = 0;
@@ -267,11 +274,12 @@ export class Job {
     this.refresh(i);
   }
 
-  /** Contributors that must not get another run of shard `i`: holders, payees, barred. */
-  exclusions(i: number): Set<string> {
+  /** Contributors that must not get another run of shard `i` now: holders, payees, barred, cooling off a failure. */
+  exclusions(i: number, now = Date.now()): Set<string> {
     const s = this.shards[i]!;
     const out = new Set(s.barred);
     for (const r of s.runs) out.add(r.lease.contributor);
+    if (s.failures) for (const [peer, f] of s.failures) if (f.until > now) out.add(peer);
     return out;
   }
 
@@ -303,6 +311,7 @@ export class Job {
       spent: this.spent,
       fees: this.fees,
       refunded: this.refunded,
+      ...(this.reason ? { reason: this.reason } : {}),
     };
   }
 }

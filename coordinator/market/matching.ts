@@ -122,6 +122,25 @@ function needsCredible(job: Job, i: number, run: MatchRun, ctx: RoundContext): b
   return couldTake(run, ctx, (c) => ctx.credible(c.peerId));
 }
 
+/**
+ * Whether some registered contributor could run shard `i` of `job` at all (its capabilities and ask, whatever
+ * its state, load or network), and whether every such contributor is barred from it: then the shard can never
+ * finish with the contributors there are.
+ */
+export function shardBlocked(job: Job, i: number, registry: Iterable<Contributor>): { capable: number; blocked: boolean } {
+  const run = { ...matchRun(job, i, 0), exclude: new Set<string>() };
+  const barred = job.shards[i]!.barred;
+  let capable = 0;
+  let open = 0;
+  for (const c of registry) {
+    const view: MatchContributor = { peerId: c.peerId, caps: c.caps, askPrice: c.askPrice, maxConcurrent: c.maxConcurrent, load: 0, reputation: 0, network: c.placement, credible: false };
+    if (ineligibility(view, run) !== null) continue;
+    capable++;
+    if (!barred?.has(c.peerId)) open++;
+  }
+  return { capable, blocked: capable > 0 && open === 0 };
+}
+
 /** Whether a registered, active contributor on another network that `accept`s could take `run` (capacity aside). */
 function couldTake(run: MatchRun, ctx: RoundContext, accept: (c: Contributor) => boolean): boolean {
   for (const c of ctx.registry()) {

@@ -21,7 +21,10 @@ export interface HandlerDeps {
   market: Market;
   ledger: Ledger;
   /** Cluster: a claim for a lease another instance's market holds goes to it (cluster/market-link.ts). */
-  cluster?: { claim(peerId: string, claim: ResultClaim, signature: string): Promise<{ accepted: boolean; duplicate: boolean }> };
+  cluster?: {
+    claim(peerId: string, claim: ResultClaim, signature: string): Promise<{ accepted: boolean; duplicate: boolean }>;
+    fail(peerId: string, f: ClientFrameOf<'fail'>): Promise<{ released: boolean }>;
+  };
 }
 
 type Request = Exclude<ClientFrame, { type: 'auth' }>;
@@ -56,6 +59,7 @@ const HANDLERS: { [T in Request['type']]: Handler<T> } = {
     return await d.market.receipt(c.peerId, f.receipt, f.signature);
   },
   reject: (d, c, f) => d.market.reject(c.peerId, f),
+  fail: (d, c, f) => (d.cluster && !d.market.holdsLease(f.leaseId) ? d.cluster.fail(c.peerId, f) : d.market.fail(c.peerId, f)),
   dispute: (d, c, f) => d.market.dispute(c.peerId, f.jobId, f.shard),
   cancel: (d, c, f) => d.market.cancel(c.peerId, f.jobId),
   balance: async (d, c) => ({ peerId: c.peerId, balance: await d.ledger.spendable(c.peerId) }),

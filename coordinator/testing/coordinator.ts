@@ -12,7 +12,7 @@ import type { DirectoryTiming } from '../signalling/cluster/index.ts';
  * pass `trustNewcomers: false` (and `minEscrow` where it matters).
  */
 export function startTestCoordinator(
-  over: Partial<CoordinatorOptions> & { random?: () => number; ledger?: Ledger; clusterTiming?: Partial<DirectoryTiming>; ownershipTiming?: Partial<OwnershipTiming> } = {},
+  over: Partial<CoordinatorOptions> & { random?: () => number; ledger?: Ledger; clusterTiming?: Partial<DirectoryTiming>; ownershipTiming?: Partial<OwnershipTiming>; failureBackoffMs?: readonly number[] } = {},
 ): Promise<RunningCoordinator> {
   return startCoordinator({ port: 0, host: '127.0.0.1', data: ':memory:', logLevel: 'silent', staticDir: '/nonexistent-meshwork-static', trustNewcomers: true, minEscrow: 0, clientGraceMs: 0, ...over });
 }

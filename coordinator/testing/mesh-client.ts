@@ -6,6 +6,7 @@ import {
   authMessage,
   type ClientFrame,
   type JobSpec,
+  type LeaseFailure,
   type ContributorLease,
   type Receipt,
   type ServerFrame,
@@ -80,6 +81,11 @@ export class MeshTestClient {
   async claim(lease: ContributorLease, outputHash: string): Promise<unknown> {
     const claim = { jobId: lease.jobId, shard: lease.shard, leaseId: lease.leaseId, outputHash };
     return this.request({ type: 'result', claim, signature: await this.identity.sign(signedText('result', claim)) });
+  }
+
+  /** Reports that this contributor could not finish a lease it holds. */
+  fail(lease: ContributorLease, reason: LeaseFailure, message?: string): Promise<{ released: boolean }> {
+    return this.request({ type: 'fail', jobId: lease.jobId, shard: lease.shard, leaseId: lease.leaseId, reason, ...(message === undefined ? {} : { message }) });
   }
 
   /** The receipt a client signs for a lease. */

@@ -12,7 +12,7 @@ import { IdSchema, int, list, real } from './_fields.ts';
 import { KernelSpecSchema, type KernelSpec, Sha256Schema, ShardSpecSchema, type ShardSpec } from './kernel.ts';
 import { CapabilitiesSchema } from './capabilities.ts';
 import { parser } from './validate.ts';
-import type { WireError } from './errors.ts';
+import type { ErrorCode, WireError } from './errors.ts';
 
 /** Ids of keyed peers: `mw` + 40 hex digits of SHA-256(public key). */
 export const KEYED_PEER_ID = /^mw[0-9a-f]{40}$/;
@@ -93,6 +93,19 @@ export type ResultClaim = v.InferOutput<typeof ResultClaimSchema>;
 /** Validates a result claim. */
 export const parseResultClaim = parser(ResultClaimSchema);
 
+/**
+ * Why a contributor could not finish a lease, as it reports it (`fail`). Its own local faults: its compute worker
+ * crashed or hung ('worker-crashed', 'timeout'), its GPU device was lost, a cached model failed its hash
+ * ('cache-corrupt'), it ran out of memory; or it cannot run the shard as given: its runtime lacks something the
+ * kernel needs ('unsupported'), or the job itself is wrong (an unknown output, a wrong input shape: 'bad-input').
+ * None of these is a wrong result: reputation is for results that disagree with verification.
+ */
+export const LEASE_FAILURES = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory', 'unsupported', 'bad-input'] as const;
+/** A class of lease failure (see LEASE_FAILURES). */
+export type LeaseFailure = typeof LEASE_FAILURES[number];
+/** The local faults among LEASE_FAILURES: the contributor may run the shard once it recovered. */
+export const LOCAL_FAULTS: readonly LeaseFailure[] = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory'];
+
 const request = <const T extends string, E extends v.ObjectEntries>(type: T, entries: E) =>
   v.strictObject({ type: v.literal(type), rid, ...entries });
 
@@ -119,6 +132,14 @@ export const ClientFrameSchema = v.variant('type', [
     shard: shardIndex,
     leaseId: IdSchema,
     reason: v.picklist(['hash-mismatch', 'verification-failed', 'transfer-failed', 'bad-output']),
+  }),
+  /** From a contributor: it could not finish its lease (the lease is released; see LEASE_FAILURES). */
+  request('fail', {
+    jobId: IdSchema,
+    shard: shardIndex,
+    leaseId: IdSchema,
+    reason: v.picklist(LEASE_FAILURES),
+    message: v.exactOptional(v.pipe(v.string(), v.maxLength(500))),
   }),
   request('dispute', { jobId: IdSchema, shard: shardIndex }),
   request('cancel', { jobId: IdSchema }),
@@ -156,7 +177,10 @@ export type ContributorLease = Omit<Lease, 'replica' | 'verified'>;
 /** Progress of a job as the coordinator sees it. */
 export interface JobStatus {
   jobId: string;
-  state: 'running' | 'done' | 'cancelled' | 'expired';
+  /** 'failed': it cannot finish (see `reason`); its unspent escrow was refunded. */
+  state: 'running' | 'done' | 'cancelled' | 'expired' | 'failed';
+  /** Why a job failed (or was cancelled by the coordinator): an error code and a sentence naming the cause. */
+  reason?: { code: ErrorCode; message: string };
   shards: number;
   settled: number;
   escrow: number;
@@ -207,8 +231,12 @@ export type ServerFrame =
   | { type: 'revoke'; leaseId: string; reason: string }
   /** To a client: a shard was leased to a contributor; send it the inputs. */
   | { type: 'assigned'; lease: Lease }
-  /** To a client: a lease ended without a result (expired, peer left, rejected); the shard is queued again. */
-  | { type: 'released'; leaseId: string; jobId: string; shard: number; reason: string }
+  /** To a client: a lease ended without a result (expired, peer left, rejected, failed); the shard is queued again.
+   * `failure`: the contributor reported this fault (`fail`). */
+  | { type: 'released'; leaseId: string; jobId: string; shard: number; reason: string; failure?: LeaseFailure }
+  /** To a contributor: the coordinator paused it after `failures` lease failures in a row (its leases went back to
+   * the queue); it takes work again after `state: 'active'`, once it recovered. */
+  | { type: 'paused'; reason: string; failures: number }
   /** To a contributor: a receipt paid it. */
   | { type: 'credited'; leaseId: string; amount: number; balance: number }
   /** To a client: job progress or end. */
