@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MeshError } from '../../src/protocol/errors.ts';
-import { eventually, sleep, startTestCoordinator } from '../testing/coordinator.ts';
+import { startTestCoordinator } from '../testing/coordinator.ts';
 import { MeshTestClient } from '../testing/mesh-client.ts';
 import { onnxJob } from '../testing/fixtures.ts';
 import { contributor, outputHash } from '../testing/peers.ts';
