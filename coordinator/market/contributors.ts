@@ -14,6 +14,7 @@ import type { MatchContributor } from '../../src/core/matcher.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { TokenBucket } from '../limits/token-bucket.ts';
 import type { Credibility } from './credibility.ts';
+import type { StoredContributor } from '../store/types.ts';
 
 /** Unpaid claims a contributor may have at once: this many times its capacity, at least MIN_UNPAID. */
 export const UNPAID_PER_SLOT = 4;
@@ -54,17 +55,9 @@ export function busy(c: Contributor): { load: number; unpaid: number } {
   return { load: Math.max(c.load.size, r.load), unpaid: Math.max(c.unpaid.size, r.unpaid) };
 }
 
-/** A contributor as its home instance describes it to the others (cluster/contributor-sync.ts). */
-export interface RemoteRow {
-  peerId: string;
-  home: string;
-  caps: Capabilities;
-  askPrice: number;
-  maxConcurrent: number;
-  state: 'active' | 'paused';
-  network: string;
-  placement: string;
-  registeredAt: number;
+/** A contributor as its home instance describes it to the others (cluster/contributor-sync.ts): its stored row
+ * and how busy it is (leases counting against capacity, unpaid claims). */
+export interface RemoteRow extends StoredContributor {
   load: number;
   unpaid: number;
 }

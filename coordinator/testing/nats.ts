@@ -2,6 +2,7 @@
  * A throwaway NATS server for tests and benches: Debian's `nats-server` (2.9) on 127.0.0.1 and a free port,
  * JetStream on (the cluster directory's KV buckets need it) with its store in a temp dir. Ready in ~0.2 s.
  */
+import { freePort } from './ports.ts';
 
 /** Where the binary is looked for (env NATS_SERVER overrides). */
 export const NATS_SERVER = Deno.env.get('NATS_SERVER') ?? '/usr/sbin/nats-server';
@@ -63,9 +64,3 @@ async function ready(log: string, exited: Promise<Deno.CommandStatus>): Promise<
   return false;
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: '127.0.0.1', port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}

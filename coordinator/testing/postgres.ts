@@ -7,6 +7,7 @@
  * Start-up costs ~1 s, so tests share one server per process (`sharedPostgres`) and each takes a database of
  * its own (`testDatabase`), dropped when done. The shared server is stopped when the process unloads.
  */
+import { freePort } from './ports.ts';
 import postgres from 'postgres';
 
 /** The command that installs the server binaries; also the message thrown when they are missing. */
@@ -170,12 +171,6 @@ function isFile(path: string): boolean {
   }
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: '127.0.0.1', port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 async function exec(argv: string[], asPostgres: boolean): Promise<void> {
   const [cmd, ...args] = asPostgres ? ['runuser', '-u', 'postgres', '--', ...argv] : argv;
