@@ -26,8 +26,9 @@ import { JobBook } from './book.ts';
 import { ContributorRegistry, type RemoteRow } from './contributors.ts';
 import { Credibility, type TrustPolicy } from './credibility.ts';
 import { type FinalState, Job, type Run } from './job.ts';
-import { planRound, shardBlocked } from './matching.ts';
-import { BREAKER_FAILURES, FailureStreaks, nextCoolingEnd, shardFailed } from './failures.ts';
+import { planRound } from './matching.ts';
+import { nextCoolingEnd } from './failures.ts';
+import { LeaseFailures } from './lease-failures.ts';
 import { type Paid, Payments } from './payments.ts';
 import { checkClaim, checkReceipt, checkReject } from './settlement.ts';
 import { chooseVerified, shouldReplicate } from './verification.ts';
@@ -93,7 +94,7 @@ export class Market {
   readonly registry: ContributorRegistry;
   readonly #book = new JobBook();
   readonly #runs: InFlight;
-  readonly #streaks = new FailureStreaks();
+  readonly #failures: LeaseFailures;
   readonly #payments: Payments;
   readonly #verdictDeps: VerdictDeps;
   readonly #persist: MarketPersistence | undefined;
@@ -111,6 +112,19 @@ export class Market {
     this.credibility = new Credibility(deps.trust);
     this.registry = new ContributorRegistry(this.credibility);
     this.#runs = new InFlight(this.registry, () => this.schedule(), (job, run) => deps.cluster?.runEnded(job, run));
+    this.#failures = new LeaseFailures({
+      registry: this.registry,
+      runs: this.#runs,
+      log: deps.log,
+      metrics: deps.metrics,
+      notify: deps.notify,
+      ...(deps.failureBackoffMs ? { backoffMs: deps.failureBackoffMs } : {}),
+      release: (leaseId, reason, revoke) => this.release(leaseId, reason, revoke),
+      releaseAll: (peerId, reason, revoke) => this.#releaseAll(peerId, reason, revoke),
+      afterChange: (job, i) => this.#afterChange(job, i),
+      schedule: () => this.schedule(),
+      failJob: (job, code, message) => this.#failJob(job, code, message),
+    });
     if (deps.store) {
       const persist = this.#persist = new MarketPersistence(deps.store, deps.log, deps.instanceId ?? '');
       this.credibility.onChange = (peerId, record) => persist.recordChanged(peerId, record);
@@ -168,7 +182,7 @@ export class Market {
     if (!c) throw new MeshError('not-found', `Cannot set state of ${peerId} as it is not registered: send 'register' first`);
     this.registry.setState(c, state);
     if (state === 'paused') this.#releaseAll(peerId, 'contributor paused', true);
-    else this.#streaks.reset(peerId);
+    else this.#failures.succeeded(peerId);
     this.schedule();
     return { state };
   }
@@ -257,7 +271,7 @@ export class Market {
         const ref: RunRef = { job, shard, run };
         this.#runs.add(ref);
         if (run.state === 'leased') {
-          run.timer = setTimeout(() => this.#expired(ref), Math.max(0, run.lease.expiresAt - Date.now()));
+          run.timer = setTimeout(() => this.#failures.expired(ref), Math.max(0, run.lease.expiresAt - Date.now()));
         } else if (run.state === 'claimed') {
           run.timer = setTimeout(() => this.#windowPassed(ref), Math.max(0, run.claim!.at + this.deps.claimWindowMs - Date.now()));
         }
@@ -338,7 +352,7 @@ export class Market {
     clearTimeout(run.timer);
     job.claim(shard, run, claim.outputHash, signature, now);
     this.registry.get(peerId)?.unpaid.add(claim.leaseId);
-    this.#streaks.reset(peerId);
+    this.#failures.succeeded(peerId);
     this.credibility.recordSpeed(peerId, job.shards[shard]!.spec.workUnits, now - run.startedAt);
     run.timer = setTimeout(() => this.#windowPassed(ref), this.deps.claimWindowMs);
     run.holdTimer = setTimeout(() => {
@@ -387,8 +401,7 @@ export class Market {
     if (!run) throw new MeshError('not-found', `Cannot reject lease ${f.leaseId} of job ${f.jobId} shard ${f.shard} as it is not in flight`);
     const verdict = checkReject(job, run, f);
     if (verdict === 'release') {
-      // The contributor is kept off this shard a while (the client may be right), but its streak is untouched.
-      if (shardFailed(job, f.shard, run.lease.contributor, Date.now(), this.deps.failureBackoffMs) === 'barred') this.#checkBlocked(job, f.shard, `rejected: ${f.reason}`);
+      this.#failures.rejected(job, f.shard, run, `rejected: ${f.reason}`);
       return { released: this.release(f.leaseId, `rejected: ${f.reason}`, true), contested: false };
     }
     if (verdict === 'nothing') return { released: false, contested: run.state === 'contested' };
@@ -416,34 +429,9 @@ export class Market {
     return { runs: s.runs.filter((r) => r.state !== 'rejected').length + job.needed(shard) };
   }
 
-  /**
-   * A contributor reports it could not finish its lease (market/failures.ts): the lease is released, the
-   * contributor kept off the shard for a while, its failure streak counted; a job its contributors say is wrong
-   * ('bad-input' from two of them, or from the only one able to run it) fails at once with their reason.
-   */
+  /** A contributor reports it could not finish its lease (lease-failures.ts). */
   fail(peerId: string, f: ClientFrameOf<'fail'>): { released: boolean } {
-    const ref = this.#runs.get(f.leaseId);
-    if (!ref) throw new MeshError('lease-expired', `Cannot report lease ${f.leaseId} failed as it is not in flight: it expired, was released or settled`);
-    const { job, shard, run } = ref;
-    if (run.lease.contributor !== peerId) throw new MeshError('unauthorized', `Cannot report lease ${f.leaseId} failed as it belongs to another contributor`);
-    if (job.jobId !== f.jobId || shard !== f.shard) throw new MeshError('invalid-message', `Cannot report lease ${f.leaseId} failed as it is for job ${job.jobId} shard ${shard}`);
-    if (run.state !== 'leased') throw new MeshError('conflict', `Cannot report lease ${f.leaseId} failed as its result was already claimed`);
-    const why = f.message ? `${f.reason}: ${f.message}` : f.reason;
-    this.deps.log.info('lease failed', { jobId: job.jobId, shard, leaseId: f.leaseId, contributor: peerId, reason: f.reason, message: f.message });
-    this.deps.metrics.inc('errors', `lease-${f.reason}`);
-    const outcome = shardFailed(job, shard, peerId, Date.now(), this.deps.failureBackoffMs);
-    this.#runs.forget(ref);
-    job.release(shard, run);
-    this.deps.notify(job.client, { type: 'released', leaseId: f.leaseId, jobId: job.jobId, shard, reason: `failed: ${why}`, failure: f.reason });
-    this.#afterChange(job, shard);
-    if (f.reason === 'bad-input') {
-      job.badInput.add(peerId);
-      this.#checkBadInput(job, shard, why);
-    }
-    else if (outcome === 'barred') this.#checkBlocked(job, shard, why);
-    this.#countFailure(peerId, `failed leases (last: ${why})`);
-    this.schedule();
-    return { released: true };
+    return this.#failures.fail(peerId, f);
   }
 
   /** Ends a lease that has no claim, unpaid, and queues its shard again. */
@@ -536,49 +524,7 @@ export class Market {
 
   // ---- internals ----
 
-  /**
-   * A lease ran out without a claim: its contributor is kept off the shard for a while, like any failed run, but
-   * its streak is untouched (a client that never sent the inputs expires leases too).
-   */
-  #expired(ref: RunRef): void {
-    const { job, shard, run } = ref;
-    if (run.state !== 'leased') return;
-    const outcome = shardFailed(job, shard, run.lease.contributor, Date.now(), this.deps.failureBackoffMs);
-    this.release(run.lease.leaseId, 'lease expired', true);
-    if (outcome === 'barred') this.#checkBlocked(job, shard, 'lease expired');
-  }
-
-  /** Counts a failure towards a contributor's streak; at BREAKER_FAILURES the coordinator pauses it. */
-  #countFailure(peerId: string, what: string): void {
-    const streak = this.#streaks.failed(peerId);
-    const c = this.registry.get(peerId);
-    if (streak < BREAKER_FAILURES || !c || c.state === 'paused') return;
-    c.state = 'paused';
-    this.#releaseAll(peerId, 'contributor paused after repeated failures', true);
-    const reason = `Paused after ${streak} ${what} in a row: send state 'active' once fixed`;
-    this.deps.log.warn('contributor paused by the circuit breaker', { peerId, streak });
-    this.deps.metrics.inc('errors', 'contributor-paused');
-    this.deps.notify(peerId, { type: 'paused', reason, failures: streak });
-  }
-
-  /** After a contributor was barred from shard `i`: a job no registered contributor can finish fails now. */
-  #checkBlocked(job: Job, i: number, why: string): void {
-    if (job.state !== 'running' || !job.pending.has(i)) return;
-    const { capable, blocked } = shardBlocked(job, i, this.registry.all());
-    if (!blocked) return;
-    this.#failJob(job, 'no-capable-peer', `Cannot finish job ${job.jobId} as all ${capable} contributors able to run shard ${i} are barred from it (last: ${why})`);
-  }
-
-  /** Contributors say the job is wrong: two of them, or the only one able to run it, and it fails. */
-  #checkBadInput(job: Job, i: number, why: string): void {
-    if (job.state !== 'running') return;
-    const reporters = job.badInput.size;
-    const { capable } = shardBlocked(job, i, this.registry.all());
-    if (reporters >= 2 || capable <= reporters) {
-      this.#failJob(job, 'invalid-message', `Cannot run job ${job.jobId} as ${reporters} contributor(s) found it wrong (shard ${i}: ${why})`);
-    }
-  }
-
+  /** Ends a job that cannot finish, with a typed reason (its claimed work paid, the rest refunded). */
   #failJob(job: Job, code: NonNullable<Job['reason']>['code'], message: string): void {
     job.reason = { code, message };
     this.deps.log.info('job failed', { jobId: job.jobId, code, message });
@@ -626,7 +572,7 @@ export class Market {
     const ref: RunRef = { job, shard: i, run };
     job.lease(i, run);
     this.#runs.add(ref);
-    run.timer = setTimeout(() => this.#expired(ref), this.deps.leaseMs);
+    run.timer = setTimeout(() => this.#failures.expired(ref), this.deps.leaseMs);
     const s = job.shards[i]!;
     if (role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
     if (s.verify && !s.waived) lease.verified = true;
