@@ -13,7 +13,7 @@
  * the client contested is set aside (it does not count as a result) and its slot refilled by an arbitration
  * run, which decides it. Which shards are verified is known to the coordinator and the job's owner only.
  */
-import type { JobSpec, JobStatus, Lease, Receipt } from '../../src/protocol/coordinator.ts';
+import type { JobSpec, JobStatus, JobWait, Lease, Receipt } from '../../src/protocol/coordinator.ts';
 import type { ShardSpec } from '../../src/protocol/kernel.ts';
 import { settlementFor, shardMaxCost } from '../../src/core/cost.ts';
 
@@ -82,6 +82,10 @@ export class Job {
   state: JobStatus['state'] = 'running';
   /** Why the job failed or was ended by the coordinator. */
   reason?: JobStatus['reason'];
+  /** Why its queued shards wait, as last explained to the client (market/waits.ts). */
+  wait?: JobWait;
+  /** Runs claimed so far and their total time from lease to claim (for estimates). */
+  readonly runTimes = { count: 0, totalMs: 0 };
   /** Contributors that reported a shard of it wrong ('bad-input'). */
   readonly badInput = new Set<string>();
   /** Micro-credits held in escrow. */
@@ -171,6 +175,8 @@ export class Job {
   claim(i: number, run: Run, outputHash: string, signature: string, at: number): void {
     run.state = 'claimed';
     run.claim = { outputHash, at, signature };
+    this.runTimes.count++;
+    this.runTimes.totalMs += Math.max(0, at - run.startedAt);
     this.refresh(i);
   }
 
@@ -312,6 +318,7 @@ export class Job {
       fees: this.fees,
       refunded: this.refunded,
       ...(this.reason ? { reason: this.reason } : {}),
+      ...(this.wait && this.state === 'running' ? { wait: this.wait } : {}),
     };
   }
 }

@@ -37,6 +37,7 @@ import { MarketPersistence } from './persistence.ts';
 import type { MarketStore } from '../store/types.ts';
 import { contributorView, newLease } from './leases.ts';
 import { InFlight, type RunRef } from './in-flight.ts';
+import { JobWaits } from './waits.ts';
 
 /** Shortest time between two matching rounds. */
 export const MIN_ROUND_MS = 10;
@@ -100,6 +101,7 @@ export class Market {
   readonly #persist: MarketPersistence | undefined;
   readonly #random: () => number;
   readonly #limits: MarketLimits;
+  readonly #waits: JobWaits;
   #seq = 0;
   #matchTimer: ReturnType<typeof setTimeout> | undefined;
   #recheck: ReturnType<typeof setTimeout> | undefined;
@@ -140,6 +142,12 @@ export class Market {
       finishLater: (job, state) => this.#finishLater(job, state),
       schedule: () => this.schedule(),
     };
+    this.#waits = new JobWaits({
+      registry: () => this.registry.all(),
+      jobs: () => this.#matchable(),
+      notify: deps.notify,
+      replicaWaitMs: deps.replicaWaitMs,
+    });
     this.#payments = new Payments(deps, (job, i, run, paid) => this.#paid(job, i, run, paid), (job) => this.#book.record(job));
   }
 
@@ -496,6 +504,7 @@ export class Market {
     this.#closed = true;
     clearTimeout(this.#matchTimer);
     clearTimeout(this.#recheck);
+    this.#waits.stop();
     if (!this.#persist) await Promise.all([...this.#book.running()].map((job) => this.finalize(job, 'cancelled')));
     for (const job of this.#book.running()) {
       clearTimeout(job.deadlineTimer);
@@ -516,6 +525,7 @@ export class Market {
     this.#closed = true;
     clearTimeout(this.#matchTimer);
     clearTimeout(this.#recheck);
+    this.#waits.stop();
     for (const job of [...this.#book.running()]) this.#detach(job, false);
     this.#persist?.drop();
     this.#payments.stop();
@@ -535,8 +545,7 @@ export class Market {
     if (this.#book.runningCount === 0) return;
     const started = performance.now();
     const contributors = this.registry.forMatching();
-    const online = this.deps.online;
-    const jobs = online ? this.#book.byPriority().filter((j) => online(j.client)) : this.#book.byPriority();
+    const jobs = this.#matchable();
     const plan = planRound(jobs, {
       contributors,
       registry: () => this.registry.all(),
@@ -561,6 +570,13 @@ export class Market {
       }, plan.recheckInMs + 1);
     }
     for (const { job, shard } of plan.waive) waiveVerification(this.#verdictDeps, job, shard);
+    this.#waits.poke();
+  }
+
+  /** Running jobs in priority order whose client is there to serve them. */
+  #matchable(): readonly Job[] {
+    const online = this.deps.online;
+    return online ? this.#book.byPriority().filter((j) => online(j.client)) : this.#book.byPriority();
   }
 
   #assign(job: Job, i: number, a: Assignment): void {

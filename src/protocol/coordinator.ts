@@ -187,7 +187,42 @@ export interface JobStatus {
   spent: number;
   fees: number;
   refunded: number;
+  /** Why its queued shards wait, while some do (running jobs only). */
+  wait?: JobWait;
 }
+
+/** Why a job's queued shards are not running yet: what the coordinator sees now. */
+export interface JobWait {
+  /**
+   * 'no-contributors': nobody is online to take work. 'no-capable': contributors are online but none can run this
+   * job. 'bid-below-ask': those that can all ask more than the bid. 'busy': able contributors are all busy (with
+   * this job or jobs ahead of it). 'verifier': a shard waits for a second contributor, on another network, to
+   * check it. 'retry-backoff': a shard failed on every contributor able to run it, which retry after a pause.
+   */
+  code: 'no-contributors' | 'no-capable' | 'bid-below-ask' | 'busy' | 'verifier' | 'retry-backoff';
+  /** One sentence saying why, for people. */
+  message: string;
+  /** Contributors online and taking work. */
+  online: number;
+  /** Of those, how many can run this job (capabilities), whatever they ask; counts stop at WAIT_SCAN_LIMIT. */
+  capable: number;
+  /** Of those, how many ask at most the bid. */
+  affordable: number;
+  /** Lowest ask of the capable contributors, micro-credits per work unit. */
+  lowestAsk?: number;
+  /** The job's bid, micro-credits per work unit. */
+  bid: number;
+  /** Shards waiting for a run. */
+  waiting: number;
+  /** 1 when the job is next for the contributors it waits on; n when n - 1 jobs are ahead of it. */
+  position?: number;
+  /** Estimated milliseconds until the job is done (or, for 'verifier' and 'retry-backoff', until the wait ends),
+   * from the runs measured so far; absent when nothing can be estimated. */
+  etaMs?: number;
+}
+
+/** Contributors a wait explanation looks at, at most, per job. */
+export const WAIT_SCAN_LIMIT = 1024;
 
 /** One run of a shard in a job's detail (owner only). */
 export interface RunView {
@@ -241,6 +276,9 @@ export type ServerFrame =
   | { type: 'credited'; leaseId: string; amount: number; balance: number }
   /** To a client: job progress or end. */
   | { type: 'job'; status: JobStatus }
+  /** To a client: why the job's queued shards wait (sent when it changes, at most once a second); null once none
+   * waits. */
+  | { type: 'waiting'; jobId: string; wait: JobWait | null }
   /** To a client: the coordinator decided a shard: its output is the run that claimed `outputHash` (when two
    * runs agreed or one was paid), verified or not; or verification of a shard was waived ('unverified'
    * without a hash: no second eligible contributor exists, so the first result will do). */
