@@ -19,7 +19,7 @@ import { checkAmount, checkId, checkPeerId, encodeEvidence } from './_checks.ts'
 import { assertEscrowFor, assertRefundTo, assertSameTerms, assertSettleable, newEscrow, splitHold, splitSettlement } from './_rules.ts';
 import { escrowAccount, FEES, grantAccount, MINT, peerAccount } from './accounts.ts';
 import { type Attempt, commitWithRetry, DEFAULT_RETRY, type RetryPolicy, type RetryStats } from './_retry.ts';
-import type { AuditableLedger, EscrowState, GrantRule, LedgerEntry, LedgerSummary, LedgerTotals, Settlement, StoredReceipt } from './types.ts';
+import type { AuditableLedger, EscrowState, GrantRule, LedgerEntry, LedgerSummary, LedgerTotals, LinkResult, Settlement, StoredReceipt } from './types.ts';
 
 /** Options of `openLedger`. */
 export interface LedgerOptions {
@@ -44,6 +44,7 @@ const K = {
   account: (peerId: string): Deno.KvKey => ['account', peerId],
   escrow: (jobId: string): Deno.KvKey => ['escrow', jobId],
   receipt: (receiptId: string): Deno.KvKey => ['receipt', receiptId],
+  link: (ref: string): Deno.KvKey => ['link', ref],
   minted: ['meta', 'minted'] as Deno.KvKey,
   accounts: ['meta', 'accounts'] as Deno.KvKey,
   grants: (network: string, day: string): Deno.KvKey => ['grants', network, day],
@@ -274,6 +275,37 @@ export class KvLedger implements AuditableLedger {
       credit(op, toGrant, grantPart);
       this.#journal(op, 'refund', jobId, [{ from, to, amount: amount - grantPart }, { from, to: toGrant, amount: grantPart }]);
       return { op, result: amount };
+    });
+  }
+
+  /**
+   * Moves all of `from`'s earned and grant credits to `to` (each staying what it is), once per `ref`; a replay
+   * returns the first call's amounts with `moved: false`.
+   */
+  link(ref: string, from: string, to: string): Promise<LinkResult> {
+    checkId('link credits', 'ref', ref);
+    checkPeerId('link credits', 'from', from);
+    checkPeerId('link credits', 'to', to);
+    if (from === to) throw new MeshError('invalid-message', `Cannot link credits of ${from} to itself`);
+    const [fromPeer, fromGrant] = [peerAccount(from), grantAccount(from)];
+    return this.#run<LinkResult>(`link credits of ${from} to ${to}`, async () => {
+      const [rec, bal, gbal] = await this.#kv.getMany<[LinkResult & { from: string; to: string }, Deno.KvU64, Deno.KvU64]>([
+        K.link(ref),
+        K.balance(fromPeer),
+        K.balance(fromGrant),
+      ]);
+      if (rec.value) return { result: { moved: false, earned: rec.value.earned, grant: rec.value.grant } };
+      const earned = toNumber(bal);
+      const grant = toNumber(gbal);
+      const op = this.#begin()
+        .check(rec, bal, gbal)
+        .set(K.link(ref), { moved: true, earned, grant, from, to, at: Date.now() });
+      if (earned > 0) op.delete(K.balance(fromPeer));
+      if (grant > 0) op.delete(K.balance(fromGrant));
+      credit(op, peerAccount(to), earned);
+      credit(op, grantAccount(to), grant);
+      this.#journal(op, 'link', ref, [{ from: fromPeer, to: peerAccount(to), amount: earned }, { from: fromGrant, to: grantAccount(to), amount: grant }]);
+      return { op, result: { moved: true, earned, grant } };
     });
   }
 

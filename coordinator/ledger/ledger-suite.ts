@@ -6,6 +6,7 @@
 import { afterEach, describe } from 'node:test';
 import { assertBalanced, type OpenLedger, type SuiteContext, type SuiteLedger, STARTER } from './_suite-helpers.ts';
 import { guardTests } from './_suite-guards.ts';
+import { linkTests } from './_suite-links.ts';
 import { paymentTests } from './_suite-payments.ts';
 import { randomTests } from './_suite-random.ts';
 
@@ -33,6 +34,7 @@ export function ledgerSuite(name: string, open: OpenLedger): void {
     });
     paymentTests(ctx);
     guardTests(ctx);
+    linkTests(ctx);
     randomTests(ctx);
   });
 }

@@ -20,11 +20,19 @@ export interface Settlement {
 export interface LedgerEntry {
   seq: number;
   at: number;
-  kind: 'mint' | 'hold' | 'settle' | 'refund';
+  kind: 'mint' | 'hold' | 'settle' | 'refund' | 'link';
   from: string;
   to: string;
   amount: number;
   ref: string;
+}
+
+/** What `link` moved. */
+export interface LinkResult {
+  /** False on a replay of a ref already used (the amounts are those of the first call). */
+  moved: boolean;
+  earned: number;
+  grant: number;
 }
 
 /** Totals for audit: the invariant is `total === minted`. */
@@ -72,6 +80,12 @@ export interface Ledger {
   settle(s: Settlement): Promise<{ paid: boolean; contributorBalance: number }>;
   /** Returns what is left in `escrow:<jobId>` to the client and closes the escrow; returns the amount. Idempotent. */
   refund(jobId: string, client: string): Promise<number>;
+  /**
+   * Moves everything `from` holds to `to`, earned credits to earned and grant credits to grant (a grant stays a
+   * grant), once per `ref`: a replay moves nothing and returns what the first call moved with `moved: false`.
+   * The caller checks that `from` signed this (coordinator/mesh/credit-link.ts).
+   */
+  link(ref: string, from: string, to: string): Promise<LinkResult>;
   /** All balances and minted total. */
   summary(): Promise<LedgerSummary>;
   /** Entries touching an account, oldest first (bounded by limit). */

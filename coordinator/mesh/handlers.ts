@@ -7,6 +7,7 @@ import { MeshError } from '../../src/protocol/errors.ts';
 import { verifySignature } from '../../src/core/identity.ts';
 import type { Ledger } from '../ledger/types.ts';
 import type { Market } from '../market/market.ts';
+import { linkCredits } from './credit-link.ts';
 
 /** The authenticated peer a request comes from. */
 export interface Caller {
@@ -64,6 +65,7 @@ const HANDLERS: { [T in Request['type']]: Handler<T> } = {
   cancel: (d, c, f) => d.market.cancel(c.peerId, f.jobId),
   balance: async (d, c) => ({ peerId: c.peerId, balance: await d.ledger.spendable(c.peerId) }),
   job: (d, c, f) => (f.detail ? d.market.detail(c.peerId, f.jobId) : d.market.status(c.peerId, f.jobId)),
+  link: (d, c, f) => linkCredits(d.ledger, c.peerId, f),
 };
 
 /** Runs the handler for a request frame. */

@@ -88,6 +88,24 @@ export const ResultClaimSchema = v.strictObject({
   leaseId: IdSchema,
   outputHash: Sha256Schema,
 });
+/** How long a signed credit link may be used after it was signed, at most. */
+export const LINK_TTL_MS = 15 * 60_000;
+
+/**
+ * What an identity signs to hand everything it holds to another identity of the same person: an embed's identity
+ * on one site (site storage is partitioned, so each site has its own) into the visitor's app identity. `fromKey`
+ * is the raw public key the `from` id derives from; each nonce moves credits once; usable until `expiresAt`.
+ */
+export const CreditLinkSchema = v.strictObject({
+  from: v.pipe(v.string(), v.regex(KEYED_PEER_ID)),
+  fromKey: b64url(100),
+  to: v.pipe(v.string(), v.regex(KEYED_PEER_ID)),
+  nonce: b64url(64),
+  expiresAt: int(0, 2 ** 53 - 1),
+});
+/** A signed hand-over of one identity's credits to another (see CreditLinkSchema). */
+export type CreditLink = v.InferOutput<typeof CreditLinkSchema>;
+
 /** A contributor's claim that it produced an output. */
 export type ResultClaim = v.InferOutput<typeof ResultClaimSchema>;
 /** Validates a result claim. */
@@ -146,6 +164,8 @@ export const ClientFrameSchema = v.variant('type', [
   request('balance', {}),
   /** A job's status (its owner only); `detail` adds the shard-by-shard view. */
   request('job', { jobId: IdSchema, detail: v.exactOptional(v.boolean()) }),
+  /** Moves the credits of the identity that signed `link` to this session's identity (its `to`). */
+  request('link', { link: CreditLinkSchema, signature: sig }),
 ]);
 /** A frame from peer to coordinator. */
 export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
@@ -294,6 +314,16 @@ export interface SubmitResult {
   status: JobStatus;
 }
 
+/** Result of `link`: what moved (nothing new on a replay of a used nonce) and this identity's balance after. */
+export interface LinkCreditsResult {
+  moved: boolean;
+  /** Earned micro-credits moved. */
+  earned: number;
+  /** Grant micro-credits moved (they stay grant: spendable as escrow only). */
+  grant: number;
+  balance: number;
+}
+
 /** Result of `balance`. */
 export interface BalanceResult {
   peerId: string;
@@ -316,7 +346,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** Domain-separated text signed for submits, receipts and result claims. */
-export function signedText(kind: 'job' | 'receipt' | 'result', value: unknown): string {
+export function signedText(kind: 'job' | 'receipt' | 'result' | 'link', value: unknown): string {
   return `meshwork-${kind}:v1:${canonicalJson(value)}`;
 }
 

@@ -128,5 +128,24 @@ CREATE TRIGGER movements_no_truncate BEFORE TRUNCATE ON movements FOR EACH STATE
 CREATE TRIGGER balances_no_truncate BEFORE TRUNCATE ON balances FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
 `;
 
+// Credits moved from one identity to another that signed it (an embed's identity into the visitor's app one):
+// one row per ref, so a replayed link moves nothing.
+const V2 = `
+ALTER TABLE movements DROP CONSTRAINT movements_kind_check;
+ALTER TABLE movements ADD CONSTRAINT movements_kind_check CHECK (kind IN ('mint', 'hold', 'settle', 'refund', 'link'));
+CREATE TABLE credit_links (
+  ref text PRIMARY KEY,
+  from_peer text NOT NULL,
+  to_peer text NOT NULL,
+  earned bigint NOT NULL CHECK (earned >= 0),
+  grant_amount bigint NOT NULL CHECK (grant_amount >= 0),
+  at bigint NOT NULL,
+  CHECK (from_peer <> to_peer)
+);
+`;
+
 /** The ledger's migrations, in order; append, never edit. */
-export const LEDGER_MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'ledger tables, balance triggers and guards', sql: V1 }];
+export const LEDGER_MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'ledger tables, balance triggers and guards', sql: V1 },
+  { version: 2, name: 'credit links', sql: V2 },
+];

@@ -15,7 +15,8 @@ import { checkAmount, checkId, checkPeerId, encodeEvidence } from '../../ledger/
 import { assertEscrowFor, assertRefundTo, assertSameTerms, assertSettleable, splitHold, splitSettlement } from '../../ledger/_rules.ts';
 import { escrowAccount, FEES, grantAccount, MINT, peerAccount } from '../../ledger/accounts.ts';
 import { DEFAULT_RETRY, type RetryPolicy, type RetryStats } from '../../ledger/mod.ts';
-import type { AuditableLedger, EscrowState, GrantRule, LedgerEntry, LedgerSummary, LedgerTotals, Settlement, StoredReceipt } from '../../ledger/types.ts';
+import type { AuditableLedger, EscrowState, GrantRule, LedgerEntry, LedgerSummary, LedgerTotals, LinkResult, Settlement, StoredReceipt } from '../../ledger/types.ts';
+import { MeshError } from '../../../src/protocol/errors.ts';
 import type postgres from 'postgres';
 import { connectPg, type Sql, type TxSql } from './connect.ts';
 import { auditBooks, escrowQuery, listEntries, readSummary, readTotals, receiptQuery, toEscrow, toReceipt } from './_ledger-reads.ts';
@@ -242,6 +243,33 @@ export class PgLedger implements AuditableLedger {
         tx`DELETE FROM balances WHERE account = ${escrow} AND balance = 0`,
       ]);
       return amount;
+    });
+  }
+
+  /**
+   * Moves all of `from`'s earned and grant credits to `to` (each staying what it is), once per `ref`; a replay
+   * returns the first call's amounts with `moved: false`. The balances are locked before they are read.
+   */
+  link(ref: string, from: string, to: string): Promise<LinkResult> {
+    checkId('link credits', 'ref', ref);
+    checkPeerId('link credits', 'from', from);
+    checkPeerId('link credits', 'to', to);
+    if (from === to) throw new MeshError('invalid-message', `Cannot link credits of ${from} to itself`);
+    const [fromPeer, fromGrant] = [peerAccount(from), grantAccount(from)];
+    return this.#tx(`link credits of ${from} to ${to}`, async (tx) => {
+      const [done] = await tx`SELECT earned, grant_amount FROM credit_links WHERE ref = ${ref}`;
+      if (done) return { moved: false, earned: Number(done.earned), grant: Number(done.grant_amount) };
+      const rows = await tx`SELECT account, balance FROM balances WHERE account IN (${fromPeer}, ${fromGrant}) FOR UPDATE`;
+      const of = (account: string) => Number(rows.find((r) => r.account === account)?.balance ?? 0);
+      const earned = of(fromPeer);
+      const grant = of(fromGrant);
+      // A concurrent link of the same ref fails here on the primary key and is retried as a replay.
+      await tx`INSERT INTO credit_links (ref, from_peer, to_peer, earned, grant_amount, at) VALUES (${ref}, ${from}, ${to}, ${earned}, ${grant}, ${Date.now()})`;
+      await journal(tx, Date.now(), 'link', ref, [
+        { from: fromPeer, to: peerAccount(to), amount: earned },
+        { from: fromGrant, to: grantAccount(to), amount: grant },
+      ]);
+      return { moved: true, earned, grant };
     });
   }
 
