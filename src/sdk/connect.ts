@@ -3,11 +3,12 @@ import { CoordinatorClient, type MovedDetail } from '../mesh/coordinator-client.
 import { coordinatorBase, coordinatorList } from '../mesh/coordinator-list.ts';
 import { fetchConfig, hasRelay, type MeshConfig, rtcConfiguration } from '../mesh/config.ts';
 import { PeerNetwork } from '../mesh/peer-network.ts';
-import type { BalanceResult } from '../protocol/coordinator.ts';
+import type { BalanceResult, LinkCreditsResult } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { loadIdentity } from '../storage/identity-store.ts';
 import { Client } from './client.ts';
 import { Contributor } from './contributor.ts';
+import { type SignedCreditLink, signCreditLink } from './credit-link.ts';
 import { JobRouter, type SessionContext } from './session.ts';
 import type { ConnectOptions, Mesh } from './types.ts';
 
@@ -99,6 +100,18 @@ class MeshSession extends EventTarget implements Mesh {
     const res = await this.#ctx.coordinator.request<BalanceResult>({ type: 'balance' });
     this.dispatchEvent(new CustomEvent('balance', { detail: { balance: res.balance } }));
     return res.balance;
+  }
+
+  /** Signs a link handing everything this identity holds to identity `to`. */
+  signCreditLink(to: string): Promise<SignedCreditLink> {
+    return signCreditLink(this.#ctx.identity, to);
+  }
+
+  /** Presents a link another identity signed to this one; its credits move here once. */
+  async claimCredits(signed: SignedCreditLink): Promise<LinkCreditsResult> {
+    const res = await this.#ctx.coordinator.request<LinkCreditsResult>({ type: 'link', link: signed.link, signature: signed.signature });
+    this.#balanceChanged(res.balance);
+    return res;
   }
 
   /** Stops contributing, fails running jobs and closes both connections. */

@@ -25,5 +25,7 @@ export type {
 export { MeshError } from '../protocol/errors.ts';
 export type { ErrorCode } from '../protocol/errors.ts';
 export { MICRO } from '../protocol/coordinator.ts';
+export type { CreditLink, JobWait, LinkCreditsResult } from '../protocol/coordinator.ts';
+export { CLAIM_HASH, offerCredits, type OfferOutcome, type ReceivedOffer, receiveCreditOffer, type SignedCreditLink } from './credit-link.ts';
 export type { Capabilities } from '../protocol/capabilities.ts';
 export type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';

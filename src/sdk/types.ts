@@ -1,5 +1,6 @@
 /** The public types of the Meshwork SDK (see src/sdk/index.ts). */
-import type { JobDetail, JobStatus } from '../protocol/coordinator.ts';
+import type { JobDetail, JobStatus, LinkCreditsResult } from '../protocol/coordinator.ts';
+import type { SignedCreditLink } from './credit-link.ts';
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';
 
@@ -35,6 +36,10 @@ export interface Mesh extends EventTarget {
   readonly contributor: MeshContributor;
   /** This peer's balance in micro-credits. */
   balance(): Promise<number>;
+  /** Signs a link handing everything this identity holds to identity `to` (see credit-link.ts). */
+  signCreditLink(to: string): Promise<SignedCreditLink>;
+  /** Presents a link another identity signed to this one: its credits move here (once per link). */
+  claimCredits(signed: SignedCreditLink): Promise<LinkCreditsResult>;
   close(): Promise<void>;
 }
 
