@@ -24,6 +24,7 @@ export type {
 } from './types.ts';
 export { MeshError } from '../protocol/errors.ts';
 export type { ErrorCode } from '../protocol/errors.ts';
+export type { LeaseFailure } from '../protocol/coordinator.ts';
 export { MICRO } from '../protocol/coordinator.ts';
 export type { Capabilities } from '../protocol/capabilities.ts';
 export type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';
