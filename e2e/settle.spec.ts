@@ -13,6 +13,8 @@ import {
   connectPeer,
   type CoordinatorProcess,
   freePort,
+  ledger,
+  type LedgerAudit,
   meshStats,
   openPeer,
   type PeerWindow,
@@ -152,6 +154,28 @@ function badInputReporter(): void {
   window.WebSocket = Reporter;
 }
 
+/** The client's peer id (after connectPeer). */
+const peerIdOf = (page: Page) => page.evaluate(() => (window as unknown as PeerWindow).peer.mesh.peerId);
+
+/**
+ * The books of a coordinator that saw the whole job, against `before` (taken once every peer of the test had
+ * its account): the client paid exactly the job's spent and fees, contributors earned the spent, the fees
+ * account took the fees, the job's escrow is empty, nothing was minted, and the accounts add up to the minted.
+ */
+async function expectBooksConserved(page: Page, base: string, before: LedgerAudit, clientId: string, jobId: string, cost: JobCost): Promise<LedgerAudit> {
+  const after = await ledger(page, base);
+  const delta = (account: string) => (after.accounts[account] ?? 0) - (before.accounts[account] ?? 0);
+  expect(delta(`peer:${clientId}`)).toBe(-(cost.spent + cost.fees));
+  expect(after.accounts[`escrow:${jobId}`] ?? 0).toBe(0);
+  expect(delta('fees')).toBe(cost.fees);
+  const others = Object.keys({ ...before.accounts, ...after.accounts }).filter((a) => a.startsWith('peer:') && a !== `peer:${clientId}`);
+  expect(others.reduce((sum, a) => sum + delta(a), 0)).toBe(cost.spent);
+  expect(after.minted).toBe(before.minted);
+  expect(Object.values(after.accounts).reduce((x, y) => x + y, 0)).toBe(after.minted);
+  expect(after.total).toBe(after.minted);
+  return after;
+}
+
 /** `meshwork_errors_total{kind="lease-bad-input"}` of the suite's coordinator. */
 async function badInputReports(request: APIRequestContext): Promise<number> {
   const text = await (await request.get('/metrics')).text();
@@ -219,12 +243,17 @@ test("contributors reporting 'bad-input': the job fails at once with their reaso
   await connectPeer(client);
   await installTracker(client);
   await expect.poll(async () => (await meshStats(request)).contributors).toBe(2);
+  const clientId = await peerIdOf(client);
+  const before = await ledger(client);
   await runMissingOutput(client);
   const s = await whenSettled(client, 30_000);
   expectFoundWrong(s);
   expect(s.outcome!.message).toMatch(/^Cannot run job \S+ as 2 contributor\(s\) found it wrong .*no output 'nope'/);
   expect(s.events.some((e) => e.state === 'released' && e.failure === 'bad-input')).toBe(true);
   expect((await badInputReports(request)) - reportsBefore).toBeGreaterThanOrEqual(2);
+  await expectBooksConserved(client, '', before, clientId, s.jobId!, s.cost!);
+  const assigned = s.events.filter((e) => e.state === 'assigned').length;
+  console.log(`settle/failed: submit->settle ${s.settledAt! - s.jobIdAt!} ms; escrow ${s.cost!.escrow}, refunded ${s.cost!.refunded}, spent ${s.cost!.spent}, fees ${s.cost!.fees}; ${assigned} runs assigned, ${s.events.filter((e) => e.state === 'released').length} released as bad-input`);
 });
 
 test('kill -9 of the coordinator mid-job, restarted on a fresh data dir: the lost job rejects and its cost resolves within 10 s of reconnecting', async ({ browser }) => {
@@ -247,14 +276,18 @@ test('kill -9 of the coordinator mid-job, restarted on a fresh data dir: the los
     w.track(w.peer.mesh.client.runMatmul({ a, b, m, k, n, tile: 32, verifyFraction: 0 }));
   });
   await expect.poll(async () => Math.max(0, ...(await settled(client)).events.map((e) => e.done)), { timeout: 60_000 }).toBeGreaterThan(3);
+  const jobId = (await settled(client)).jobId!;
+  const held = (await ledger(client, base)).accounts[`escrow:${jobId}`] ?? 0;
   await own.kill();
   const killedAt = Date.now();
   own = await spawnCoordinator(port, newDir('after'), ['--trust-newcomers', 'on']);
+  const restartedAt = Date.now();
 
   const s = await whenSettled(client, 60_000);
   const reconnectedAt = s.balanceAt.find((t) => t > killedAt);
   expect(reconnectedAt, 'the client authenticated at the new coordinator').toBeDefined();
   expect(s.settledAt! - reconnectedAt!).toBeLessThan(10_000);
+  expect(s.settledAt! - restartedAt).toBeLessThan(10_000);
   expect(s.outcome).toMatchObject({ ok: false, name: 'MeshError', code: 'not-found' });
   expect(s.outcome!.message).toMatch(/as the coordinator no longer knows it/);
   const last = s.events.at(-1)!;
@@ -268,6 +301,12 @@ test('kill -9 of the coordinator mid-job, restarted on a fresh data dir: the los
   expect(cost.spent + cost.fees + cost.refunded + cost.unknown).toBe(cost.escrow);
   expect(cost.unknown).toBeGreaterThan(0);
   expect(await client.evaluate(() => (window as unknown as PeerWindow).peer.closes)).toEqual([]);
+  // The new coordinator holds no escrow of the lost job, and its own books add up.
+  const books = await ledger(client, base);
+  expect(books.accounts[`escrow:${jobId}`] ?? 0).toBe(0);
+  expect(books.total).toBe(books.minted);
+  const done = Math.max(0, ...s.events.map((e) => e.done));
+  console.log(`settle/lost: kill->restart ${restartedAt - killedAt} ms, restart->reconnect ${reconnectedAt! - restartedAt} ms, reconnect->settle ${s.settledAt! - reconnectedAt!} ms, restart->settle ${s.settledAt! - restartedAt} ms; ${done} of 64 shards settled; escrow ${cost.escrow}, known spent ${cost.spent} + fees ${cost.fees}, unknown ${cost.unknown} (old ledger's escrow balance shortly before the kill: ${held})`);
 });
 
 test('a job the coordinator cancelled while its client was away past the grace settles when the client is back', async ({ browser }) => {
@@ -275,8 +314,9 @@ test('a job the coordinator cancelled while its client was away past the grace s
   own = await spawnCoordinator(port, newDir('away'), ['--trust-newcomers', 'on', '--client-grace-ms', '500']);
   const base = own.url;
   const client = await openPeer(browser, undefined, switchableMeshSocket);
-  await connectPeer(client, { coordinator: base });
+  const clientId = await connectPeer(client, { coordinator: base });
   await installTracker(client);
+  const before = await ledger(client, base);
   // No contributor: the job stays queued until the coordinator ends it.
   await client.evaluate(() => {
     const w = window as unknown as SettleWindow;
@@ -296,6 +336,7 @@ test('a job the coordinator cancelled while its client was away past the grace s
   await expect.poll(async () => (await meshStats(client.request, base)).jobs, { timeout: 10_000 }).toBe(0);
   expect((await settled(client)).outcome).toBeUndefined(); // nobody told the client yet
   await client.evaluate(() => ((window as unknown as { away: { blocked: boolean } }).away.blocked = false));
+  const backAt = Date.now();
 
   const s = await whenSettled(client, 30_000);
   expect(s.balanceAt.length, 'the client authenticated again').toBeGreaterThan(authsBefore);
@@ -305,4 +346,6 @@ test('a job the coordinator cancelled while its client was away past the grace s
   expect(s.cost).toMatchObject({ spent: 0, fees: 0, unknown: 0, source: 'coordinator' });
   expect(s.cost!.refunded).toBe(s.cost!.escrow);
   expect(await client.evaluate(() => (window as unknown as PeerWindow).peer.closes)).toEqual([]);
+  await expectBooksConserved(client, base, before, clientId, s.jobId!, s.cost!);
+  console.log(`settle/cancelled: back->settle ${s.settledAt! - backAt} ms; escrow ${s.cost!.escrow}, refunded ${s.cost!.refunded}`);
 });
