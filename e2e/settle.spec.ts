@@ -165,7 +165,7 @@ const peerIdOf = (page: Page) => page.evaluate(() => (window as unknown as PeerW
 async function expectBooksConserved(page: Page, base: string, before: LedgerAudit, clientId: string, jobId: string, cost: JobCost): Promise<LedgerAudit> {
   const after = await ledger(page, base);
   const delta = (account: string) => (after.accounts[account] ?? 0) - (before.accounts[account] ?? 0);
-  expect(delta(`peer:${clientId}`)).toBe(-(cost.spent + cost.fees));
+  expect(delta(`peer:${clientId}`) + cost.spent + cost.fees).toBe(0);
   expect(after.accounts[`escrow:${jobId}`] ?? 0).toBe(0);
   expect(delta('fees')).toBe(cost.fees);
   const others = Object.keys({ ...before.accounts, ...after.accounts }).filter((a) => a.startsWith('peer:') && a !== `peer:${clientId}`);
