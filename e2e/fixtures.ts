@@ -6,10 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { type APIRequestContext, type Browser, type Page, expect } from '@playwright/test';
 import type { MeshTestHarness } from './pages/mesh.ts';
 
-/** A page of its own browser context, on the harness page, with the SDK loaded. */
-export async function openPeer(browser: Browser, path = '/e2e/pages/mesh.html'): Promise<Page> {
+/**
+ * A page of its own browser context, on the harness page, with the SDK loaded. `init` runs in the page before its
+ * own scripts (Playwright addInitScript: a self-contained function, e.g. one that wraps a browser API).
+ */
+export async function openPeer(browser: Browser, path = '/e2e/pages/mesh.html', init?: () => void): Promise<Page> {
   const context = await browser.newContext();
   await context.grantPermissions(['camera', 'microphone']);
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
   page.on('response', (res) => { if (res.status() === 404) console.error('[404] ' + res.url()); });

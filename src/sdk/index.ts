@@ -24,6 +24,7 @@ export type {
 } from './types.ts';
 export { MeshError } from '../protocol/errors.ts';
 export type { ErrorCode } from '../protocol/errors.ts';
+export type { LeaseFailure } from '../protocol/coordinator.ts';
 export { MICRO } from '../protocol/coordinator.ts';
 export type { CreditLink, JobWait, LinkCreditsResult } from '../protocol/coordinator.ts';
 export { CLAIM_HASH, offerCredits, type OfferOutcome, type ReceivedOffer, receiveCreditOffer, type SignedCreditLink } from './credit-link.ts';

@@ -3,7 +3,12 @@
  * inputs, take outputs, check them), compare replicated shards within the job's tolerance, pay accepted runs
  * with signed receipts, complain about bad ones, and settle when the coordinator reports the job's end. A
  * lease whose link dies is rejected as 'transfer-failed' unless the coordinator already released it, so a
- * shard is never silently lost.
+ * shard is never silently lost; one the contributor failed (it says so on the link) is rejected only when the
+ * coordinator does not release it first, since a contributor reports its own faults to the coordinator too, and
+ * those are not held against its output.
+ *
+ * Every handle settles (job-end.ts): the job's status is watched (job-watch.ts), so a job that ended while the
+ * client was away, or that the coordinator no longer knows, ends here too.
  *
  * The coordinator decides: a shard counts as done only when its `verdict` arrives, and its output is the
  * output of a run that claimed the verdict's hash. A shard the client paid early (it did not know a replica
@@ -13,9 +18,12 @@ import { toBase64Url } from '../core/encoding.ts';
 import type { Tolerance } from '../core/verify.ts';
 import { type JobSpec, type JobStatus, type Lease, type Receipt, signedText, type SubmitResult } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
+import { RemoteFailure } from '../mesh/lease-inbox.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
+import { CostRecord, endError, lostError } from './job-end.ts';
 import type { JobPlan } from './job-plan.ts';
 import { rejectReason, transferLease } from './lease-transfer.ts';
+import { isJobStatus, JobWatch } from './job-watch.ts';
 import type { JobPush, JobRouter, SessionContext } from './session.ts';
 import { ShardTally, type Verdict } from './shard-tally.ts';
 import type { JobCost, JobHandle, JobProgress } from './types.ts';
@@ -31,6 +39,11 @@ export interface ResolvedJobOptions {
 
 /** Retries of a receipt refused with 'conflict' (about 8 s in all). */
 const RECEIPT_RETRIES = 5;
+/**
+ * How long a lease the contributor failed on the link waits for the coordinator to release it (the contributor's
+ * own report, `fail`, travels through the coordinator) before this client rejects it as 'transfer-failed'.
+ */
+export const RELEASE_WAIT_MS = 3_000;
 
 type RejectReason = 'hash-mismatch' | 'verification-failed' | 'transfer-failed' | 'bad-output';
 
@@ -59,7 +72,8 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   #resolveCost!: (cost: JobCost) => void;
   #rejectCost!: (err: Error) => void;
   #resultDone = false;
-  #onWelcome = () => void this.#refreshStatus();
+  readonly #cost = new CostRecord();
+  #watch: JobWatch | undefined;
 
   constructor(ctx: SessionContext, router: JobRouter, plan: Promise<JobPlan<T>>, options: ResolvedJobOptions) {
     super();
@@ -79,7 +93,14 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     if (this.#finished) return;
     this.#cancelRequested = true;
     if (this.#id === undefined) return; // #start cancels right after submitting
-    const answer = await this.#ctx.coordinator.request<unknown>({ type: 'cancel', jobId: this.#id }, { idempotent: true });
+    let answer: unknown;
+    try {
+      answer = await this.#ctx.coordinator.request<unknown>({ type: 'cancel', jobId: this.#id }, { idempotent: true });
+    } catch (err) {
+      if (!(err instanceof MeshError) || err.code !== 'not-found') throw err;
+      this.#lost();
+      return;
+    }
     const status = isJobStatus(answer) ? answer : isJobStatus((answer as { status?: unknown } | null)?.status) ? (answer as { status: JobStatus }).status : undefined;
     if (status) this.#finish(status);
   }
@@ -87,7 +108,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   /** Handles a push routed to this job. */
   onPush(frame: JobPush): void {
     if (frame.type === 'assigned') this.#onAssigned(frame.lease);
-    else if (frame.type === 'released') this.#onReleased(frame.leaseId);
+    else if (frame.type === 'released') this.#onReleased(frame);
     else if (frame.type === 'verdict') this.#onVerdict(frame.shard, frame.state, frame.outputHash);
     else this.#onStatus(frame.status);
   }
@@ -110,7 +131,13 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
       const signature = await this.#ctx.identity.sign(signedText('job', job));
       const submitted = await this.#ctx.coordinator.request<SubmitResult>({ type: 'submit', job, signature });
       this.#id = submitted.jobId;
-      this.#ctx.coordinator.addEventListener('welcome', this.#onWelcome);
+      this.#cost.held(submitted.escrow);
+      if (submitted.status) this.#cost.status(submitted.status);
+      this.#watch = new JobWatch(this.#ctx.coordinator, submitted.jobId, {
+        running: (status) => this.#cost.status(status),
+        ended: (status) => this.#finish(status),
+        lost: () => this.#lost(),
+      });
       this.#router.register(submitted.jobId, this);
       this.#resolveId(submitted.jobId);
       if (submitted.status && submitted.status.state !== 'running') this.#finish(submitted.status);
@@ -144,6 +171,10 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
       this.#tryDecide(lease.shard);
     } catch (err) {
       if (signal.aborted || this.#finished) return; // released or over: the coordinator already knows
+      // The contributor failed the lease: it reports why to the coordinator, which releases the lease (its own
+      // fault or a job it cannot run, never a wrong output); reject it only if that does not come.
+      if (err instanceof RemoteFailure) await aborted(signal, RELEASE_WAIT_MS);
+      if (signal.aborted || this.#finished) return;
       tally.drop(lease.leaseId);
       this.#reject(lease, rejectReason(err));
       this.#progress({ shard: lease.shard, contributor: lease.contributor, state: 'failed' });
@@ -178,7 +209,8 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     const signature = await this.#ctx.identity.sign(signedText('receipt', receipt));
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#ctx.coordinator.request({ type: 'receipt', receipt, signature }, { idempotent: true });
+        const paid = await this.#ctx.coordinator.request<{ amount?: unknown; fee?: unknown } | null>({ type: 'receipt', receipt, signature }, { idempotent: true });
+        if (typeof paid?.amount === 'number' && typeof paid.fee === 'number') this.#cost.receipt(leaseId, paid.amount, paid.fee);
         recordReceipt({ leaseId, jobId: receipt.jobId, kind: 'paid', receipt, signature, at: Date.now() }).catch(() => {});
         return;
       } catch (err) {
@@ -196,12 +228,16 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
       .catch(() => {});
   }
 
-  #onReleased(leaseId: string): void {
+  #onReleased(frame: Extract<JobPush, { type: 'released' }>): void {
+    const { leaseId } = frame;
     const entry = this.#leases.get(leaseId);
     this.#leases.delete(leaseId);
-    entry?.ctrl.abort(new MeshError('cancelled', `Cannot finish lease ${leaseId} as the coordinator released it`));
+    entry?.ctrl.abort(new MeshError('cancelled', `Cannot finish lease ${leaseId} as the coordinator released it (${frame.reason})`));
     const shard = entry?.lease.shard ?? this.#tallies.findIndex((t) => t.run(leaseId));
+    const contributor = entry?.lease.contributor ?? this.#tallies[shard]?.run(leaseId)?.contributor;
     this.#tallies[shard]?.drop(leaseId);
+    if (this.#finished || shard < 0) return;
+    this.#progress({ shard, contributor, state: 'released', reason: frame.reason, ...(frame.failure ? { failure: frame.failure } : {}) });
   }
 
   /** The coordinator decided shard `shard` (with its output's hash), or waived its verification (no hash). */
@@ -237,6 +273,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
 
   #onStatus(status: JobStatus): void {
     if (status.state === 'running') {
+      this.#cost.status(status);
       this.#progress({ state: 'running' });
       return;
     }
@@ -253,33 +290,36 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     }
   }
 
-  async #refreshStatus(): Promise<void> {
-    if (this.#finished || this.#id === undefined) return;
-    try {
-      const status = await this.#ctx.coordinator.request<unknown>({ type: 'job', jobId: this.#id });
-      if (isJobStatus(status) && status.state !== 'running') this.#finish(status);
-    } catch {
-      // The next push or reconnect tries again.
-    }
-  }
-
   #finish(status: JobStatus): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#cleanup();
-    this.#resolveCost({ spent: status.spent, fees: status.fees, refunded: status.refunded, escrow: status.escrow });
-    if (!this.#resultDone) {
+    this.#resolveCost(this.#cost.final(status));
+    const error = this.#resultDone ? undefined : endError(status, this.#count(), this.#cancelRequested);
+    if (error) {
       this.#resultDone = true;
-      this.#rejectResult(
-        status.state === 'cancelled'
-          ? new MeshError('cancelled', `Cannot finish job ${status.jobId} as it was cancelled`)
-          : new MeshError('lease-expired', `Cannot finish job ${status.jobId} as it ended '${status.state}' with ${this.#settled.size} of ${this.#tallies.length} shards settled`),
-      );
+      this.#rejectResult(error);
     }
-    this.#progress({ state: status.state });
+    this.#progress({ state: status.state, error });
     this.#ctx.balanceChanged();
   }
 
+  /** The coordinator no longer knows the job: it ends on this client's own record. */
+  #lost(): void {
+    if (this.#finished || this.#id === undefined) return;
+    this.#finished = true;
+    this.#cleanup();
+    this.#resolveCost(this.#cost.own());
+    const error = this.#resultDone ? undefined : lostError(this.#id, this.#count());
+    if (error) {
+      this.#resultDone = true;
+      this.#rejectResult(error);
+    }
+    this.#progress({ state: 'lost', error });
+    this.#ctx.balanceChanged();
+  }
+
+  /** Ends the run with `err` (the submit failed, or the session closed): a submitted job's cost is the own record. */
   #fail(err: Error): void {
     if (this.#finished) return;
     this.#finished = true;
@@ -287,20 +327,28 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     this.#rejectId(err);
     if (!this.#resultDone) this.#rejectResult(err);
     this.#resultDone = true;
-    this.#rejectCost(err);
+    if (this.#id === undefined) this.#rejectCost(err);
+    else this.#resolveCost(this.#cost.own());
   }
 
   #cleanup(): void {
     for (const { ctrl } of this.#leases.values()) ctrl.abort(new MeshError('cancelled', 'Cannot finish the lease as the job ended'));
     this.#leases.clear();
+    this.#watch?.stop();
     if (this.#id !== undefined) this.#router.unregister(this.#id);
-    this.#ctx.coordinator.removeEventListener('welcome', this.#onWelcome);
   }
 
-  #progress(p: { state: string; shard?: number | undefined; contributor?: string | undefined }): void {
+  #count(): { done: number; total: number } {
+    return { done: this.#settled.size, total: this.#tallies.length };
+  }
+
+  #progress(p: Omit<JobProgress, 'done' | 'total' | 'shard' | 'contributor' | 'error'> & { shard?: number | undefined; contributor?: string | undefined; error?: MeshError | undefined }): void {
     const detail: JobProgress = { done: this.#settled.size, total: this.#tallies.length, state: p.state };
     if (p.shard !== undefined) detail.shard = p.shard;
     if (p.contributor !== undefined) detail.contributor = p.contributor;
+    if (p.reason !== undefined) detail.reason = p.reason;
+    if (p.failure !== undefined) detail.failure = p.failure;
+    if (p.error !== undefined) detail.error = { code: p.error.code, message: p.error.message };
     this.dispatchEvent(new CustomEvent<JobProgress>('progress', { detail }));
   }
 
@@ -310,7 +358,16 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   }
 }
 
-function isJobStatus(v: unknown): v is JobStatus {
-  return typeof v === 'object' && v !== null && typeof (v as JobStatus).jobId === 'string' && typeof (v as JobStatus).state === 'string' &&
-    typeof (v as JobStatus).spent === 'number';
+/** Resolves when `signal` aborts or after `ms`, whichever comes first. */
+function aborted(signal: AbortSignal, ms: number): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
 }

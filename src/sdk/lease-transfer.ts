@@ -66,11 +66,14 @@ export async function transferLease(link: PeerLink, lease: Lease, job: LeaseJob,
   }
 }
 
-/** The `reject` reason for a failed lease transfer. */
+/**
+ * The `reject` reason for a failed lease transfer. A failure the contributor reported on the link
+ * (RemoteFailure: its worker crashed, its GPU was lost, it could not run the shard) produced no output, so it is
+ * never 'bad-output', which the coordinator takes as evidence against a result: at worst the transfer failed.
+ * 'bad-output' is for outputs this side received and found wrong (declared shapes that cannot be the shard's).
+ */
 export function rejectReason(err: unknown): 'hash-mismatch' | 'bad-output' | 'transfer-failed' {
-  if (!(err instanceof MeshError)) return 'transfer-failed';
-  // The contributor's own report: a compute failure is its fault, anything else (our inputs, a timeout) is not.
-  if (err instanceof RemoteFailure) return err.code === 'onnx-failed' || err.code.startsWith('gpu-') ? 'bad-output' : 'transfer-failed';
+  if (!(err instanceof MeshError) || err instanceof RemoteFailure) return 'transfer-failed';
   if (err.code === 'hash-mismatch') return 'hash-mismatch';
   if (err.code === 'invalid-message') return 'bad-output';
   return 'transfer-failed';

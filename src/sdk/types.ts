@@ -1,5 +1,6 @@
 /** The public types of the Meshwork SDK (see src/sdk/index.ts). */
-import type { JobDetail, JobStatus, LinkCreditsResult } from '../protocol/coordinator.ts';
+import type { JobDetail, JobStatus, LeaseFailure, LinkCreditsResult } from '../protocol/coordinator.ts';
+import type { ErrorCode } from '../protocol/errors.ts';
 import type { SignedCreditLink } from './credit-link.ts';
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';
@@ -43,30 +44,65 @@ export interface Mesh extends EventTarget {
   close(): Promise<void>;
 }
 
-/** A running job. Events: 'progress' (CustomEvent<JobProgress>). */
+/**
+ * A running job. Events: 'progress' (CustomEvent<JobProgress>). Every handle settles: once the job is over
+ * `result` resolves or rejects with a MeshError, and `cost` resolves, whether the coordinator reported the end,
+ * no longer knows the job, or the session closed first.
+ */
 export interface JobHandle<T> extends EventTarget {
   readonly jobId: Promise<string>;
+  /**
+   * The assembled outputs; rejects with a MeshError when the job ended without them: the coordinator's reason
+   * when it gave one (a 'failed' job: e.g. 'invalid-message' when contributors found the job wrong,
+   * 'no-capable-peer' when none can run it), 'cancelled', 'lease-expired' (deadline passed), or 'not-found'
+   * when the coordinator no longer knows the job (it restarted without its state).
+   */
   readonly result: Promise<T>;
-  /** Resolves when the job settles (done, cancelled or expired). */
+  /**
+   * Resolves once the job is over (done, cancelled, expired, failed, or lost by the coordinator; see
+   * JobCost.source); rejects only when the job was never accepted (the submit failed).
+   */
   readonly cost: Promise<JobCost>;
   cancel(): Promise<void>;
 }
 
-/** Progress of a job: settled shards out of the total, and the shard that just changed. */
+/**
+ * Progress of a job: settled shards out of the total, and the shard that just changed. `state` is 'running'
+ * for a job-wide update; for one shard 'assigned', 'released' (the coordinator took the lease back; see `reason`
+ * and `failure`), 'failed' (its transfer failed here), 'disputed', 'unverified' or 'settled'; and on the last
+ * event the job's end: 'done', 'cancelled', 'expired', 'failed', or 'lost' (the coordinator no longer knows it).
+ */
 export interface JobProgress {
   done: number;
   total: number;
   shard?: number;
   contributor?: string;
   state: string;
+  /** A shard 'released': the coordinator's reason (e.g. "failed: bad-input: ..."). */
+  reason?: string;
+  /** A shard 'released' because its contributor reported this fault (it is not held against its output). */
+  failure?: LeaseFailure;
+  /** The last event of a job that ended without its result: the code and message `result` rejects with. */
+  error?: { code: ErrorCode; message: string };
 }
 
-/** What a job cost, in micro-credits: paid to contributors, fees, refunded, and still held. */
+/**
+ * What a job cost, in micro-credits: paid to contributors, fees, refunded, and the escrow held at submission.
+ * With `source` 'coordinator' these are the coordinator's final figures and spent + fees + refunded = escrow.
+ * With `source` 'client' the coordinator could not say (it no longer knows the job, or the session closed
+ * first): spent and fees are what this client knows was paid (the answers to its receipts, and the latest
+ * status the coordinator sent), refunded is what that status said, and `unknown` is the rest of the escrow,
+ * which the coordinator refunds when it ends the job (or lost with its ledger); check the balance.
+ */
 export interface JobCost {
   spent: number;
   fees: number;
   refunded: number;
   escrow: number;
+  /** Micro-credits of the escrow this client cannot account for (0 with source 'coordinator'). */
+  unknown: number;
+  /** Whose figures these are: the coordinator's final status, or this client's own record. */
+  source: 'coordinator' | 'client';
 }
 
 /** A tensor handed to the SDK: any typed-array view over its elements. */
