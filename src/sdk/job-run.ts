@@ -16,7 +16,7 @@
  */
 import { toBase64Url } from '../core/encoding.ts';
 import type { Tolerance } from '../core/verify.ts';
-import { type JobSpec, type JobStatus, type Lease, type Receipt, signedText, type SubmitResult } from '../protocol/coordinator.ts';
+import { type JobSpec, type JobStatus, type JobWait, type Lease, type Receipt, signedText, type SubmitResult } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { RemoteFailure } from '../mesh/lease-inbox.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
@@ -64,6 +64,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   #tallies: ShardTally[] = [];
   #id: string | undefined;
   #finished = false;
+  #wait: JobWait | undefined;
   #cancelRequested = false;
   #resolveId!: (id: string) => void;
   #rejectId!: (err: Error) => void;
@@ -110,7 +111,17 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     if (frame.type === 'assigned') this.#onAssigned(frame.lease);
     else if (frame.type === 'released') this.#onReleased(frame);
     else if (frame.type === 'verdict') this.#onVerdict(frame.shard, frame.state, frame.outputHash);
+    else if (frame.type === 'waiting') this.#onWait(frame.wait ?? undefined);
     else this.#onStatus(frame.status);
+  }
+
+  /** Why the job's queued shards wait (undefined: none waits any more); told once per change. */
+  #onWait(wait: JobWait | undefined): void {
+    if (this.#finished || JSON.stringify(wait) === JSON.stringify(this.#wait)) return;
+    const was = this.#wait;
+    this.#wait = wait;
+    if (wait) this.#progress({ state: 'waiting', wait });
+    else if (was && this.#settled.size < this.#tallies.length) this.#progress({ state: 'running' });
   }
 
   async #start(planPromise: Promise<JobPlan<T>>): Promise<void> {
@@ -274,7 +285,8 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   #onStatus(status: JobStatus): void {
     if (status.state === 'running') {
       this.#cost.status(status);
-      this.#progress({ state: 'running' });
+      // Status pushes follow payments: they say nothing new to the page unless the wait changed.
+      this.#onWait(status.wait);
       return;
     }
     this.#finish(status);
@@ -342,13 +354,16 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     return { done: this.#settled.size, total: this.#tallies.length };
   }
 
-  #progress(p: Omit<JobProgress, 'done' | 'total' | 'shard' | 'contributor' | 'error'> & { shard?: number | undefined; contributor?: string | undefined; error?: MeshError | undefined }): void {
+  #progress(
+    p: Omit<JobProgress, 'done' | 'total' | 'shard' | 'contributor' | 'error' | 'wait'> & { shard?: number | undefined; contributor?: string | undefined; error?: MeshError | undefined; wait?: JobWait | undefined },
+  ): void {
     const detail: JobProgress = { done: this.#settled.size, total: this.#tallies.length, state: p.state };
     if (p.shard !== undefined) detail.shard = p.shard;
     if (p.contributor !== undefined) detail.contributor = p.contributor;
     if (p.reason !== undefined) detail.reason = p.reason;
     if (p.failure !== undefined) detail.failure = p.failure;
     if (p.error !== undefined) detail.error = { code: p.error.code, message: p.error.message };
+    if (p.wait !== undefined) detail.wait = p.wait;
     this.dispatchEvent(new CustomEvent<JobProgress>('progress', { detail }));
   }
 

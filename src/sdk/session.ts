@@ -17,7 +17,7 @@ export interface SessionContext {
 }
 
 /** Client-side pushes about one job. */
-export type JobPush = Extract<PushFrame, { type: 'assigned' | 'released' | 'job' | 'verdict' }>;
+export type JobPush = Extract<PushFrame, { type: 'assigned' | 'released' | 'job' | 'verdict' | 'waiting' }>;
 
 /** Receives the pushes of one job. */
 export interface JobListener {
@@ -30,7 +30,7 @@ const MAX_ORPHANS_PER_JOB = 1024;
 const ORPHAN_TTL_MS = 60_000;
 
 /**
- * Routes `assigned`/`released`/`job`/`verdict` pushes to the run of their job. The coordinator may push a job's first
+ * Routes `assigned`/`released`/`job`/`verdict`/`waiting` pushes to the run of their job. The coordinator may push a job's first
  * lease before the `submit` answer reaches us, so pushes for a job id not yet registered wait a while.
  */
 export class JobRouter {
@@ -38,7 +38,7 @@ export class JobRouter {
   readonly #orphans = new Map<string, { frames: JobPush[]; timer: ReturnType<typeof setTimeout> }>();
 
   constructor(coordinator: CoordinatorClient) {
-    for (const type of ['assigned', 'released', 'job', 'verdict'] as const) {
+    for (const type of ['assigned', 'released', 'job', 'verdict', 'waiting'] as const) {
       coordinator.addEventListener(type, (e) => this.route((e as CustomEvent<JobPush>).detail));
     }
   }

@@ -1,5 +1,5 @@
 /** The public types of the Meshwork SDK (see src/sdk/index.ts). */
-import type { JobDetail, JobStatus, LeaseFailure, LinkCreditsResult } from '../protocol/coordinator.ts';
+import type { JobDetail, JobStatus, JobWait, LeaseFailure, LinkCreditsResult } from '../protocol/coordinator.ts';
 import type { ErrorCode } from '../protocol/errors.ts';
 import type { SignedCreditLink } from './credit-link.ts';
 import type { Capabilities } from '../protocol/capabilities.ts';
@@ -84,6 +84,9 @@ export interface JobProgress {
   failure?: LeaseFailure;
   /** The last event of a job that ended without its result: the code and message `result` rejects with. */
   error?: { code: ErrorCode; message: string };
+  /** 'waiting': why the job's queued shards wait (nobody online, bid below the lowest ask, busy contributors with
+   * the queue position and an ETA, a verifier awaited...), as the coordinator explains it. */
+  wait?: JobWait;
 }
 
 /**
