@@ -14,6 +14,7 @@ import { refineMatmul, tunedMatmul } from './gpu/tuned-matmul.ts';
 import { runWgsl, sharedGpu } from './gpu/runner.ts';
 import { runOnnx } from './onnx/runner.ts';
 import { OnnxSessions } from './onnx/sessions.ts';
+import { selfTest } from './self-test.ts';
 
 installWireErrors(Comlink.transferHandlers);
 
@@ -84,6 +85,20 @@ const api: ComputeWorkerApi = {
   },
   async configure(opts) {
     sessions.configure(opts);
+  },
+  holdLock(lockName: string) {
+    const locks = globalThis.navigator?.locks;
+    if (!locks) return Promise.resolve(false);
+    // The lock is released only when this worker is gone: the callback's promise never settles.
+    return new Promise<boolean>((resolve) => {
+      locks.request(lockName, () => {
+        resolve(true);
+        return new Promise<never>(() => {});
+      }).catch(() => resolve(false));
+    });
+  },
+  selfTest(opts) {
+    return selfTest(sessions, opts);
   },
 };
 

@@ -54,3 +54,18 @@ Deno.test('Lane.fail() rejects running, queued and later tasks with the given er
     if (err !== boom) throw new Error(`expected the lane error, got ${String(err)}`);
   }
 });
+
+Deno.test('Lane rejects a queued task with timeout once its deadline passes, and runs the rest', async () => {
+  const lane = new Lane('gpu');
+  const ran: string[] = [];
+  const first = lane.run(async () => {
+    await sleep(60);
+    ran.push('first');
+  });
+  const late = lane.run(async () => void ran.push('late'), { deadline: Date.now() + 20 });
+  const third = lane.run(async () => void ran.push('third'));
+  const err = await late.then(() => undefined, (e: unknown) => e as { code?: string; message: string });
+  if (err?.code !== 'timeout' || !/before its deadline/.test(err.message)) throw new Error(`expected timeout, got ${err?.message}`);
+  await Promise.all([first, third]);
+  if (ran.join() !== 'first,third') throw new Error(ran.join());
+});

@@ -1,16 +1,31 @@
 /**
  * A lane: one worker's FIFO queue. Tasks run one at a time in arrival order, with the lane's duty cycle
- * enforced between them. A failed lane (worker crashed or pool terminated) rejects what is queued and
- * running, and every later task, with the error it failed with.
+ * enforced between them. A task may carry a deadline (its lease's expiry): one still queued when it passes
+ * rejects with MeshError 'timeout' and never runs; one already running is the worker's business (see
+ * supervisor.ts, which restarts a worker whose task outlives its deadline). A failed lane (the pool was
+ * terminated) rejects what is queued and running, and every later task, with the error it failed with.
  */
+import { MeshError } from '../protocol/errors.ts';
 import { DutyCycle } from './throttle.ts';
+
+/** Options of one lane task. */
+export interface LaneTaskOptions {
+  /** Run it without waiting for or billing the duty cycle (the probe, self-tests). Default true. */
+  throttled?: boolean;
+  /** Time (ms since the epoch) after which the task is useless: if it has not started by then it rejects. */
+  deadline?: number | undefined;
+}
 
 interface Queued {
   job: () => Promise<unknown>;
   throttled: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
+  timer?: ReturnType<typeof setTimeout>;
 }
+
+/** setTimeout's longest delay; later deadlines are checked again when it fires. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
 
 /** A FIFO queue in front of one worker. */
 export class Lane {
@@ -35,11 +50,15 @@ export class Lane {
     return this.#queue.length + (this.#running ? 1 : 0);
   }
 
-  /** Queues `job`; `throttled: false` (e.g. the probe) runs it without billing the duty cycle. */
-  run<T>(job: () => Promise<T>, opts: { throttled?: boolean } = {}): Promise<T> {
+  /** Queues `job`; see LaneTaskOptions for `throttled` and `deadline`. */
+  run<T>(job: () => Promise<T>, opts: LaneTaskOptions = {}): Promise<T> {
     if (this.#failed) return Promise.reject(this.#failed.err);
+    const { deadline } = opts;
+    if (deadline !== undefined && deadline <= Date.now()) return Promise.reject(this.#lateError(deadline, 0));
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ job, throttled: opts.throttled ?? true, resolve: resolve as (v: unknown) => void, reject });
+      const q: Queued = { job, throttled: opts.throttled ?? true, resolve: resolve as (v: unknown) => void, reject };
+      this.#queue.push(q);
+      if (deadline !== undefined) this.#expireAt(q, deadline, Date.now());
       if (!this.#pumping) void this.#pump();
     });
   }
@@ -50,8 +69,27 @@ export class Lane {
     this.#failed = { err };
     const all = [...(this.#running ? [this.#running] : []), ...this.#queue.splice(0)];
     this.#running = undefined;
-    for (const q of all) q.reject(err);
+    for (const q of all) {
+      clearTimeout(q.timer);
+      q.reject(err);
+    }
     this.#wake?.();
+  }
+
+  /** Takes `q` out of the queue at `deadline` if it is still waiting there. */
+  #expireAt(q: Queued, deadline: number, queuedAt: number): void {
+    q.timer = setTimeout(() => {
+      if (Date.now() < deadline) return this.#expireAt(q, deadline, queuedAt);
+      const at = this.#queue.indexOf(q);
+      if (at < 0) return;
+      this.#queue.splice(at, 1);
+      q.reject(this.#lateError(deadline, Date.now() - queuedAt));
+    }, Math.min(Math.max(deadline - Date.now(), 0), MAX_DELAY_MS));
+  }
+
+  #lateError(deadline: number, waitedMs: number): MeshError {
+    const ahead = this.size;
+    return new MeshError('timeout', `Cannot start a task on the ${this.name} lane before its deadline (${new Date(deadline).toISOString()}): it waited ${waitedMs} ms behind ${ahead} other task(s)`);
   }
 
   // #pumping drops in the same synchronous step as the final empty-queue check (no await between them),
@@ -59,10 +97,12 @@ export class Lane {
   async #pump(): Promise<void> {
     this.#pumping = true;
     while (!this.#failed && this.#queue.length > 0) {
-      const next = this.#queue[0]!;
-      if (next.throttled) await this.#idle();
+      if (this.#queue[0]!.throttled) await this.#idle();
       if (this.#failed) break;
-      this.#queue.shift();
+      // The head may have expired while the lane idled: take whatever is first now.
+      const next = this.#queue.shift();
+      if (!next) break;
+      clearTimeout(next.timer);
       this.#running = next;
       const start = performance.now();
       try {

@@ -3,15 +3,22 @@
  * cycle. The GPU lane runs WGSL (and the capability probe) on that worker's WebGPU device; the ONNX lane
  * runs onnxruntime-web with min(cores, cap-derived) WASM threads. Input buffers (and model bytes) are
  * transferred to the worker, so the caller's ArrayBuffers are detached once a task is queued.
+ *
+ * Each worker is supervised (supervisor.ts): a task may carry a deadline (its lease's expiry); a worker that
+ * crashes, is terminated or runs a task past its deadline is replaced by a fresh one, its tasks in flight reject
+ * with MeshError 'worker-crashed' or 'timeout', and the pool raises a 'fault' event, as it does for a lost GPU
+ * device. What to do about repeated faults is the contributor's call; `heal()` restarts both workers and
+ * checks them with a self-test.
  */
 import * as Comlink from 'comlink';
 import type { Capabilities } from '../protocol/capabilities.ts';
 import { MeshError } from '../protocol/errors.ts';
 import type { TensorData } from '../protocol/tensor.ts';
-import type { OnnxTask, WgslTask, MatmulTask } from '../protocol/worker.ts';
-import { Lane } from './lane.ts';
+import type { ComputeWorkerApi, MatmulTask, OnnxTask, WgslTask } from '../protocol/worker.ts';
+import { Lane, type LaneTaskOptions } from './lane.ts';
 import { buildCapabilities, hostInfo } from './probe.ts';
-import { computeWorkerUrl, type SpawnedWorker, spawnComputeWorker } from './spawn.ts';
+import { computeWorkerUrl, spawnComputeWorker } from './spawn.ts';
+import { type CrashDetail, WorkerSupervisor } from './supervisor.ts';
 import { checkCap } from './throttle.ts';
 
 /** Options of ComputePool.create(). */
@@ -31,23 +38,55 @@ export interface ComputePoolOptions {
   backgroundTuning?: boolean;
 }
 
-/** Local compute: a GPU lane and an ONNX lane, each one worker with a FIFO queue and a duty cycle. */
-export class ComputePool {
-  readonly #gpu: { lane: Lane; worker: SpawnedWorker };
-  readonly #onnx: { lane: Lane; worker: SpawnedWorker };
+/** Options of one compute task. */
+export interface TaskOptions {
+  /**
+   * Time (ms since the epoch) after which the result is useless (the lease's expiry). A task still queued then
+   * rejects with MeshError 'timeout'; one still running counts as a hung worker, which is replaced.
+   */
+  deadline?: number | undefined;
+}
+
+/** Detail of the pool's 'fault' event: a worker crashed, hung or was terminated, or the GPU device was lost. */
+export interface FaultDetail {
+  lane: 'gpu' | 'onnx';
+  failure: 'worker-crashed' | 'timeout' | 'device-lost';
+  message: string;
+}
+
+type Api = Comlink.Remote<ComputeWorkerApi>;
+
+interface Side {
+  readonly name: 'gpu' | 'onnx';
+  readonly lane: Lane;
+  readonly worker: WorkerSupervisor<Api>;
+}
+
+/** Longest wait for the ONNX worker to say whether it holds a session (it may be busy in a long run). */
+const SESSION_QUERY_MS = 2_000;
+/** Longest time a self-test may take (a fresh worker loads the ORT runtime and a GPU device first). */
+const SELF_TEST_MS = 60_000;
+
+/**
+ * Local compute: a GPU lane and an ONNX lane, each one supervised worker with a FIFO queue and a duty cycle.
+ * Events: 'fault' (CustomEvent<FaultDetail>).
+ */
+export class ComputePool extends EventTarget {
+  readonly #gpu: Side;
+  readonly #onnx: Side;
   #capabilities: Promise<Capabilities> | undefined;
   #terminated = false;
   #backgroundTuning = true;
   #refining = false;
 
-  private constructor(gpu: SpawnedWorker, onnx: SpawnedWorker, cpuCap: number, gpuCap: number) {
-    this.#gpu = { lane: new Lane('gpu', gpuCap), worker: gpu };
-    this.#onnx = { lane: new Lane('onnx', cpuCap), worker: onnx };
-    for (const { lane, worker } of [this.#gpu, this.#onnx]) {
-      // A worker that fails to load or crashes would leave comlink calls pending forever: fail its lane.
-      worker.worker.addEventListener('error', (ev) => {
-        ev.preventDefault();
-        lane.fail(new MeshError('internal', `Cannot run the ${lane.name} compute worker as it failed: ${ev.message || 'script error'}`));
+  private constructor(gpu: WorkerSupervisor<Api>, onnx: WorkerSupervisor<Api>, cpuCap: number, gpuCap: number) {
+    super();
+    this.#gpu = { name: 'gpu', lane: new Lane('gpu', gpuCap), worker: gpu };
+    this.#onnx = { name: 'onnx', lane: new Lane('onnx', cpuCap), worker: onnx };
+    for (const side of [this.#gpu, this.#onnx]) {
+      side.worker.addEventListener('crash', (e) => {
+        const { failure, message } = (e as CustomEvent<CrashDetail>).detail;
+        this.#fault({ lane: side.name, failure, message });
       });
     }
   }
@@ -58,14 +97,16 @@ export class ComputePool {
     const gpuCap = checkCap('gpuCap', opts.gpuCap ?? 1);
     const assetBase = new URL(opts.assetBase ?? '/', location.href).href;
     const script = opts.workerUrl === undefined ? computeWorkerUrl() : new URL(opts.workerUrl, location.href);
-    const pool = new ComputePool(spawnComputeWorker('meshwork-gpu', script), spawnComputeWorker('meshwork-onnx', script), cpuCap, gpuCap);
+    const supervised = (name: 'gpu' | 'onnx', threads: number) => new WorkerSupervisor<Api>({
+      name,
+      spawn: () => spawnComputeWorker(`meshwork-${name}`, script),
+      // Every fresh worker is configured before its first task.
+      init: (api) => api.configure({ threads, assetBase }),
+    });
+    const pool = new ComputePool(supervised('gpu', 1), supervised('onnx', ortThreads(hostInfo().cores, cpuCap)), cpuCap, gpuCap);
     pool.#backgroundTuning = opts.backgroundTuning ?? true;
     try {
-      const threads = ortThreads(hostInfo().cores, cpuCap);
-      await Promise.all([
-        pool.#gpu.lane.run(() => pool.#gpu.worker.api.configure({ threads: 1, assetBase }), { throttled: false }),
-        pool.#onnx.lane.run(() => pool.#onnx.worker.api.configure({ threads, assetBase }), { throttled: false }),
-      ]);
+      await Promise.all([pool.#gpu.worker.start(), pool.#onnx.worker.start()]);
     } catch (err) {
       pool.terminate();
       throw err;
@@ -75,8 +116,7 @@ export class ComputePool {
 
   /** Measured capabilities: probed once on the GPU worker (benchmark included), then cached. */
   capabilities(): Promise<Capabilities> {
-    this.#capabilities ??= this.#gpu.lane
-      .run(() => this.#gpu.worker.api.probe(), { throttled: false })
+    this.#capabilities ??= this.#task(this.#gpu, (api) => api.probe(), { throttled: false }, 'the capability probe')
       .then((probe) => buildCapabilities(probe, hostInfo()));
     this.#capabilities.catch(() => (this.#capabilities = undefined));
     this.#capabilities.then((caps) => {
@@ -92,13 +132,12 @@ export class ComputePool {
   async #refineTuning(): Promise<void> {
     if (this.#refining) return;
     this.#refining = true;
-    const { lane, worker } = this.#gpu;
     try {
       for (;;) {
         await new Promise((r) => setTimeout(r, REFINE_PAUSE_MS));
         if (this.#terminated) return;
-        if (lane.size > 0) continue;
-        const r = await lane.run(() => worker.api.refineTuning());
+        if (this.#gpu.lane.size > 0) continue;
+        const r = await this.#task(this.#gpu, (api) => api.refineTuning(), {}, 'matmul tuning');
         if (r.complete) return;
       }
     } catch (err) {
@@ -109,28 +148,62 @@ export class ComputePool {
   }
 
   /** Runs a WGSL dispatch on the GPU lane; the task's input buffers are transferred. */
-  runWgsl(task: WgslTask): Promise<TensorData[]> {
-    const { lane, worker } = this.#gpu;
-    return lane.run(() => worker.api.runWgsl(Comlink.transfer(task, transferables(task.inputs))));
+  runWgsl(task: WgslTask, opts: TaskOptions = {}): Promise<TensorData[]> {
+    return this.#task(this.#gpu, (api) => api.runWgsl(Comlink.transfer(task, transferables(task.inputs))), opts, 'a WGSL dispatch');
   }
 
   /** Runs C = A x B on the GPU lane with the adapter's tuned kernel; A's and B's buffers are transferred. */
-  runMatmul(task: MatmulTask): Promise<TensorData> {
-    const { lane, worker } = this.#gpu;
-    return lane.run(() => worker.api.runMatmul(Comlink.transfer(task, transferables([task.a, task.b]))));
+  runMatmul(task: MatmulTask, opts: TaskOptions = {}): Promise<TensorData> {
+    return this.#task(this.#gpu, (api) => api.runMatmul(Comlink.transfer(task, transferables([task.a, task.b]))), opts, 'a matmul');
   }
 
   /** Runs an ONNX inference on the ONNX lane; input buffers and model bytes are transferred. */
-  runOnnx(task: OnnxTask): Promise<TensorData[]> {
-    const { lane, worker } = this.#onnx;
+  runOnnx(task: OnnxTask, opts: TaskOptions = {}): Promise<TensorData[]> {
     const extra = task.model ? [task.model] : [];
-    return lane.run(() => worker.api.runOnnx(Comlink.transfer(task, transferables(task.inputs, extra))));
+    return this.#task(this.#onnx, (api) => api.runOnnx(Comlink.transfer(task, transferables(task.inputs, extra))), opts, 'an ONNX inference');
   }
 
-  /** Whether the ONNX worker already holds a session for the model (then `model` may be omitted). */
-  hasOnnxSession(modelHash: string): Promise<boolean> {
-    if (this.#terminated) return Promise.reject(terminatedError());
-    return this.#onnx.worker.api.hasOnnxSession(modelHash);
+  /**
+   * Whether the ONNX worker already holds a session for the model (then `model` may be omitted). False when
+   * the worker is not running (a fresh one holds nothing) or does not answer within 2 s (busy in a long run).
+   */
+  async hasOnnxSession(modelHash: string): Promise<boolean> {
+    if (this.#terminated) throw terminatedError();
+    const { worker } = this.#onnx;
+    if (!worker.alive) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SESSION_QUERY_MS)));
+    try {
+      return await Promise.race([worker.call((api) => api.hasOnnxSession(modelHash), { what: 'a session lookup' }), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Checks that both workers compute correctly: a small WGSL dispatch (when the probe found a GPU) and a tiny
+   * ONNX model, each against the CPU (see workers/self-test.ts); a worker that is not running starts first.
+   * Rejects with the first failure.
+   */
+  async selfTest(): Promise<void> {
+    const deadline = Date.now() + SELF_TEST_MS;
+    const gpu = (await this.#capabilities?.catch(() => undefined))?.gpu !== undefined;
+    await Promise.all([
+      this.#task(this.#gpu, (api) => api.selfTest({ gpu }), { throttled: false, deadline }, 'the GPU self-test'),
+      this.#task(this.#onnx, (api) => api.selfTest({ onnx: true }), { throttled: false, deadline }, 'the ONNX self-test'),
+    ]);
+  }
+
+  /** Replaces both workers with fresh ones (a new GPU device, no ORT sessions) and runs the self-test on them. */
+  async heal(): Promise<void> {
+    if (this.#terminated) throw terminatedError();
+    for (const side of [this.#gpu, this.#onnx]) side.worker.restart('healing after faults');
+    await this.selfTest();
+  }
+
+  /** Workers started so far on each lane (one each at creation; one more per crash or heal). */
+  get spawned(): { gpu: number; onnx: number } {
+    return { gpu: this.#gpu.worker.spawned, onnx: this.#onnx.worker.spawned };
   }
 
   /** Changes the duty-cycle caps (0.05..1) from the next task on; ORT's thread count stays as created. */
@@ -149,6 +222,24 @@ export class ComputePool {
       lane.fail(terminatedError());
       worker.terminate();
     }
+  }
+
+  /** Queues `fn` on a side's lane; when its turn comes it runs on that side's supervised worker. */
+  #task<T>(side: Side, fn: (api: Api) => Promise<T>, opts: TaskOptions & LaneTaskOptions, what: string): Promise<T> {
+    const { deadline } = opts;
+    const ran = side.lane.run(() => side.worker.call(fn, { deadline, what }), opts);
+    if (side.name !== 'gpu') return ran;
+    return ran.catch((err: unknown) => {
+      // The worker lives on and opens a new device for its next task, but the loss is a fault worth counting.
+      if (err instanceof MeshError && err.code === 'gpu-device-lost') this.#fault({ lane: 'gpu', failure: 'device-lost', message: err.message });
+      throw err;
+    });
+  }
+
+  #fault(detail: FaultDetail): void {
+    if (this.#terminated) return;
+    console.warn(`meshwork: ${detail.lane} worker fault (${detail.failure}): ${detail.message}`);
+    this.dispatchEvent(new CustomEvent<FaultDetail>('fault', { detail }));
   }
 }
 

@@ -17,7 +17,16 @@ export type ErrorCode =
   | 'onnx-failed'
   | 'transfer-failed'
   | 'cancelled'
-  | 'internal';
+  | 'internal'
+  // Why a contributor could not finish a lease (coordinator.ts LEASE_FAILURES): its own local faults...
+  | 'worker-crashed'
+  | 'timeout'
+  | 'device-lost'
+  | 'cache-corrupt'
+  | 'out-of-memory'
+  // ...or a shard it cannot run as given.
+  | 'unsupported'
+  | 'bad-input';
 
 /** An error that keeps its `code` (and `name`) across worker, peer and coordinator boundaries. */
 export class MeshError extends Error {

@@ -74,4 +74,16 @@ export interface ComputeWorkerApi {
    * dist root whose `ort/` folder holds the ORT runtime files (default: the worker's origin root).
    */
   configure(opts: { threads: number; assetBase?: string }): Promise<void>;
+  /**
+   * Takes the Web Lock `name` and holds it for the worker's whole life; resolves true once it is held (false
+   * without Web Locks). The page queues for the same lock to learn when the worker is gone.
+   */
+  holdLock(name: string): Promise<boolean>;
+  /**
+   * A small check that this worker computes correctly (after a fault, before its contributor takes work again):
+   * `gpu`: a WGSL dispatch on this worker's device, checked against the CPU; `onnx`: a tiny model through ORT's
+   * wasm runtime, checked likewise. Rejects with the failure (MeshError 'gpu-unavailable' when `gpu` is asked
+   * for and no adapter exists).
+   */
+  selfTest(opts: { gpu?: boolean; onnx?: boolean }): Promise<{ ms: number }>;
 }

@@ -2,8 +2,10 @@
  * Donating this browser's cycles: start a compute pool, register measured capabilities and an ask price,
  * and run leases the coordinator assigns when their client connects. A lease starts only when the coordinator
  * assigned it to us AND the link's remote peer is that lease's client, so nobody can make us compute for free.
+ * Repeated compute faults, or the coordinator's 'paused' push, pause it with a reason (`pausedBy`); it then
+ * heals and resumes on its own (self-heal.ts).
  */
-import { ComputePool } from '../compute/index.ts';
+import { ComputePool, type FaultDetail } from '../compute/index.ts';
 import { DEFAULT_ASK_PRICE } from '../core/cost.ts';
 import type { PushFrame } from '../mesh/coordinator-client.ts';
 import type { ShardRequest } from '../mesh/peer-link.ts';
@@ -12,9 +14,10 @@ import { MeshError } from '../protocol/errors.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { ModelCache } from '../storage/model-cache.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
-import { type AssignFrame, LeaseRunner } from './lease-runner.ts';
+import { type AssignFrame, LeaseRunner, LocalFault } from './lease-runner.ts';
+import { SelfHealer } from './self-heal.ts';
 import type { SessionContext } from './session.ts';
-import type { ContributeOptions, ContributorState, MeshContributor, ShardEventDetail } from './types.ts';
+import type { ContributeOptions, ContributorPause, ContributorState, MeshContributor, ShardEventDetail } from './types.ts';
 
 /** Milliseconds a `shard` request waits for its `assign` push (both race from the coordinator). */
 export const ASSIGN_WAIT_MS = 5_000;
@@ -32,6 +35,9 @@ export class Contributor extends EventTarget implements MeshContributor {
   #capabilities: Capabilities | undefined;
   #caps: { cpuCap?: number; gpuCap?: number } = {};
   #registration: { askPrice: number; maxConcurrent: number } | undefined;
+  #pausedBy: ContributorPause | undefined;
+  readonly #healer: SelfHealer;
+  readonly #onFault = (e: Event) => this.#healer.fault((e as CustomEvent<FaultDetail>).detail);
 
   constructor(ctx: SessionContext) {
     super();
@@ -40,6 +46,16 @@ export class Contributor extends EventTarget implements MeshContributor {
     c.addEventListener('assign', (e) => this.#onAssign((e as CustomEvent<AssignFrame>).detail));
     c.addEventListener('revoke', (e) => this.#onRevoke((e as CustomEvent<Extract<PushFrame, { type: 'revoke' }>>).detail));
     c.addEventListener('credited', (e) => this.#onCredited((e as CustomEvent<Extract<PushFrame, { type: 'credited' }>>).detail));
+    c.addEventListener('paused', (e) => {
+      const { reason, failures } = (e as CustomEvent<Extract<PushFrame, { type: 'paused' }>>).detail;
+      if (this.#state === 'active') this.#healer.coordinatorPaused(reason, failures);
+    });
+    this.#healer = new SelfHealer({
+      pause: (reason) => this.#autoPause(reason),
+      heal: () => this.#pool?.heal() ?? Promise.reject(new MeshError('cancelled', 'Cannot heal as the contributor stopped')),
+      resume: () => this.#autoResume(),
+      stay: (reason) => this.#pauseFor({ ...this.#pausedBy!, reason, final: true }),
+    });
     // A new coordinator session knows nothing of us: register again in the state we were in.
     c.addEventListener('welcome', () => void this.#reregister());
     ctx.network.addEventListener('shard', (e) => void this.#onShard((e as CustomEvent<ShardRequest>).detail));
@@ -48,6 +64,11 @@ export class Contributor extends EventTarget implements MeshContributor {
   /** 'stopped', 'starting', 'active' or 'paused'. */
   get state(): ContributorState {
     return this.#state;
+  }
+
+  /** Why the contributor paused on its own or was paused by the coordinator; undefined otherwise. */
+  get pausedBy(): ContributorPause | undefined {
+    return this.#pausedBy;
   }
 
   /** Capabilities measured at start. */
@@ -72,6 +93,7 @@ export class Contributor extends EventTarget implements MeshContributor {
     try {
       const pool = await ComputePool.create({ ...this.#caps, assetBase: this.#ctx.base, backgroundTuning: opts.backgroundTuning ?? true });
       this.#pool = pool;
+      pool.addEventListener('fault', this.#onFault);
       const caps = await pool.capabilities();
       this.#capabilities = caps;
       const maxConcurrent = opts.maxConcurrent ?? Math.max(1, Math.min(4, Math.floor(caps.cpu.cores / 2)));
@@ -93,18 +115,56 @@ export class Contributor extends EventTarget implements MeshContributor {
     this.#caps = { ...this.#caps, ...caps };
   }
 
-  /** Stops taking new leases (running ones finish). */
+  /** Stops taking new leases (running ones finish); during a pause of its own, keeps it paused for good. */
   async pause(): Promise<void> {
+    if (this.#state === 'paused' && this.#pausedBy) {
+      // The user's pause now: the healer must not resume it.
+      this.#pausedBy = undefined;
+      this.dispatchEvent(new CustomEvent('state', { detail: { state: this.#state } }));
+      return;
+    }
     if (this.#state !== 'active') return;
     await this.#ctx.coordinator.request({ type: 'state', state: 'paused' }, { idempotent: true });
     this.#setState('paused');
   }
 
-  /** Takes leases again after `pause()`. */
+  /** Takes leases again after `pause()`, or after a pause of its own (see `pausedBy`), whatever its cause. */
   async resume(): Promise<void> {
     if (this.#state !== 'paused') return;
     await this.#ctx.coordinator.request({ type: 'state', state: 'active' }, { idempotent: true });
+    this.#healer.reset();
+    this.#pausedBy = undefined;
     this.#setState('active');
+  }
+
+  /**
+   * The healer's pause: stop taking leases and abort those running (the workers are about to be replaced), with
+   * the reason for all to see. Only an active contributor pauses this way; a user's pause is left alone.
+   */
+  async #autoPause(reason: string): Promise<boolean> {
+    if (this.#state !== 'active') return false;
+    const by = reason.startsWith('paused by the coordinator') ? 'coordinator' : 'self';
+    this.#pauseFor({ by, reason, since: Date.now(), final: false });
+    console.warn(`meshwork: contributor paused: ${reason}`);
+    for (const runner of this.#runners.values()) runner.abort(`the contributor paused: ${reason}`);
+    await this.#ctx.coordinator.request({ type: 'state', state: 'paused' }, { idempotent: true }).catch(() => {});
+    return true;
+  }
+
+  /** The healer's resume: only of its own pause, which neither the user nor stop() has ended meanwhile. */
+  async #autoResume(): Promise<boolean> {
+    if (this.#state !== 'paused' || !this.#pausedBy || this.#pausedBy.final) return false;
+    await this.#ctx.coordinator.request({ type: 'state', state: 'active' }, { idempotent: true });
+    if (this.#state !== 'paused' || !this.#pausedBy) return false;
+    this.#pausedBy = undefined;
+    this.#setState('active');
+    return true;
+  }
+
+  #pauseFor(pause: ContributorPause): void {
+    this.#pausedBy = pause;
+    this.#state = 'paused';
+    this.dispatchEvent(new CustomEvent('state', { detail: { state: this.#state, pause } }));
   }
 
   /** Unregisters, aborts running leases (their clients hear `fail`) and stops the workers. */
@@ -125,9 +185,12 @@ export class Contributor extends EventTarget implements MeshContributor {
     this.#runners.clear();
     for (const { timer } of this.#assigned.values()) clearTimeout(timer);
     this.#assigned.clear();
+    this.#pool?.removeEventListener('fault', this.#onFault);
     this.#pool?.terminate();
     this.#pool = undefined;
     this.#registration = undefined;
+    this.#pausedBy = undefined;
+    this.#healer.reset();
   }
 
   #setState(state: ContributorState): void {
@@ -192,7 +255,7 @@ export class Contributor extends EventTarget implements MeshContributor {
       this.#shardEvent({ leaseId, jobId, shard, phase: 'done', ms });
     } catch (err) {
       this.stats.shardsFailed++;
-      this.#shardEvent({ leaseId, jobId, shard, phase: 'failed', error: (err as Error).message });
+      this.#shardEvent({ leaseId, jobId, shard, phase: 'failed', error: (err as Error).message, ...(err instanceof LocalFault ? { failure: err.reason } : {}) });
     } finally {
       if (this.#runners.get(leaseId) === runner) this.#runners.delete(leaseId);
       const held = this.#assigned.get(leaseId);

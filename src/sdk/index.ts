@@ -6,6 +6,7 @@ export { connect } from './connect.ts';
 export type {
   ConnectOptions,
   ContributeOptions,
+  ContributorPause,
   ContributorState,
   InputTensor,
   JobCost,

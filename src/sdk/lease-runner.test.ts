@@ -25,23 +25,28 @@ import { transferLease } from './lease-transfer.ts';
 /** The ONNX worker's contract: sessions by model hash, built from bytes that must match the hash. */
 class PoolStandIn {
   readonly sessions = new Set<string>();
-  readonly tasks: { modelBytes: number | undefined }[] = [];
+  readonly tasks: { modelBytes: number | undefined; deadline: number | undefined }[] = [];
   /** Sessions to drop right before the next run (as the worker's LRU would for another model). */
   evictBeforeRun = false;
+  /** Thrown by the next run instead of computing (a fault of the worker or its device). */
+  fault: Error | undefined;
 
   hasOnnxSession(hash: string): Promise<boolean> {
     return Promise.resolve(this.sessions.has(hash));
   }
 
-  async runOnnx(task: OnnxTask): Promise<TensorData[]> {
-    this.tasks.push({ modelBytes: task.model?.byteLength });
+  async runOnnx(task: OnnxTask, opts: { deadline?: number | undefined } = {}): Promise<TensorData[]> {
+    this.tasks.push({ modelBytes: task.model?.byteLength, deadline: opts.deadline });
+    const fault = this.fault;
+    this.fault = undefined;
+    if (fault) throw fault;
     if (this.evictBeforeRun) {
       this.sessions.clear();
       this.evictBeforeRun = false;
     }
     if (!this.sessions.has(task.modelHash)) {
       if (!task.model) throw new MeshError('not-found', `Cannot run ONNX model ${task.modelHash} as this worker holds no session for it and no model bytes were sent`);
-      assert.equal(await sha256Hex(task.model), task.modelHash);
+      if ((await sha256Hex(task.model)) !== task.modelHash) throw new MeshError('hash-mismatch', `Cannot load ONNX model as its bytes do not hash to ${task.modelHash}`);
       this.sessions.add(task.modelHash);
     }
     const x = new Float32Array(task.inputs[0]!.data);
@@ -57,17 +62,32 @@ class PoolStandIn {
   }
 }
 
-/** The IndexedDB model cache's surface, in memory. */
+/** The IndexedDB model cache's surface, in memory; like the real one, `get` deletes what fails its hash. */
 class CacheStandIn {
   readonly models = new Map<string, ArrayBuffer>();
   reads = 0;
+  /** Skip the check on read (bytes that went bad after they were read, as the worker would find). */
+  trustOnRead = false;
+  readonly evicted: string[] = [];
   has(hash: string): Promise<boolean> {
     return Promise.resolve(this.models.has(hash));
   }
-  get(hash: string): Promise<{ hash: string; bytes: ArrayBuffer } | undefined> {
+  async get(hash: string): Promise<{ hash: string; bytes: ArrayBuffer } | undefined> {
     this.reads++;
     const bytes = this.models.get(hash);
-    return Promise.resolve(bytes && { hash, bytes: bytes.slice(0) });
+    if (bytes && !this.trustOnRead && (await sha256Hex(bytes)) !== hash) {
+      this.models.delete(hash);
+      this.evicted.push(hash);
+      return undefined;
+    }
+    return bytes && { hash, bytes: bytes.slice(0) };
+  }
+  async evictCorrupt(hash: string): Promise<boolean> {
+    const bytes = this.models.get(hash);
+    if (!bytes || (await sha256Hex(bytes)) === hash) return false;
+    this.models.delete(hash);
+    this.evicted.push(hash);
+    return true;
   }
   put(hash: string, bytes: ArrayBuffer): Promise<boolean> {
     this.models.set(hash, bytes);
@@ -92,8 +112,10 @@ async function setup() {
   const assign: AssignFrame = { type: 'assign', lease, kernel: { kind: 'onnx', model: { hash: modelHash, bytes: model.byteLength }, outputs: ['y'] }, spec };
   const pool = new PoolStandIn();
   const cache = new CacheStandIn();
-  const frames: { type: string }[] = [];
-  const coordinator = { request: (frame: { type: string }) => (frames.push(frame), Promise.resolve({})) };
+  const frames: { type: string; reason?: string }[] = [];
+  /** Frames in the order they left: coordinator requests as `coordinator:<type>`, link frames as `link:<type>`. */
+  const order: string[] = [];
+  const coordinator = { request: (frame: { type: string }) => (frames.push(frame), order.push(`coordinator:${frame.type}`), Promise.resolve({})) };
   const identity = await identityFromKeyPair(await generateKeyPair());
   const [c, k] = loopbackPair('mwSelf');
   const clientLink = new PeerLink(c);
@@ -108,6 +130,7 @@ async function setup() {
   const send = contributorLink.sendControl.bind(contributorLink);
   contributorLink.sendControl = (frame) => {
     if (frame.type === 'need') needs.push(frame.model);
+    order.push(`link:${frame.type}`);
     send(frame);
   };
   /** Runs both sides; resolves with the client's outputs and the contributor's ms. */
@@ -117,7 +140,7 @@ async function setup() {
     const out = await transferLease(clientLink, lease, { spec, inputs: sent, model, checkOutputs: () => {} }, new AbortController().signal);
     return { out, ms: await ran };
   };
-  return { modelHash, pool, cache, frames, needs, run };
+  return { modelHash, lease, pool, cache, frames, order, needs, run };
 }
 
 describe('LeaseRunner with transferLease', () => {
@@ -126,7 +149,7 @@ describe('LeaseRunner with transferLease', () => {
     t.pool.sessions.add(t.modelHash);
     const { out } = await t.run();
     assert.deepEqual(t.needs, [false]);
-    assert.deepEqual(t.pool.tasks, [{ modelBytes: undefined }]);
+    assert.deepEqual(t.pool.tasks.map((x) => x.modelBytes), [undefined]);
     assert.equal(t.cache.reads, 0);
     assert.deepEqual([...new Float32Array(out.outputs[0]!.data)], [2, 4, 6, 8]);
     assert.deepEqual(t.frames.map((f) => f.type), ['result']);
@@ -137,7 +160,7 @@ describe('LeaseRunner with transferLease', () => {
     t.cache.models.set(t.modelHash, model.slice(0));
     await t.run();
     assert.deepEqual(t.needs, [false]);
-    assert.deepEqual(t.pool.tasks, [{ modelBytes: model.byteLength }]);
+    assert.deepEqual(t.pool.tasks.map((x) => x.modelBytes), [model.byteLength]);
     assert.equal(t.cache.reads, 1);
   });
 
@@ -145,7 +168,7 @@ describe('LeaseRunner with transferLease', () => {
     const t = await setup();
     await t.run();
     assert.deepEqual(t.needs, [true]);
-    assert.deepEqual(t.pool.tasks, [{ modelBytes: model.byteLength }]);
+    assert.deepEqual(t.pool.tasks.map((x) => x.modelBytes), [model.byteLength]);
     assert.deepEqual(new Uint8Array(t.cache.models.get(t.modelHash)!), new Uint8Array(model));
   });
 
@@ -164,7 +187,50 @@ describe('LeaseRunner with transferLease', () => {
     t.pool.evictBeforeRun = true;
     const { out } = await t.run();
     assert.deepEqual(t.needs, [false]);
-    assert.deepEqual(t.pool.tasks, [{ modelBytes: undefined }, { modelBytes: model.byteLength }]);
+    assert.deepEqual(t.pool.tasks.map((x) => x.modelBytes), [undefined, model.byteLength]);
     assert.deepEqual([...new Float32Array(out.outputs[0]!.data)], [2, 4, 6, 8]);
   });
+
+  it('gives every compute call the lease\'s expiry as its deadline', async () => {
+    const t = await setup();
+    t.pool.sessions.add(t.modelHash);
+    await t.run();
+    assert.deepEqual(t.pool.tasks.map((x) => x.deadline), [t.lease.expiresAt]);
+  });
+
+  it('deletes a cached model that fails its hash on read and asks the client for it instead', async () => {
+    const t = await setup();
+    t.cache.models.set(t.modelHash, new Uint8Array(model.byteLength).fill(0xee).buffer);
+    const { out } = await t.run();
+    assert.deepEqual(t.needs, [true]);
+    assert.deepEqual(t.cache.evicted, [t.modelHash]);
+    assert.deepEqual(new Uint8Array(t.cache.models.get(t.modelHash)!), new Uint8Array(model));
+    assert.deepEqual([...new Float32Array(out.outputs[0]!.data)], [2, 4, 6, 8]);
+    assert.deepEqual(t.frames.map((f) => f.type), ['result']);
+  });
+
+  it('reports a cached model the worker finds corrupt as cache-corrupt and deletes it', async () => {
+    const t = await setup();
+    t.cache.trustOnRead = true;
+    t.cache.models.set(t.modelHash, new Uint8Array(model.byteLength).fill(0xee).buffer);
+    await assert.rejects(t.run(), (e: unknown) => e instanceof RemoteFailure && e.code === 'cache-corrupt');
+    assert.deepEqual(t.frames.map((f) => [f.type, f.reason]), [['fail', 'cache-corrupt']]);
+    assert.deepEqual(t.cache.evicted, [t.modelHash]);
+  });
+
+  for (const [thrown, reason] of [
+    [new MeshError('gpu-device-lost', 'Cannot finish GPU work as the device was destroyed'), 'device-lost'],
+    [new MeshError('worker-crashed', 'Cannot keep the onnx compute worker as it failed: boom'), 'worker-crashed'],
+    [new MeshError('timeout', 'Cannot finish an ONNX inference before its deadline'), 'timeout'],
+    [new RangeError('Array buffer allocation failed'), 'out-of-memory'],
+  ] as const) {
+    it(`reports ${thrown.message.slice(0, 40)}... to the coordinator as '${reason}' before the client hears it`, async () => {
+      const t = await setup();
+      t.pool.sessions.add(t.modelHash);
+      t.pool.fault = thrown;
+      await assert.rejects(t.run(), (e: unknown) => e instanceof RemoteFailure && e.code === reason);
+      assert.deepEqual(t.frames.map((f) => [f.type, f.reason]), [['fail', reason]]);
+      assert.deepEqual(t.order.filter((o) => o !== 'link:need'), ['coordinator:fail', 'link:fail']);
+    });
+  }
 });

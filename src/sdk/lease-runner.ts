@@ -6,29 +6,42 @@
  * the lease. `need` is answered from what is already in memory where possible (the ONNX worker's sessions,
  * else a key lookup in the model cache), and a session the worker holds is used without copying model bytes
  * into it; should the worker drop that session before the run, the bytes come from the cache instead.
+ *
+ * Healing: every pool call carries the lease's expiry as its deadline, so a hung worker cannot hold the lease
+ * past it (the pool replaces the worker). A cached model is read and checked against its hash before `need` is
+ * answered, and a corrupt one is deleted and asked of the client instead. When the compute step fails, the
+ * failure is classified (lease-failure.ts) and reported to the coordinator with `fail` before the client hears
+ * it, so the coordinator learns it as this peer's own local fault (retried elsewhere first, never counted as a
+ * wrong result) rather than as the client's complaint.
  */
 import { sha256Hex } from '../core/hash.ts';
 import type { Identity } from '../core/identity.ts';
 import { unpackTensors } from '../core/sharding.ts';
 import type { CoordinatorClient, PushFrame } from '../mesh/coordinator-client.ts';
 import type { PeerLink } from '../mesh/peer-link.ts';
-import { type ResultClaim, signedText } from '../protocol/coordinator.ts';
+import { type LeaseFailure, type ResultClaim, signedText } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import type { TensorData } from '../protocol/tensor.ts';
 import type { MatmulTask, OnnxTask, WgslTask } from '../protocol/worker.ts';
 import type { ModelCache } from '../storage/model-cache.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
+import { classifyComputeFailure, type ModelSource } from './lease-failure.ts';
 import { packOwned } from './owned-tensors.ts';
 
 /** The `assign` push that created a lease. */
 export type AssignFrame = Extract<PushFrame, { type: 'assign' }>;
 
+/** Options of a compute call: the time (ms since the epoch) after which its result is useless. */
+export interface LeaseTaskOptions {
+  deadline?: number | undefined;
+}
+
 /** The compute a lease runs on: ComputePool's task methods (declared here so this file needs no workers). */
 export interface LeaseCompute {
   hasOnnxSession(modelHash: string): Promise<boolean>;
-  runOnnx(task: OnnxTask): Promise<TensorData[]>;
-  runWgsl(task: WgslTask): Promise<TensorData[]>;
-  runMatmul(task: MatmulTask): Promise<TensorData>;
+  runOnnx(task: OnnxTask, opts?: LeaseTaskOptions): Promise<TensorData[]>;
+  runWgsl(task: WgslTask, opts?: LeaseTaskOptions): Promise<TensorData[]>;
+  runMatmul(task: MatmulTask, opts?: LeaseTaskOptions): Promise<TensorData>;
 }
 
 /** What a lease runner uses. */
@@ -41,6 +54,10 @@ export interface RunnerContext {
 
 /** Milliseconds granted past a lease's expiry for blobs still arriving. */
 const GRACE_MS = 5_000;
+/** Longest wait for the coordinator to take a `fail` report before the client hears of the failure anyway. */
+const FAIL_REPORT_MS = 3_000;
+/** Least time a compute task is given, whatever the lease's expiry says (clocks differ between machines). */
+const MIN_TASK_MS = 10_000;
 
 /** Runs one assigned lease for the client on the other end of `link`. */
 export class LeaseRunner {
@@ -75,16 +92,17 @@ export class LeaseRunner {
     const signal = this.#ctrl.signal;
     const inbox = this.link.lease(lease.leaseId);
     const waitMs = () => Math.max(lease.expiresAt - Date.now(), 1000) + GRACE_MS;
+    let where: ModelSource = 'none';
     try {
-      const where = kernel.kind === 'onnx' ? await this.#findModel(kernel.model.hash) : 'none';
+      // A cached model is read (and checked) now; a session the worker holds needs no bytes at all.
+      let model: Promise<ArrayBuffer | undefined> | undefined;
+      if (kernel.kind === 'onnx') {
+        const found = await this.#findModel(kernel.model.hash);
+        where = found.where;
+        if (found.bytes) model = Promise.resolve(found.bytes);
+      }
       signal.throwIfAborted();
       this.link.sendControl({ type: 'need', leaseId: lease.leaseId, model: where === 'peer' });
-      // A cached model is read while the inputs arrive; a session the worker holds needs no bytes at all.
-      let model: Promise<ArrayBuffer | undefined> | undefined;
-      if (where === 'cache' && kernel.kind === 'onnx') {
-        model = this.#ctx.cache.get(kernel.model.hash).then((m) => m?.bytes);
-        model.catch(() => {}); // awaited before the compute
-      }
       if (where === 'peer' && kernel.kind === 'onnx') {
         const { bytes, sha256: hash } = await inbox.nextBlob('model', waitMs());
         if (hash !== kernel.model.hash) {
@@ -99,7 +117,9 @@ export class LeaseRunner {
         throw new MeshError('hash-mismatch', `Cannot run lease ${lease.leaseId} as its inputs must hash to ${spec.inputHash}: current hash is ${inputHash}`);
       }
       signal.throwIfAborted();
-      const { outputs, ms } = await this.#compute(inputs, model);
+      const { outputs, ms } = await this.#compute(inputs, model).catch((err: unknown) => {
+        throw signal.aborted ? err : this.#localFault(err, where);
+      });
       signal.throwIfAborted();
       const packed = packOwned(outputs);
       const outputHash = await sha256Hex(packed);
@@ -124,6 +144,7 @@ export class LeaseRunner {
       return ms;
     } catch (err) {
       const error = signal.aborted ? (signal.reason as Error) : err;
+      if (error instanceof LocalFault) await this.#reportFailure(error.reason, error.message);
       this.link.sendFail(lease.leaseId, error);
       throw error;
     } finally {
@@ -133,17 +154,47 @@ export class LeaseRunner {
 
   /**
    * Where this lease's model comes from: 'session' (the ONNX worker holds one, checked in its memory),
-   * 'cache' (IndexedDB has the bytes; only the key is looked up here) or 'peer' (the client must send it).
+   * 'cache' (IndexedDB has bytes that hash to the key; they come with the answer) or 'peer' (the client must
+   * send it: also when the cached copy was corrupt, which the cache then deleted).
    */
-  async #findModel(hash: string): Promise<'session' | 'cache' | 'peer'> {
-    if (await this.#ctx.pool.hasOnnxSession(hash).catch(() => false)) return 'session';
-    return (await this.#ctx.cache.has(hash).catch(() => false)) ? 'cache' : 'peer';
+  async #findModel(hash: string): Promise<{ where: 'session' | 'cache' | 'peer'; bytes?: ArrayBuffer }> {
+    if (await this.#ctx.pool.hasOnnxSession(hash).catch(() => false)) return { where: 'session' };
+    if (!(await this.#ctx.cache.has(hash).catch(() => false))) return { where: 'peer' };
+    const cached = await this.#ctx.cache.get(hash).catch(() => undefined);
+    return cached ? { where: 'cache', bytes: cached.bytes } : { where: 'peer' };
+  }
+
+  /**
+   * Turns a failure of the compute step into a LocalFault with its class, or passes it on when it is none of
+   * this peer's to report. Model bytes from the cache that the worker found wrong are deleted from it first, so
+   * the next lease asks the client for them.
+   */
+  #localFault(err: unknown, where: ModelSource): unknown {
+    const failure = classifyComputeFailure(err, where);
+    if (!failure) return err;
+    const { kernel } = this.assign;
+    if (failure.reason === 'cache-corrupt' && kernel.kind === 'onnx') this.#ctx.cache.evictCorrupt(kernel.model.hash).catch(() => {});
+    return new LocalFault(failure.reason, failure.message, err);
+  }
+
+  /** Tells the coordinator this lease failed here (`fail`); waits at most FAIL_REPORT_MS for its answer. */
+  async #reportFailure(reason: LeaseFailure, message: string): Promise<void> {
+    const { jobId, shard, leaseId } = this.assign.lease;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, FAIL_REPORT_MS)));
+    const sent = this.#ctx.coordinator.request({ type: 'fail', jobId, shard, leaseId, reason, message }, { timeoutMs: FAIL_REPORT_MS })
+      .then(() => {}, () => {}); // the lease expired or was released meanwhile: the client's word suffices
+    await Promise.race([sent, late]);
+    clearTimeout(timer);
   }
 
   /** Runs the shard on the pool; `ms` times the pool call that produced the outputs, not the waits before it. */
   async #compute(inputs: ArrayBuffer, model: Promise<ArrayBuffer | undefined> | undefined): Promise<{ outputs: TensorData[]; ms: number }> {
-    const { kernel, spec } = this.assign;
+    const { kernel, spec, lease } = this.assign;
     const pool = this.#ctx.pool;
+    // Past the lease's expiry the result is worthless: a task still running then means a hung worker. The expiry
+    // is the coordinator's clock: a floor keeps a peer whose clock runs ahead from timing out every task.
+    const deadline = Math.max(lease.expiresAt, Date.now() + MIN_TASK_MS);
     const timed = async (run: () => Promise<TensorData[]>) => {
       const started = performance.now();
       const outputs = await run();
@@ -164,14 +215,14 @@ export class LeaseRunner {
       }
       const first = task(bytes);
       try {
-        return await timed(() => pool.runOnnx(first));
+        return await timed(() => pool.runOnnx(first, { deadline }));
       } catch (err) {
         // The worker dropped the session after we looked (evicted for another model): load it from the cache.
         if (bytes !== undefined || !(err instanceof MeshError) || err.code !== 'not-found') throw err;
         const cached = await this.#ctx.cache.get(hash);
         if (!cached) throw err;
         const second = task(cached.bytes);
-        return timed(() => pool.runOnnx(second));
+        return timed(() => pool.runOnnx(second, { deadline }));
       }
     }
     if (kernel.kind === 'matmul') {
@@ -179,7 +230,7 @@ export class LeaseRunner {
       if (spec.inputs.length !== 2 || !a || !b) {
         throw new MeshError('invalid-message', `Cannot run matmul shard ${spec.index} as it must carry exactly inputs a and b: current count is ${spec.inputs.length}`);
       }
-      return timed(async () => [await pool.runMatmul({ a, b })]);
+      return timed(async () => [await pool.runMatmul({ a, b }, { deadline })]);
     }
     if (!spec.dispatch) {
       throw new MeshError('invalid-message', `Cannot run WGSL shard ${spec.index} as it has no dispatch size: current value is undefined`);
@@ -192,6 +243,15 @@ export class LeaseRunner {
       outputs: spec.outputs,
       dispatch: [spec.dispatch[0], spec.dispatch[1], spec.dispatch[2]] as [number, number, number],
     };
-    return timed(() => pool.runWgsl(wgsl));
+    return timed(() => pool.runWgsl(wgsl, { deadline }));
+  }
+}
+
+/** A failure of the compute step, classified: its `code` is the LeaseFailure reported to the coordinator. */
+export class LocalFault extends MeshError {
+  readonly reason: LeaseFailure;
+  constructor(reason: LeaseFailure, message: string, cause: unknown) {
+    super(reason, message, { cause });
+    this.reason = reason;
   }
 }

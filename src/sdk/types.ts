@@ -195,6 +195,21 @@ export interface ShardEventDetail {
   phase: 'start' | 'done' | 'failed';
   ms?: number;
   error?: string;
+  /** A failed shard's class, when it was a fault of this peer reported to the coordinator (LEASE_FAILURES). */
+  failure?: import('../protocol/coordinator.ts').LeaseFailure;
+}
+
+/**
+ * Why a contributor paused without being asked: 'self' after repeated compute faults, 'coordinator' after a run
+ * of failed leases. It heals (restarts its workers and self-tests them) and resumes on its own unless `final`.
+ */
+export interface ContributorPause {
+  by: 'self' | 'coordinator';
+  reason: string;
+  /** When it paused (ms since the epoch). */
+  since: number;
+  /** It stays paused until `resume()`: healing failed, or it paused too often. */
+  final: boolean;
 }
 
 /** Contributor state. */
@@ -219,13 +234,16 @@ export interface ContributeOptions {
 }
 
 /**
- * Donating this browser's cycles. Events: 'state' (CustomEvent<{ state }>), 'shard'
+ * Donating this browser's cycles. Events: 'state' (CustomEvent<{ state, pause? }>: `pause` says why a pause
+ * nobody asked for happened), 'shard'
  * (CustomEvent<ShardEventDetail>), 'credited' (CustomEvent<{ amount, balance }>).
  */
 export interface MeshContributor extends EventTarget {
   readonly state: ContributorState;
   readonly stats: { shardsRun: number; shardsFailed: number; earned: number };
   readonly capabilities: Capabilities | undefined;
+  /** Set while the contributor is paused on its own or by the coordinator (see ContributorPause). */
+  readonly pausedBy: ContributorPause | undefined;
   start(opts?: ContributeOptions): Promise<Capabilities>;
   setCaps(caps: { cpuCap?: number; gpuCap?: number }): void;
   pause(): Promise<void>;

@@ -1,6 +1,9 @@
 /**
  * Content-addressed model cache in IndexedDB. A model is stored under the SHA-256 of its bytes, so a peer can
  * tell a client "I already have it" by hash alone. Beyond a byte budget the least-recently-used models go.
+ * What is read back is checked against its key (`get`): a record that no longer hashes to it (disk fault, a bug,
+ * someone writing to the database) is deleted and reported missing, so the peer asks for the model again instead
+ * of failing every lease that uses it.
  */
 import { sha256Hex } from '../core/hash.ts';
 import { MeshError } from '../protocol/errors.ts';
@@ -34,11 +37,21 @@ export class ModelCache {
     return (await db.getKey('modelAccess', hash)) !== undefined;
   }
 
-  /** The stored model with this hash (marking it used), or undefined. */
+  /** Records found corrupt and deleted by this instance (`get`, `evictCorrupt`). */
+  corruptEvicted = 0;
+
+  /**
+   * The stored model with this hash (marking it used), or undefined: also when its bytes no longer hash to
+   * `hash`, in which case the record is deleted first.
+   */
   async get(hash: string): Promise<CachedModel | undefined> {
     const db = await openMeshDb();
     const record = await db.get('models', hash);
     if (!record) return undefined;
+    if ((await sha256Hex(record.bytes)) !== hash) {
+      await this.#dropCorrupt(hash);
+      return undefined;
+    }
     await db.put('modelAccess', { hash, size: record.size, lastUsed: Date.now() });
     return record.name === undefined ? { hash, bytes: record.bytes } : { hash, bytes: record.bytes, name: record.name };
   }
@@ -65,6 +78,29 @@ export class ModelCache {
     ]);
     await this.evict(hash);
     return true;
+  }
+
+  /**
+   * Deletes the model `hash` if its stored bytes no longer hash to it (a worker reported 'hash-mismatch' for
+   * bytes read from here); resolves whether it was deleted.
+   */
+  async evictCorrupt(hash: string): Promise<boolean> {
+    const db = await openMeshDb();
+    const record = await db.get('models', hash);
+    if (!record) {
+      // The access entry alone would make has() answer yes for bytes that are not there.
+      await this.delete(hash);
+      return false;
+    }
+    if ((await sha256Hex(record.bytes)) === hash) return false;
+    await this.#dropCorrupt(hash);
+    return true;
+  }
+
+  async #dropCorrupt(hash: string): Promise<void> {
+    await this.delete(hash);
+    this.corruptEvicted++;
+    console.warn(`meshwork: model ${hash} was corrupt in the model cache and was deleted; it will be fetched again`);
   }
 
   /** Deletes one model. */
