@@ -260,7 +260,13 @@ export class MeshClientView extends LitElement {
       this.#handle = handle;
       announceEscrow(this, key, estimateJob(units, bid, verifyFraction, this.quote?.feeRate ?? 0.05).escrow);
       handle.addEventListener('progress', (e) => this.#onProgress((e as CustomEvent<JobProgress>).detail));
-      void handle.jobId.then((id) => (this.jobId = id), () => undefined);
+      void handle.jobId.then(
+        (id) => {
+          this.jobId = id;
+          void mesh.balance().catch(() => undefined); // the header shows the balance without the escrow now held
+        },
+        () => undefined,
+      );
       const out = await handle.result;
       this.elapsedMs = performance.now() - started;
       this.results = this.#summarise(out, model.outputs[0] as string, n, h, w);

@@ -31,6 +31,7 @@ export class MeshEarningsChart extends LitElement {
     css`
       :host {
         display: block;
+        position: relative;
       }
       svg {
         width: 100%;
@@ -111,13 +112,13 @@ export class MeshEarningsChart extends LitElement {
             ${i % 2 === 1 || i === CHART_DAYS - 1 ? svg`<text x=${x + bar} y=${H - 6} text-anchor="middle">${s.day.slice(5)}</text>` : ''}`;
         })}
       </svg>
-      <table class="sr-only">
+      <div class="sr-only"><table>
         <caption>Credits earned and shards run per day</caption>
         <thead><tr><th>Day</th><th>Credits</th><th>Shards</th></tr></thead>
         <tbody>
           ${series.filter((s) => s.earned > 0 || s.shards > 0).map((s) => html`<tr><td>${s.day}</td><td>${formatCredits(s.earned)}</td><td>${s.shards}</td></tr>`)}
         </tbody>
-      </table>
+      </table></div>
     `;
   }
 }

@@ -126,6 +126,7 @@ export class MeshMatmulPanel extends LitElement {
       handle = mesh.client.runMatmul({ a, b, m, k, n, tile: this.tile, bid, verifyFraction });
       this.#handle = handle;
       announceEscrow(this, key, estimate.escrow);
+      void handle.jobId.then(() => mesh.balance()).catch(() => undefined); // the header's balance without the escrow held
       handle.addEventListener('progress', (e) => (this.progress = (e as CustomEvent<JobProgress>).detail));
       const c = await handle.result;
       ms = performance.now() - started;
