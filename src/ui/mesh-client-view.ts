@@ -79,7 +79,7 @@ export class MeshClientView extends LitElement {
         display: grid;
         grid-template-columns: repeat(2, minmax(0, 1fr));
         gap: 12px 14px;
-        align-items: end;
+        align-items: start;
         margin-bottom: 16px;
       }
       .form .full {

@@ -52,7 +52,7 @@ export class MeshMatmulPanel extends LitElement {
         display: grid;
         grid-template-columns: repeat(auto-fit, minmax(140px, 1fr));
         gap: 12px 14px;
-        align-items: end;
+        align-items: start;
         margin-bottom: 16px;
       }
       mesh-progress-bar {
