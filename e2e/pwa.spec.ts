@@ -135,7 +135,7 @@ test('a detector job from the Run tab completes; its cost readouts add up and th
   // tie-breaker or arbiter the market may add) is fully released: paid, charged as fees, or refunded.
   const perRunMax = bid * UNITS_PER_ITEM + Math.floor((bid * UNITS_PER_ITEM * FEE_PERCENT) / 100);
   expect(spent + fees + refunded).toBe(3 * images * perRunMax);
-  await expect(client.getByTestId('cost-spent')).toHaveText(credits(spent));
+  await expect(client.getByTestId('cost-spent')).toHaveText(credits(spent + fees)); // "Spent" includes the fees
   await expect(client.getByTestId('cost-fees')).toHaveText(credits(fees));
   await expect(client.getByTestId('cost-refunded')).toHaveText(credits(refunded));
   await expect(client.getByTestId('elapsed')).toHaveText(/\d+ (ms|s)$/);
