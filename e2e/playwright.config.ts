@@ -13,7 +13,13 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   timeout: 240_000,
-  expect: { timeout: 30_000 },
+  expect: {
+    timeout: 30_000,
+    // Screenshot tests (screenshots.spec.ts): references under e2e/__screenshots__, animations stopped, a small
+    // tolerance for anti-aliasing. Update them with `bash e2e/run.sh screenshots --update-snapshots`.
+    toHaveScreenshot: { animations: 'disabled', caret: 'hide', maxDiffPixelRatio: 0.01 },
+  },
+  snapshotPathTemplate: '{testDir}/__screenshots__/{testFilePath}/{arg}{ext}',
   reporter: [['list']],
   outputDir: '../test-results',
   use: {

@@ -1,5 +1,6 @@
-// Writes dist/sw.js after `vite build`: precaches the app shell and the ORT runtime the workers load, so the
-// PWA starts offline; models are cached on first use (CacheFirst), never precached (they can be large).
+// Writes dist/sw.js after `vite build`: precaches the app shell only (well under 1 MiB), so the PWA starts
+// offline without a large first-visit download. The ORT runtime (~39 MiB of WASM) and the models are cached on
+// first use (CacheFirst), when a contributor first runs a model, never precached.
 // Run: node scripts/sw.mjs [distDir]
 import { generateSW } from 'workbox-build';
 import { existsSync } from 'node:fs';
@@ -11,15 +12,10 @@ if (!existsSync(resolve(dist, 'index.html'))) {
   process.exit(1);
 }
 
-// The two builds the compute workers load (workers/onnx/sessions.ts): 'wasm' EP -> plain, 'webgpu' EP -> asyncify.
-// The other variants are copied too (for pages importing onnxruntime-web's default bundle) and cached on use.
-const ORT_PRECACHE = ['plain', 'asyncify'].flatMap((v) =>
-  ['mjs', 'wasm'].map((ext) => `ort/ort-wasm-simd-threaded${v === 'plain' ? '' : `.${v}`}.${ext}`),
-);
 
 const { count, size, warnings } = await generateSW({
   globDirectory: dist,
-  globPatterns: ['index.html', 'sdk.js', 'embed.js', 'manifest.webmanifest', 'assets/**/*.{js,css,wasm}', 'icons/*.{png,svg}', ...ORT_PRECACHE],
+  globPatterns: ['index.html', 'sdk.js', 'embed.js', 'manifest.webmanifest', 'assets/**/*.{js,css}', 'icons/*.{png,svg}'],
   // Test harness pages and source maps are not part of the shell.
   globIgnores: ['e2e/**', 'assets/e2e/**', 'bench/**', 'assets/bench/**', '**/*.map', 'sw.js'],
   swDest: resolve(dist, 'sw.js'),
@@ -29,8 +25,8 @@ const { count, size, warnings } = await generateSW({
   skipWaiting: true,
   clientsClaim: true,
   cleanupOutdatedCaches: true,
-  // The asyncify ORT build is ~27 MB.
-  maximumFileSizeToCacheInBytes: 48 * 1024 * 1024,
+  // The shell's largest file is a few hundred KiB; a bigger one means something large slipped into the precache.
+  maximumFileSizeToCacheInBytes: 4 * 1024 * 1024,
   // Vite puts an 8-character content hash in every assets/ file name: no cache-busting query needed.
   dontCacheBustURLsMatching: /^assets\/.+-[\w-]{8}\.\w+$/,
   navigateFallback: '/index.html',

@@ -40,6 +40,26 @@ export interface StatsResponse {
   peers: number;
 }
 
+/**
+ * `/api/asks` response: what active contributors ask, in micro-credits per work unit, so a client can estimate a
+ * job's cost before submitting it (a lease pays the contributor's ask, at most the bid). Aggregates only: no
+ * peer id or per-contributor figure. `lowest` and `median` are null when no contributor is active.
+ */
+export interface AsksResponse {
+  active: number;
+  lowest: number | null;
+  median: number | null;
+}
+
+/** Aggregates the asks of active contributors (one pass plus a sort over the registry, which connections bound). */
+export function askSummary(asks: Iterable<{ askPrice: number; state: string }>): AsksResponse {
+  const prices: number[] = [];
+  for (const c of asks) if (c.state === 'active') prices.push(c.askPrice);
+  prices.sort((a, b) => a - b);
+  const median = prices.length === 0 ? null : prices[(prices.length - 1) >> 1]!;
+  return { active: prices.length, lowest: prices[0] ?? null, median };
+}
+
 /** Answers `/healthz`, `/metrics` and `/api/*`; returns null for other paths. */
 export async function handleApi(req: Request, url: URL, d: ApiDeps): Promise<Response | null> {
   const path = url.pathname;
@@ -60,6 +80,9 @@ export async function handleApi(req: Request, url: URL, d: ApiDeps): Promise<Res
       const stats: StatsResponse = { contributors: d.market.registry.size, active: d.market.registry.active, jobs: d.market.runningJobs, peers: d.peers() };
       return json(stats);
     }
+    case 'asks':
+      if (arg !== undefined) return notFound(path);
+      return json(askSummary(d.market.registry.all()));
     case 'ledger':
       // Totals only: listing accounts would show strangers every job's escrow (and cost a scan per request).
       if (arg !== undefined) return notFound(path);

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { startTestCoordinator } from '../testing/coordinator.ts';
 import { MeshTestClient } from '../testing/mesh-client.ts';
 import { safeSegments } from './static.ts';
+import { cpuCaps } from '../testing/fixtures.ts';
+import { askSummary } from './api.ts';
 
 async function withDist(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: 'meshwork-dist-' });
@@ -141,6 +143,7 @@ describe('HTTP: API', () => {
       const audit = await fetch(`${c.url}/api/audit`, { headers: { authorization: 'Bearer operator-token-0123456789' } });
       assert.deepEqual(await audit.json(), { minted: 1e9, total: 1e9, accounts: { [`grant:${peer.peerId}`]: 1e9 } });
       assert.deepEqual((await get('/api/stats')).body, { contributors: 0, active: 0, jobs: 0, peers: 0 });
+      assert.deepEqual((await get('/api/asks')).body, { active: 0, lowest: null, median: null });
       assert.equal((await get('/api/jobs/jnope')).status, 404);
       assert.equal((await get('/api/nothing')).status, 404);
       const metrics = (await get('/metrics')).body as string;
@@ -151,9 +154,20 @@ describe('HTTP: API', () => {
       const preflight = await fetch(`${c.url}/api/config`, { method: 'OPTIONS' });
       await preflight.body?.cancel();
       assert.equal(preflight.status, 204);
+      await peer.request({ type: 'register', caps: cpuCaps(), askPrice: 3, maxConcurrent: 1 });
+      assert.deepEqual((await get('/api/asks')).body, { active: 1, lowest: 3, median: 3 });
+      assert.equal((await get('/api/asks/x')).status, 404);
       await peer.close();
     } finally {
       await c.close();
     }
+  });
+});
+
+describe('HTTP: asks', () => {
+  it('askSummary() gives the lowest and median ask of active contributors only', () => {
+    const rows = [5, 1, 9, 3].map((askPrice) => ({ askPrice, state: 'active' })).concat([{ askPrice: 0, state: 'paused' }]);
+    assert.deepEqual(askSummary(rows), { active: 4, lowest: 1, median: 3 });
+    assert.deepEqual(askSummary([]), { active: 0, lowest: null, median: null });
   });
 });

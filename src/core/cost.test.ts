@@ -27,22 +27,24 @@ describe('cost', () => {
     assert.throws(() => shardPayment(2 ** 40, 2 ** 20), /MAX_SAFE_INTEGER/);
   });
 
-  it('feeFor() rounds the fee up to the next micro-credit', () => {
+  it('feeFor() rounds the fee down, so it never exceeds the rate of the payment', () => {
     assert.equal(feeFor(2000), 100);
-    assert.equal(feeFor(1), 1);
+    assert.equal(feeFor(1), 0); // a 1 micro-credit payment is not charged a 100% fee
+    assert.equal(feeFor(19), 0);
     assert.equal(feeFor(0), 0);
-    assert.equal(feeFor(21), 2); // 1.05 -> 2
+    assert.equal(feeFor(21), 1); // 1.05 -> 1
     assert.equal(feeFor(20), 1);
+    assert.equal(feeFor(39), 1);
     assert.equal(feeFor(2000, 0), 0);
     assert.equal(feeFor(2000, 1), 2000);
   });
 
   it('feeFor() is exact where float multiplication is not', () => {
-    // 100 * 0.07 is 7.000000000000001 in floating point; a naive Math.ceil would charge 8.
-    assert.equal(Math.ceil(100 * 0.07), 8);
-    assert.equal(feeFor(100, 0.07), 7);
-    // Beyond 2^53 / 1e6 a float product loses the remainder; the exact fee still rounds up.
-    assert.equal(feeFor(9_007_199_254_740_991, FEE_RATE), 450_359_962_737_050);
+    // 100 * 0.29 is 28.999999999999996 in floating point; a naive Math.floor would charge 28.
+    assert.equal(Math.floor(100 * 0.29), 28);
+    assert.equal(feeFor(100, 0.29), 29);
+    // Beyond 2^53 / 1e6 a float product loses the remainder; the exact fee still rounds down.
+    assert.equal(feeFor(9_007_199_254_740_991, FEE_RATE), 450_359_962_737_049);
   });
 
   it('feeRatePpm() accepts whole ppm rates and rejects finer or out-of-range ones', () => {
@@ -65,10 +67,13 @@ describe('cost', () => {
     assert.equal(escrowFor({ shards, bid: 2, feeRate: 0 }), 3 * 7000);
   });
 
-  it('escrowFor() rounds the fee per run, so it covers many tiny settlements', () => {
+  it('escrowFor() sums the fee per run; tiny settlements carry no fee', () => {
     const shards = Array.from({ length: 100 }, () => ({ workUnits: 1 }));
-    // Each settlement of 1 micro-credit carries a fee of 1; a job-level ceil(300 * 0.05) = 15 would fall short.
-    assert.equal(escrowFor({ shards, bid: 1 }), 600);
+    // Each settlement of 1 micro-credit carries a fee of floor(0.05) = 0.
+    assert.equal(escrowFor({ shards, bid: 1 }), 300);
+    const big = Array.from({ length: 100 }, () => ({ workUnits: 21 }));
+    // 21 -> fee 1 per run; a job-level fee floor(6300 * 0.05) = 315 would exceed the 300 the runs can charge.
+    assert.equal(escrowFor({ shards: big, bid: 1 }), 3 * 100 * 22);
     assert.throws(() => escrowFor({ shards, bid: 1.5 }), /'price'.*1\.5/);
   });
 

@@ -11,8 +11,12 @@
  *   the coordinator's credibility-based replication, decided only when the shard is assigned), and a
  *   tie-breaker or the arbitration run of a complaint; so the escrow holds three runs of every shard, and
  *   what is not spent is refunded when the job ends;
- * - the fee is rounded up per settlement, not over the job, so the escrow sums per-run costs rather than
- *   applying the fee rate to the job total (which would fall short by up to one micro-credit per run).
+ * - the fee is computed per settlement, so the escrow sums per-run costs rather than applying the fee rate to
+ *   the job total.
+ *
+ * Fee rounding: `floor(amount * feeRate)`, so a fee never exceeds the stated rate of what it is charged on
+ * (rounding up charged a 1 micro-credit payment a 1 micro-credit fee: 100%, not 5%). Payments under
+ * 1 / feeRate micro-credits (20 at 5%) carry no fee.
  */
 
 /** Micro-credits in one credit. */
@@ -40,13 +44,13 @@ export function shardPayment(workUnits: number, price: number): number {
 }
 
 /**
- * The protocol fee on one payment: `ceil(amount * feeRate)`, computed exactly. `feeRate` must be a whole
+ * The protocol fee on one payment: `floor(amount * feeRate)` (never above the rate), computed exactly. `feeRate` must be a whole
  * number of parts per million in [0, 1] (0.05 is 50000 ppm), so no float rounding can shift the fee.
  */
 export function feeFor(amount: number, feeRate: number = FEE_RATE): number {
   checkCount('compute a fee', 'amount', amount);
   const ppm = feeRatePpm(feeRate);
-  return toSafe('compute a fee', `fee on ${amount}`, (BigInt(amount) * ppm + PPM - 1n) / PPM);
+  return toSafe('compute a fee', `fee on ${amount}`, (BigInt(amount) * ppm) / PPM);
 }
 
 /** What one settled run moves out of escrow: the contributor's `amount` and the protocol `fee`. */

@@ -2,6 +2,7 @@ import { css, html, LitElement, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { connect, type Mesh } from '../sdk/index.ts';
 import { shortId } from './format.ts';
+import { ESCROW_EVENT, type EscrowDetail } from './job-outcome.ts';
 import './mesh-balance.ts';
 import './mesh-client-view.ts';
 import './mesh-contributor-view.ts';
@@ -112,6 +113,8 @@ export class MeshApp extends LitElement {
         background: var(--mw-danger);
       }
       mesh-balance {
+        min-width: 0;
+        max-width: 100%;
         background: var(--mw-surface-2);
         border: 1px solid var(--mw-border);
         border-radius: 999px;
@@ -149,6 +152,26 @@ export class MeshApp extends LitElement {
         main {
           padding: 16px 12px 32px;
         }
+        footer {
+          padding: 0 12px 24px;
+        }
+      }
+      @media (max-width: 480px) {
+        /* Tabs get a row of their own, so a long balance never pushes the page wider than the screen. */
+        .bar {
+          flex-wrap: wrap;
+          height: auto;
+          padding-top: 8px;
+          row-gap: 4px;
+        }
+        nav {
+          order: 3;
+          width: 100%;
+          height: 42px;
+        }
+        nav button {
+          flex: 1;
+        }
       }
     `,
   ];
@@ -157,6 +180,16 @@ export class MeshApp extends LitElement {
   @state() accessor connection: 'connecting' | 'connected' | 'failed' | 'closed' = 'connecting';
   @state() accessor error = '';
   @state() accessor tab: Tab = MeshApp.#tabFromHash();
+  /** Escrow held by this page's running jobs, by job key (micro-credits). */
+  @state() accessor held = new Map<string, number>();
+
+  readonly #onEscrow = (e: Event): void => {
+    const { key, micro } = (e as CustomEvent<EscrowDetail>).detail;
+    const held = new Map(this.held);
+    if (micro > 0) held.set(key, micro);
+    else held.delete(key);
+    this.held = held;
+  };
 
   readonly #onHash = (): void => {
     this.tab = MeshApp.#tabFromHash();
@@ -172,6 +205,7 @@ export class MeshApp extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener('hashchange', this.#onHash);
+    this.addEventListener(ESCROW_EVENT, this.#onEscrow);
     if (this.mesh === undefined) void this.#connect();
     if (import.meta.env.PROD && 'serviceWorker' in navigator) {
       navigator.serviceWorker.register('/sw.js').catch((err: unknown) => {
@@ -184,6 +218,7 @@ export class MeshApp extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     window.removeEventListener('hashchange', this.#onHash);
+    this.removeEventListener(ESCROW_EVENT, this.#onEscrow);
     this.mesh?.removeEventListener('close', this.#onClose);
   }
 
@@ -214,19 +249,32 @@ export class MeshApp extends LitElement {
     this.tab = tab;
   }
 
+  /** WAI-ARIA tabs: Left/Right move to the previous/next tab (wrapping), Home/End to the first/last; focus follows. */
+  #onTabKey(e: KeyboardEvent): void {
+    const i = TABS.findIndex((t) => t.id === this.tab);
+    const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: TABS.length - 1 }[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    const tab = TABS[(next + TABS.length) % TABS.length]!.id;
+    this.#select(tab);
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`#tab-${tab}`)?.focus());
+  }
+
   override render() {
     const dot = this.connection === 'connected' ? 'ok' : this.connection === 'connecting' ? '' : 'bad';
     return html`
       <header part="header">
         <div class="bar">
           <div class="brand"><img src="/icons/icon.svg" alt="" /><span>Meshwork</span></div>
-          <nav role="tablist" aria-label="Sections">
+          <nav role="tablist" aria-label="Sections" @keydown=${this.#onTabKey}>
             ${TABS.map(
               (t) => html`<button
                 role="tab"
+                id="tab-${t.id}"
                 data-testid="tab-${t.id}"
                 aria-selected=${this.tab === t.id ? 'true' : 'false'}
                 aria-controls="panel-${t.id}"
+                tabindex=${this.tab === t.id ? '0' : '-1'}
                 @click=${() => this.#select(t.id)}
               >
                 ${t.label}
@@ -235,10 +283,10 @@ export class MeshApp extends LitElement {
           </nav>
           <div class="who">
             <span class="peer" title=${this.mesh?.peerId ?? this.connection}>
-              <span class="dot ${dot}" data-testid="connection" data-state=${this.connection}></span>
+              <span class="dot ${dot}" data-testid="connection" data-state=${this.connection} role="img" aria-label="Coordinator ${this.connection}"></span>
               <span class="id mono" data-testid="peer-id">${this.mesh ? shortId(this.mesh.peerId, 8, 4) : this.connection}</span>
             </span>
-            <mesh-balance .mesh=${this.mesh}></mesh-balance>
+            <mesh-balance .mesh=${this.mesh} .held=${[...this.held.values()].reduce((a, v) => a + v, 0)}></mesh-balance>
           </div>
         </div>
       </header>
@@ -249,8 +297,8 @@ export class MeshApp extends LitElement {
               <button data-testid="reconnect" @click=${this.#reconnect}>Reconnect</button>
             </div>`
           : nothing}
-        <mesh-contributor-view id="panel-contribute" role="tabpanel" .mesh=${this.mesh} ?hidden=${this.tab !== 'contribute'}></mesh-contributor-view>
-        <mesh-client-view id="panel-run" role="tabpanel" .mesh=${this.mesh} ?hidden=${this.tab !== 'run'}></mesh-client-view>
+        <mesh-contributor-view id="panel-contribute" role="tabpanel" aria-labelledby="tab-contribute" .mesh=${this.mesh} ?hidden=${this.tab !== 'contribute'}></mesh-contributor-view>
+        <mesh-client-view id="panel-run" role="tabpanel" aria-labelledby="tab-run" .mesh=${this.mesh} ?hidden=${this.tab !== 'run'}></mesh-client-view>
       </main>
       <footer>
         Meshwork — browsers share idle compute, verified and paid in credits. Contributing is opt-in and can be stopped at any

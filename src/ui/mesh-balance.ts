@@ -1,4 +1,4 @@
-import { css, html, LitElement, type PropertyValues } from 'lit';
+import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { Mesh } from '../sdk/index.ts';
 import { formatCredits } from './format.ts';
@@ -6,7 +6,9 @@ import { theme } from './styles.ts';
 
 /**
  * The peer's credit balance, live: read once from the coordinator, then updated from the mesh's
- * 'balance' events. The readout carries the raw micro-credits in `data-micro`.
+ * 'balance' events; and the escrow this page's running jobs hold, which the balance no longer includes.
+ * The readouts carry the raw micro-credits in `data-micro`. Long decimals are cut with an ellipsis (the full
+ * figure is in the title), so the header never widens the page.
  * @csspart value - The number.
  */
 @customElement('mesh-balance')
@@ -19,9 +21,20 @@ export class MeshBalance extends LitElement {
         align-items: baseline;
         gap: 6px;
         font-variant-numeric: tabular-nums;
+        min-width: 0;
+        white-space: nowrap;
       }
       .v {
         font-weight: 600;
+        min-width: 0;
+        overflow: hidden;
+        text-overflow: ellipsis;
+      }
+      .held {
+        font-size: 0.78em;
+        color: var(--mw-muted);
+        overflow: hidden;
+        text-overflow: ellipsis;
       }
       .u {
         font-size: 0.78em;
@@ -32,6 +45,8 @@ export class MeshBalance extends LitElement {
 
   /** The connected mesh; nothing is shown until it is set. */
   @property({ attribute: false }) accessor mesh: Mesh | undefined = undefined;
+  /** Escrow held by this page's running jobs, micro-credits. */
+  @property({ type: Number }) accessor held = 0;
   @state() accessor micro: number | undefined = undefined;
 
   readonly #onBalance = (e: Event): void => {
@@ -74,9 +89,14 @@ export class MeshBalance extends LitElement {
 
   override render() {
     const text = this.micro === undefined ? '—' : formatCredits(this.micro, 4);
-    return html`<span class="v" part="value" data-testid="balance" data-micro=${this.micro ?? ''} title="Balance in credits"
+    const full = this.micro === undefined ? '' : formatCredits(this.micro);
+    return html`<span class="v" part="value" data-testid="balance" data-micro=${this.micro ?? ''} title="Available: ${full} credits"
         >${text}</span
-      ><span class="u">credits</span>`;
+      ><span class="u">credits</span>${this.held > 0
+        ? html`<span class="held" data-testid="held" data-micro=${this.held} title="Held in escrow by running jobs: ${formatCredits(this.held)} credits"
+            >+ ${formatCredits(this.held, 2)} held</span
+          >`
+        : nothing}`;
   }
 }
 

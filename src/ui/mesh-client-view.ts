@@ -2,7 +2,17 @@ import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { JobCost, JobHandle, JobProgress, Mesh, MeshClient } from '../sdk/index.ts';
 import type { ShardRow } from './mesh-job-status.ts';
-import { formatBytes, formatPercent } from './format.ts';
+import { listJobs, type JobSummary, recordJob } from '../sdk/history.ts';
+import { type FieldRule } from './field-rules.ts';
+import { formatBytes, formatCredits, formatPercent } from './format.ts';
+import { estimateJob, onnxShardUnits } from './job-estimate.ts';
+import { announceEscrow, CONFIRM_SHARDS, errorText, outcomeOf } from './job-outcome.ts';
+import { loadQuote, type MarketQuote } from './market-quote.ts';
+import type { MeshConfirm } from './mesh-confirm.ts';
+import './mesh-confirm.ts';
+import './mesh-cost-estimate.ts';
+import './mesh-job-history.ts';
+import { fieldCheck, numberField } from './number-field.ts';
 import { fractionAbove, heatmapRgba } from './heatmap.ts';
 import './mesh-bitmap.ts';
 import './mesh-matmul-panel.ts';
@@ -17,6 +27,18 @@ type OnnxResult = Awaited<ReturnType<MeshClient['runOnnx']>['result']>;
 const TEXT_THRESHOLD = 0.3;
 const SIZES = [128, 192, 256, 320, 480, 640];
 const PREVIEWS = 8;
+/** How often the asks on offer are read again while the Run tab is shown. */
+const QUOTE_MS = 15_000;
+
+/** The number fields of the form and their allowed ranges (never clamped: see number-field.ts). */
+const RULES = {
+  count: { label: 'Images', min: 1, max: 256 },
+  itemsPerShard: { label: 'Images per shard', min: 1, max: 256 },
+  bid: { label: 'Bid', min: 1, max: 1_000_000 },
+  verifyFraction: { label: 'Verify fraction', min: 0, max: 1, integer: false },
+  seed: { label: 'Seed', min: 0, max: 2 ** 31 },
+} satisfies Record<string, FieldRule>;
+type Field = keyof typeof RULES;
 
 /** Per-image outcome: share of text pixels and the detector's probability map as a picture. */
 interface ImageResult {
@@ -57,7 +79,7 @@ export class MeshClientView extends LitElement {
         display: grid;
         grid-template-columns: repeat(2, minmax(0, 1fr));
         gap: 12px 14px;
-        align-items: end;
+        align-items: start;
         margin-bottom: 16px;
       }
       .form .full {
@@ -109,12 +131,12 @@ export class MeshClientView extends LitElement {
   @state() accessor models: ModelEntry[] = [];
   @state() accessor catalogError = '';
   @state() accessor modelId = '';
-  @state() accessor count = 8;
+  /** What the user typed in each number field. */
+  @state() accessor raw: Record<Field, string> = { count: '8', itemsPerShard: '2', bid: '2', verifyFraction: '0.1', seed: '1' };
   @state() accessor size = 256;
-  @state() accessor seed = 1;
-  @state() accessor itemsPerShard = 2;
-  @state() accessor bid = 2;
-  @state() accessor verifyFraction = 0.1;
+  @state() accessor quote: MarketQuote | undefined = undefined;
+  @state() accessor history: JobSummary[] = [];
+  @state() accessor cancelled = false;
   @state() accessor previews: { rgba: Uint8ClampedArray; lines: string[] }[] = [];
 
   @state() accessor running = false;
@@ -127,10 +149,49 @@ export class MeshClientView extends LitElement {
   @state() accessor elapsedMs = 0;
 
   #handle: JobHandle<OnnxResult> | undefined;
+  #quoteTimer: ReturnType<typeof setInterval> | undefined;
+  /** Last valid value of each field (previews keep showing while a field is being corrected). */
+  #last: Record<Field, number> = { count: 8, itemsPerShard: 2, bid: 2, verifyFraction: 0.1, seed: 1 };
 
   override connectedCallback(): void {
     super.connectedCallback();
     if (this.models.length === 0) void this.#loadCatalog();
+    void this.#loadHistory();
+    this.#quoteTimer = setInterval(() => {
+      if (!this.hidden) void this.#loadQuote();
+    }, QUOTE_MS);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearInterval(this.#quoteTimer);
+  }
+
+  async #loadQuote(): Promise<void> {
+    const mesh = this.mesh;
+    if (mesh !== undefined) this.quote = await loadQuote(mesh.coordinator);
+  }
+
+  async #loadHistory(): Promise<void> {
+    this.history = await listJobs(50).catch(() => this.history);
+  }
+
+  /** A field's value when valid, else its last valid value. */
+  #value(f: Field): number {
+    const c = fieldCheck({ raw: this.raw[f], rule: RULES[f] });
+    if (c.ok) this.#last[f] = c.value;
+    return this.#last[f];
+  }
+
+  get #valid(): boolean {
+    return (Object.keys(RULES) as Field[]).every((f) => fieldCheck({ raw: this.raw[f], rule: RULES[f] }).ok);
+  }
+
+  get count(): number {
+    return this.#value('count');
+  }
+  get seed(): number {
+    return this.#value('seed');
   }
 
   async #loadCatalog(): Promise<void> {
@@ -144,7 +205,8 @@ export class MeshClientView extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('count') || changed.has('size') || changed.has('seed')) {
+    if (changed.has('mesh')) void this.#loadQuote();
+    if (changed.has('raw') || changed.has('size')) {
       const n = Math.min(this.count, PREVIEWS);
       this.previews = Array.from({ length: n }, (_, i) => renderTextImage(this.size, this.size, this.seed, i));
     }
@@ -157,49 +219,78 @@ export class MeshClientView extends LitElement {
   async #run(): Promise<void> {
     const mesh = this.mesh;
     const model = this.#model;
-    if (mesh === undefined || model === undefined || this.running) return;
-    const { count: n, size: h, size: w } = this;
+    if (mesh === undefined || model === undefined || this.running || !this.#valid) return;
+    const n = this.#value('count');
+    const perShard = this.#value('itemsPerShard');
+    const bid = this.#value('bid');
+    const verifyFraction = this.#value('verifyFraction');
+    const { size: h, size: w } = this;
+    const units = onnxShardUnits(n, perShard);
+    if (units.length >= CONFIRM_SHARDS) {
+      const ok = await this.renderRoot.querySelector<MeshConfirm>('mesh-confirm')?.ask(
+        `Run ${units.length.toLocaleString('en-US')} shards?`,
+        `This job has ${units.length.toLocaleString('en-US')} shards and holds up to ${formatCredits(estimateJob(units, bid, verifyFraction, this.quote?.feeRate ?? 0.05).escrow)} credits in escrow while it runs.`,
+        'Run it',
+      );
+      if (!ok) return;
+    }
     this.running = true;
     this.error = '';
+    this.cancelled = false;
     this.jobId = '';
     this.results = [];
     this.cost = undefined;
     this.shards = new Map();
-    this.progress = { done: 0, total: Math.ceil(n / this.itemsPerShard), state: 'submitting' };
+    this.progress = { done: 0, total: units.length, state: 'submitting' };
     const started = performance.now();
+    const key = `onnx-${started}`;
+    const label = `${model.name}, ${n} image${n === 1 ? '' : 's'} of ${h} px`;
+    let handle: JobHandle<OnnxResult> | undefined;
+    let outcome: JobSummary['outcome'] = 'done';
     try {
       const data = renderTextBatch(n, h, w, this.seed);
-      const handle = mesh.client.runOnnx({
+      handle = mesh.client.runOnnx({
         model: { url: model.url, name: model.name },
         inputs: { [model.input.name]: { dtype: 'float32', dims: [n, 3, h, w], data } },
         outputs: model.outputs,
-        itemsPerShard: this.itemsPerShard,
-        bid: this.bid,
-        verifyFraction: this.verifyFraction,
+        itemsPerShard: perShard,
+        bid,
+        verifyFraction,
       });
       this.#handle = handle;
+      announceEscrow(this, key, estimateJob(units, bid, verifyFraction, this.quote?.feeRate ?? 0.05).escrow);
       handle.addEventListener('progress', (e) => this.#onProgress((e as CustomEvent<JobProgress>).detail));
-      void handle.jobId.then((id) => (this.jobId = id), () => undefined);
-      const out = await handle.result;
-      this.elapsedMs = performance.now() - started;
-      this.results = this.#summarise(out, model.outputs[0] as string, n, h, w);
-      this.cost = await handle.cost;
-      void mesh.balance().catch(() => undefined); // Refreshes the header's balance (a 'balance' event).
-    } catch (err) {
-      this.error = err instanceof Error ? `${err.name}${'code' in err ? ` (${String(err.code)})` : ''}: ${err.message}` : String(err);
-      this.dispatchEvent(new CustomEvent('meshwork-error', { detail: { message: this.error }, bubbles: true, composed: true }));
-      // A failed or cancelled job still settles: show what was refunded.
-      this.#handle?.cost.then(
-        (c) => {
-          this.cost = c;
-          void mesh.balance().catch(() => undefined);
+      void handle.jobId.then(
+        (id) => {
+          this.jobId = id;
+          void mesh.balance().catch(() => undefined); // the header shows the balance without the escrow now held
         },
         () => undefined,
       );
+      const out = await handle.result;
+      this.elapsedMs = performance.now() - started;
+      this.results = this.#summarise(out, model.outputs[0] as string, n, h, w);
+    } catch (err) {
+      outcome = outcomeOf(err);
+      this.cancelled = outcome === 'cancelled';
+      this.error = errorText(err);
+      if (!this.cancelled) this.dispatchEvent(new CustomEvent('meshwork-error', { detail: { message: this.error }, bubbles: true, composed: true }));
     } finally {
       this.running = false;
       this.#handle = undefined;
     }
+    // Done, failed or cancelled, the job settles: show what it cost and what came back, and keep it in the history.
+    const cost = await handle?.cost.catch(() => undefined);
+    announceEscrow(this, key, 0);
+    this.cost = cost;
+    void mesh.balance().catch(() => undefined); // Refreshes the header's balance (a 'balance' event).
+    const jobId = this.jobId || key;
+    await recordJob({
+      jobId, kind: 'onnx', label, at: Date.now(), shards: units.length, outcome, ms: this.elapsedMs,
+      spent: cost?.spent ?? 0, fees: cost?.fees ?? 0, refunded: cost?.refunded ?? 0,
+      ...(outcome === 'failed' ? { error: this.error } : {}),
+    }).catch(() => undefined);
+    await this.#loadHistory();
   }
 
   #onProgress(p: JobProgress): void {
@@ -225,13 +316,18 @@ export class MeshClientView extends LitElement {
     }));
   }
 
-  #num(field: 'count' | 'itemsPerShard' | 'bid' | 'seed', e: Event, lo: number, hi: number): void {
-    const v = Math.round(Number((e.target as HTMLInputElement).value));
-    if (Number.isFinite(v)) this[field] = Math.min(hi, Math.max(lo, v));
+  #field(f: Field, extra: { label?: string; hint?: string; step?: string } = {}) {
+    const testIds: Record<Field, string> = { count: 'images', itemsPerShard: 'items-per-shard', bid: 'bid', verifyFraction: 'verify-fraction', seed: 'seed' };
+    return numberField({
+      testId: testIds[f], rule: RULES[f], raw: this.raw[f], disabled: this.running, ...extra,
+      onRaw: (raw) => (this.raw = { ...this.raw, [f]: raw }),
+    });
   }
 
   override render() {
     const model = this.#model;
+    const valid = this.#valid;
+    const units = valid ? onnxShardUnits(this.#value('count'), this.#value('itemsPerShard')) : [];
     return html`
       <div class="layout">
         <section class="card" aria-labelledby="run-h">
@@ -239,6 +335,10 @@ export class MeshClientView extends LitElement {
           <p class="lead">
             Text images are generated here, split into shards along the batch axis and run by contributors. A sample of
             shards is run twice on different peers and compared before anyone is paid.
+          </p>
+          <p class="hint" data-testid="credits-explained">
+            A credit is Meshwork's unit of account: clients pay credits for verified work and contributors earn them (1 credit =
+            1,000,000 µcredits; every new identity starts with 1,000 credits). Credits are not money.
           </p>
           <div class="form">
             <label class="field full">
@@ -254,48 +354,27 @@ export class MeshClientView extends LitElement {
                     : nothing}
                 </div>`
               : nothing}
-            <label class="field">
-              <span>Images</span>
-              <input type="number" min="1" max="256" data-testid="images" .value=${String(this.count)} ?disabled=${this.running}
-                @change=${(e: Event) => this.#num('count', e, 1, 256)} />
-            </label>
+            ${this.#field('count')}
             <label class="field">
               <span>Image size (px)</span>
               <select data-testid="image-size" ?disabled=${this.running} @change=${(e: Event) => (this.size = Number((e.target as HTMLSelectElement).value))}>
                 ${SIZES.map((s) => html`<option value=${s} ?selected=${s === this.size}>${s} × ${s}</option>`)}
               </select>
             </label>
-            <label class="field">
-              <span>Images per shard</span>
-              <input type="number" min="1" max="256" data-testid="items-per-shard" .value=${String(this.itemsPerShard)} ?disabled=${this.running}
-                @change=${(e: Event) => this.#num('itemsPerShard', e, 1, 256)} />
-            </label>
-            <label class="field">
-              <span>Bid (µcredits / work unit)</span>
-              <input type="number" min="0" data-testid="bid" .value=${String(this.bid)} ?disabled=${this.running}
-                @change=${(e: Event) => this.#num('bid', e, 0, 1e9)} />
-            </label>
-            <label class="field">
-              <span>Verify fraction</span>
-              <input type="number" min="0" max="1" step="0.05" data-testid="verify-fraction" .value=${String(this.verifyFraction)} ?disabled=${this.running}
-                @change=${(e: Event) => {
-                  const v = Number((e.target as HTMLInputElement).value);
-                  if (Number.isFinite(v)) this.verifyFraction = Math.min(1, Math.max(0, v));
-                }} />
-            </label>
-            <label class="field">
-              <span>Seed</span>
-              <input type="number" min="0" data-testid="seed" .value=${String(this.seed)} ?disabled=${this.running}
-                @change=${(e: Event) => this.#num('seed', e, 0, 2 ** 31)} />
-            </label>
+            ${this.#field('itemsPerShard')}
+            ${this.#field('bid', { label: 'Bid (µcredits / work unit)', hint: 'The most you pay per work unit; an image is 1,000 work units.' })}
+            ${this.#field('verifyFraction', { step: '0.05', hint: 'Share of shards run twice and compared.' })}
+            ${this.#field('seed')}
           </div>
           <div class="row">
-            <button class="primary" data-testid="run" ?disabled=${this.running || this.mesh === undefined || model === undefined} @click=${this.#run}>
+            <button class="primary" data-testid="run" ?disabled=${this.running || this.mesh === undefined || model === undefined || !valid} @click=${this.#run}>
               Run on mesh
             </button>
             <button data-testid="cancel" ?disabled=${!this.running} @click=${() => void this.#handle?.cancel()}>Cancel</button>
           </div>
+          <mesh-cost-estimate style="margin-top:12px" .units=${units} .bid=${this.#value('bid')} .verifyFraction=${this.#value('verifyFraction')} .quote=${this.quote}></mesh-cost-estimate>
           ${this.catalogError ? html`<div class="error" style="margin-top:12px" data-testid="catalog-error">${this.catalogError}</div>` : nothing}
+          <mesh-confirm></mesh-confirm>
         </section>
 
         <section class="card" aria-labelledby="job-h">
@@ -304,6 +383,7 @@ export class MeshClientView extends LitElement {
             .progress=${this.progress}
             .jobId=${this.jobId}
             .error=${this.error}
+            .cancelled=${this.cancelled}
             .cost=${this.cost}
             .shards=${this.shards}
             .running=${this.running}
@@ -317,7 +397,13 @@ export class MeshClientView extends LitElement {
         ${this.results.length > 0 ? this.#renderResults() : this.#renderPreviews()}
       </section>
 
-      <mesh-matmul-panel .mesh=${this.mesh}></mesh-matmul-panel>
+      <mesh-matmul-panel .mesh=${this.mesh} .quote=${this.quote} @meshwork-job-recorded=${this.#loadHistory}></mesh-matmul-panel>
+
+      <section class="card" aria-labelledby="history-h">
+        <h2 id="history-h">Your jobs</h2>
+        <p class="lead">Jobs run from this device, kept here for 500 jobs. Cost is what was paid to contributors plus the protocol fee.</p>
+        <mesh-job-history .jobs=${this.history}></mesh-job-history>
+      </section>
     `;
   }
 

@@ -2,7 +2,13 @@ import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { Mesh, MeshContributor, ShardEventDetail } from '../sdk/index.ts';
 import { type ContributorPrefs, loadPrefs, savePrefs } from './contributor-prefs.ts';
+import { addToDay, type DayTotals, listDays } from '../sdk/history.ts';
+import { creditsPerHourText, microPerHour } from './earning-estimate.ts';
 import { formatCredits } from './format.ts';
+import { CHART_DAYS } from './mesh-earnings-chart.ts';
+import './mesh-earnings-chart.ts';
+import { checkField } from './field-rules.ts';
+import { numberField } from './number-field.ts';
 import './mesh-capabilities.ts';
 import './mesh-shard-log.ts';
 import type { Capabilities } from './mesh-capabilities.ts';
@@ -14,6 +20,7 @@ import { controls, theme } from './styles.ts';
 type ContributorState = MeshContributor['state'];
 
 const LOG_SIZE = 30;
+const ASK = { label: 'Ask price', min: 0, max: 1_000_000 };
 const STATE_PILL: Record<ContributorState, string> = { stopped: '', starting: 'warn', active: 'ok', paused: 'warn' };
 
 /**
@@ -110,6 +117,8 @@ export class MeshContributorView extends LitElement {
   /** Why the power rules paused work; empty when they did not. */
   @state() accessor powerReason = '';
   @state() accessor batterySupported = false;
+  @state() accessor askRaw = String(this.prefs.askPrice);
+  @state() accessor days: DayTotals[] = [];
 
   readonly #power = new PowerMonitor();
   readonly #sync = (): void => {
@@ -120,7 +129,14 @@ export class MeshContributorView extends LitElement {
     this.capabilities = c.capabilities ?? this.capabilities;
   };
   readonly #onShard = (e: Event): void => {
-    this.log = recordShard(this.log, (e as CustomEvent<ShardEventDetail>).detail, Date.now(), LOG_SIZE);
+    const detail = (e as CustomEvent<ShardEventDetail>).detail;
+    this.log = recordShard(this.log, detail, Date.now(), LOG_SIZE);
+    if (detail.phase === 'done') void this.#addToDay({ shards: 1 });
+    this.#sync();
+  };
+  readonly #onCredited = (e: Event): void => {
+    const amount = (e as CustomEvent<{ amount?: number }>).detail?.amount;
+    if (typeof amount === 'number' && amount > 0) void this.#addToDay({ earned: amount });
     this.#sync();
   };
   readonly #onPower = (): void => void this.#applyPower();
@@ -132,6 +148,17 @@ export class MeshContributorView extends LitElement {
       this.batterySupported = this.#power.batterySupported;
     });
     this.#listen(this.mesh?.contributor, true);
+    void this.#loadDays();
+  }
+
+  async #loadDays(): Promise<void> {
+    this.days = await listDays(Date.now() - CHART_DAYS * 86_400_000).catch(() => this.days);
+  }
+
+  /** Persists a shard or a payment in today's totals (IndexedDB), then redraws the chart. */
+  async #addToDay(add: { earned?: number; shards?: number }): Promise<void> {
+    await addToDay(Date.now(), add).catch(() => undefined);
+    await this.#loadDays();
   }
 
   override disconnectedCallback(): void {
@@ -153,7 +180,7 @@ export class MeshContributorView extends LitElement {
     if (c === undefined) return;
     const method = on ? 'addEventListener' : 'removeEventListener';
     c[method]('state', this.#sync);
-    c[method]('credited', this.#sync);
+    c[method]('credited', this.#onCredited);
     c[method]('shard', this.#onShard);
   }
 
@@ -241,6 +268,8 @@ export class MeshContributorView extends LitElement {
     const s = this.contributorState;
     const ready = this.mesh !== undefined && !this.busy;
     const p = this.prefs;
+    const askValid = checkField(this.askRaw, ASK).ok;
+    const perHour = microPerHour(this.capabilities?.gflops, p, p.askPrice);
     return html`
       <div class="layout">
         <section class="card" aria-labelledby="contribute-h">
@@ -249,12 +278,16 @@ export class MeshContributorView extends LitElement {
             Run other people's inference shards and GPU kernels in this tab, within the limits you set, and earn
             credits for each verified result. Work runs in background workers; you can pause or stop at any time.
           </p>
+          <p class="hint" data-testid="credits-explained">
+            A credit is Meshwork's unit of account: clients pay credits for verified work, contributors earn them, and you can
+            spend what you earn on jobs of your own from the Run tab. Credits are not money.
+          </p>
           <label class="check consent">
             <input type="checkbox" data-testid="consent" .checked=${p.consent} @change=${this.#onConsent} />
             <span>I agree to run compute jobs from other Meshwork users on this device, within the caps below.</span>
           </label>
           <div class="row buttons">
-            <button class="primary" data-testid="start" ?disabled=${!ready || !p.consent || s !== 'stopped'} @click=${this.#start}>
+            <button class="primary" data-testid="start" ?disabled=${!ready || !p.consent || s !== 'stopped' || !askValid} @click=${this.#start}>
               Start
             </button>
             <button data-testid="pause" ?disabled=${!ready || s !== 'active'} @click=${this.#pause}>Pause</button>
@@ -266,18 +299,32 @@ export class MeshContributorView extends LitElement {
           <h3>Resource caps</h3>
           ${this.#cap('cpuCap', 'CPU', p.cpuCap)} ${this.#cap('gpuCap', 'GPU', p.gpuCap)}
           <div class="note">Share of time the workers may compute (duty cycle), applied live.</div>
-          <label class="field" style="margin-top:12px;max-width:220px">
-            <span>Ask price (µcredits / work unit)</span>
-            <input
-              type="number"
-              min="0"
-              step="1"
-              data-testid="ask-price"
-              .value=${String(p.askPrice)}
-              ?disabled=${s !== 'stopped'}
-              @change=${(e: Event) => this.#setPrefs({ askPrice: Math.max(0, Math.round(Number((e.target as HTMLInputElement).value) || 0)) })}
-            />
-          </label>
+          <div style="margin-top:12px;max-width:320px">
+            ${numberField({
+              testId: 'ask-price',
+              rule: ASK,
+              label: 'Ask price (µcredits / work unit)',
+              raw: this.askRaw,
+              disabled: s !== 'stopped',
+              onRaw: (raw) => {
+                this.askRaw = raw;
+                const c = checkField(raw, ASK);
+                if (c.ok) this.#setPrefs({ askPrice: c.value });
+              },
+            })}
+          </div>
+          <p class="hint" data-testid="ask-explained">
+            The least you accept per work unit. A work unit is one MFLOP of a matrix product, or a thousandth of an image for a
+            model; a job pays your ask if its bid is at least that, so a lower ask gets work sooner. 1 credit = 1,000,000
+            µcredits.
+          </p>
+          <p class="hint" data-testid="earn-rate" data-micro=${perHour ?? ''}>
+            ${perHour === undefined
+              ? 'Press Start to measure this device: the estimate of credits per hour appears here.'
+              : html`At your caps and ask, about <strong>${creditsPerHourText(perHour)} credits per hour</strong> while there is work
+                  (measured ${this.capabilities?.gflops.gpu !== undefined ? 'GPU and CPU' : 'CPU'} speed; real earnings depend on
+                  demand).`}
+          </p>
 
           <h3>Power</h3>
           <div class="power">
@@ -317,9 +364,9 @@ export class MeshContributorView extends LitElement {
         <section class="card" aria-labelledby="status-h">
           <div class="status-head">
             <h2 id="status-h">Status</h2>
-            <span class="pill ${STATE_PILL[s]}" data-testid="state" data-state=${s}>${s}</span>
+            <span class="pill ${STATE_PILL[s]}" data-testid="state" data-state=${s} role="status" aria-live="polite" aria-label="Contributor ${s}">${s}</span>
           </div>
-          ${this.powerReason ? html`<div class="reason" data-testid="power-reason">Paused: ${this.powerReason}</div>` : nothing}
+          ${this.powerReason ? html`<div class="reason" data-testid="power-reason" role="status">Paused: ${this.powerReason}</div>` : nothing}
           <div class="stats">
             <div class="stat"><div class="k">Shards run</div><div class="v" data-testid="shards-run">${this.stats.shardsRun}</div></div>
             <div class="stat"><div class="k">Failed</div><div class="v" data-testid="shards-failed">${this.stats.shardsFailed}</div></div>
@@ -328,6 +375,8 @@ export class MeshContributorView extends LitElement {
               <div class="v" data-testid="earned" data-micro=${this.stats.earned}>${formatCredits(this.stats.earned)}</div>
             </div>
           </div>
+          <h3>Last ${CHART_DAYS} days</h3>
+          <mesh-earnings-chart .days=${this.days}></mesh-earnings-chart>
           <h3>Recent shards</h3>
           <mesh-shard-log
             data-testid="shard-log"

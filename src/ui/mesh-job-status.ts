@@ -12,8 +12,9 @@ export interface ShardRow {
 }
 
 /**
- * A job's live status: progress bar, job id, error, cost (spent, fees, refunded, wall time) and the
- * contributor and state of each shard. Purely presentational; the owner feeds it from the JobHandle.
+ * A job's live status: progress bar, job id, error, cost (charged including fees, of which fees, refunded, wall
+ * time; all in credits) and the contributor and state of each shard. A cancelled job is shown as a neutral
+ * "Cancelled" with its refund, not as a failure. Purely presentational; the owner feeds it from the JobHandle.
  * @csspart shards - The shard table.
  */
 @customElement('mesh-job-status')
@@ -48,6 +49,8 @@ export class MeshJobStatus extends LitElement {
   @property() accessor jobId = '';
   /** Failure message; empty when none. */
   @property() accessor error = '';
+  /** The client cancelled the job (then `error` is ignored). */
+  @property({ type: Boolean }) accessor cancelled = false;
   /** Settled cost; undefined until the job settles. */
   @property({ attribute: false }) accessor cost: JobCost | undefined = undefined;
   /** Shards by index. */
@@ -61,18 +64,27 @@ export class MeshJobStatus extends LitElement {
     const p = this.progress;
     if (p === undefined) return html`<p class="empty" data-testid="job-idle">No job yet. Choose the inputs and press Run on mesh.</p>`;
     const finished = !this.running;
-    const barState = this.error ? 'failed' : finished ? 'done' : 'running';
+    const failed = this.error !== '' && !this.cancelled;
+    const barState = this.cancelled ? 'cancelled' : failed ? 'failed' : finished ? 'done' : 'running';
     const c = this.cost;
+    const amount = (v: number | undefined) => (v === undefined ? '…' : formatCredits(v));
     return html`
-      <mesh-progress-bar data-testid="progress" .value=${p.done} .max=${p.total} .label=${this.error ? 'failed' : p.state} state=${barState}></mesh-progress-bar>
+      <mesh-progress-bar data-testid="progress" .value=${p.done} .max=${p.total} .label=${this.cancelled ? 'cancelled' : failed ? 'failed' : p.state} state=${barState}></mesh-progress-bar>
       ${this.jobId ? html`<p class="job-id">Job <span class="mono" data-testid="job-id">${this.jobId}</span></p>` : nothing}
-      ${this.error ? html`<div class="error" role="alert" style="margin-top:12px" data-testid="error">${this.error}</div>` : nothing}
+      ${failed ? html`<div class="error" role="alert" style="margin-top:12px" data-testid="error">${this.error}</div>` : nothing}
+      ${this.cancelled
+        ? html`<div class="notice" role="status" style="margin-top:12px" data-testid="cancelled">
+            Cancelled. ${c ? html`${formatCredits(c.refunded)} credits refunded to your balance.` : 'Refunding what was not spent…'}
+          </div>`
+        : nothing}
       <h3>Cost</h3>
       <div class="stats" data-testid="cost" data-spent=${c?.spent ?? ''} data-fees=${c?.fees ?? ''} data-refunded=${c?.refunded ?? ''}>
-        <div class="stat"><div class="k">Spent</div><div class="v" data-testid="cost-spent">${c ? formatCredits(c.spent) : '…'}</div></div>
-        <div class="stat"><div class="k">Fees</div><div class="v" data-testid="cost-fees">${c ? formatCredits(c.fees) : '…'}</div></div>
-        <div class="stat"><div class="k">Refunded</div><div class="v" data-testid="cost-refunded">${c ? formatCredits(c.refunded) : '…'}</div></div>
-        <div class="stat"><div class="k">Wall time</div><div class="v" data-testid="elapsed">${finished && !this.error ? formatMs(this.elapsedMs) : '…'}</div></div>
+        <div class="stat" title="Paid to contributors plus the protocol fee">
+          <div class="k">Spent (credits, incl. fees)</div><div class="v" data-testid="cost-spent">${amount(c && c.spent + c.fees)}</div>
+        </div>
+        <div class="stat"><div class="k">of which fees (credits)</div><div class="v" data-testid="cost-fees">${amount(c?.fees)}</div></div>
+        <div class="stat"><div class="k">Refunded (credits)</div><div class="v" data-testid="cost-refunded">${amount(c?.refunded)}</div></div>
+        <div class="stat"><div class="k">Wall time</div><div class="v" data-testid="elapsed">${finished && !failed && !this.cancelled ? formatMs(this.elapsedMs) : '…'}</div></div>
       </div>
       <h3>Shards</h3>
       <div class="shards">

@@ -1,13 +1,28 @@
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { JobCost, JobHandle, JobProgress, Mesh } from '../sdk/index.ts';
+import { recordJob } from '../sdk/history.ts';
 import { formatCredits, formatMs } from './format.ts';
+import { estimateJob, matmulShardUnits } from './job-estimate.ts';
+import { announceEscrow, CONFIRM_SHARDS, errorText, outcomeOf } from './job-outcome.ts';
+import type { MarketQuote } from './market-quote.ts';
+import type { MeshConfirm } from './mesh-confirm.ts';
+import './mesh-confirm.ts';
+import './mesh-cost-estimate.ts';
+import { fieldCheck, numberField } from './number-field.ts';
 import { matmulReference, maxAbsError, randomMatrix } from './matmul-reference.ts';
 import './mesh-progress-bar.ts';
 import { controls, theme } from './styles.ts';
 
 const SIZES = [128, 256, 512, 768, 1024, 1536, 2048];
 const TILES = [64, 128, 256, 512];
+const BID = { label: 'Bid', min: 1, max: 1_000_000 };
+const VERIFY = { label: 'Verify fraction', min: 0, max: 1, integer: false };
+
+/** GFLOP/s with three significant digits ("0.00412", "12.3"); "—" when not measurable. */
+export function formatGflops(v: number): string {
+  return Number.isFinite(v) && v > 0 ? Number(v.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 6 }) : '—';
+}
 
 /** Outcome of one matmul job. */
 interface MatmulOutcome {
@@ -21,6 +36,8 @@ interface MatmulOutcome {
  * Runs a square f32 matmul as a WGSL job split into output tiles across contributors, then checks it against
  * a CPU reference computed here: max absolute error, error relative to the largest value, and end-to-end GFLOP/s.
  * @fires meshwork-error - CustomEvent<{message: string}> when the job fails (also shown inline).
+ * @fires meshwork-job-recorded - Event once a finished job is in the local history.
+ * @fires meshwork-escrow - CustomEvent<EscrowDetail> while a job holds escrow.
  */
 @customElement('mesh-matmul-panel')
 export class MeshMatmulPanel extends LitElement {
@@ -35,7 +52,7 @@ export class MeshMatmulPanel extends LitElement {
         display: grid;
         grid-template-columns: repeat(auto-fit, minmax(140px, 1fr));
         gap: 12px 14px;
-        align-items: end;
+        align-items: start;
         margin-bottom: 16px;
       }
       mesh-progress-bar {
@@ -49,8 +66,11 @@ export class MeshMatmulPanel extends LitElement {
 
   @state() accessor size = 256;
   @state() accessor tile = 128;
-  @state() accessor bid = 2;
-  @state() accessor verifyFraction = 0.1;
+  /** Prices on offer (the client view reads them). */
+  @property({ attribute: false }) accessor quote: MarketQuote | undefined = undefined;
+  @state() accessor bidRaw = '2';
+  @state() accessor verifyRaw = '0.1';
+  @state() accessor cancelled = false;
   @state() accessor running = false;
   @state() accessor phase = '';
   @state() accessor progress: JobProgress | undefined = undefined;
@@ -60,13 +80,40 @@ export class MeshMatmulPanel extends LitElement {
 
   #handle: JobHandle<Float32Array> | undefined;
 
+  get #bid(): number | undefined {
+    const c = fieldCheck({ raw: this.bidRaw, rule: BID });
+    return c.ok ? c.value : undefined;
+  }
+
+  get #verify(): number | undefined {
+    const c = fieldCheck({ raw: this.verifyRaw, rule: VERIFY });
+    return c.ok ? c.value : undefined;
+  }
+
   async #run(): Promise<void> {
     const mesh = this.mesh;
-    if (mesh === undefined || this.running) return;
+    const bid = this.#bid;
+    const verifyFraction = this.#verify;
+    if (mesh === undefined || this.running || bid === undefined || verifyFraction === undefined) return;
     const m = this.size;
     const k = this.size;
     const n = this.size;
+    const units = matmulShardUnits(this.size, this.tile);
+    const estimate = estimateJob(units, bid, verifyFraction, this.quote?.feeRate ?? 0.05, this.quote?.lowest);
+    if (units.length >= CONFIRM_SHARDS) {
+      const ok = await this.renderRoot.querySelector<MeshConfirm>('mesh-confirm')?.ask(
+        `Run ${units.length.toLocaleString('en-US')} shards?`,
+        `This ${m}×${m} matmul in tiles of ${this.tile} is ${units.length.toLocaleString('en-US')} shards. It is expected to cost about ${formatCredits(estimate.expected)} credits and holds up to ${formatCredits(estimate.escrow)} credits in escrow while it runs.`,
+        'Run it',
+      );
+      if (!ok) return;
+    }
+    const key = `matmul-${performance.now()}`;
+    let handle: JobHandle<Float32Array> | undefined;
+    let outcome: 'done' | 'failed' | 'cancelled' = 'done';
+    let ms = 0;
     this.running = true;
+    this.cancelled = false;
     this.error = '';
     this.outcome = undefined;
     this.cost = undefined;
@@ -76,11 +123,13 @@ export class MeshMatmulPanel extends LitElement {
       const b = randomMatrix(k, n, 2);
       this.phase = 'running on the mesh';
       const started = performance.now();
-      const handle = mesh.client.runMatmul({ a, b, m, k, n, tile: this.tile, bid: this.bid, verifyFraction: this.verifyFraction });
+      handle = mesh.client.runMatmul({ a, b, m, k, n, tile: this.tile, bid, verifyFraction });
       this.#handle = handle;
+      announceEscrow(this, key, estimate.escrow);
+      void handle.jobId.then(() => mesh.balance()).catch(() => undefined); // the header's balance without the escrow held
       handle.addEventListener('progress', (e) => (this.progress = (e as CustomEvent<JobProgress>).detail));
       const c = await handle.result;
-      const ms = performance.now() - started;
+      ms = performance.now() - started;
       this.phase = 'checking against the CPU reference';
       // Let the phase render before the reference blocks the main thread for a moment.
       await new Promise((r) => setTimeout(r, 30));
@@ -89,16 +138,26 @@ export class MeshMatmulPanel extends LitElement {
       const peak = ref.reduce((x, v) => Math.max(x, Math.abs(v)), 0);
       this.outcome = { ms, gflops: (2 * m * n * k) / (ms * 1e6), maxError, relError: peak > 0 ? maxError / peak : maxError };
       this.phase = 'done';
-      this.cost = await handle.cost;
-      void mesh.balance().catch(() => undefined); // Refreshes the header's balance (a 'balance' event).
     } catch (err) {
-      this.phase = 'failed';
-      this.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      this.dispatchEvent(new CustomEvent('meshwork-error', { detail: { message: this.error }, bubbles: true, composed: true }));
+      outcome = outcomeOf(err);
+      this.cancelled = outcome === 'cancelled';
+      this.phase = outcome;
+      this.error = errorText(err);
+      if (!this.cancelled) this.dispatchEvent(new CustomEvent('meshwork-error', { detail: { message: this.error }, bubbles: true, composed: true }));
     } finally {
       this.running = false;
       this.#handle = undefined;
     }
+    const cost = await handle?.cost.catch(() => undefined);
+    announceEscrow(this, key, 0);
+    this.cost = cost;
+    void mesh.balance().catch(() => undefined); // Refreshes the header's balance (a 'balance' event).
+    const jobId = (await handle?.jobId.catch(() => undefined)) ?? key;
+    await recordJob({
+      jobId, kind: 'matmul', label: `Matmul ${m}×${m}, tiles of ${this.tile}`, at: Date.now(), shards: units.length, outcome, ms,
+      spent: cost?.spent ?? 0, fees: cost?.fees ?? 0, refunded: cost?.refunded ?? 0, ...(outcome === 'failed' ? { error: this.error } : {}),
+    }).catch(() => undefined);
+    this.dispatchEvent(new Event('meshwork-job-recorded', { bubbles: true, composed: true }));
   }
 
   #select(field: 'size' | 'tile', options: number[], label: string, testid: string) {
@@ -113,6 +172,8 @@ export class MeshMatmulPanel extends LitElement {
   override render() {
     const o = this.outcome;
     const tiles = Math.ceil(this.size / this.tile) ** 2;
+    const valid = this.#bid !== undefined && this.#verify !== undefined;
+    const units = matmulShardUnits(this.size, this.tile);
     return html`
       <section class="card" aria-labelledby="mm-h">
         <h2 id="mm-h">WGSL matmul</h2>
@@ -122,34 +183,38 @@ export class MeshMatmulPanel extends LitElement {
         </p>
         <div class="form">
           ${this.#select('size', SIZES, 'Size (m = k = n)', 'matmul-size')} ${this.#select('tile', TILES, 'Tile', 'matmul-tile')}
-          <label class="field">
-            <span>Bid (µcredits / work unit)</span>
-            <input type="number" min="0" data-testid="matmul-bid" .value=${String(this.bid)} ?disabled=${this.running}
-              @change=${(e: Event) => (this.bid = Math.max(0, Math.round(Number((e.target as HTMLInputElement).value) || 0)))} />
-          </label>
-          <label class="field">
-            <span>Verify fraction</span>
-            <input type="number" min="0" max="1" step="0.05" data-testid="matmul-verify" .value=${String(this.verifyFraction)} ?disabled=${this.running}
-              @change=${(e: Event) => (this.verifyFraction = Math.min(1, Math.max(0, Number((e.target as HTMLInputElement).value) || 0)))} />
-          </label>
+          ${numberField({ testId: 'matmul-bid', rule: BID, label: 'Bid (µcredits / work unit)', raw: this.bidRaw, disabled: this.running, hint: 'A work unit is one MFLOP.', onRaw: (v) => (this.bidRaw = v) })}
+          ${numberField({ testId: 'matmul-verify', rule: VERIFY, raw: this.verifyRaw, step: '0.05', disabled: this.running, onRaw: (v) => (this.verifyRaw = v) })}
         </div>
         <div class="row">
-          <button class="primary" data-testid="matmul-run" ?disabled=${this.running || this.mesh === undefined} @click=${this.#run}>Run matmul</button>
+          <button class="primary" data-testid="matmul-run" ?disabled=${this.running || this.mesh === undefined || !valid} @click=${this.#run}>Run matmul</button>
           <button data-testid="matmul-cancel" ?disabled=${!this.running} @click=${() => void this.#handle?.cancel()}>Cancel</button>
-          ${this.phase ? html`<span class="muted" data-testid="matmul-phase">${this.phase}</span>` : nothing}
+          <span class="muted" data-testid="matmul-phase" role="status" aria-live="polite">${this.phase}</span>
         </div>
+        <mesh-cost-estimate style="margin-top:12px" .units=${valid ? units : []} .bid=${this.#bid ?? 0} .verifyFraction=${this.#verify ?? 0} .quote=${this.quote}></mesh-cost-estimate>
+        <mesh-confirm></mesh-confirm>
         ${this.progress
-          ? html`<mesh-progress-bar data-testid="matmul-progress" .value=${this.progress.done} .max=${this.progress.total} .label=${this.progress.state}
-              state=${this.error ? 'failed' : this.running ? 'running' : 'done'}></mesh-progress-bar>`
+          ? html`<mesh-progress-bar data-testid="matmul-progress" .value=${this.progress.done} .max=${this.progress.total}
+              .label=${this.cancelled ? 'cancelled' : this.error ? 'failed' : this.progress.state}
+              state=${this.cancelled ? 'cancelled' : this.error ? 'failed' : this.running ? 'running' : 'done'}></mesh-progress-bar>`
           : nothing}
-        ${this.error ? html`<div class="error" role="alert" style="margin-top:12px" data-testid="matmul-error-message">${this.error}</div>` : nothing}
+        ${this.cancelled
+          ? html`<div class="notice" role="status" style="margin-top:12px" data-testid="matmul-cancelled">
+              Cancelled. ${this.cost ? html`${formatCredits(this.cost.refunded)} credits refunded to your balance.` : 'Refunding what was not spent…'}
+            </div>`
+          : this.error
+            ? html`<div class="error" role="alert" style="margin-top:12px" data-testid="matmul-error-message">${this.error}</div>`
+            : nothing}
         ${o
           ? html`<div class="stats" style="margin-top:12px">
               <div class="stat"><div class="k">Max |error|</div><div class="v" data-testid="matmul-error" data-value=${o.maxError}>${o.maxError.toExponential(2)}</div></div>
               <div class="stat"><div class="k">Relative to max |C|</div><div class="v">${o.relError.toExponential(2)}</div></div>
-              <div class="stat"><div class="k">End-to-end GFLOP/s</div><div class="v" data-testid="matmul-gflops" data-value=${o.gflops}>${o.gflops.toFixed(2)}</div></div>
+              <div class="stat"><div class="k">End-to-end GFLOP/s</div><div class="v" data-testid="matmul-gflops" data-value=${o.gflops}>${formatGflops(o.gflops)}</div></div>
               <div class="stat"><div class="k">Wall time</div><div class="v">${formatMs(o.ms)}</div></div>
-              <div class="stat"><div class="k">Spent</div><div class="v" data-testid="matmul-cost">${this.cost ? formatCredits(this.cost.spent) : '…'}</div></div>
+              <div class="stat">
+                <div class="k">Spent (credits, incl. fees)</div>
+                <div class="v" data-testid="matmul-cost">${this.cost ? formatCredits(this.cost.spent + this.cost.fees) : '…'}</div>
+              </div>
             </div>`
           : nothing}
       </section>

@@ -32,6 +32,13 @@ export class MeshProgressBar extends LitElement {
         border: 1px solid var(--mw-border);
         overflow: hidden;
       }
+      .sr-only {
+        position: absolute;
+        width: 1px;
+        height: 1px;
+        overflow: hidden;
+        clip: rect(0, 0, 0, 0);
+      }
       .fill {
         height: 100%;
         background: var(--mw-accent);
@@ -44,6 +51,9 @@ export class MeshProgressBar extends LitElement {
       :host([state='done']) .fill {
         background: var(--mw-ok);
       }
+      :host([state='cancelled']) .fill {
+        background: var(--mw-muted);
+      }
     `,
   ];
 
@@ -53,13 +63,15 @@ export class MeshProgressBar extends LitElement {
   @property({ type: Number, reflect: true }) accessor max = 0;
   /** Text shown above the bar on the left. */
   @property() accessor label = '';
-  /** 'running' | 'done' | 'failed': colours the bar. */
+  /** 'running' | 'done' | 'failed' | 'cancelled': colours the bar (cancelled is neutral grey, not a failure). */
   @property({ reflect: true }) accessor state = 'running';
 
   override render() {
     const fraction = this.max > 0 ? Math.min(1, Math.max(0, this.value / this.max)) : 0;
     return html`
-      <div class="top"><span>${this.label}</span><span>${this.value} / ${this.max}</span></div>
+      <div class="top" role="status" aria-live="polite" aria-atomic="true">
+        <span data-testid="progress-label">${this.label}</span><span>${this.value} / ${this.max}<span class="sr-only"> shards</span></span>
+      </div>
       <div
         class="track"
         part="track"
@@ -67,7 +79,7 @@ export class MeshProgressBar extends LitElement {
         aria-valuemin="0"
         aria-valuemax=${this.max}
         aria-valuenow=${this.value}
-        aria-label=${this.label || 'Progress'}
+        aria-label=${`Shards settled: ${this.label || 'progress'}`}
       >
         <div class="fill" part="fill" style="width:${(fraction * 100).toFixed(2)}%"></div>
       </div>

@@ -238,4 +238,37 @@ export const controls = css`
     background: color-mix(in srgb, var(--mw-danger) 15%, transparent);
     color: var(--mw-danger);
   }
+  input[aria-invalid='true'] {
+    border-color: var(--mw-danger);
+  }
+  .field-error {
+    font-size: 0.78rem;
+    color: var(--mw-danger);
+    overflow-wrap: anywhere;
+  }
+  .hint {
+    font-size: 0.8rem;
+    color: var(--mw-muted);
+    line-height: 1.45;
+    overflow-wrap: anywhere;
+  }
+  .notice {
+    border: 1px solid var(--mw-border);
+    background: var(--mw-surface-2);
+    border-radius: 8px;
+    padding: 10px 12px;
+    font-size: 0.88rem;
+    overflow-wrap: anywhere;
+  }
+  .sr-only {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    padding: 0;
+    margin: -1px;
+    overflow: hidden;
+    clip: rect(0, 0, 0, 0);
+    white-space: nowrap;
+    border: 0;
+  }
 `;
