@@ -1,6 +1,6 @@
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import type { JobCost, JobHandle, JobProgress, Mesh, MeshClient } from '../sdk/index.ts';
+import type { JobCost, JobHandle, JobProgress, JobWait, Mesh, MeshClient } from '../sdk/index.ts';
 import type { ShardRow } from './mesh-job-status.ts';
 import { listJobs, type JobSummary, recordJob } from '../sdk/history.ts';
 import { type FieldRule } from './field-rules.ts';
@@ -142,6 +142,8 @@ export class MeshClientView extends LitElement {
   @state() accessor running = false;
   @state() accessor jobId = '';
   @state() accessor progress: JobProgress | undefined = undefined;
+  /** Why the job's shards wait, while they do. */
+  @state() accessor wait: JobWait | undefined = undefined;
   @state() accessor shards = new Map<number, ShardRow>();
   @state() accessor results: ImageResult[] = [];
   @state() accessor cost: JobCost | undefined = undefined;
@@ -242,6 +244,7 @@ export class MeshClientView extends LitElement {
     this.cost = undefined;
     this.shards = new Map();
     this.progress = { done: 0, total: units.length, state: 'submitting' };
+    this.wait = undefined;
     const started = performance.now();
     const key = `onnx-${started}`;
     const label = `${model.name}, ${n} image${n === 1 ? '' : 's'} of ${h} px`;
@@ -295,6 +298,9 @@ export class MeshClientView extends LitElement {
 
   #onProgress(p: JobProgress): void {
     this.progress = p;
+    if (p.state === 'waiting') this.wait = p.wait;
+    // Shard events leave the wait as it is; a job-wide event ('running' once nothing waits, or the end) clears it.
+    else if (p.shard === undefined) this.wait = undefined;
     if (p.shard !== undefined) {
       const shards = new Map(this.shards);
       shards.set(p.shard, { contributor: p.contributor ?? shards.get(p.shard)?.contributor, state: p.state });
@@ -381,6 +387,7 @@ export class MeshClientView extends LitElement {
           <h2 id="job-h">Job</h2>
           <mesh-job-status
             .progress=${this.progress}
+            .wait=${this.wait}
             .jobId=${this.jobId}
             .error=${this.error}
             .cancelled=${this.cancelled}

@@ -1,8 +1,9 @@
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { JobCost, JobProgress } from '../sdk/index.ts';
+import type { JobCost, JobProgress, JobWait } from '../sdk/index.ts';
 import { formatCredits, formatMs, shortId } from './format.ts';
 import './mesh-progress-bar.ts';
+import './mesh-wait-reason.ts';
 import { controls, theme } from './styles.ts';
 
 /** The latest known state of one shard and who ran it. */
@@ -57,6 +58,8 @@ export class MeshJobStatus extends LitElement {
   @property({ attribute: false }) accessor shards = new Map<number, ShardRow>();
   /** Whether the job is still running. */
   @property({ type: Boolean }) accessor running = false;
+  /** Why its shards wait, while they do (the coordinator's explanation). */
+  @property({ attribute: false }) accessor wait: JobWait | undefined = undefined;
   /** Wall time of the finished job. */
   @property({ type: Number }) accessor elapsedMs = 0;
 
@@ -70,6 +73,7 @@ export class MeshJobStatus extends LitElement {
     const amount = (v: number | undefined) => (v === undefined ? '…' : formatCredits(v));
     return html`
       <mesh-progress-bar data-testid="progress" .value=${p.done} .max=${p.total} .label=${this.cancelled ? 'cancelled' : failed ? 'failed' : p.state} state=${barState}></mesh-progress-bar>
+      <mesh-wait-reason .wait=${this.running ? this.wait : undefined}></mesh-wait-reason>
       ${this.jobId ? html`<p class="job-id">Job <span class="mono" data-testid="job-id">${this.jobId}</span></p>` : nothing}
       ${failed ? html`<div class="error" role="alert" style="margin-top:12px" data-testid="error">${this.error}</div>` : nothing}
       ${this.cancelled
@@ -89,7 +93,7 @@ export class MeshJobStatus extends LitElement {
       <h3>Shards</h3>
       <div class="shards">
         ${this.shards.size === 0
-          ? html`<p class="empty">Waiting for the coordinator to assign shards…</p>`
+          ? html`<p class="empty">${this.running ? (this.wait ? 'No shard has started yet.' : 'Asking the coordinator for contributors…') : 'No shard ran.'}</p>`
           : html`<table part="shards" data-testid="shards">
               <thead><tr><th>Shard</th><th>Contributor</th><th>State</th></tr></thead>
               <tbody>

@@ -1,6 +1,6 @@
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import type { JobCost, JobHandle, JobProgress, Mesh } from '../sdk/index.ts';
+import type { JobCost, JobHandle, JobProgress, JobWait, Mesh } from '../sdk/index.ts';
 import { recordJob } from '../sdk/history.ts';
 import { formatCredits, formatMs } from './format.ts';
 import { estimateJob, matmulShardUnits } from './job-estimate.ts';
@@ -12,6 +12,7 @@ import './mesh-cost-estimate.ts';
 import { fieldCheck, numberField } from './number-field.ts';
 import { matmulReference, maxAbsError, randomMatrix } from './matmul-reference.ts';
 import './mesh-progress-bar.ts';
+import './mesh-wait-reason.ts';
 import { controls, theme } from './styles.ts';
 
 const SIZES = [128, 256, 512, 768, 1024, 1536, 2048];
@@ -74,6 +75,8 @@ export class MeshMatmulPanel extends LitElement {
   @state() accessor running = false;
   @state() accessor phase = '';
   @state() accessor progress: JobProgress | undefined = undefined;
+  /** Why the job's shards wait, while they do. */
+  @state() accessor wait: JobWait | undefined = undefined;
   @state() accessor outcome: MatmulOutcome | undefined = undefined;
   @state() accessor cost: JobCost | undefined = undefined;
   @state() accessor error = '';
@@ -118,6 +121,7 @@ export class MeshMatmulPanel extends LitElement {
     this.outcome = undefined;
     this.cost = undefined;
     this.progress = undefined;
+    this.wait = undefined;
     try {
       const a = randomMatrix(m, k, 1);
       const b = randomMatrix(k, n, 2);
@@ -127,7 +131,12 @@ export class MeshMatmulPanel extends LitElement {
       this.#handle = handle;
       announceEscrow(this, key, estimate.escrow);
       void handle.jobId.then(() => mesh.balance()).catch(() => undefined); // the header's balance without the escrow held
-      handle.addEventListener('progress', (e) => (this.progress = (e as CustomEvent<JobProgress>).detail));
+      handle.addEventListener('progress', (e) => {
+        const p = (e as CustomEvent<JobProgress>).detail;
+        this.progress = p;
+        if (p.state === 'waiting') this.wait = p.wait;
+        else if (p.shard === undefined) this.wait = undefined;
+      });
       const c = await handle.result;
       ms = performance.now() - started;
       this.phase = 'checking against the CPU reference';
@@ -198,6 +207,7 @@ export class MeshMatmulPanel extends LitElement {
               .label=${this.cancelled ? 'cancelled' : this.error ? 'failed' : this.progress.state}
               state=${this.cancelled ? 'cancelled' : this.error ? 'failed' : this.running ? 'running' : 'done'}></mesh-progress-bar>`
           : nothing}
+        <mesh-wait-reason .wait=${this.running ? this.wait : undefined}></mesh-wait-reason>
         ${this.cancelled
           ? html`<div class="notice" role="status" style="margin-top:12px" data-testid="matmul-cancelled">
               Cancelled. ${this.cost ? html`${formatCredits(this.cost.refunded)} credits refunded to your balance.` : 'Refunding what was not spent…'}
