@@ -222,8 +222,8 @@ function expectFoundWrong(s: Settle): void {
   for (const e of s.events.filter((e) => e.state === 'released')) expect(e.failure).toBe('bad-input');
 }
 
-test.fixme("a job naming an output the model does not have fails within 10 s with the contributors' reason", async ({ browser, request }) => {
-  // Needs contributors that report 'bad-input' with the coordinator's `fail` frame (the contributor-side branch).
+test("a job naming an output the model does not have fails within 10 s with the contributors' reason", async ({ browser, request }) => {
+  // Real contributors: their lease runner reports 'bad-input' with the coordinator's `fail` frame.
   await closeLeftoverPeers(browser, request);
   const reportsBefore = await badInputReports(request);
   for (const page of await Promise.all([0, 1].map(() => openPeer(browser)))) await connectPeer(page, { contribute: true });
