@@ -89,7 +89,7 @@ export const DEFAULTS: CoordinatorOptions = {
   claimWindowMs: 60_000,
   replicaWaitMs: 2_000,
   grantsPerNetworkDay: 3,
-  minEscrow: 30,
+  minEscrow: 20,
   trustProxy: [],
   auditToken: '',
   clientGraceMs: 30_000,
@@ -123,7 +123,7 @@ export const USAGE = `Usage: deno run --allow-all coordinator/main.ts [flags]
   --replica-wait-ms N   waive verification when no other eligible contributor exists this long (default 2000)
   --grants-per-network-day N
                         starter grants per /24 or /48 network and UTC day, 0 for none (default 3)
-  --min-escrow N        smallest escrow a job may hold, micro-credits (default 30; a bid of at least 1 also holds 6 per shard)
+  --min-escrow N        smallest escrow a job may hold, micro-credits (default 20; a bid of at least 1 also holds 3 per shard)
   --trust-proxy A,B     reverse proxy addresses whose X-Forwarded-For names the client (default none)
   --client-grace-ms N   a client that disconnects keeps its running jobs this long (default 30000)
   --trust-newcomers on  a private mesh of your own machines: contributors are trusted from the start (no

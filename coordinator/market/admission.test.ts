@@ -31,10 +31,10 @@ describe('market: admission', () => {
       assert.equal(zero.code, 'invalid-message');
       assert.match(zero.message, /'job.bid' must be at least 1/);
       const small = onnxJob({ shards: 1, items: 1, bid: 1 });
-      small.shards[0]!.workUnits = 1; // escrow 3 runs x (1 + fee 1) = 6
+      small.shards[0]!.workUnits = 1; // escrow 3 runs x (1 + fee 0) = 3
       const tiny = await refused(client.submit(small));
       assert.equal(tiny.code, 'insufficient-funds');
-      assert.match(tiny.message, /escrow must be at least 30/);
+      assert.match(tiny.message, new RegExp(`escrow must be at least ${DEFAULT_LIMITS.minEscrow}`));
       assert.equal(c.market.runningJobs, 0);
       assert.equal(await c.ledger.spendable(client.peerId), START);
       await client.close();

@@ -26,7 +26,7 @@ export interface MarketLimits {
 
 /** Defaults: room for real work, no room for a flood. */
 export const DEFAULT_LIMITS: MarketLimits = {
-  minEscrow: 30,
+  minEscrow: 20,
   maxJobsPerClient: 16,
   maxShardsPerClient: 20_000,
   maxBytesPerClient: 32 * 1024 * 1024,

@@ -63,7 +63,12 @@ export function checkTask(session: Ort.InferenceSession, task: OnnxTask): void {
 /** Runs `task` on `entry` and reads every requested output back; outputs come in `task.outputNames` order. */
 export async function runSession(entry: SessionEntry, task: OnnxTask): Promise<RunOutput[]> {
   const { session, ort } = entry;
-  checkTask(session, task);
+  try {
+    checkTask(session, task);
+  } catch (err) {
+    // The job asks for what its model does not have: the job is wrong, not this peer ('bad-input').
+    throw new MeshError('bad-input', (err as Error).message, { cause: err });
+  }
   const uploaded: GPUBuffer[] = [];
   let results: Ort.InferenceSession.ReturnType | undefined;
   const feeds: Record<string, Ort.Tensor> = {};
