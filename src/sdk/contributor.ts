@@ -13,8 +13,9 @@ import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { ModelCache } from '../storage/model-cache.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
 import { type AssignFrame, LeaseRunner } from './lease-runner.ts';
+import { PowerGuard, powerPrefs } from './power-guard.ts';
 import type { SessionContext } from './session.ts';
-import type { ContributeOptions, ContributorState, MeshContributor, ShardEventDetail } from './types.ts';
+import type { ContributeOptions, ContributorState, MeshContributor, PowerOptions, PowerStatus, ShardEventDetail } from './types.ts';
 
 /** Milliseconds a `shard` request waits for its `assign` push (both race from the coordinator). */
 export const ASSIGN_WAIT_MS = 5_000;
@@ -32,6 +33,7 @@ export class Contributor extends EventTarget implements MeshContributor {
   #capabilities: Capabilities | undefined;
   #caps: { cpuCap?: number; gpuCap?: number } = {};
   #registration: { askPrice: number; maxConcurrent: number } | undefined;
+  #power: PowerGuard | undefined;
 
   constructor(ctx: SessionContext) {
     super();
@@ -50,6 +52,11 @@ export class Contributor extends EventTarget implements MeshContributor {
     return this.#state;
   }
 
+  /** The power rules' verdict (allowed, with no rules, while stopped). */
+  get power(): PowerStatus {
+    return this.#power?.status ?? { allowed: true, reason: '', holding: false, batterySupported: false };
+  }
+
   /** Capabilities measured at start. */
   get capabilities(): Capabilities | undefined {
     return this.#capabilities;
@@ -64,6 +71,7 @@ export class Contributor extends EventTarget implements MeshContributor {
     if (!Number.isSafeInteger(askPrice) || askPrice < 0) {
       throw new RangeError(`Cannot start contributing as 'askPrice' must be a non-negative integer of micro-credits: current value is ${askPrice}`);
     }
+    powerPrefs(opts.power); // checked before anything starts
     this.#caps = {
       ...(opts.cpuCap === undefined ? {} : { cpuCap: opts.cpuCap }),
       ...(opts.gpuCap === undefined ? {} : { gpuCap: opts.gpuCap }),
@@ -79,6 +87,7 @@ export class Contributor extends EventTarget implements MeshContributor {
       await this.#ctx.coordinator.request({ type: 'register', caps, askPrice, maxConcurrent });
       if ((this.#state as ContributorState) !== 'starting') throw new MeshError('cancelled', 'Cannot start contributing as stop() was called meanwhile');
       this.#setState('active');
+      await this.#guard(opts.power);
       return caps;
     } catch (err) {
       this.#teardown();
@@ -93,18 +102,44 @@ export class Contributor extends EventTarget implements MeshContributor {
     this.#caps = { ...this.#caps, ...caps };
   }
 
-  /** Stops taking new leases (running ones finish). */
+  /** Stops taking new leases (running ones finish); the power rules never lift a pause made here. */
   async pause(): Promise<void> {
+    this.#power?.release();
+    await this.#pauseNow();
+  }
+
+  /** Takes leases again after `pause()` (unless the power rules forbid work now: then they pause again). */
+  async resume(): Promise<void> {
+    this.#power?.release();
+    await this.#resumeNow();
+    await this.#power?.check();
+  }
+
+  /** Changes the power rules while contributing (applied at once). */
+  async setPower(power: PowerOptions): Promise<void> {
+    powerPrefs(power);
+    await this.#power?.update(power);
+  }
+
+  async #pauseNow(): Promise<void> {
     if (this.#state !== 'active') return;
     await this.#ctx.coordinator.request({ type: 'state', state: 'paused' }, { idempotent: true });
     this.#setState('paused');
   }
 
-  /** Takes leases again after `pause()`. */
-  async resume(): Promise<void> {
+  async #resumeNow(): Promise<void> {
     if (this.#state !== 'paused') return;
     await this.#ctx.coordinator.request({ type: 'state', state: 'active' }, { idempotent: true });
     this.#setState('active');
+  }
+
+  /** Starts applying the power rules of `start()`. */
+  async #guard(power: PowerOptions | undefined): Promise<void> {
+    const state = (): ContributorState => this.#state;
+    const target = { get state() { return state(); }, pause: () => this.#pauseNow(), resume: () => this.#resumeNow() };
+    const guard = new PowerGuard(target, power, (status) => this.dispatchEvent(new CustomEvent<PowerStatus>('power', { detail: status })));
+    this.#power = guard;
+    await guard.start();
   }
 
   /** Unregisters, aborts running leases (their clients hear `fail`) and stops the workers. */
@@ -121,6 +156,8 @@ export class Contributor extends EventTarget implements MeshContributor {
   }
 
   #teardown(): void {
+    this.#power?.dispose();
+    this.#power = undefined;
     for (const runner of this.#runners.values()) runner.abort('the contributor stopped');
     this.#runners.clear();
     for (const { timer } of this.#assigned.values()) clearTimeout(timer);

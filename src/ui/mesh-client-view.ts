@@ -128,9 +128,20 @@ export class MeshClientView extends LitElement {
 
   #handle: JobHandle<OnnxResult> | undefined;
 
+  /** A catalog that failed to load (offline start, coordinator away) loads again once the network is back. */
+  readonly #onOnline = (): void => {
+    if (this.catalogError !== '') void this.#loadCatalog();
+  };
+
   override connectedCallback(): void {
     super.connectedCallback();
+    window.addEventListener('online', this.#onOnline);
     if (this.models.length === 0) void this.#loadCatalog();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('online', this.#onOnline);
   }
 
   async #loadCatalog(): Promise<void> {
@@ -144,6 +155,8 @@ export class MeshClientView extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    // A new session means the coordinator answers again: load a catalog that failed before.
+    if (changed.has('mesh') && this.mesh !== undefined && this.catalogError !== '') void this.#loadCatalog();
     if (changed.has('count') || changed.has('size') || changed.has('seed')) {
       const n = Math.min(this.count, PREVIEWS);
       this.previews = Array.from({ length: n }, (_, i) => renderTextImage(this.size, this.size, this.seed, i));
