@@ -223,13 +223,14 @@ export class MeshApp extends LitElement {
   async #connect(takeover = false): Promise<void> {
     clearTimeout(this.#retry);
     this.#waitFree?.abort();
-    this.connection = 'connecting';
-    this.error = '';
+    // While retrying, the failure stays on screen until a try succeeds (no flicker between the two).
+    if (this.connection !== 'failed') this.connection = 'connecting';
     try {
       const mesh = await connect({ coordinator: coordinatorUrl(), takeover });
       this.#watch(mesh, true);
       this.mesh = mesh;
       this.connection = 'connected';
+      this.error = '';
       this.#attempt = 0;
     } catch (err) {
       if (err instanceof SessionElsewhereError) return this.#elsewhere();
