@@ -7,6 +7,9 @@ import { evaluatePower, type PowerPrefs } from './power-policy.ts';
 import { PowerMonitor } from './power-monitor.ts';
 import type { ContributorState, PowerOptions, PowerStatus } from './types.ts';
 
+/** Milliseconds before a pause or resume the coordinator refused is tried again. */
+const RETRY_MS = 1_000;
+
 /** What the guard drives: the contributor's state and its pause/resume as the rules need them. */
 export interface PowerTarget {
   readonly state: ContributorState;
@@ -41,6 +44,7 @@ export class PowerGuard {
   #status: PowerStatus = { allowed: true, reason: '', holding: false, batterySupported: false };
   #chain: Promise<void> = Promise.resolve();
   #disposed = false;
+  #retry: ReturnType<typeof setTimeout> | undefined;
   readonly #onChange = (): void => void this.check();
 
   constructor(target: PowerTarget, opts: PowerOptions | undefined, onStatus: (status: PowerStatus) => void) {
@@ -85,13 +89,19 @@ export class PowerGuard {
 
   /** Evaluates the rules now (serialised: one check at a time). */
   check(): Promise<void> {
-    this.#chain = this.#chain.then(() => this.#apply()).catch(() => {});
+    // A refused pause or resume (the coordinator takes at most two state changes a second, or it is away just
+    // now) is tried again shortly: the rules keep holding until they are applied.
+    this.#chain = this.#chain.then(() => this.#apply()).catch(() => {
+      clearTimeout(this.#retry);
+      if (!this.#disposed) this.#retry = setTimeout(() => void this.check(), RETRY_MS);
+    });
     return this.#chain;
   }
 
   /** Stops watching. */
   dispose(): void {
     this.#disposed = true;
+    clearTimeout(this.#retry);
     this.#monitor.removeEventListener('change', this.#onChange);
     this.#monitor.stop();
   }
