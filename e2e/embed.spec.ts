@@ -43,6 +43,7 @@ async function watchedPage(context: BrowserContext): Promise<{ page: Page; traff
   return { page, traffic, sockets };
 }
 
+const states = (page: Page): Promise<string[]> => page.evaluate(() => (window as unknown as { embedStates: string[] }).embedStates);
 const events = (page: Page): Promise<EmbedEvent[]> => page.evaluate(() => (window as unknown as { embedEvents: EmbedEvent[] }).embedEvents);
 const contributorState = (page: Page): Promise<string | null> => page.evaluate(() => window.meshwork?.mesh?.contributor.state ?? null);
 
@@ -70,8 +71,17 @@ test('the consent prompt comes first: nothing connects before Allow, and "Not no
     await page.goto(HOST);
     const prompt = page.locator('meshwork-consent');
     await expect(prompt.getByTestId('consent-allow')).toBeVisible();
-    await expect(prompt.getByRole('dialog')).toContainText('at most 20% of CPU time and 30% of GPU time');
-    await expect(prompt.getByRole('dialog')).toContainText('127.0.0.1');
+    const dialog = prompt.getByRole('dialog');
+    await expect(dialog).toContainText('at most 20% of CPU time and 30% of GPU time');
+    await expect(dialog).toContainText('127.0.0.1');
+    // Who gets the compute (the Meshwork network, not the site) and what is earned.
+    await expect(dialog.getByRole('heading')).toHaveText("Share this device's spare computing power with the Meshwork network?");
+    await expect(dialog).toContainText('not for 127.0.0.1');
+    await expect(dialog).toContainText('earns Meshwork credits');
+    // Allow does not hold the focus: a stray Enter must not agree for the visitor.
+    await expect(prompt.getByTestId('consent-allow')).not.toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(prompt.getByTestId('consent-allow')).toBeVisible();
     expect(await page.evaluate(() => window.meshwork?.consent)).toBe('pending');
     // Give a premature connection time to show up: the prompt alone must not open anything.
     await page.waitForTimeout(1000);
@@ -83,9 +93,10 @@ test('the consent prompt comes first: nothing connects before Allow, and "Not no
     await expect.poll(() => events(page)).toEqual([{ type: 'meshwork:ready', consent: 'deny', mesh: false }]);
     expect(await page.evaluate(() => window.meshwork?.consent)).toBe('deny');
 
-    // Reload: the answer is remembered per coordinator, so no prompt, no connection.
+    // Reload: the answer is remembered per coordinator, so no prompt, no connection, and the page can tell.
     await page.reload();
     await expect.poll(() => events(page)).toEqual([{ type: 'meshwork:ready', consent: 'deny', mesh: false }]);
+    expect(await page.evaluate(() => window.meshwork?.consent)).toBe('deny');
     await expect(page.locator('meshwork-consent')).toHaveCount(0);
     await expect(page.locator('meshwork-badge')).toHaveCount(0);
     await page.waitForTimeout(500);
@@ -119,16 +130,24 @@ test('Allow connects and contributes; a hidden tab pauses, a visible one resumes
     const badge = page.locator('meshwork-badge');
     await expect(badge.getByTestId('badge-text')).toHaveText('Sharing compute · 0 shards');
     await expect(badge.getByTestId('badge-stop')).toBeVisible();
+    // The tooltip says what Stop does with consent: it remembers "no".
+    await expect(badge.getByTestId('badge-stop')).toHaveAttribute('title', /remembered/);
 
+    // Pause-when-hidden is the SDK contributor's power rule, as in the PWA.
     await setHidden(page, true);
     await expect.poll(() => contributorState(page)).toBe('paused');
-    await expect(badge.getByTestId('badge-text')).toHaveText('Paused while hidden');
+    await expect(badge.getByTestId('badge-text')).toHaveText('Paused while the tab is hidden');
+    expect(await page.evaluate(() => window.meshwork?.mesh?.contributor.power)).toMatchObject({ holding: true, reason: 'paused while the tab is hidden' });
     await setHidden(page, false);
     await expect.poll(() => contributorState(page)).toBe('active');
     await expect(badge.getByTestId('badge-text')).toHaveText(/^Sharing compute/);
+    // Every state change was announced to the page, and window.meshwork.status follows.
+    await expect.poll(() => states(page)).toEqual(['connecting', 'starting', 'active', 'paused', 'active']);
+    expect(await page.evaluate(() => window.meshwork?.status)).toBe('active');
 
     await badge.getByTestId('badge-stop').click();
     await expect.poll(() => events(page).then((e) => e.map((x) => x.type))).toEqual(['meshwork:ready', 'meshwork:stopped']);
+    expect((await states(page)).at(-1)).toBe('stopped');
     await expect(badge).toHaveCount(0);
     expect(await page.evaluate(() => window.meshwork?.mesh === null)).toBe(true);
     expect(await page.evaluate(() => window.meshwork?.consent)).toBe('deny');
@@ -191,8 +210,58 @@ test('from another origin the tag connects to its coordinator and contributes, i
     expect(caps?.cpu.cores).toBeGreaterThanOrEqual(1);
     expect(caps?.gflops.cpu).toBeGreaterThan(0);
 
+    expect(await page.evaluate(() => window.meshwork?.isolated)).toBe(true);
+
+    // The page's own SDK calls (another identity, so the embed keeps its session) use the coordinator the script
+    // came from, not the page's origin, and a relative model URL names the coordinator's model.
+    const modelRequests: string[] = [];
+    page.on('request', (req) => {
+      if (new URL(req.url()).pathname.startsWith('/models/')) modelRequests.push(req.url());
+    });
+    const own = await page.evaluate(async () => {
+      const mesh = await window.meshwork!.sdk.connect({ identity: 'page' });
+      const job = mesh.client.runOnnx({
+        model: { url: '/models/ppocr-det-v4.onnx' },
+        inputs: { x: { dtype: 'float32', dims: [1, 3, 32, 32], data: new Float32Array(3 * 32 * 32) } },
+        outputs: ['sigmoid_0.tmp_0'],
+      });
+      const id = await job.jobId.then((j) => j, (e: Error) => `failed: ${e.message}`);
+      await job.cancel().catch(() => undefined);
+      const coordinator = mesh.coordinator;
+      await mesh.close();
+      return { coordinator, submitted: id.startsWith('failed') ? id : 'submitted' };
+    });
+    expect(own).toEqual({ coordinator: coordinator.origin, submitted: 'submitted' });
+    expect(modelRequests.length).toBeGreaterThan(0);
+    for (const url of modelRequests) expect(new URL(url).origin).toBe(coordinator.origin);
+
     await page.evaluate(() => window.meshwork?.stop());
     expect(await page.evaluate(() => window.meshwork?.mesh === null)).toBe(true);
+  } finally {
+    await context.close();
+  }
+});
+
+test('on a page without COOP/COEP the embed says it is not cross-origin isolated', async ({ browser }) => {
+  const context = await browser.newContext();
+  try {
+    // The same host page, its isolation headers removed, as a site that never set them would serve it.
+    await context.route(`**${HOST}`, async (route) => {
+      const res = await route.fetch();
+      const headers = { ...res.headers() };
+      delete headers['cross-origin-opener-policy'];
+      delete headers['cross-origin-embedder-policy'];
+      await route.fulfill({ response: res, headers });
+    });
+    const { page } = await watchedPage(context);
+    const warnings: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'warning') warnings.push(msg.text());
+    });
+    await page.goto(HOST);
+    await expect(page.getByTestId('consent-allow')).toBeVisible();
+    expect(await page.evaluate(() => [crossOriginIsolated, window.meshwork?.isolated])).toEqual([false, false]);
+    expect(warnings.some((w) => w.includes('not cross-origin isolated') && w.includes('Cross-Origin-Embedder-Policy'))).toBe(true);
   } finally {
     await context.close();
   }

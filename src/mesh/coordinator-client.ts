@@ -27,6 +27,8 @@ export type PushFrame = Extract<ServerFrame, { type: 'assign' | 'revoke' | 'assi
 export type RequestFrame = ClientFrame extends infer F ? F extends { rid: number } ? Omit<F, 'rid'> : never : never;
 
 const PUSH_TYPES = new Set(['assign', 'revoke', 'assigned', 'released', 'credited', 'job', 'verdict', 'waiting', 'peer-left', 'paused']);
+/** Close code of a session the coordinator replaced by a newer one of the same identity (coordinator/mesh/session.ts). */
+export const REPLACED_CLOSE_CODE = 4000;
 const DEFAULT_POLICY: ReconnectPolicy = { attempts: 6, baseMs: 250, maxMs: 8000 };
 
 interface Pending {
@@ -208,7 +210,7 @@ export class CoordinatorClient extends EventTarget {
     this.#welcome = welcome;
     this.#state = 'open';
     ws.onmessage = (e) => this.#onMessage(e.data);
-    ws.onclose = () => void this.#onDrop(ws);
+    ws.onclose = (e) => void this.#onDrop(ws, e.code, e.reason);
     this.dispatchEvent(new CustomEvent<WelcomeFrame>('welcome', { detail: welcome }));
     if (from >= 0 && from !== index) {
       this.dispatchEvent(new CustomEvent<MovedDetail>('moved', { detail: { from: this.coordinators[from]!, to: this.coordinators[index]! } }));
@@ -233,8 +235,13 @@ export class CoordinatorClient extends EventTarget {
     }
   }
 
-  async #onDrop(ws: WebSocket): Promise<void> {
+  async #onDrop(ws: WebSocket, code = 1006, reason = ''): Promise<void> {
     if (this.#ws !== ws || this.#state === 'closed') return;
+    if (code === REPLACED_CLOSE_CODE) {
+      // Another session of this identity took over: reconnecting would evict it in turn, and so on forever.
+      this.#shutdown(new MeshError('conflict', `Cannot keep the session at ${this.url} as a newer session of ${this.#identity.peerId} replaced it (${code} ${reason})`));
+      return;
+    }
     this.#state = 'reconnecting';
     this.#ws = undefined;
     for (const p of this.#pending.values()) {

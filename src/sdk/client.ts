@@ -4,6 +4,7 @@ import type { TensorData } from '../protocol/tensor.ts';
 import type { JobDetail, JobStatus } from '../protocol/coordinator.ts';
 import { type JobPlan, planMatmul, planOnnx, planWgsl } from './job-plan.ts';
 import { JobRun, type ResolvedJobOptions } from './job-run.ts';
+import { resolveModelUrl } from './default-coordinator.ts';
 import { ModelSource } from './model-source.ts';
 import type { JobRouter, SessionContext } from './session.ts';
 import type { JobHandle, JobOptions, MeshClient, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunWgslOptions } from './types.ts';
@@ -28,7 +29,9 @@ export class Client implements MeshClient {
 
   /** Runs an ONNX model over a batch, split along axis 0. */
   runOnnx(opts: RunOnnxOptions): JobHandle<Record<string, OutputTensor>> {
-    return this.#run(planOnnx(opts, (url) => this.#models.load(url)), opts);
+    // A relative model URL names a model of the coordinator's, wherever the calling page lives.
+    const model = { ...opts.model, url: resolveModelUrl(opts.model.url, this.#ctx.base) };
+    return this.#run(planOnnx({ ...opts, model }, (url) => this.#models.load(url)), opts);
   }
 
   /** Runs a WGSL kernel over caller-made shards; resolves with each shard's outputs. */

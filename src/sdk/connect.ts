@@ -9,24 +9,71 @@ import { loadIdentity } from '../storage/identity-store.ts';
 import { Client } from './client.ts';
 import { Contributor } from './contributor.ts';
 import { type SignedCreditLink, signCreditLink } from './credit-link.ts';
+import { defaultCoordinator } from './default-coordinator.ts';
+import { holdSession, SessionElsewhereError, type SessionHold } from './session-lock.ts';
 import { JobRouter, type SessionContext } from './session.ts';
 import type { ConnectOptions, Mesh } from './types.ts';
 
-/** The coordinators `opts` names, checked: `coordinator` first, then `coordinators`; else the page's origin. */
+/**
+ * How a session heals after its coordinator went away: it never gives up, and waits between tries 0.5 s doubling
+ * to 5 s, each pause jittered down by up to half so that a restarted coordinator is not hit by every peer at once.
+ */
+const HEAL_POLICY = { attempts: Number.POSITIVE_INFINITY, baseMs: 500, maxMs: 5_000 };
+
+/** The coordinators `opts` names, checked: `coordinator` first, then `coordinators`; else where the SDK came from. */
 function coordinatorsOf(opts: Pick<ConnectOptions, 'coordinator' | 'coordinators'>): string[] {
   const list = opts.coordinator === undefined ? [] : [coordinatorBase(opts.coordinator, 'coordinator')];
   if (opts.coordinators !== undefined) list.push(...coordinatorList(opts.coordinators));
   if (list.length > 0) return coordinatorList(list);
-  const origin = globalThis.location?.origin;
-  if (!origin || origin === 'null') throw new TypeError(`Cannot connect as no coordinator URL was given and the page has no origin: current value is ${String(origin)}`);
-  return [coordinatorBase(origin, 'location.origin')];
+  return [defaultCoordinator(import.meta.url, globalThis.location?.origin)];
 }
 
-/** Connects to a coordinator (the first of `coordinators` that answers) with the identity kept in IndexedDB. */
-export async function connect(opts: ConnectOptions = {}): Promise<Mesh> {
-  const coordinators = coordinatorsOf(opts);
-  const identity = await loadIdentity(opts.identity ?? 'default');
-  const coordinator = await CoordinatorClient.connect(coordinators, identity);
+/** Per identity slot: the session `connect()` last opened in this page, and the tail of its queue of connects. */
+const current = new Map<string, MeshSession>();
+const queues = new Map<string, Promise<unknown>>();
+
+/**
+ * Connects to a coordinator (the first of `coordinators` that answers) with the identity kept in IndexedDB.
+ * One session per identity: a repeated `connect()` in this page closes the earlier session first, and while
+ * another tab of this browser holds it this rejects with SessionElsewhereError, unless `takeover` is set.
+ */
+export function connect(opts: ConnectOptions = {}): Promise<Mesh> {
+  let coordinators: string[];
+  try {
+    coordinators = coordinatorsOf(opts);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const slot = opts.identity ?? 'default';
+  const mine = (queues.get(slot) ?? Promise.resolve()).then(() => open(coordinators, slot, opts));
+  const tail = mine.then(() => undefined, () => undefined);
+  queues.set(slot, tail);
+  void tail.then(() => {
+    if (queues.get(slot) === tail) queues.delete(slot);
+  });
+  return mine;
+}
+
+async function open(coordinators: string[], slot: string, opts: ConnectOptions): Promise<Mesh> {
+  await current.get(slot)?.close();
+  const identity = await loadIdentity(slot);
+  const hold = await holdSession(slot, opts.takeover ?? false);
+  let session: MeshSession;
+  try {
+    session = await openSession(coordinators, identity, opts, hold);
+  } catch (err) {
+    hold.release();
+    throw err;
+  }
+  current.set(slot, session);
+  session.addEventListener('close', () => {
+    if (current.get(slot) === session) current.delete(slot);
+  });
+  return session;
+}
+
+async function openSession(coordinators: string[], identity: SessionContext['identity'], opts: ConnectOptions, hold: SessionHold): Promise<MeshSession> {
+  const coordinator = await CoordinatorClient.connect(coordinators, identity, { reconnect: HEAL_POLICY });
   let config: MeshConfig;
   let network: PeerNetwork;
   let rtc: () => RTCConfiguration;
@@ -40,7 +87,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Mesh> {
     if (relayOnly && !hasRelay(servers)) {
       throw new TypeError(`Cannot connect with 'relayOnly' as the coordinator at ${coordinator.base} offers no TURN relay: current iceServers are ${JSON.stringify(servers.map((s) => s.urls))}`);
     }
-    network = await PeerNetwork.open(coordinator.base, identity, config, { rtc: rtc() });
+    network = await PeerNetwork.open(coordinator.base, identity, config, { rtc: rtc(), reconnect: HEAL_POLICY });
   } catch (err) {
     coordinator.close();
     throw err;
@@ -49,20 +96,25 @@ export async function connect(opts: ConnectOptions = {}): Promise<Mesh> {
   // Signalling follows the mesh API socket to whichever coordinator it lands on (it may have moved already).
   coordinator.addEventListener('moved', (e) => network.moveTo((e as CustomEvent<MovedDetail>).detail.to));
   if (network.base !== coordinator.base) network.moveTo(coordinator.base);
-  return new MeshSession({ identity, config, coordinator, network });
+  return new MeshSession({ identity, config, coordinator, network }, hold);
 }
 
-/** The Mesh `connect()` returns. Events: 'balance' (CustomEvent<{ balance }>), 'moved', 'close'. */
+/**
+ * The Mesh `connect()` returns. Events: 'balance' (CustomEvent<{ balance }>), 'moved', 'reconnecting' (the
+ * coordinator went away; the session is trying again), 'reconnected' (authenticated again), 'close'.
+ */
 class MeshSession extends EventTarget implements Mesh {
   readonly peerId: string;
   readonly client: Client;
   readonly contributor: Contributor;
   readonly #ctx: SessionContext;
   readonly #router: JobRouter;
+  readonly #hold: SessionHold;
   #closed = false;
 
-  constructor(ctx: Omit<SessionContext, 'balanceChanged' | 'base'>) {
+  constructor(ctx: Omit<SessionContext, 'balanceChanged' | 'base'>, hold: SessionHold) {
     super();
+    this.#hold = hold;
     const { coordinator } = ctx;
     this.#ctx = {
       ...ctx,
@@ -80,6 +132,10 @@ class MeshSession extends EventTarget implements Mesh {
     ctx.coordinator.addEventListener('close', lost);
     ctx.network.addEventListener('close', lost);
     ctx.coordinator.addEventListener('welcome', (e) => this.#balanceChanged((e as CustomEvent<{ balance: number }>).detail.balance));
+    ctx.coordinator.addEventListener('reconnecting', () => this.dispatchEvent(new Event('reconnecting')));
+    ctx.coordinator.addEventListener('welcome', () => this.dispatchEvent(new Event('reconnected')));
+    // Another tab of this browser took the identity's session over: end this one before it connects.
+    void hold.lost.then(() => this.#shutdown(new SessionElsewhereError('Cannot keep the session as Meshwork was opened in another tab of this browser')));
     ctx.coordinator.addEventListener('moved', (e) => this.dispatchEvent(new CustomEvent<MovedDetail>('moved', { detail: (e as CustomEvent<MovedDetail>).detail })));
     // A contributor that left will not finish what it claimed: fail its links now so those leases are
     // rejected and requeued instead of waiting out the transfer timeout.
@@ -93,6 +149,11 @@ class MeshSession extends EventTarget implements Mesh {
   /** Base URL of the coordinator in use. */
   get coordinator(): string {
     return this.#ctx.coordinator.base;
+  }
+
+  /** 'open', 'reconnecting' (the coordinator went away and the session is trying again) or 'closed'. */
+  get connection(): 'open' | 'reconnecting' | 'closed' {
+    return this.#closed ? 'closed' : this.#ctx.coordinator.state;
   }
 
   /** This peer's balance in micro-credits. */
@@ -127,6 +188,7 @@ class MeshSession extends EventTarget implements Mesh {
     this.#router.clear();
     this.#ctx.network.close(error);
     this.#ctx.coordinator.close();
+    this.#hold.release();
     this.dispatchEvent(new CustomEvent('close', { detail: { error } }));
   }
 

@@ -4,6 +4,8 @@
  * DOM (no framework), so the embed adds little weight and cannot clash with the host page's styles.
  */
 
+import { type BadgeView, badgeButton } from './embed-status.ts';
+
 /** What the visitor answered. */
 export type ConsentChoice = 'allow' | 'deny';
 
@@ -58,11 +60,13 @@ export class MeshworkConsent extends HTMLElement {
         .small { font-size: 12px; }
       </style>
       <div class="card" part="dialog" role="dialog" aria-modal="false" aria-labelledby="mw-title" aria-describedby="mw-desc">
-        <h2 id="mw-title">Share spare computing power with ${esc(d.site)}?</h2>
-        <p id="mw-desc">With your permission, this tab runs small AI-inference and GPU compute tasks for other
-          Meshwork users, in the background.</p>
+        <h2 id="mw-title">Share this device's spare computing power with the Meshwork network?</h2>
+        <p id="mw-desc">${esc(d.site)} invites you to join Meshwork, a network where browsers run AI-inference and
+          GPU tasks for other people. The work is for those people, not for ${esc(d.site)}.</p>
         <ul>
           <li>Uses at most ${pct(d.cpuCap)} of CPU time and ${pct(d.gpuCap)} of GPU time.</li>
+          <li>Each verified task earns Meshwork credits (a unit of account within the network, not money), kept by
+            an identity stored in this browser.</li>
           <li>Pauses while the tab is hidden; stops when you close it.</li>
           <li>A Stop button stays in the corner while it runs.</li>
         </ul>
@@ -79,7 +83,10 @@ export class MeshworkConsent extends HTMLElement {
       if (e.key === 'Escape') this.#answer('deny');
     });
     if (!this.isConnected) document.body.append(this);
-    root.querySelector<HTMLButtonElement>('button.primary')?.focus({ preventScroll: true });
+    // The dialog, not Allow, takes focus: a stray Enter or Space must not agree on the visitor's behalf.
+    const card = root.querySelector<HTMLElement>('.card');
+    card?.setAttribute('tabindex', '-1');
+    card?.focus({ preventScroll: true });
     return new Promise((resolve) => (this.#resolve = resolve));
   }
 
@@ -92,13 +99,16 @@ export class MeshworkConsent extends HTMLElement {
 }
 
 /**
- * The corner badge shown while contributing: state, shards run, and a Stop button.
- * @fires meshwork-stop - Event when the visitor presses Stop.
+ * The corner badge shown while contributing: state, shards run, and one button that matches the state (Stop while
+ * contributing; Start, Retry or Use here when not; see embed-status.ts).
+ * @fires meshwork-action - CustomEvent<{ action: BadgeAction }> when the visitor presses the button.
  * @csspart badge - The pill.
  */
 export class MeshworkBadge extends HTMLElement {
   #text: HTMLElement | undefined;
   #dot: HTMLElement | undefined;
+  #button: HTMLButtonElement | undefined;
+  #view: BadgeView = { active: false, text: 'Connecting…', action: 'stop' };
 
   connectedCallback(): void {
     if (this.shadowRoot !== null) return;
@@ -112,18 +122,28 @@ export class MeshworkBadge extends HTMLElement {
         button { padding: 3px 10px; font-size: 12px; border-radius: 999px; }
       </style>
       <div class="badge" part="badge" role="status" aria-live="polite">
-        <span class="dot"></span><span class="text" data-testid="badge-text">Sharing compute</span>
-        <button data-testid="badge-stop" title="Stop contributing and forget my consent">Stop</button>
+        <span class="dot"></span><span class="text" data-testid="badge-text"></span>
+        <button></button>
       </div>`;
     this.#text = root.querySelector<HTMLElement>('.text') ?? undefined;
     this.#dot = root.querySelector<HTMLElement>('.dot') ?? undefined;
-    root.querySelector('button')?.addEventListener('click', () => this.dispatchEvent(new Event('meshwork-stop')));
+    this.#button = root.querySelector('button') ?? undefined;
+    this.#button?.addEventListener('click', () => this.dispatchEvent(new CustomEvent('meshwork-action', { detail: { action: this.#view.action } })));
+    this.show(this.#view);
   }
 
-  /** Updates the badge: `active` lights the dot; `text` says what is happening. */
-  show(active: boolean, text: string): void {
-    if (this.#text !== undefined) this.#text.textContent = text;
-    this.#dot?.classList.toggle('on', active);
+  /** Updates the badge: the dot, the text and the button that goes with them. */
+  show(view: BadgeView): void {
+    this.#view = view;
+    if (this.#text !== undefined) this.#text.textContent = view.text;
+    this.#dot?.classList.toggle('on', view.active);
+    const b = this.#button;
+    if (b !== undefined) {
+      const { label, title } = badgeButton(view.action);
+      b.textContent = label;
+      b.title = title;
+      b.dataset['testid'] = `badge-${view.action}`;
+    }
   }
 }
 

@@ -15,9 +15,10 @@ import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { ModelCache } from '../storage/model-cache.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
 import { type AssignFrame, LeaseRunner, LocalFault } from './lease-runner.ts';
+import { PowerGuard, powerPrefs } from './power-guard.ts';
 import { SelfHealer } from './self-heal.ts';
 import type { SessionContext } from './session.ts';
-import type { ContributeOptions, ContributorPause, ContributorState, MeshContributor, ShardEventDetail } from './types.ts';
+import type { ContributeOptions, ContributorPause, ContributorState, MeshContributor, PowerOptions, PowerStatus, ShardEventDetail } from './types.ts';
 
 /** Milliseconds a `shard` request waits for its `assign` push (both race from the coordinator). */
 export const ASSIGN_WAIT_MS = 5_000;
@@ -38,6 +39,7 @@ export class Contributor extends EventTarget implements MeshContributor {
   #pausedBy: ContributorPause | undefined;
   readonly #healer: SelfHealer;
   readonly #onFault = (e: Event) => this.#healer.fault((e as CustomEvent<FaultDetail>).detail);
+  #power: PowerGuard | undefined;
 
   constructor(ctx: SessionContext) {
     super();
@@ -71,6 +73,11 @@ export class Contributor extends EventTarget implements MeshContributor {
     return this.#pausedBy;
   }
 
+  /** The power rules' verdict (allowed, with no rules, while stopped). */
+  get power(): PowerStatus {
+    return this.#power?.status ?? { allowed: true, reason: '', holding: false, batterySupported: false };
+  }
+
   /** Capabilities measured at start. */
   get capabilities(): Capabilities | undefined {
     return this.#capabilities;
@@ -85,6 +92,7 @@ export class Contributor extends EventTarget implements MeshContributor {
     if (!Number.isSafeInteger(askPrice) || askPrice < 0) {
       throw new RangeError(`Cannot start contributing as 'askPrice' must be a non-negative integer of micro-credits: current value is ${askPrice}`);
     }
+    powerPrefs(opts.power); // checked before anything starts
     this.#caps = {
       ...(opts.cpuCap === undefined ? {} : { cpuCap: opts.cpuCap }),
       ...(opts.gpuCap === undefined ? {} : { gpuCap: opts.gpuCap }),
@@ -101,6 +109,7 @@ export class Contributor extends EventTarget implements MeshContributor {
       await this.#ctx.coordinator.request({ type: 'register', caps, askPrice, maxConcurrent });
       if ((this.#state as ContributorState) !== 'starting') throw new MeshError('cancelled', 'Cannot start contributing as stop() was called meanwhile');
       this.#setState('active');
+      await this.#guard(opts.power);
       return caps;
     } catch (err) {
       this.#teardown();
@@ -115,21 +124,44 @@ export class Contributor extends EventTarget implements MeshContributor {
     this.#caps = { ...this.#caps, ...caps };
   }
 
-  /** Stops taking new leases (running ones finish); during a pause of its own, keeps it paused for good. */
+  /**
+   * Stops taking new leases (running ones finish); during a pause of its own, keeps it paused for good. The power
+   * rules never lift a pause made here.
+   */
   async pause(): Promise<void> {
+    this.#power?.release();
     if (this.#state === 'paused' && this.#pausedBy) {
       // The user's pause now: the healer must not resume it.
       this.#pausedBy = undefined;
       this.dispatchEvent(new CustomEvent('state', { detail: { state: this.#state } }));
       return;
     }
+    await this.#pauseNow();
+  }
+
+  /**
+   * Takes leases again after `pause()`, or after a pause of its own (see `pausedBy`), whatever its cause (unless
+   * the power rules forbid work now: then they pause again).
+   */
+  async resume(): Promise<void> {
+    this.#power?.release();
+    await this.#resumeNow();
+    await this.#power?.check();
+  }
+
+  /** Changes the power rules while contributing (applied at once). */
+  async setPower(power: PowerOptions): Promise<void> {
+    powerPrefs(power);
+    await this.#power?.update(power);
+  }
+
+  async #pauseNow(): Promise<void> {
     if (this.#state !== 'active') return;
     await this.#ctx.coordinator.request({ type: 'state', state: 'paused' }, { idempotent: true });
     this.#setState('paused');
   }
 
-  /** Takes leases again after `pause()`, or after a pause of its own (see `pausedBy`), whatever its cause. */
-  async resume(): Promise<void> {
+  async #resumeNow(): Promise<void> {
     if (this.#state !== 'paused') return;
     await this.#ctx.coordinator.request({ type: 'state', state: 'active' }, { idempotent: true });
     this.#healer.reset();
@@ -167,6 +199,21 @@ export class Contributor extends EventTarget implements MeshContributor {
     this.dispatchEvent(new CustomEvent('state', { detail: { state: this.#state, pause } }));
   }
 
+  /** Starts applying the power rules of `start()`; they never lift a pause the healer holds. */
+  async #guard(power: PowerOptions | undefined): Promise<void> {
+    const state = (): ContributorState => this.#state;
+    const target = {
+      get state() {
+        return state();
+      },
+      pause: () => this.#pauseNow(),
+      resume: () => (this.#pausedBy ? Promise.resolve() : this.#resumeNow()),
+    };
+    const guard = new PowerGuard(target, power, (status) => this.dispatchEvent(new CustomEvent<PowerStatus>('power', { detail: status })));
+    this.#power = guard;
+    await guard.start();
+  }
+
   /** Unregisters, aborts running leases (their clients hear `fail`) and stops the workers. */
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return;
@@ -181,6 +228,8 @@ export class Contributor extends EventTarget implements MeshContributor {
   }
 
   #teardown(): void {
+    this.#power?.dispose();
+    this.#power = undefined;
     for (const runner of this.#runners.values()) runner.abort('the contributor stopped');
     this.#runners.clear();
     for (const { timer } of this.#assigned.values()) clearTimeout(timer);

@@ -3,6 +3,7 @@
  * `mesh.contributor`. Nothing else in src/ is public.
  */
 export { connect } from './connect.ts';
+export { SessionElsewhereError, sessionFree } from './session-lock.ts';
 export type {
   ConnectOptions,
   ContributeOptions,
@@ -17,6 +18,8 @@ export type {
   MeshClient,
   MeshContributor,
   OutputTensor,
+  PowerOptions,
+  PowerStatus,
   RunMatmulOptions,
   RunOnnxOptions,
   RunWgslOptions,

@@ -7,7 +7,10 @@ import type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
-  /** Coordinator base URL (default: `location.origin`); with `coordinators`, tried first. */
+  /**
+   * Coordinator base URL (default: the origin the SDK module was loaded from, e.g. the coordinator serving
+   * `sdk.js` or `embed.js`; a bundled SDK has the page's); with `coordinators`, tried first.
+   */
   coordinator?: string;
   /**
    * Base URLs of the coordinators of one cluster, in order of preference (http(s), 1..16, duplicates dropped).
@@ -23,14 +26,24 @@ export interface ConnectOptions {
    * the relay where direct fails).
    */
   relayOnly?: boolean;
+  /**
+   * Take the identity's session over from another tab of this browser that holds it (that tab's Mesh closes
+   * with a SessionElsewhereError). Without it, `connect()` rejects with SessionElsewhereError while another tab
+   * holds the session (default false).
+   */
+  takeover?: boolean;
 }
 
 /**
  * A connection to the mesh. Events: 'balance' (CustomEvent<{ balance: number }>), 'moved' (CustomEvent<{ from:
- * string; to: string }>: the session now uses another coordinator of the cluster), 'close'.
+ * string; to: string }>: the session now uses another coordinator of the cluster), 'reconnecting' (the
+ * coordinator went away: the session tries again, without end, backing off to 5 s), 'reconnected', 'close'
+ * (CustomEvent<{ error?: Error }>; a SessionElsewhereError when another tab took the session over).
  */
 export interface Mesh extends EventTarget {
   readonly peerId: string;
+  /** 'open', 'reconnecting' or 'closed'. */
+  readonly connection: 'open' | 'reconnecting' | 'closed';
   /** Base URL of the coordinator in use (one of the `coordinators` given to `connect()`). */
   readonly coordinator: string;
   readonly client: MeshClient;
@@ -231,15 +244,50 @@ export interface ContributeOptions {
    * rest are timed later, once per adapter (the choice is kept in IndexedDB).
    */
   backgroundTuning?: boolean;
+  /** When this device may work: the contributor pauses itself while these rules forbid it (default: no rules). */
+  power?: PowerOptions;
+}
+
+/**
+ * A contributor's power rules. Battery rules apply only where the Battery Status API answers (Chromium);
+ * `contributor.power.batterySupported` says whether it did.
+ */
+export interface PowerOptions {
+  /** Work only while the person is idle: no input on this page for `idleMs`, or the page hidden (default false). */
+  idleOnly?: boolean;
+  /** Milliseconds without input on this page that count as idle (default 60 000). */
+  idleMs?: number;
+  /** Work only while charging (default false). */
+  chargingOnly?: boolean;
+  /** Pause below this battery level in [0, 1] unless charging; 0 turns it off (default 0). */
+  batteryFloor?: number;
+  /** Pause while the page is hidden (default false; the embed turns it on). */
+  pauseWhenHidden?: boolean;
+}
+
+/** What the power rules say now. */
+export interface PowerStatus {
+  /** Whether the rules allow work now. */
+  allowed: boolean;
+  /** Why not, when they do not (e.g. 'battery at 20%, below the 30% floor'); '' otherwise. */
+  reason: string;
+  /** Whether the rules paused the contributor (it resumes by itself once they allow work again). */
+  holding: boolean;
+  /** Whether the battery status is known here. */
+  batterySupported: boolean;
 }
 
 /**
  * Donating this browser's cycles. Events: 'state' (CustomEvent<{ state, pause? }>: `pause` says why a pause
- * nobody asked for happened), 'shard'
- * (CustomEvent<ShardEventDetail>), 'credited' (CustomEvent<{ amount, balance }>).
+ * nobody asked for happened), 'shard' (CustomEvent<ShardEventDetail>), 'credited' (CustomEvent<{ amount, balance }>),
+ * 'power' (CustomEvent<PowerStatus>: the power rules' verdict changed).
  */
 export interface MeshContributor extends EventTarget {
   readonly state: ContributorState;
+  /** The power rules' verdict (allowed, with no rules, while stopped). */
+  readonly power: PowerStatus;
+  /** Changes the power rules while contributing (applied at once). */
+  setPower(power: PowerOptions): Promise<void>;
   readonly stats: { shardsRun: number; shardsFailed: number; earned: number };
   readonly capabilities: Capabilities | undefined;
   /** Set while the contributor is paused on its own or by the coordinator (see ContributorPause). */

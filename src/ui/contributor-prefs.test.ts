@@ -15,9 +15,17 @@ describe('contributor-prefs', () => {
 
   it('savePrefs() then loadPrefs() round-trips every field', () => {
     const s = memoryStorage();
-    const prefs = { consent: true, cpuCap: 0.5, gpuCap: 0.75, askPrice: 3, idleOnly: true, chargingOnly: true, batteryFloor: 0.3 };
+    const prefs = { consent: true, contributing: true, cpuCap: 0.5, gpuCap: 0.75, askPrice: 3, idleOnly: true, chargingOnly: true, batteryFloor: 0.3 };
     savePrefs(s, prefs);
     assert.deepEqual(loadPrefs(s), prefs);
+  });
+
+  it('loadPrefs() remembers contributing only together with consent', () => {
+    const s = memoryStorage();
+    s.setItem('meshwork.contributor.v1', JSON.stringify({ consent: false, contributing: true }));
+    assert.equal(loadPrefs(s).contributing, false);
+    s.setItem('meshwork.contributor.v1', JSON.stringify({ consent: true, contributing: true }));
+    assert.equal(loadPrefs(s).contributing, true);
   });
 
   it('loadPrefs() clamps out-of-range caps and ignores malformed fields and JSON', () => {

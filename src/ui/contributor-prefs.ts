@@ -1,9 +1,11 @@
 /** The contributor's saved choices (consent, caps, ask price, power rules), kept in localStorage. */
-import { DEFAULT_POWER_PREFS, type PowerPrefs } from './power-policy.ts';
+import type { PowerOptions } from '../sdk/types.ts';
 
 /** Everything the contributor view remembers between visits. Caps are duty-cycle fractions in [0.05, 1]. */
-export interface ContributorPrefs extends PowerPrefs {
+export interface ContributorPrefs extends Required<Pick<PowerOptions, 'idleOnly' | 'chargingOnly' | 'batteryFloor'>> {
   consent: boolean;
+  /** Whether this device was contributing when last seen: with consent, it starts again by itself on the next visit. */
+  contributing: boolean;
   cpuCap: number;
   gpuCap: number;
   /** Micro-credits per work unit. */
@@ -11,7 +13,16 @@ export interface ContributorPrefs extends PowerPrefs {
 }
 
 /** Defaults: no consent yet, a quarter of CPU and GPU, the protocol's default ask. */
-export const DEFAULT_PREFS: ContributorPrefs = { consent: false, cpuCap: 0.25, gpuCap: 0.25, askPrice: 1, ...DEFAULT_POWER_PREFS };
+export const DEFAULT_PREFS: ContributorPrefs = {
+  consent: false,
+  contributing: false,
+  cpuCap: 0.25,
+  gpuCap: 0.25,
+  askPrice: 1,
+  idleOnly: false,
+  chargingOnly: false,
+  batteryFloor: 0,
+};
 
 const KEY = 'meshwork.contributor.v1';
 
@@ -30,6 +41,7 @@ export function loadPrefs(storage: Pick<Storage, 'getItem'> | undefined): Contri
   const d = DEFAULT_PREFS;
   return {
     consent: raw['consent'] === true,
+    contributing: raw['consent'] === true && raw['contributing'] === true,
     cpuCap: clamp(raw['cpuCap'], 0.05, 1, d.cpuCap),
     gpuCap: clamp(raw['gpuCap'], 0.05, 1, d.gpuCap),
     askPrice: Math.round(clamp(raw['askPrice'], 0, 1e9, d.askPrice)),

@@ -1,6 +1,6 @@
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
-import { connect, type Mesh } from '../sdk/index.ts';
+import { connect, type Mesh, SessionElsewhereError, sessionFree } from '../sdk/index.ts';
 import { shortId } from './format.ts';
 import { ESCROW_EVENT, type EscrowDetail } from './job-outcome.ts';
 import './mesh-balance.ts';
@@ -177,7 +177,8 @@ export class MeshApp extends LitElement {
   ];
 
   @state() accessor mesh: Mesh | undefined = undefined;
-  @state() accessor connection: 'connecting' | 'connected' | 'failed' | 'closed' = 'connecting';
+  /** 'elsewhere': another tab of this browser holds the session. 'failed' retries by itself. */
+  @state() accessor connection: 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed' | 'elsewhere' = 'connecting';
   @state() accessor error = '';
   @state() accessor tab: Tab = MeshApp.#tabFromHash();
   /** Escrow held by this page's running jobs, by job key (micro-credits). */
@@ -194,9 +195,25 @@ export class MeshApp extends LitElement {
   readonly #onHash = (): void => {
     this.tab = MeshApp.#tabFromHash();
   };
-  readonly #onClose = (): void => {
-    this.connection = 'closed';
+  readonly #onClose = (e: Event): void => {
+    const error = (e as CustomEvent<{ error?: Error }>).detail?.error;
+    this.mesh = undefined;
+    if (error instanceof SessionElsewhereError) this.#elsewhere();
+    else this.connection = 'closed';
   };
+  readonly #onReconnecting = (): void => {
+    this.connection = 'reconnecting';
+  };
+  readonly #onReconnected = (): void => {
+    this.connection = 'connected';
+  };
+  readonly #onOnline = (): void => {
+    if (this.connection === 'failed') void this.#connect();
+  };
+  /** Tries after a failed first connect; pending retry and the wait for another tab to let go. */
+  #attempt = 0;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #waitFree: AbortController | undefined;
 
   static #tabFromHash(): Tab {
     return location.hash === '#run' ? 'run' : 'contribute';
@@ -206,6 +223,7 @@ export class MeshApp extends LitElement {
     super.connectedCallback();
     window.addEventListener('hashchange', this.#onHash);
     this.addEventListener(ESCROW_EVENT, this.#onEscrow);
+    window.addEventListener('online', this.#onOnline);
     if (this.mesh === undefined) void this.#connect();
     if (import.meta.env.PROD && 'serviceWorker' in navigator) {
       navigator.serviceWorker.register('/sw.js').catch((err: unknown) => {
@@ -219,26 +237,59 @@ export class MeshApp extends LitElement {
     super.disconnectedCallback();
     window.removeEventListener('hashchange', this.#onHash);
     this.removeEventListener(ESCROW_EVENT, this.#onEscrow);
-    this.mesh?.removeEventListener('close', this.#onClose);
+    window.removeEventListener('online', this.#onOnline);
+    clearTimeout(this.#retry);
+    this.#waitFree?.abort();
+    this.#watch(this.mesh, false);
   }
 
-  async #connect(): Promise<void> {
-    this.connection = 'connecting';
-    this.error = '';
+  #watch(mesh: Mesh | undefined, on: boolean): void {
+    if (mesh === undefined) return;
+    const method = on ? 'addEventListener' : 'removeEventListener';
+    mesh[method]('close', this.#onClose);
+    mesh[method]('reconnecting', this.#onReconnecting);
+    mesh[method]('reconnected', this.#onReconnected);
+  }
+
+  /**
+   * Connects (taking the session over from another tab with `takeover`). A coordinator that cannot be reached is
+   * tried again by itself, backing off from 0.5 s to 5 s with jitter, and at once when the browser comes online.
+   */
+  async #connect(takeover = false): Promise<void> {
+    clearTimeout(this.#retry);
+    this.#waitFree?.abort();
+    // While retrying, the failure stays on screen until a try succeeds (no flicker between the two).
+    if (this.connection !== 'failed') this.connection = 'connecting';
     try {
-      const mesh = await connect({ coordinator: coordinatorUrl() });
-      mesh.addEventListener('close', this.#onClose);
+      const mesh = await connect({ coordinator: coordinatorUrl(), takeover });
+      this.#watch(mesh, true);
       this.mesh = mesh;
       this.connection = 'connected';
+      this.error = '';
+      this.#attempt = 0;
     } catch (err) {
+      if (err instanceof SessionElsewhereError) return this.#elsewhere();
       this.connection = 'failed';
       this.error = err instanceof Error ? err.message : String(err);
+      const delay = Math.min(5_000, 500 * 2 ** this.#attempt++) * (0.5 + Math.random() / 2);
+      this.#retry = setTimeout(() => void this.#connect(), delay);
     }
+  }
+
+  /** Another tab holds the session: say so, and take it back by itself once that tab lets go. */
+  #elsewhere(): void {
+    this.connection = 'elsewhere';
+    this.#waitFree?.abort();
+    const wait = new AbortController();
+    this.#waitFree = wait;
+    sessionFree('default', wait.signal).then(() => {
+      if (!wait.signal.aborted && this.connection === 'elsewhere') void this.#connect();
+    }, () => undefined);
   }
 
   async #reconnect(): Promise<void> {
     const old = this.mesh;
-    old?.removeEventListener('close', this.#onClose);
+    this.#watch(old, false);
     this.mesh = undefined;
     await old?.close().catch(() => undefined);
     await this.#connect();
@@ -261,7 +312,7 @@ export class MeshApp extends LitElement {
   }
 
   override render() {
-    const dot = this.connection === 'connected' ? 'ok' : this.connection === 'connecting' ? '' : 'bad';
+    const dot = this.connection === 'connected' ? 'ok' : this.connection === 'connecting' || this.connection === 'reconnecting' ? '' : 'bad';
     return html`
       <header part="header">
         <div class="bar">
@@ -293,8 +344,21 @@ export class MeshApp extends LitElement {
       <main>
         ${this.connection === 'failed' || this.connection === 'closed'
           ? html`<div class="banner error" role="alert" data-testid="connection-error">
-              <span>${this.connection === 'closed' ? 'Disconnected from the coordinator.' : `Cannot connect to the coordinator at ${coordinatorUrl()}: ${this.error}`}</span>
+              <span>${this.connection === 'closed'
+                ? 'Disconnected from the coordinator.'
+                : `Cannot connect to the coordinator at ${coordinatorUrl()}: ${this.error}. Trying again…`}</span>
               <button data-testid="reconnect" @click=${this.#reconnect}>Reconnect</button>
+            </div>`
+          : nothing}
+        ${this.connection === 'reconnecting'
+          ? html`<div class="banner" role="status" data-testid="reconnecting">
+              <span>The coordinator is out of reach. Reconnecting by itself; contributing resumes when it is back.</span>
+            </div>`
+          : nothing}
+        ${this.connection === 'elsewhere'
+          ? html`<div class="banner" role="status" data-testid="open-elsewhere">
+              <span>Meshwork is open in another tab. One tab at a time holds this browser's session; it comes back here when that tab closes.</span>
+              <button class="primary" data-testid="use-here" @click=${() => void this.#connect(true)}>Use here</button>
             </div>`
           : nothing}
         <mesh-contributor-view id="panel-contribute" role="tabpanel" aria-labelledby="tab-contribute" .mesh=${this.mesh} ?hidden=${this.tab !== 'contribute'}></mesh-contributor-view>

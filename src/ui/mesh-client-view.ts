@@ -155,8 +155,14 @@ export class MeshClientView extends LitElement {
   /** Last valid value of each field (previews keep showing while a field is being corrected). */
   #last: Record<Field, number> = { count: 8, itemsPerShard: 2, bid: 2, verifyFraction: 0.1, seed: 1 };
 
+  /** A catalog that failed to load (offline start, coordinator away) loads again once the network is back. */
+  readonly #onOnline = (): void => {
+    if (this.catalogError !== '') void this.#loadCatalog();
+  };
+
   override connectedCallback(): void {
     super.connectedCallback();
+    window.addEventListener('online', this.#onOnline);
     if (this.models.length === 0) void this.#loadCatalog();
     void this.#loadHistory();
     this.#quoteTimer = setInterval(() => {
@@ -167,6 +173,7 @@ export class MeshClientView extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     clearInterval(this.#quoteTimer);
+    window.removeEventListener('online', this.#onOnline);
   }
 
   async #loadQuote(): Promise<void> {
@@ -208,6 +215,8 @@ export class MeshClientView extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('mesh')) void this.#loadQuote();
+    // A new session means the coordinator answers again: load a catalog that failed before.
+    if (changed.has('mesh') && this.mesh !== undefined && this.catalogError !== '') void this.#loadCatalog();
     if (changed.has('raw') || changed.has('size')) {
       const n = Math.min(this.count, PREVIEWS);
       this.previews = Array.from({ length: n }, (_, i) => renderTextImage(this.size, this.size, this.seed, i));

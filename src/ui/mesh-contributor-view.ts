@@ -1,6 +1,6 @@
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import type { Mesh, MeshContributor, ShardEventDetail } from '../sdk/index.ts';
+import type { Mesh, MeshContributor, PowerOptions, ShardEventDetail } from '../sdk/index.ts';
 import { type ContributorPrefs, loadPrefs, savePrefs } from './contributor-prefs.ts';
 import { addToDay, type DayTotals, listDays } from '../sdk/history.ts';
 import { creditsPerHourText, microPerHour } from './earning-estimate.ts';
@@ -12,8 +12,6 @@ import { numberField } from './number-field.ts';
 import './mesh-capabilities.ts';
 import './mesh-shard-log.ts';
 import type { Capabilities } from './mesh-capabilities.ts';
-import { PowerMonitor } from './power-monitor.ts';
-import { evaluatePower } from './power-policy.ts';
 import { recordShard, type ShardLine } from './shard-log.ts';
 import { controls, theme } from './styles.ts';
 
@@ -116,17 +114,25 @@ export class MeshContributorView extends LitElement {
   @state() accessor error = '';
   /** Why the power rules paused work; empty when they did not. */
   @state() accessor powerReason = '';
-  @state() accessor batterySupported = false;
+  @state() accessor batterySupported = typeof (navigator as Navigator & { getBattery?: unknown }).getBattery === 'function';
   @state() accessor askRaw = String(this.prefs.askPrice);
   @state() accessor days: DayTotals[] = [];
 
-  readonly #power = new PowerMonitor();
   readonly #sync = (): void => {
     const c = this.mesh?.contributor;
     if (c === undefined) return;
     this.contributorState = c.state;
     this.stats = { ...c.stats };
     this.capabilities = c.capabilities ?? this.capabilities;
+    // The SDK applies the power rules; this only shows why they paused work.
+    this.powerReason = c.power.holding ? c.power.reason : '';
+    if (c.state !== 'stopped') this.batterySupported = c.power.batterySupported;
+  };
+
+  /** The session came back after the coordinator went away: earlier errors are stale. */
+  readonly #onReconnected = (): void => {
+    this.error = '';
+    this.#sync();
   };
   readonly #onShard = (e: Event): void => {
     const detail = (e as CustomEvent<ShardEventDetail>).detail;
@@ -139,15 +145,9 @@ export class MeshContributorView extends LitElement {
     if (typeof amount === 'number' && amount > 0) void this.#addToDay({ earned: amount });
     this.#sync();
   };
-  readonly #onPower = (): void => void this.#applyPower();
-
   override connectedCallback(): void {
     super.connectedCallback();
-    this.#power.addEventListener('change', this.#onPower);
-    void this.#power.start().then(() => {
-      this.batterySupported = this.#power.batterySupported;
-    });
-    this.#listen(this.mesh?.contributor, true);
+    this.#listen(this.mesh, true);
     void this.#loadDays();
   }
 
@@ -163,22 +163,26 @@ export class MeshContributorView extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.#power.removeEventListener('change', this.#onPower);
-    this.#power.stop();
-    this.#listen(this.mesh?.contributor, false);
+    this.#listen(this.mesh, false);
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('mesh')) {
-      this.#listen(changed.get('mesh')?.contributor, false);
-      this.#listen(this.mesh?.contributor, true);
+      this.#listen(changed.get('mesh'), false);
+      this.#listen(this.mesh, true);
       this.#sync();
+      // Consent and a running contributor are remembered: a new session (a reload, a tab taken back) resumes.
+      const c = this.mesh?.contributor;
+      if (c?.state === 'stopped' && this.prefs.consent && this.prefs.contributing) void this.#start();
     }
   }
 
-  #listen(c: MeshContributor | undefined, on: boolean): void {
-    if (c === undefined) return;
+  #listen(mesh: Mesh | undefined, on: boolean): void {
+    if (mesh === undefined) return;
+    const c = mesh.contributor;
     const method = on ? 'addEventListener' : 'removeEventListener';
+    mesh[method]('reconnected', this.#onReconnected);
+    c[method]('power', this.#sync);
     c[method]('state', this.#sync);
     c[method]('credited', this.#onCredited);
     c[method]('shard', this.#onShard);
@@ -206,44 +210,31 @@ export class MeshContributorView extends LitElement {
     }
   }
 
+  #powerOptions(): PowerOptions {
+    const { idleOnly, chargingOnly, batteryFloor } = this.prefs;
+    return { idleOnly, chargingOnly, batteryFloor };
+  }
+
   async #start(): Promise<void> {
     if (!this.prefs.consent) return;
     const { cpuCap, gpuCap, askPrice } = this.prefs;
     await this.#act(async (c) => {
-      this.capabilities = await c.start({ cpuCap, gpuCap, askPrice });
+      this.capabilities = await c.start({ cpuCap, gpuCap, askPrice, power: this.#powerOptions() });
+      this.#setPrefs({ contributing: true });
     });
-    await this.#applyPower();
   }
 
   async #pause(): Promise<void> {
-    this.powerReason = ''; // A manual pause is never lifted automatically.
     await this.#act((c) => c.pause());
   }
 
   async #resume(): Promise<void> {
     await this.#act((c) => c.resume());
-    await this.#applyPower();
   }
 
   async #stop(): Promise<void> {
-    this.powerReason = '';
+    this.#setPrefs({ contributing: false });
     await this.#act((c) => c.stop());
-  }
-
-  /** Pauses when the power rules forbid work and resumes what they paused once they allow it again. */
-  async #applyPower(): Promise<void> {
-    const c = this.mesh?.contributor;
-    if (c === undefined || this.busy) return;
-    const verdict = evaluatePower(this.prefs, this.#power.signals);
-    if (!verdict.allowed && c.state === 'active') {
-      this.powerReason = verdict.reason;
-      await this.#act((x) => x.pause());
-    } else if (!verdict.allowed && this.powerReason !== '') {
-      this.powerReason = verdict.reason;
-    } else if (verdict.allowed && this.powerReason !== '' && c.state === 'paused') {
-      this.powerReason = '';
-      await this.#act((x) => x.resume());
-    }
   }
 
   #onConsent(e: Event): void {
@@ -261,7 +252,7 @@ export class MeshContributorView extends LitElement {
 
   #onPowerPref(patch: Partial<ContributorPrefs>): void {
     this.#setPrefs(patch);
-    void this.#applyPower();
+    if (this.contributorState !== 'stopped') void this.#act((c) => c.setPower(this.#powerOptions()));
   }
 
   override render() {

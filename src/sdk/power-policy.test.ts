@@ -7,6 +7,13 @@ describe('power-policy', () => {
     assert.equal(evaluatePower(DEFAULT_POWER_PREFS, { idle: false, battery: { charging: false, level: 0.05 } }).allowed, true);
   });
 
+  it('pause-when-hidden blocks while the page is hidden, before any other rule', () => {
+    const prefs = { ...DEFAULT_POWER_PREFS, pauseWhenHidden: true, idleOnly: true };
+    assert.deepEqual(evaluatePower(prefs, { idle: true, hidden: true }), { allowed: false, reason: 'paused while the tab is hidden' });
+    assert.equal(evaluatePower(prefs, { idle: true, hidden: false }).allowed, true);
+    assert.equal(evaluatePower(DEFAULT_POWER_PREFS, { idle: true, hidden: true }).allowed, true);
+  });
+
   it('idle-only blocks while the user is active and allows once idle', () => {
     const prefs = { ...DEFAULT_POWER_PREFS, idleOnly: true };
     assert.deepEqual(evaluatePower(prefs, { idle: false }), { allowed: false, reason: 'waiting until this device is idle' });

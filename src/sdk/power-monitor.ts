@@ -39,7 +39,7 @@ export class PowerMonitor extends EventTarget {
   /** Current signals. */
   get signals(): PowerSignals {
     const b = this.#battery;
-    return { idle: this.#idle, battery: b === undefined ? undefined : { charging: b.charging, level: b.level } };
+    return { idle: this.#idle, hidden: document.hidden, battery: b === undefined ? undefined : { charging: b.charging, level: b.level } };
   }
 
   /** Starts listening; resolves once battery support is known. */

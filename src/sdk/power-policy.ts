@@ -1,15 +1,22 @@
-/** When a contributor's own rules allow work: idle-only, charging-only, a battery floor. Pure, so it is testable. */
+/**
+ * When a contributor's own rules allow work: pause-when-hidden, idle-only, charging-only, a battery floor. Pure,
+ * so it is testable; power-monitor.ts observes the signals and power-guard.ts applies the verdict.
+ */
 
 /** The contributor's choices. `batteryFloor` is a level in [0, 1]; 0 turns the floor off. */
 export interface PowerPrefs {
   idleOnly: boolean;
   chargingOnly: boolean;
   batteryFloor: number;
+  /** Pause while the page is hidden (default false). */
+  pauseWhenHidden?: boolean;
 }
 
 /** What the page can observe. `battery` is undefined where the Battery Status API is unavailable. */
 export interface PowerSignals {
   idle: boolean;
+  /** Whether the page is hidden (another tab, minimised); undefined counts as visible. */
+  hidden?: boolean;
   battery?: { charging: boolean; level: number } | undefined;
 }
 
@@ -30,6 +37,7 @@ export function evaluatePower(prefs: PowerPrefs, signals: PowerSignals): PowerVe
   if (prefs.batteryFloor < 0 || prefs.batteryFloor > 1) {
     throw new RangeError(`Cannot apply power rules as 'batteryFloor' must be in [0, 1]: current value is ${prefs.batteryFloor}`);
   }
+  if (prefs.pauseWhenHidden === true && signals.hidden === true) return { allowed: false, reason: 'paused while the tab is hidden' };
   if (prefs.idleOnly && !signals.idle) return { allowed: false, reason: 'waiting until this device is idle' };
   const battery = signals.battery;
   if (battery !== undefined) {
