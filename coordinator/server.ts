@@ -25,6 +25,7 @@ import { handleApi } from './http/api.ts';
 import { jsonError, preflight, withSecurityHeaders } from './http/headers.ts';
 import { createStaticHandler } from './http/static.ts';
 import { turnFromOptions } from './turn.ts';
+import { LinkTargets } from './mesh/link-targets.ts';
 import { MICRO } from '../src/protocol/coordinator.ts';
 import { type FdLimit, raiseFdLimit, REFUSAL_REASONS, serve, type ServeInfo, upgradeWebSocket } from './net/index.ts';
 
@@ -138,6 +139,7 @@ export async function startCoordinator(
   const sessionDeps = {
     market,
     ledger,
+    linkTargets: new LinkTargets(),
     sessions,
     metrics,
     log,

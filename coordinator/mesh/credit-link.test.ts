@@ -35,6 +35,35 @@ describe('mesh: credit links from an embed identity into the app identity', () =
     }
   });
 
+  it('the rendezvous: the app names itself for a code, the embed looks it up, signs and presents the link, the app hears it', async () => {
+    const c = await startTestCoordinator();
+    try {
+      const embed = await MeshTestClient.connect(c.url);
+      const app = await MeshTestClient.connect(c.url);
+      const other = await MeshTestClient.connect(c.url);
+      const code = 'c0de'.repeat(6);
+      assert.deepEqual(await embed.request({ type: 'link-lookup', code }), { to: null });
+      assert.deepEqual(await app.request({ type: 'link-target', code }), { claimed: true });
+      assert.deepEqual(await other.request({ type: 'link-target', code }), { claimed: false }, 'the first to name itself keeps the code');
+      const { to } = await embed.request<{ to: string }>({ type: 'link-lookup', code });
+      assert.equal(to, app.peerId);
+      const held = (await embed.request<{ balance: number }>({ type: 'balance' })).balance;
+      const signed = await signedLink(embed.identity, { to });
+      const r = await embed.request<LinkCreditsResult>({ type: 'link', ...signed, code });
+      assert.equal(r.moved, true);
+      assert.equal(r.balance, 0, "the presenter's own balance");
+      const linked = await app.next('linked');
+      assert.equal(linked.from, embed.peerId);
+      assert.equal(linked.earned + linked.grant, held);
+      assert.deepEqual(await embed.request({ type: 'link-lookup', code }), { to: null }, 'a used code is forgotten');
+      await assert.rejects(app.request({ type: 'link-target', code: 'short' }), /invalid|code/i);
+      const s = await c.ledger.summary();
+      assert.equal(s.total, s.minted);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('hostile links are refused before the ledger is touched', async () => {
     const c = await startTestCoordinator();
     try {
@@ -44,7 +73,7 @@ describe('mesh: credit links from an embed identity into the app identity', () =
       const summary = await c.ledger.summary();
       // A link the victim signed for its own app cannot be presented by someone else.
       const mine = await signedLink(victim.identity, { to: app.peerId });
-      await assert.rejects(thief.request({ type: 'link', ...mine }), /Cannot link credits to .* as this session is/);
+      await assert.rejects(thief.request({ type: 'link', ...mine }), /as this session, mw[0-9a-f]+, is neither/);
       // Claiming to be the victim with one's own key, or with the victim's key but one's own signature.
       const forgedFrom = await signedLink(thief.identity, { to: thief.peerId, from: victim.peerId });
       await assert.rejects(thief.request({ type: 'link', ...forgedFrom }), /'fromKey' is not its public key/);

@@ -8,6 +8,7 @@ import { verifySignature } from '../../src/core/identity.ts';
 import type { Ledger } from '../ledger/types.ts';
 import type { Market } from '../market/market.ts';
 import { linkCredits } from './credit-link.ts';
+import type { LinkTargets } from './link-targets.ts';
 
 /** The authenticated peer a request comes from. */
 export interface Caller {
@@ -21,6 +22,8 @@ export interface Caller {
 export interface HandlerDeps {
   market: Market;
   ledger: Ledger;
+  /** Credit link rendezvous codes (mesh/link-targets.ts). */
+  linkTargets: LinkTargets;
   /** Cluster: a claim for a lease another instance's market holds goes to it (cluster/market-link.ts). */
   cluster?: {
     claim(peerId: string, claim: ResultClaim, signature: string): Promise<{ accepted: boolean; duplicate: boolean }>;
@@ -65,7 +68,9 @@ const HANDLERS: { [T in Request['type']]: Handler<T> } = {
   cancel: (d, c, f) => d.market.cancel(c.peerId, f.jobId),
   balance: async (d, c) => ({ peerId: c.peerId, balance: await d.ledger.spendable(c.peerId) }),
   job: (d, c, f) => (f.detail ? d.market.detail(c.peerId, f.jobId) : d.market.status(c.peerId, f.jobId)),
-  link: (d, c, f) => linkCredits(d.ledger, c.peerId, f),
+  link: (d, c, f) => linkCredits({ ledger: d.ledger, targets: d.linkTargets, notify: d.market.deps.notify }, c.peerId, f),
+  'link-target': (d, c, f) => d.linkTargets.claim(f.code, c.peerId),
+  'link-lookup': (d, _c, f) => ({ to: d.linkTargets.lookup(f.code) ?? null }),
 };
 
 /** Runs the handler for a request frame. */

@@ -88,6 +88,9 @@ export const ResultClaimSchema = v.strictObject({
   leaseId: IdSchema,
   outputHash: Sha256Schema,
 });
+/** A credit link rendezvous code: 16..64 base64url characters (at least 96 random bits). */
+const linkCode = v.pipe(v.string(), v.minLength(16), v.maxLength(64), v.regex(/^[A-Za-z0-9_-]+$/));
+
 /** How long a signed credit link may be used after it was signed, at most. */
 export const LINK_TTL_MS = 15 * 60_000;
 
@@ -164,8 +167,13 @@ export const ClientFrameSchema = v.variant('type', [
   request('balance', {}),
   /** A job's status (its owner only); `detail` adds the shard-by-shard view. */
   request('job', { jobId: IdSchema, detail: v.exactOptional(v.boolean()) }),
-  /** Moves the credits of the identity that signed `link` to this session's identity (its `to`). */
-  request('link', { link: CreditLinkSchema, signature: sig }),
+  /** Moves the credits of the identity that signed `link` to its `to`; this session is one of the two. `code`: the
+   * rendezvous code it answers (see `link-target`), then forgotten. */
+  request('link', { link: CreditLinkSchema, signature: sig, code: v.exactOptional(linkCode) }),
+  /** The app side of a credit link: this identity receives what the embed holding `code` hands over. */
+  request('link-target', { code: linkCode }),
+  /** The embed side: which identity named itself for `code` (null while none has). */
+  request('link-lookup', { code: linkCode }),
 ]);
 /** A frame from peer to coordinator. */
 export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
@@ -296,6 +304,8 @@ export type ServerFrame =
   | { type: 'credited'; leaseId: string; amount: number; balance: number }
   /** To a client: job progress or end. */
   | { type: 'job'; status: JobStatus }
+  /** To the recipient of a credit link: credits moved here from `from`; `balance` is the new spendable balance. */
+  | { type: 'linked'; from: string; earned: number; grant: number; balance: number }
   /** To a client: why the job's queued shards wait (sent when it changes, at most once a second); null once none
    * waits. */
   | { type: 'waiting'; jobId: string; wait: JobWait | null }

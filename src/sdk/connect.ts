@@ -8,11 +8,11 @@ import { MeshError } from '../protocol/errors.ts';
 import { loadIdentity } from '../storage/identity-store.ts';
 import { Client } from './client.ts';
 import { Contributor } from './contributor.ts';
-import { type SignedCreditLink, signCreditLink } from './credit-link.ts';
+import { offerCredits, type SignedCreditLink, signCreditLink } from './credit-link.ts';
 import { defaultCoordinator } from './default-coordinator.ts';
 import { holdSession, SessionElsewhereError, type SessionHold } from './session-lock.ts';
 import { JobRouter, type SessionContext } from './session.ts';
-import type { ConnectOptions, Mesh } from './types.ts';
+import type { ConnectOptions, LinkedDetail, Mesh } from './types.ts';
 
 /**
  * How a session heals after its coordinator went away: it never gives up, and waits between tries 0.5 s doubling
@@ -136,6 +136,11 @@ class MeshSession extends EventTarget implements Mesh {
     ctx.coordinator.addEventListener('welcome', () => this.dispatchEvent(new Event('reconnected')));
     // Another tab of this browser took the identity's session over: end this one before it connects.
     void hold.lost.then(() => this.#shutdown(new SessionElsewhereError('Cannot keep the session as Meshwork was opened in another tab of this browser')));
+    ctx.coordinator.addEventListener('linked', (e) => {
+      const detail = (e as CustomEvent<LinkedDetail>).detail;
+      this.dispatchEvent(new CustomEvent<LinkedDetail>('linked', { detail }));
+      this.#balanceChanged(detail.balance);
+    });
     ctx.coordinator.addEventListener('moved', (e) => this.dispatchEvent(new CustomEvent<MovedDetail>('moved', { detail: (e as CustomEvent<MovedDetail>).detail })));
     // A contributor that left will not finish what it claimed: fail its links now so those leases are
     // rejected and requeued instead of waiting out the transfer timeout.
@@ -166,6 +171,23 @@ class MeshSession extends EventTarget implements Mesh {
   /** Signs a link handing everything this identity holds to identity `to`. */
   signCreditLink(to: string): Promise<SignedCreditLink> {
     return signCreditLink(this.#ctx.identity, to);
+  }
+
+  /** Opens the app at `app` (default: this coordinator's) to move this identity's credits there (see credit-link.ts). */
+  offerCredits(app: string = this.coordinator, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<LinkCreditsResult> {
+    const c = this.#ctx.coordinator;
+    return offerCredits({
+      identity: this.#ctx.identity,
+      request: (body) => c.request(body),
+      open: (url) => globalThis.open?.(url, '_blank'),
+      site: globalThis.location?.origin ?? '',
+    }, app, opts);
+  }
+
+  /** Names this identity as the receiver of the credits an embed offers under `code` ('linked' follows). */
+  async acceptCredits(code: string): Promise<void> {
+    const { claimed } = await this.#ctx.coordinator.request<{ claimed: boolean }>({ type: 'link-target', code });
+    if (!claimed) throw new MeshError('conflict', 'Cannot receive these credits as another identity already accepted them');
   }
 
   /** Presents a link another identity signed to this one; its credits move here once. */

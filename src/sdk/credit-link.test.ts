@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as v from 'valibot';
 import { CreditLinkSchema, LINK_TTL_MS, signedText } from '../protocol/coordinator.ts';
 import { generateKeyPair, identityFromKeyPair, verifySignature } from '../core/identity.ts';
-import { linkedTotal, signCreditLink } from './credit-link.ts';
+import { claimUrl, linkedTotal, newLinkCode, parseClaimHash, signCreditLink } from './credit-link.ts';
 
 describe('credit links', () => {
   it('signCreditLink() signs a valid, expiring, single-use link that verifies with the signer key only', async () => {
@@ -26,5 +26,18 @@ describe('credit links', () => {
     const embed = await identityFromKeyPair(await generateKeyPair());
     await assert.rejects(signCreditLink(embed, 'https://evil.example'), /'to' is not a peer id/);
     assert.equal(linkedTotal({ earned: 3, grant: 4 }), 7);
+  });
+
+  it('claim URLs carry a fresh code and the offering site; parseClaimHash accepts only well-formed ones', () => {
+    const code = newLinkCode();
+    assert.match(code, /^[A-Za-z0-9_-]{24}$/);
+    assert.notEqual(code, newLinkCode());
+    const url = new URL(claimUrl('http://127.0.0.1:8787/some/path', code, 'https://shop.example'));
+    assert.equal(url.origin, 'http://127.0.0.1:8787');
+    assert.deepEqual(parseClaimHash(url.hash), { code, site: 'https://shop.example' });
+    assert.equal(parseClaimHash('#run'), undefined);
+    assert.equal(parseClaimHash('#claim-credits=short&site=https%3A%2F%2Fa.example'), undefined);
+    assert.equal(parseClaimHash(`#claim-credits=${code}&site=javascript%3Aalert(1)`), undefined);
+    assert.equal(parseClaimHash(`#claim-credits=${code}`), undefined);
   });
 });

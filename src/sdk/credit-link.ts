@@ -2,18 +2,19 @@
  * Moving credits earned through an embed into the visitor's app identity.
  *
  * Storage is partitioned per site, so the embed on each site has an identity of its own, and what it earns sits
- * there. The visitor asks the embed to move it: the embed opens the app (`{app}/#claim-credits`) in a window;
- * the app posts its peer id to its opener; the embed signs a CreditLink naming that id and posts it back to the
- * app's origin only; the app shows where the credits come from, and on the visitor's confirmation presents the
- * link over its own session (`Mesh.claimCredits`), then tells the embed how it went.
+ * there. The visitor asks the embed to move it (`Mesh.offerCredits`, on a click): the embed opens the app at
+ * `{app}/#claim-credits={code}&site={origin}` with a fresh random code; the app shows where the credits come from
+ * and, on the visitor's confirmation, names its identity as the code's target (`Mesh.acceptCredits`); the embed,
+ * polling the coordinator for the code, signs a CreditLink naming that identity and presents it. The app hears
+ * `linked`. The windows never talk to each other: a cross-origin isolated host page (COOP) could not.
  *
- * Whoever holds the link can only give the credits to the identity named in it, and the coordinator moves them
- * once per nonce. Every message between the windows is checked for its source window, origin and shape.
+ * The code is the only secret: it travels in the URL of the window the embed opened, and the first identity to
+ * name itself for it gets the credits, so it is random (144 bits), lives 10 minutes and is used once.
  */
-import { type CreditLink, CreditLinkSchema, LINK_TTL_MS, type LinkCreditsResult, signedText } from '../protocol/coordinator.ts';
+import { type CreditLink, LINK_TTL_MS, type LinkCreditsResult, signedText } from '../protocol/coordinator.ts';
 import type { Identity } from '../core/identity.ts';
 import { toBase64Url } from '../core/encoding.ts';
-import * as v from 'valibot';
+import { MeshError } from '../protocol/errors.ts';
 
 /** A link and the signature of the identity whose credits it hands over. */
 export interface SignedCreditLink {
@@ -21,20 +22,15 @@ export interface SignedCreditLink {
   signature: string;
 }
 
-/** The hash the app is opened with to receive credits. */
-export const CLAIM_HASH = '#claim-credits';
-/** How long the embed waits for the app window to ask, and then to report. */
-export const OFFER_TIMEOUT_MS = 5 * 60_000;
+/** The hash the app is opened with to receive credits: `#claim-credits={code}&site={origin}`. */
+export const CLAIM_HASH = '#claim-credits=';
+/** How long the embed waits for the visitor to confirm in the app. */
+export const OFFER_TIMEOUT_MS = 10 * 60_000;
+/** How often the embed asks the coordinator whether the app confirmed. */
+export const LOOKUP_EVERY_MS = 1_000;
 
 const KEYED = /^mw[0-9a-f]{40}$/;
-const RequestSchema = v.strictObject({ type: v.literal('meshwork-claim-request'), to: v.pipe(v.string(), v.regex(KEYED)) });
-const OfferSchema = v.strictObject({ type: v.literal('meshwork-claim-offer'), link: CreditLinkSchema, signature: v.pipe(v.string(), v.maxLength(200)) });
-const DoneSchema = v.strictObject({
-  type: v.literal('meshwork-claim-done'),
-  ok: v.boolean(),
-  moved: v.optional(v.number()),
-  message: v.optional(v.pipe(v.string(), v.maxLength(300))),
-});
+const CODE = /^[A-Za-z0-9_-]{16,64}$/;
 
 /** Signs a link handing everything `identity` holds to `to`, usable once within LINK_TTL_MS. */
 export async function signCreditLink(identity: Identity, to: string, now = Date.now()): Promise<SignedCreditLink> {
@@ -44,93 +40,61 @@ export async function signCreditLink(identity: Identity, to: string, now = Date.
   return { link, signature: await identity.sign(signedText('link', link)) };
 }
 
-/** What the app reported back to the embed. */
-export interface OfferOutcome {
-  ok: boolean;
-  /** Micro-credits moved, when ok. */
-  moved?: number;
-  message?: string;
+/** A fresh rendezvous code (144 random bits). */
+export function newLinkCode(): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(18)));
+}
+
+/** The app URL that receives the credits of `site`'s embed. */
+export function claimUrl(app: string, code: string, site: string): string {
+  return `${new URL(app).origin}/${CLAIM_HASH}${code}&site=${encodeURIComponent(site)}`;
+}
+
+/** The claim a URL hash carries (the app was opened by an embed to receive its credits), if it is one. */
+export function parseClaimHash(hash: string): { code: string; site: string } | undefined {
+  if (!hash.startsWith(CLAIM_HASH)) return undefined;
+  const params = new URLSearchParams(hash.slice(1));
+  const code = params.get('claim-credits') ?? '';
+  const site = params.get('site') ?? '';
+  if (!CODE.test(code)) return undefined;
+  let origin: string;
+  try {
+    origin = new URL(site).origin;
+  } catch {
+    return undefined;
+  }
+  return origin === 'null' ? undefined : { code, site: origin };
+}
+
+/** What the embed side uses of its session. */
+export interface OfferDeps {
+  identity: Identity;
+  request<T>(body: { type: 'link-lookup'; code: string } | { type: 'link'; link: CreditLink; signature: string; code: string }): Promise<T>;
+  open(url: string): unknown;
+  site: string;
 }
 
 /**
- * Embed side: opens the app at `appOrigin`, signs a link to the identity it names and hands it over; resolves
- * with what the app reports (the visitor may decline there), or rejects after OFFER_TIMEOUT_MS or when the
- * window was blocked or closed.
+ * Embed side: opens the app at `app` for a fresh code, waits until the visitor confirmed there (the app named its
+ * identity for the code), then signs and presents the link. Rejects with MeshError 'timeout' when nobody
+ * confirmed within `timeoutMs`, or 'cancelled' when `signal` aborts.
  */
-export function offerCredits(identity: Identity, appOrigin: string, opts: { timeoutMs?: number; win?: Window } = {}): Promise<OfferOutcome> {
-  const origin = new URL(appOrigin).origin;
-  const win = opts.win ?? window;
-  const popup = win.open(`${origin}/${CLAIM_HASH}`, '_blank');
-  if (!popup) return Promise.reject(new Error('Cannot open the Meshwork app as the browser blocked the window: allow pop-ups for this site'));
-  return new Promise<OfferOutcome>((resolve, reject) => {
-    let offered = false;
-    const finish = (fn: () => void) => {
-      win.removeEventListener('message', onMessage);
-      clearTimeout(timer);
-      clearInterval(watch);
-      fn();
-    };
-    const onMessage = (e: MessageEvent) => {
-      if (e.source !== popup || e.origin !== origin) return;
-      const req = v.safeParse(RequestSchema, e.data);
-      if (req.success && !offered) {
-        offered = true;
-        void signCreditLink(identity, req.output.to).then((signed) => popup.postMessage({ type: 'meshwork-claim-offer', ...signed }, origin));
-        return;
-      }
-      const done = v.safeParse(DoneSchema, e.data);
-      if (done.success) {
-        const { ok, moved, message } = done.output;
-        finish(() => resolve({ ok, ...(moved !== undefined ? { moved } : {}), ...(message !== undefined ? { message } : {}) }));
-      }
-    };
-    const timer = setTimeout(() => finish(() => reject(new Error('Cannot move the credits as the Meshwork app did not answer in time'))), opts.timeoutMs ?? OFFER_TIMEOUT_MS);
-    const watch = setInterval(() => {
-      if (popup.closed) finish(() => resolve({ ok: false, message: 'The Meshwork app window was closed' }));
-    }, 500);
-    win.addEventListener('message', onMessage);
-  });
-}
-
-/** An offer the app received: the site it comes from and the signed link. */
-export interface ReceivedOffer {
-  /** Origin of the page that offered (the site whose embed earned the credits). */
-  origin: string;
-  signed: SignedCreditLink;
-  /** Tells the offering page how it went (after `claimCredits`, or a refusal). */
-  reply(outcome: OfferOutcome): void;
-}
-
-/**
- * App side: when this window was opened with CLAIM_HASH by another window, asks it for a link to `peerId` and
- * resolves with the offer (null when this window was not opened for that, or nothing valid came in `timeoutMs`).
- */
-export function receiveCreditOffer(peerId: string, opts: { timeoutMs?: number; win?: Window } = {}): Promise<ReceivedOffer | null> {
-  const win = opts.win ?? window;
-  const opener = win.opener as Window | null;
-  if (win.location.hash !== CLAIM_HASH || !opener) return Promise.resolve(null);
-  return new Promise((resolve) => {
-    const onMessage = (e: MessageEvent) => {
-      if (e.source !== opener) return;
-      const offer = v.safeParse(OfferSchema, e.data);
-      if (!offer.success || offer.output.link.to !== peerId) return;
-      win.removeEventListener('message', onMessage);
-      clearTimeout(timer);
-      const { link, signature } = offer.output;
-      resolve({
-        origin: e.origin,
-        signed: { link, signature },
-        reply: (outcome) => opener.postMessage({ type: 'meshwork-claim-done', ...outcome }, e.origin),
-      });
-    };
-    const timer = setTimeout(() => {
-      win.removeEventListener('message', onMessage);
-      resolve(null);
-    }, opts.timeoutMs ?? 30_000);
-    win.addEventListener('message', onMessage);
-    // Only our public peer id goes out; the opener's origin is not known yet, so any origin may read it.
-    opener.postMessage({ type: 'meshwork-claim-request', to: peerId }, '*');
-  });
+export async function offerCredits(d: OfferDeps, app: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<LinkCreditsResult> {
+  const code = newLinkCode();
+  if (!d.open(claimUrl(app, code, d.site))) {
+    throw new MeshError('unsupported', 'Cannot open the Meshwork app as the browser blocked the window: call this from a click, or allow pop-ups');
+  }
+  const until = Date.now() + (opts.timeoutMs ?? OFFER_TIMEOUT_MS);
+  while (Date.now() < until) {
+    if (opts.signal?.aborted) throw new MeshError('cancelled', 'Cannot move the credits as the offer was withdrawn');
+    const { to } = await d.request<{ to: string | null }>({ type: 'link-lookup', code });
+    if (to !== null) {
+      const signed = await signCreditLink(d.identity, to);
+      return d.request<LinkCreditsResult>({ type: 'link', ...signed, code });
+    }
+    await new Promise((r) => setTimeout(r, LOOKUP_EVERY_MS));
+  }
+  throw new MeshError('timeout', 'Cannot move the credits as nobody confirmed in the Meshwork app in time');
 }
 
 /** Micro-credits a link moved in all. */

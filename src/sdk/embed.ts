@@ -43,6 +43,11 @@ export interface MeshworkGlobal {
   showConsent(): Promise<ConsentChoice>;
   /** Stops contributing, disconnects and remembers "no" for this coordinator. */
   stop(): Promise<void>;
+  /**
+   * Moves the credits earned here (this site's identity) into the visitor's Meshwork app: opens the app on the
+   * coordinator's origin, where the visitor confirms. Call it from a click (it opens a window).
+   */
+  moveCredits(): Promise<sdk.LinkCreditsResult>;
 }
 
 /** Detail of the `meshwork:ready` event. */
@@ -128,6 +133,11 @@ class Embed {
       config,
       showConsent: () => this.#ask(),
       stop: () => this.#stop(),
+      moveCredits: () => {
+        const mesh = this.state.mesh;
+        if (mesh === null) return Promise.reject(new sdk.MeshError('unauthorized', 'Cannot move credits as this page is not connected: allow contributing first'));
+        return mesh.offerCredits(this.config.coordinator);
+      },
     };
   }
 

@@ -14,6 +14,7 @@ export type {
   JobHandle,
   JobOptions,
   JobProgress,
+  LinkedDetail,
   Mesh,
   MeshClient,
   MeshContributor,
@@ -31,6 +32,6 @@ export type { ErrorCode } from '../protocol/errors.ts';
 export type { LeaseFailure } from '../protocol/coordinator.ts';
 export { MICRO } from '../protocol/coordinator.ts';
 export type { CreditLink, JobWait, LinkCreditsResult } from '../protocol/coordinator.ts';
-export { CLAIM_HASH, offerCredits, type OfferOutcome, type ReceivedOffer, receiveCreditOffer, type SignedCreditLink } from './credit-link.ts';
+export { parseClaimHash, type SignedCreditLink } from './credit-link.ts';
 export type { Capabilities } from '../protocol/capabilities.ts';
 export type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';

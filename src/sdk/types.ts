@@ -34,11 +34,20 @@ export interface ConnectOptions {
   takeover?: boolean;
 }
 
+/** Detail of the Mesh 'linked' event: credits moved here from identity `from` (micro-credits). */
+export interface LinkedDetail {
+  from: string;
+  earned: number;
+  grant: number;
+  balance: number;
+}
+
 /**
  * A connection to the mesh. Events: 'balance' (CustomEvent<{ balance: number }>), 'moved' (CustomEvent<{ from:
  * string; to: string }>: the session now uses another coordinator of the cluster), 'reconnecting' (the
  * coordinator went away: the session tries again, without end, backing off to 5 s), 'reconnected', 'close'
- * (CustomEvent<{ error?: Error }>; a SessionElsewhereError when another tab took the session over).
+ * (CustomEvent<{ error?: Error }>; a SessionElsewhereError when another tab took the session over), 'linked'
+ * (CustomEvent<LinkedDetail>: credits moved here from another identity).
  */
 export interface Mesh extends EventTarget {
   readonly peerId: string;
@@ -52,6 +61,14 @@ export interface Mesh extends EventTarget {
   balance(): Promise<number>;
   /** Signs a link handing everything this identity holds to identity `to` (see credit-link.ts). */
   signCreditLink(to: string): Promise<SignedCreditLink>;
+  /**
+   * Moves this identity's credits (an embed's, on one site) to the visitor's app identity: opens the app at `app`
+   * (default: this coordinator's), waits for the visitor to confirm there, then signs and presents the link. Call
+   * it from a click (it opens a window).
+   */
+  offerCredits(app?: string, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<LinkCreditsResult>;
+  /** App side: accepts the credits an embed offers under `code` (from the URL it opened); a 'linked' event follows. */
+  acceptCredits(code: string): Promise<void>;
   /** Presents a link another identity signed to this one: its credits move here (once per link). */
   claimCredits(signed: SignedCreditLink): Promise<LinkCreditsResult>;
   close(): Promise<void>;

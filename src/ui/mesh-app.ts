@@ -3,6 +3,7 @@ import { customElement, state } from 'lit/decorators.js';
 import { connect, type Mesh, SessionElsewhereError, sessionFree } from '../sdk/index.ts';
 import { shortId } from './format.ts';
 import { ESCROW_EVENT, type EscrowDetail } from './job-outcome.ts';
+import './mesh-credit-claim.ts';
 import './mesh-balance.ts';
 import './mesh-client-view.ts';
 import './mesh-contributor-view.ts';
@@ -350,6 +351,7 @@ export class MeshApp extends LitElement {
               <button data-testid="reconnect" @click=${this.#reconnect}>Reconnect</button>
             </div>`
           : nothing}
+        <mesh-credit-claim .mesh=${this.mesh}></mesh-credit-claim>
         ${this.connection === 'reconnecting'
           ? html`<div class="banner" role="status" data-testid="reconnecting">
               <span>The coordinator is out of reach. Reconnecting by itself; contributing resumes when it is back.</span>
