@@ -28,7 +28,6 @@ test('credits of a site embed move into the app identity after the visitor confi
     const embedId = await host.evaluate(() => window.meshwork!.mesh!.peerId);
     const held = await host.evaluate(() => window.meshwork!.mesh!.balance());
     expect(held).toBeGreaterThan(0);
-    const before = await ledger(host, coordinator.origin);
 
     // The host site's own "move my credits" button: a click, so the window may open.
     await host.evaluate(() => {
@@ -50,6 +49,7 @@ test('credits of a site embed move into the app identity after the visitor confi
     await expect(app.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
     const appId = await app.locator('span.peer').getAttribute('title');
     expect(appId).toMatch(/^mw[0-9a-f]{40}$/);
+    const before = await ledger(host, coordinator.origin); // both identities have their accounts now
     // Nothing moves before the visitor confirms.
     await app.waitForTimeout(1_500);
     expect(await host.evaluate(() => window.meshwork!.mesh!.balance())).toBe(held);
