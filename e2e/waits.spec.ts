@@ -92,3 +92,32 @@ test('one contributor and every shard to be verified: the job completes quickly,
   const lastSettled = out.events.findLastIndex((e) => e.state === 'settled');
   expect(out.events.slice(lastSettled).filter((e) => e.state === 'running')).toEqual([]);
 });
+
+test("a client's cancel is not a failure on the contributor: its runs end 'cancelled', none counted as failed", async ({ browser, request }) => {
+  const worker = await openPeer(browser);
+  await connectPeer(worker, { contribute: true });
+  const client = await openPeer(browser);
+  await connectPeer(client);
+  await expect.poll(async () => (await meshStats(request)).active).toBe(1);
+  await client.evaluate(async () => {
+    const { mesh } = (window as unknown as PeerWindow).peer;
+    const n = 512;
+    const a = new Float32Array(n * n).fill(1);
+    const job = mesh.client.runMatmul({ a, b: a, m: n, k: n, n, tile: 64, verifyFraction: 0 });
+    // Cancel as soon as a contributor holds a shard.
+    await new Promise<void>((resolve) => job.addEventListener('progress', (e) => {
+      if ((e as CustomEvent<{ state: string }>).detail.state === 'assigned') resolve();
+    }));
+    await new Promise((r) => setTimeout(r, 300));
+    await job.cancel();
+    await job.cost;
+  });
+  await worker.waitForTimeout(2_000);
+  const seen = await worker.evaluate(() => {
+    const { peer } = window as unknown as PeerWindow;
+    return { failed: peer.mesh.contributor.stats.shardsFailed, phases: peer.shards.map((s) => s.phase) };
+  });
+  expect(seen.phases).toContain('start');
+  expect(seen.phases).not.toContain('failed');
+  expect(seen.failed).toBe(0);
+});

@@ -303,6 +303,10 @@ export class Contributor extends EventTarget implements MeshContributor {
       this.stats.shardsRun++;
       this.#shardEvent({ leaseId, jobId, shard, phase: 'done', ms });
     } catch (err) {
+      if (err instanceof MeshError && err.code === 'cancelled') {
+        this.#shardEvent({ leaseId, jobId, shard, phase: 'cancelled', error: err.message });
+        return;
+      }
       this.stats.shardsFailed++;
       this.#shardEvent({ leaseId, jobId, shard, phase: 'failed', error: (err as Error).message, ...(err instanceof LocalFault ? { failure: err.reason } : {}) });
     } finally {

@@ -217,12 +217,13 @@ export interface MeshClient {
   jobDetail(jobId: string): Promise<JobDetail>;
 }
 
-/** Detail of the contributor's 'shard' event. */
+/** Detail of the contributor's 'shard' event. 'cancelled': the lease ended by no fault of this peer (the client
+ * cancelled the job, the coordinator revoked it, the contributor paused or stopped); not counted as failed. */
 export interface ShardEventDetail {
   leaseId: string;
   jobId: string;
   shard: number;
-  phase: 'start' | 'done' | 'failed';
+  phase: 'start' | 'done' | 'failed' | 'cancelled';
   ms?: number;
   error?: string;
   /** A failed shard's class, when it was a fault of this peer reported to the coordinator (LEASE_FAILURES). */

@@ -46,7 +46,7 @@ export class MeshShardLog extends LitElement {
             <td>${l.shard}</td>
             <td>
               <span class="pill ${l.phase === 'done' ? 'ok' : l.phase === 'failed' ? 'bad' : ''}" title=${l.error ?? ''}
-                >${l.phase === 'start' ? 'running' : l.phase}</span
+                >${l.phase === 'start' ? 'running' : l.phase === 'cancelled' ? 'cancelled' : l.phase}</span
               >
             </td>
             <td class="num">${l.ms === undefined ? '' : formatMs(l.ms)}</td>

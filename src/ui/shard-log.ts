@@ -6,7 +6,7 @@ export interface ShardLine {
   leaseId: string;
   jobId: string;
   shard: number;
-  phase: 'start' | 'done' | 'failed';
+  phase: 'start' | 'done' | 'failed' | 'cancelled';
   ms?: number | undefined;
   error?: string | undefined;
 }
@@ -16,7 +16,7 @@ export interface ShardEvent {
   leaseId: string;
   jobId: string;
   shard: number;
-  phase: 'start' | 'done' | 'failed';
+  phase: 'start' | 'done' | 'failed' | 'cancelled';
   ms?: number | undefined;
   error?: string | undefined;
 }
