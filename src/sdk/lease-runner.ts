@@ -117,8 +117,8 @@ export class LeaseRunner {
         throw new MeshError('hash-mismatch', `Cannot run lease ${lease.leaseId} as its inputs must hash to ${spec.inputHash}: current hash is ${inputHash}`);
       }
       signal.throwIfAborted();
-      const { outputs, ms } = await this.#compute(inputs, model).catch((err: unknown) => {
-        throw signal.aborted ? err : this.#localFault(err, where);
+      const { outputs, ms } = await this.#compute(inputs, model).catch(async (err: unknown) => {
+        throw signal.aborted ? err : await this.#localFault(err, where);
       });
       signal.throwIfAborted();
       const packed = packOwned(outputs);
@@ -169,11 +169,12 @@ export class LeaseRunner {
    * this peer's to report. Model bytes from the cache that the worker found wrong are deleted from it first, so
    * the next lease asks the client for them.
    */
-  #localFault(err: unknown, where: ModelSource): unknown {
+  async #localFault(err: unknown, where: ModelSource): Promise<unknown> {
     const failure = classifyComputeFailure(err, where);
     if (!failure) return err;
     const { kernel } = this.assign;
-    if (failure.reason === 'cache-corrupt' && kernel.kind === 'onnx') this.#ctx.cache.evictCorrupt(kernel.model.hash).catch(() => {});
+    // Evicted before anyone hears of the failure, so the next lease of this model asks the client for it.
+    if (failure.reason === 'cache-corrupt' && kernel.kind === 'onnx') await this.#ctx.cache.evictCorrupt(kernel.model.hash).catch(() => false);
     return new LocalFault(failure.reason, failure.message, err);
   }
 
