@@ -5,21 +5,12 @@
 import { expect, test } from '@playwright/test';
 import type {} from '../src/sdk/embed.ts';
 import { closeLeftoverPeers, ledger } from './fixtures.ts';
-
-const HOST = '/e2e/pages/embed-host.html';
+import { crossOriginHost, HOST_PAGE as HOST } from './cross-origin-host.ts';
 
 test('credits of a site embed move into the app identity after the visitor confirms in the app, once', async ({ browser, request, baseURL }) => {
   await closeLeftoverPeers(browser, request);
-  const coordinator = new URL(baseURL ?? 'http://127.0.0.1:8787');
-  const hostOrigin = `http://localhost:${coordinator.port}`;
-  const context = await browser.newContext();
-  await context.grantPermissions(['local-network-access'], { origin: hostOrigin });
+  const { context, hostOrigin, coordinator } = await crossOriginHost(browser, baseURL);
   try {
-    await context.route(`${hostOrigin}${HOST}`, async (route) => {
-      const res = await route.fetch();
-      const html = (await res.text()).replace('src="/embed.js"', `src="${coordinator.origin}/embed.js" data-coordinator="${coordinator.origin}"`);
-      await route.fulfill({ response: res, body: html });
-    });
     const host = await context.newPage();
     await host.goto(`${hostOrigin}${HOST}`);
     expect(await host.evaluate(() => crossOriginIsolated)).toBe(true);

@@ -5,6 +5,7 @@ import { type BrowserContext, expect, type Page, test, type WebSocket } from '@p
 // Brings in the `window.meshwork` declaration (type only; the page loads the real /embed.js).
 import type {} from '../src/sdk/embed.ts';
 import { closeLeftoverPeers } from './fixtures.ts';
+import { crossOriginHost } from './cross-origin-host.ts';
 
 const HOST = '/e2e/pages/embed-host.html';
 
@@ -170,25 +171,9 @@ test('from another origin the tag connects to its coordinator and contributes, i
   browser,
   baseURL,
 }) => {
-  const coordinator = new URL(baseURL ?? 'http://127.0.0.1:8787');
   // Same server, another origin: the browser treats localhost and 127.0.0.1 as different sites' origins.
-  const hostOrigin = `http://localhost:${coordinator.port}`;
-  const context = await browser.newContext();
-  // A response fulfilled by the route below has no server address, so Chromium's Local Network Access counts
-  // the page as public and would block its requests to 127.0.0.1; served straight from localhost it is a loopback
-  // page and needs no grant. The grant restores what the real page has, nothing more.
-  await context.grantPermissions(['local-network-access'], { origin: hostOrigin });
+  const { context, hostOrigin, coordinator } = await crossOriginHost(browser, baseURL);
   try {
-    // The host page as another site would publish it: the tag points at the coordinator's origin.
-    await context.route(`${hostOrigin}${HOST}`, async (route) => {
-      const res = await route.fetch();
-      const html = (await res.text()).replace(
-        'src="/embed.js"',
-        `src="${coordinator.origin}/embed.js" data-coordinator="${coordinator.origin}"`,
-      );
-      expect(html).toContain(`${coordinator.origin}/embed.js`);
-      await route.fulfill({ response: res, body: html });
-    });
     const { page, traffic } = await watchedPage(context);
     await page.goto(`${hostOrigin}${HOST}`);
     expect(await page.evaluate(() => [location.origin, crossOriginIsolated])).toEqual([hostOrigin, true]);

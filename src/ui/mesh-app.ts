@@ -7,7 +7,7 @@ import './mesh-credit-claim.ts';
 import './mesh-balance.ts';
 import './mesh-client-view.ts';
 import './mesh-contributor-view.ts';
-import { theme, controls } from './styles.ts';
+import { banner, controls, theme } from './styles.ts';
 
 type Tab = 'contribute' | 'run';
 const TABS: { id: Tab; label: string }[] = [
@@ -31,6 +31,7 @@ export class MeshApp extends LitElement {
   static override styles = [
     theme,
     controls,
+    banner,
     css`
       :host {
         display: block;
@@ -125,14 +126,6 @@ export class MeshApp extends LitElement {
         max-width: 1160px;
         margin: 0 auto;
         padding: 24px 20px 40px;
-      }
-      .banner {
-        margin-bottom: 16px;
-        display: flex;
-        gap: 12px;
-        align-items: center;
-        justify-content: space-between;
-        flex-wrap: wrap;
       }
       footer {
         max-width: 1160px;

@@ -2,7 +2,7 @@ import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { type LinkedDetail, type Mesh, parseClaimHash } from '../sdk/index.ts';
 import { formatCredits } from './format.ts';
-import { controls, theme } from './styles.ts';
+import { banner, controls, theme } from './styles.ts';
 
 /**
  * Receiving the credits a site's embed earned: when the app was opened by an embed (`#claim-credits=...`), says
@@ -14,18 +14,10 @@ export class MeshCreditClaim extends LitElement {
   static override styles = [
     theme,
     controls,
+    banner,
     css`
       :host {
         display: block;
-      }
-      .banner {
-        margin-bottom: 16px;
-        display: flex;
-        gap: 12px;
-        align-items: center;
-        justify-content: space-between;
-        flex-wrap: wrap;
-        overflow-wrap: anywhere;
       }
     `,
   ];

@@ -272,3 +272,16 @@ export const controls = css`
     border: 0;
   }
 `;
+
+/** A full-width notice row above the panels (reconnecting, open elsewhere, credits offered): text and buttons. */
+export const banner = css`
+  .banner {
+    margin-bottom: 16px;
+    display: flex;
+    gap: 12px;
+    align-items: center;
+    justify-content: space-between;
+    flex-wrap: wrap;
+    overflow-wrap: anywhere;
+  }
+`;
