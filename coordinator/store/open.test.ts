@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { testDatabase } from '../testing/postgres.ts';
 import { connectPg } from './pg/connect.ts';
 import { openStore } from './open.ts';
+import { LEDGER_MIGRATIONS } from './pg/ledger-schema.ts';
 
 it('openStore() opens Deno KV for "kv" and PostgreSQL for a postgres:// URL, and refuses anything else', async () => {
   const kv = await openStore('kv', ':memory:', 1000);
@@ -21,7 +22,7 @@ it('openStore() opens Deno KV for "kv" and PostgreSQL for a postgres:// URL, and
     const sql = connectPg(db.url, { max: 1 });
     try {
       const rows = await sql`SELECT component, max(version)::int AS version FROM schema_migrations GROUP BY component ORDER BY component`;
-      assert.deepEqual(rows.map((r) => [r.component, r.version]), [['ledger', 1], ['market', 1]]);
+      assert.deepEqual(rows.map((r) => [r.component, r.version]), [['ledger', LEDGER_MIGRATIONS.length], ['market', 1]]);
       assert.equal((await sql`SELECT count(*)::int AS n FROM market_instances`)[0]!.n, 1);
     } finally {
       await sql.end();
