@@ -16,6 +16,7 @@ import type { ClientFrameOf, JobDetail, JobSpec, Receipt, ResultClaim, ServerFra
 import type { Capabilities } from '../../src/protocol/capabilities.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { escrowFor } from '../../src/core/cost.ts';
+import { latencyMultiplier } from '../../src/core/latency.ts';
 import type { Assignment } from '../../src/core/matcher.ts';
 import type { Ledger } from '../ledger/types.ts';
 import type { Logger } from '../log.ts';
@@ -38,6 +39,7 @@ import type { MarketStore } from '../store/types.ts';
 import { contributorView, newLease } from './leases.ts';
 import { InFlight, type RunRef } from './in-flight.ts';
 import { JobWaits } from './waits.ts';
+import { RttBook } from './rtt.ts';
 
 /** Shortest time between two matching rounds. */
 export const MIN_ROUND_MS = 10;
@@ -93,6 +95,8 @@ export interface MarketClusterHooks {
 export class Market {
   readonly credibility: Credibility;
   readonly registry: ContributorRegistry;
+  /** Round trips peers measured to each other (rtt frames). */
+  readonly rtt = new RttBook();
   readonly #book = new JobBook();
   readonly #runs: InFlight;
   readonly #failures: LeaseFailures;
@@ -208,6 +212,7 @@ export class Market {
    * it authenticates again within the client grace.
    */
   async peerGone(peerId: string): Promise<void> {
+    this.rtt.forget(peerId);
     this.contributorLeft(peerId);
     if (![...this.#book.running()].some((j) => j.client === peerId)) return;
     // A client that comes back within the grace (a network blip, a coordinator it failed over from) keeps its jobs.
@@ -237,7 +242,7 @@ export class Market {
   /** Admits a job (whose signature the caller verified), holds its escrow and queues its shards. */
   async submit(client: string, spec: JobSpec, bytes: number, canonical?: string): Promise<SubmitResult> {
     if (this.#closed) throw new MeshError('internal', 'Cannot submit as the coordinator is shutting down');
-    const escrow = escrowFor({ shards: spec.shards, bid: spec.bid, feeRate: this.deps.feeRate });
+    const escrow = escrowFor({ shards: spec.shards, bid: spec.bid * latencyMultiplier(spec.latencyMs), feeRate: this.deps.feeRate });
     admit(spec, escrow, bytes, this.#book.usage(client), { jobs: this.#book.runningCount, shards: this.#book.runningShards }, this.#limits);
     const jobId = await jobIdFor(client, spec, canonical);
     if (this.#book.get(jobId) || this.#book.finished(jobId)) throw replayed(spec);
@@ -389,7 +394,7 @@ export class Market {
     if (!run) {
       throw new MeshError('not-found', `Cannot settle lease ${receipt.leaseId} of job ${job.jobId} shard ${receipt.shard} as it is not in flight: it expired, was released or never existed`);
     }
-    const { amount, fee } = job.runCost(receipt.shard, run.lease.price);
+    const { amount, fee } = job.runCost(receipt.shard, run.lease);
     if (checkReceipt(job, run, receipt) === 'paid') return { paid: false, amount, fee };
     if (run.settling) {
       await run.settling;
@@ -553,6 +558,7 @@ export class Market {
       random: this.#random,
       now: Date.now(),
       replicaWaitMs: this.deps.replicaWaitMs,
+      rtt: (client) => this.rtt.confirmed(client),
     });
     for (const { job, shard, assignment } of plan.assignments) {
       if (job.state === 'running' && job.needed(shard) > 0) this.#assign(job, shard, assignment);
@@ -583,7 +589,7 @@ export class Market {
     const c = this.registry.get(a.contributor);
     if (!c) return;
     const role = job.nextRole(i);
-    const lease = newLease(job, i, a.contributor, a.price, role, this.deps.leaseMs);
+    const lease = newLease(job, i, a.contributor, a.price * latencyMultiplier(job.spec.latencyMs), role, this.deps.leaseMs);
     const run: Run = { lease, role, network: c.placement, startedAt: Date.now(), state: 'leased' };
     const ref: RunRef = { job, shard: i, run };
     job.lease(i, run);
