@@ -72,6 +72,12 @@ export interface ShardRecord {
   unplacedSince?: number;
   /** This shard's part of `Job.committed`. */
   committed: number;
+  /** Its result cache key (market/result-cache.ts), for a job submitted here. */
+  cacheKey?: string;
+  /** The cache was looked at and cannot serve it: compute it. */
+  cacheTried?: boolean;
+  /** It was answered from a contributor's cache with this output hash, verified by an earlier agreement. */
+  fromCache?: string;
 }
 
 /** States a job ends in. */
