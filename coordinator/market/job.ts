@@ -76,6 +76,8 @@ export interface ShardRecord {
   cacheKey?: string;
   /** The cache was looked at and cannot serve it: compute it. */
   cacheTried?: boolean;
+  /** A holder of its verified output is busy: matching leaves it for the cache (market/cache-serve.ts). */
+  cacheWaiting?: boolean;
   /** It was answered from a contributor's cache with this output hash, verified by an earlier agreement. */
   fromCache?: string;
 }

@@ -55,6 +55,7 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
     const rtt = ctx.rtt?.(job.client);
     for (const i of job.pending) {
       if (runs.length >= limit) break;
+      if (job.shards[i]!.cacheWaiting) continue;
       const n = job.needed(i);
       for (let k = 0; k < n; k++) {
         const run = matchRun(job, i, k, rtt);
