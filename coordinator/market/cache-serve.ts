@@ -3,7 +3,8 @@
  * verified output goes to a holder of it that is free, active, within the bid and the latency budget, at the
  * cache rate (core/latency.ts). A shard whose holders are all busy waits for one (matching skips it); a
  * shard no holder can serve is computed as usual (it is not tried again). Work per round is bounded by
- * MAX_VISITS shards.
+ * MAX_VISITS shards. A holder that fails a cached lease or names another output is dropped from the cache
+ * (Market.release), and the shard is offered to the next holder, if any.
  */
 import { busy, type ContributorRegistry } from './contributors.ts';
 import type { Job } from './job.ts';

@@ -53,7 +53,7 @@ describe('market: exact-match result cache', () => {
     }
   });
 
-  it('refuses a cached claim naming another output, forgets that holder and computes the shard instead', async () => {
+  it('refuses a cached claim naming another output, forgets that holder and asks another holder', async () => {
     const c = await startTestCoordinator({ trustNewcomers: false, trustProxy: ['127.0.0.1'] });
     try {
       const { a, b, client } = await verifiedOnce(c.url);
@@ -64,7 +64,9 @@ describe('market: exact-match result cache', () => {
       await assert.rejects(holder.claim(lease, hashOf('garbage')), /the verified output is/);
       assert.equal((await client.next('released')).leaseId, lease.leaseId);
       const next = (await client.next('assigned')).lease;
-      assert.equal(next.cached, undefined, 'the other holder is not tried: the shard is computed');
+      assert.equal(next.contributor, (holder === a ? b : a).peerId, 'the other holder answers next');
+      assert.equal(next.cached, OUT);
+      assert.deepEqual(c.market.cache.lookup([...c.market.cache.keys()][0]!)?.holders, [next.contributor], 'the liar is forgotten');
       await Promise.all([a.close(), b.close(), client.close()]);
     } finally {
       await c.close();

@@ -70,6 +70,11 @@ export class ResultCache {
     if (e.holders.length === 0) this.#entries.delete(key);
   }
 
+  /** Keys kept, least recently used first (tests). */
+  keys(): IterableIterator<string> {
+    return this.#entries.keys();
+  }
+
   /** Keys kept (tests and metrics). */
   get size(): number {
     return this.#entries.size;
