@@ -15,6 +15,7 @@ export type CounterName =
   | 'ledger_ops'
   | 'match_rounds'
   | 'match_offers'
+  | 'cache_serves'
   | 'match_ms'
   | 'cluster_frames'
   | 'cluster_market'
@@ -31,6 +32,7 @@ const HELP: Record<CounterName, string> = {
   ledger_ops: 'Ledger operations, by kind.',
   match_rounds: 'Matching rounds run.',
   match_offers: 'Runs offered to matching rounds (bounded per round by free capacity).',
+  cache_serves: 'Shards answered from a contributor\'s cache of verified outputs.',
   match_ms: 'Milliseconds spent in matching rounds.',
   cluster_frames: 'Cross-instance signalling, by kind (forwarded, received, id-taken, takeover, evicted).',
   cluster_market: 'Cross-instance market events, by kind (declined, forwarded-claim, handoff, takeover).',

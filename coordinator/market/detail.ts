@@ -19,7 +19,7 @@ export function jobDetail(job: Job): JobDetail {
         runs: s.runs.map((r) => {
           const v: RunView = { leaseId: r.lease.leaseId, contributor: r.lease.contributor, role: r.role, state: r.state, price: r.lease.price };
           if (r.claim) v.outputHash = r.claim.outputHash;
-          if (r.state === 'paid') v.amount = job.runCost(index, r.lease.price).amount;
+          if (r.state === 'paid') v.amount = job.runCost(index, r.lease).amount;
           return v;
         }),
       };

@@ -15,7 +15,8 @@
  */
 import type { JobSpec, JobStatus, JobWait, Lease, Receipt } from '../../src/protocol/coordinator.ts';
 import type { ShardSpec } from '../../src/protocol/kernel.ts';
-import { settlementFor, shardMaxCost } from '../../src/core/cost.ts';
+import { feeFor, settlementFor, shardMaxCost } from '../../src/core/cost.ts';
+import { cachedPayment, latencyMultiplier } from '../../src/core/latency.ts';
 
 /** Runs of one shard that may ever be paid: what the escrow covers. */
 export const MAX_RUNS_PER_SHARD = 3;
@@ -71,6 +72,14 @@ export interface ShardRecord {
   unplacedSince?: number;
   /** This shard's part of `Job.committed`. */
   committed: number;
+  /** Its result cache key (market/result-cache.ts), for a job submitted here. */
+  cacheKey?: string;
+  /** The cache was looked at and cannot serve it: compute it. */
+  cacheTried?: boolean;
+  /** A holder of its verified output is busy: matching leaves it for the cache (market/cache-serve.ts). */
+  cacheWaiting?: boolean;
+  /** It was answered from a contributor's cache with this output hash, verified by an earlier agreement. */
+  fromCache?: string;
 }
 
 /** States a job ends in. */
@@ -120,14 +129,23 @@ export class Job {
     for (let i = 0; i < this.shards.length; i++) this.refresh(i);
   }
 
-  /** Most one run of shard `i` costs at the bid (payment + fee). */
-  bidCost(i: number): number {
-    return shardMaxCost(this.shards[i]!.spec.workUnits, this.spec.bid, this.feeRate);
+  /** The bid times the job's latency tier multiplier (core/latency.ts): the most a run's price can be. */
+  get tierBid(): number {
+    return this.spec.bid * latencyMultiplier(this.spec.latencyMs);
   }
 
-  /** What one run of shard `i` costs at `price`: the contributor's amount and the protocol fee. */
-  runCost(i: number, price: number): { amount: number; fee: number } {
-    return settlementFor(this.shards[i]!.spec.workUnits, price, this.feeRate);
+  /** Most one run of shard `i` costs at the tier bid (payment + fee). */
+  bidCost(i: number): number {
+    return shardMaxCost(this.shards[i]!.spec.workUnits, this.tierBid, this.feeRate);
+  }
+
+  /** What one run of shard `i` under `lease` costs: the contributor's amount and the protocol fee (a cached
+   * answer at the cache rate). */
+  runCost(i: number, lease: { price: number; cached?: string }): { amount: number; fee: number } {
+    const units = this.shards[i]!.spec.workUnits;
+    if (lease.cached === undefined) return settlementFor(units, lease.price, this.feeRate);
+    const amount = cachedPayment(units, lease.price);
+    return { amount, fee: feeFor(amount, this.feeRate) };
   }
 
   /** Escrow not yet spoken for. */
@@ -256,7 +274,7 @@ export class Job {
     let total = 0;
     for (const r of s.runs) {
       if (r.state === 'rejected') continue;
-      const { amount, fee } = this.runCost(i, r.lease.price);
+      const { amount, fee } = this.runCost(i, r.lease);
       total += amount + fee;
     }
     return total + this.needed(i) * this.bidCost(i);
@@ -273,7 +291,7 @@ export class Job {
     if (stored.barred?.length) s.barred = new Set(stored.barred);
     for (const r of s.runs) {
       if (r.state !== 'paid') continue;
-      const { amount, fee } = this.runCost(i, r.lease.price);
+      const { amount, fee } = this.runCost(i, r.lease);
       this.spent += amount;
       this.fees += fee;
     }

@@ -16,7 +16,7 @@ import type { ClientFrameOf, JobDetail, JobSpec, Receipt, ResultClaim, ServerFra
 import type { Capabilities } from '../../src/protocol/capabilities.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { escrowFor } from '../../src/core/cost.ts';
-import type { Assignment } from '../../src/core/matcher.ts';
+import { latencyMultiplier } from '../../src/core/latency.ts';
 import type { Ledger } from '../ledger/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -38,6 +38,9 @@ import type { MarketStore } from '../store/types.ts';
 import { contributorView, newLease } from './leases.ts';
 import { InFlight, type RunRef } from './in-flight.ts';
 import { JobWaits } from './waits.ts';
+import { RttBook } from './rtt.ts';
+import { kernelKey, ResultCache, shardKey } from './result-cache.ts';
+import { planCacheServes } from './cache-serve.ts';
 
 /** Shortest time between two matching rounds. */
 export const MIN_ROUND_MS = 10;
@@ -93,6 +96,10 @@ export interface MarketClusterHooks {
 export class Market {
   readonly credibility: Credibility;
   readonly registry: ContributorRegistry;
+  /** Round trips peers measured to each other (rtt frames). */
+  readonly rtt = new RttBook();
+  /** Who holds which verified outputs (market/result-cache.ts). */
+  readonly cache = new ResultCache();
   readonly #book = new JobBook();
   readonly #runs: InFlight;
   readonly #failures: LeaseFailures;
@@ -141,6 +148,10 @@ export class Market {
       pay: (job, shard, run, basis) => this.#payments.pay(job, shard, run, basis),
       finishLater: (job, state) => this.#finishLater(job, state),
       schedule: () => this.schedule(),
+      verified: (job, i, hash, holders) => {
+        const key = job.shards[i]!.cacheKey;
+        if (key !== undefined) this.cache.record(key, hash, holders);
+      },
     };
     this.#waits = new JobWaits({
       registry: () => this.registry.all(),
@@ -208,6 +219,7 @@ export class Market {
    * it authenticates again within the client grace.
    */
   async peerGone(peerId: string): Promise<void> {
+    this.rtt.forget(peerId);
     this.contributorLeft(peerId);
     if (![...this.#book.running()].some((j) => j.client === peerId)) return;
     // A client that comes back within the grace (a network blip, a coordinator it failed over from) keeps its jobs.
@@ -237,7 +249,7 @@ export class Market {
   /** Admits a job (whose signature the caller verified), holds its escrow and queues its shards. */
   async submit(client: string, spec: JobSpec, bytes: number, canonical?: string): Promise<SubmitResult> {
     if (this.#closed) throw new MeshError('internal', 'Cannot submit as the coordinator is shutting down');
-    const escrow = escrowFor({ shards: spec.shards, bid: spec.bid, feeRate: this.deps.feeRate });
+    const escrow = escrowFor({ shards: spec.shards, bid: spec.bid * latencyMultiplier(spec.latencyMs), feeRate: this.deps.feeRate });
     admit(spec, escrow, bytes, this.#book.usage(client), { jobs: this.#book.runningCount, shards: this.#book.runningShards }, this.#limits);
     const jobId = await jobIdFor(client, spec, canonical);
     if (this.#book.get(jobId) || this.#book.finished(jobId)) throw replayed(spec);
@@ -251,6 +263,8 @@ export class Market {
     if (this.#book.get(jobId)) throw replayed(spec); // a concurrent duplicate won the race
     const sampled = chooseVerified(spec.shards.length, spec.verifyFraction, this.#random);
     const job = new Job(jobId, client, spec, ++this.#seq, Date.now(), sampled, escrow, this.deps.feeRate, bytes);
+    const kernel = await kernelKey(spec.kernel);
+    for (const s of job.shards) s.cacheKey = shardKey(kernel, s.spec);
     try {
       await this.#persist?.admitted(job);
     } catch (err) {
@@ -356,6 +370,13 @@ export class Market {
     if (!ref) throw new MeshError('lease-expired', `Cannot claim lease ${claim.leaseId} as it is not in flight: it expired, was released or settled`);
     const { job, shard, run } = ref;
     if (checkClaim(job, shard, run, peerId, claim) === 'duplicate') return { accepted: true, duplicate: true };
+    if (run.lease.cached !== undefined) {
+      if (claim.outputHash !== run.lease.cached) {
+        this.release(claim.leaseId, 'cached answer named another output', true);
+        throw new MeshError('invalid-message', `Cannot claim cached lease ${claim.leaseId} with output ${claim.outputHash}: the verified output is ${run.lease.cached}`);
+      }
+      job.shards[shard]!.fromCache = claim.outputHash;
+    }
     const now = Date.now();
     clearTimeout(run.timer);
     job.claim(shard, run, claim.outputHash, signature, now);
@@ -389,7 +410,7 @@ export class Market {
     if (!run) {
       throw new MeshError('not-found', `Cannot settle lease ${receipt.leaseId} of job ${job.jobId} shard ${receipt.shard} as it is not in flight: it expired, was released or never existed`);
     }
-    const { amount, fee } = job.runCost(receipt.shard, run.lease.price);
+    const { amount, fee } = job.runCost(receipt.shard, run.lease);
     if (checkReceipt(job, run, receipt) === 'paid') return { paid: false, amount, fee };
     if (run.settling) {
       await run.settling;
@@ -447,6 +468,12 @@ export class Market {
     const ref = this.#runs.get(leaseId);
     if (!ref || ref.run.state !== 'leased') return false;
     const { job, shard, run } = ref;
+    if (run.lease.cached !== undefined) {
+      // The holder did not answer from its cache: forget it there; the shard is computed instead.
+      const s = job.shards[shard]!;
+      if (s.cacheKey !== undefined) this.cache.drop(s.cacheKey, run.lease.contributor);
+      if (s.sampled) s.verify = true;
+    }
     this.#runs.forget(ref);
     job.release(shard, run);
     this.deps.notify(job.client, { type: 'released', leaseId, jobId: job.jobId, shard, reason });
@@ -544,8 +571,16 @@ export class Market {
   #match(): void {
     if (this.#book.runningCount === 0) return;
     const started = performance.now();
-    const contributors = this.registry.forMatching();
     const jobs = this.#matchable();
+    const serves = planCacheServes(jobs, {
+      cache: this.cache,
+      registry: this.registry,
+      rtt: (client) => this.rtt.confirmed(client),
+      quarantined: (p) => this.credibility.quarantined(p),
+    });
+    for (const s of serves) if (s.job.state === 'running' && s.job.needed(s.shard) > 0) this.#assign(s.job, s.shard, s.contributor, s.price, s.outputHash);
+    if (serves.length > 0) this.deps.metrics.inc('cache_serves', '', serves.length);
+    const contributors = this.registry.forMatching();
     const plan = planRound(jobs, {
       contributors,
       registry: () => this.registry.all(),
@@ -553,9 +588,10 @@ export class Market {
       random: this.#random,
       now: Date.now(),
       replicaWaitMs: this.deps.replicaWaitMs,
+      rtt: (client) => this.rtt.confirmed(client),
     });
     for (const { job, shard, assignment } of plan.assignments) {
-      if (job.state === 'running' && job.needed(shard) > 0) this.#assign(job, shard, assignment);
+      if (job.state === 'running' && job.needed(shard) > 0) this.#assign(job, shard, assignment.contributor, assignment.price);
     }
     this.deps.metrics.inc('match_rounds');
     this.deps.metrics.inc('match_offers', '', plan.offered);
@@ -579,18 +615,23 @@ export class Market {
     return online ? this.#book.byPriority().filter((j) => online(j.client)) : this.#book.byPriority();
   }
 
-  #assign(job: Job, i: number, a: Assignment): void {
-    const c = this.registry.get(a.contributor);
+  /** Leases shard `i` of `job` to `contributor` at its ask `price` (times the latency tier); `cached`: the verified
+   * output hash it answers with from its cache (market/cache-serve.ts), no replica needed. */
+  #assign(job: Job, i: number, contributor: string, price: number, cached?: string): void {
+    const c = this.registry.get(contributor);
     if (!c) return;
+    const s = job.shards[i]!;
+    if (cached !== undefined) s.verify = false; // two runs agreed on this output already
     const role = job.nextRole(i);
-    const lease = newLease(job, i, a.contributor, a.price, role, this.deps.leaseMs);
+    const lease = newLease(job, i, contributor, price * latencyMultiplier(job.spec.latencyMs), role, this.deps.leaseMs);
+    if (cached !== undefined) lease.cached = cached;
     const run: Run = { lease, role, network: c.placement, startedAt: Date.now(), state: 'leased' };
     const ref: RunRef = { job, shard: i, run };
     job.lease(i, run);
     this.#runs.add(ref);
     run.timer = setTimeout(() => this.#failures.expired(ref), this.deps.leaseMs);
-    const s = job.shards[i]!;
-    if (role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
+    const a = { contributor };
+    if (cached === undefined && role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
     if (s.verify && !s.waived) lease.verified = true;
     if (!this.deps.notify(a.contributor, { type: 'assign', lease: contributorView(lease), kernel: job.spec.kernel, spec: s.spec })) {
       this.release(lease.leaseId, 'contributor unreachable', false);

@@ -28,6 +28,8 @@ export interface RoundContext {
   random: () => number;
   now: number;
   replicaWaitMs: number;
+  /** Confirmed round trips (ms) from a client to contributors (market/rtt.ts), if any are known. */
+  rtt?: (client: string) => ReadonlyMap<string, number> | undefined;
 }
 
 /** The round's decisions. */
@@ -50,11 +52,13 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
   const owner = new Map<MatchRun, Job>();
   for (const job of jobs) {
     if (runs.length >= limit) break;
+    const rtt = ctx.rtt?.(job.client);
     for (const i of job.pending) {
       if (runs.length >= limit) break;
+      if (job.shards[i]!.cacheWaiting) continue;
       const n = job.needed(i);
       for (let k = 0; k < n; k++) {
-        const run = matchRun(job, i, k);
+        const run = matchRun(job, i, k, rtt);
         if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx);
         runs.push(run);
         owner.set(run, job);
@@ -92,10 +96,12 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
 }
 
 /** The `k`-th run shard `i` of `job` needs now, as the matcher sees it. */
-function matchRun(job: Job, i: number, k: number): MatchRun {
+function matchRun(job: Job, i: number, k: number, rtt?: ReadonlyMap<string, number>): MatchRun {
   const role = job.nextRole(i);
   const s = job.shards[i]!;
   return {
+    latencyMs: job.spec.latencyMs,
+    rtt,
     jobId: job.jobId,
     shard: i,
     bid: job.spec.bid,

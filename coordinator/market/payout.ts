@@ -31,7 +31,7 @@ export function receiptId(job: Job, shard: number, run: Run): string {
 
 /** Writes the payment of a claimed run; resolves with whether this call paid it and the new balance. */
 export async function payRun(ledger: Ledger, job: Job, shard: number, run: Run, basis: PayBasis): Promise<{ paid: boolean; amount: number; fee: number; balance: number }> {
-  const { amount, fee } = job.runCost(shard, run.lease.price);
+  const { amount, fee } = job.runCost(shard, run.lease);
   const evidence: PayEvidence = { basis, claim: { outputHash: run.claim!.outputHash, signature: run.claim!.signature } };
   if (run.receipt) evidence.receipt = run.receipt;
   const { paid, contributorBalance } = await retry(() =>

@@ -23,6 +23,8 @@ export interface VerdictDeps {
   pay: (job: Job, shard: number, run: Run, basis: PayBasis) => Promise<boolean>;
   finishLater: (job: Job, state: FinalState) => void;
   schedule: () => void;
+  /** Two agreeing runs verified shard `i` at `hash`; `holders` ran them (the result cache records it). */
+  verified?: (job: Job, i: number, hash: string, holders: string[]) => void;
 }
 
 /** Judges shard `i` of a running job and acts on the judgement. */
@@ -51,7 +53,13 @@ function finishShard(d: VerdictDeps, job: Job, i: number, hash: string | undefin
     d.notify(run.lease.contributor, { type: 'revoke', leaseId: run.lease.leaseId, reason: 'shard done' });
     d.notify(job.client, { type: 'released', leaseId: run.lease.leaseId, jobId: job.jobId, shard: i, reason: 'shard done' });
   }
-  const verdict: ServerFrame = { type: 'verdict', jobId: job.jobId, shard: i, state: s.verify && !s.waived ? 'verified' : 'unverified' };
+  const agreed = s.verify && !s.waived;
+  if (agreed && hash !== undefined) {
+    const holders = s.runs.filter((r) => r.claim?.outputHash === hash && (r.state === 'claimed' || r.state === 'paid')).map((r) => r.lease.contributor);
+    d.verified?.(job, i, hash, holders);
+  }
+  const fromCache = s.fromCache !== undefined && s.fromCache === hash;
+  const verdict: ServerFrame = { type: 'verdict', jobId: job.jobId, shard: i, state: agreed || fromCache ? 'verified' : 'unverified' };
   if (hash !== undefined) verdict.outputHash = hash;
   d.notify(job.client, verdict);
   d.notify(job.client, { type: 'job', status: job.status() });

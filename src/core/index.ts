@@ -3,6 +3,7 @@ export * from './encoding.ts';
 export * from './hash.ts';
 export * from './identity.ts';
 export * from './cost.ts';
+export * from './latency.ts';
 export * from './sharding.ts';
 export * from './verify.ts';
 export * from './matcher.ts';

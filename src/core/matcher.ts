@@ -8,6 +8,11 @@
  * ones on a network none of the shard's other runs came from (credible ones only, when asked), so neither a
  * low ask nor a claimed speed lets a peer choose to check itself. Between jobs, price-time priority: runs of
  * the highest bid are matched first, ties go to the earlier submission.
+ *
+ * Latency: a run may carry the round-trip times (ms) between its job's client and contributors, as the
+ * coordinator confirmed them (market/rtt.ts), and the job's latency budget. A contributor known to be farther
+ * than the budget is ineligible (for every role); among the rest a primary run prefers the closer ones. An
+ * unknown round trip is neither excluded nor preferred over a known one within the budget.
  */
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { KernelSpec, ShardSpec } from '../protocol/kernel.ts';
@@ -53,6 +58,10 @@ export interface MatchRun {
   /** A verifier that must be credible (a newcomer's result, a tie-breaker, an arbiter): only credible
    * contributors are drawn, and the run waits for one when none is free. */
   credibleOnly: boolean;
+  /** The job's latency budget (ms), if it has one. */
+  latencyMs?: number | undefined;
+  /** Confirmed round-trip times (ms) from the job's client to contributors, by peer id. */
+  rtt?: ReadonlyMap<string, number> | undefined;
 }
 
 /** A decision: `contributor` runs `run` for `price` micro-credits per work unit (its ask). */
@@ -75,15 +84,32 @@ export interface MatchWeights {
   speed: number;
   reputation: number;
   load: number;
+  /** Closeness to the client (see `closeness`); 0 when absent. */
+  latency?: number;
 }
 
-/** Weights used unless the caller passes others: price matters most to the client, then speed. */
-export const DEFAULT_WEIGHTS: MatchWeights = { price: 0.35, speed: 0.3, reputation: 0.2, load: 0.15 };
+/** Weights used unless the caller passes others: price matters most to the client, then speed, then closeness. */
+export const DEFAULT_WEIGHTS: MatchWeights = { price: 0.28, speed: 0.24, reputation: 0.16, load: 0.12, latency: 0.2 };
+
+/** Round trip (ms) at which closeness is one half. */
+export const CLOSENESS_HALF_MS = 25;
+
+/**
+ * Closeness in (0, 1] of a contributor `ms` away: 1 / (1 + ms / 25), so 5 ms scores 0.83, 50 ms 0.33 and
+ * 200 ms 0.11. An unknown round trip scores as 25 ms: below a near peer, above a far one.
+ */
+export function closeness(ms: number | undefined): number {
+  return 1 / (1 + (ms ?? CLOSENESS_HALF_MS) / CLOSENESS_HALF_MS);
+}
 
 /** Why `c` cannot take `run`, or null when it can (capacity aside). */
 export function ineligibility(c: MatchContributor, run: MatchRun): string | null {
   if (run.exclude.has(c.peerId)) return 'already ran or holds this shard';
   if (c.askPrice > run.bid) return `ask ${c.askPrice} exceeds bid ${run.bid}`;
+  if (run.latencyMs !== undefined) {
+    const ms = run.rtt?.get(c.peerId);
+    if (ms !== undefined && ms > run.latencyMs) return `round trip ${ms} ms exceeds the latency budget ${run.latencyMs} ms`;
+  }
   if (run.kernel.kind === 'onnx') {
     if (c.caps.ortEps.length === 0) return 'no ONNX runtime execution provider';
     return null;
@@ -117,7 +143,8 @@ export function score(c: MatchContributor, run: MatchRun, fastest: number, prior
   const speed = fastest > 0 ? Math.min(1, (c.speed ?? prior) / fastest) : 1;
   const reputation = Math.min(1, Math.max(0, c.reputation));
   const idle = 1 - c.load / c.maxConcurrent;
-  return w.price * price + w.speed * speed + w.reputation * reputation + w.load * idle;
+  const near = w.latency ? w.latency * closeness(run.rtt?.get(c.peerId)) : 0;
+  return w.price * price + w.speed * speed + w.reputation * reputation + w.load * idle + near;
 }
 
 /** Price-time priority: higher bid first, then earlier submission, then shard order, primaries first. */

@@ -10,3 +10,4 @@ export { HIGH_WATER_BYTES, LOW_WATER_BYTES, MAX_CONTROL_CHARS, PeerLink, type Sh
 export { type BlobKind, type InboxFrame, LeaseInbox, MAX_UNREAD, RemoteFailure } from './lease-inbox.ts';
 export { type BlobFrame, BlobReceiver, chunkPayloads, type CompletedBlob, type VerifiedBlob, verifyBlob } from './transfer.ts';
 export { loopbackPair } from './loopback.ts';
+export { FIRST_REPORT_MS, REPORT_EVERY_MS, reportRtts, rttFromStats, type RttSink } from './rtt-report.ts';

@@ -20,6 +20,8 @@ export const KEYED_PEER_ID = /^mw[0-9a-f]{40}$/;
 export const PEERJS_ID = /^[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*$/;
 /** Micro-credits in one credit. */
 export const MICRO = 1_000_000;
+/** The largest round-trip time (ms) a peer may report or a job may budget. */
+export const MAX_RTT_MS = 60_000;
 
 /** A peer id as the PeerJS protocol accepts it, at most 64 characters. */
 export const PeerIdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(64), v.regex(PEERJS_ID));
@@ -48,6 +50,11 @@ export const JobSpecSchema = v.strictObject({
   deadlineMs: int(1000, 7 * 24 * 3600 * 1000),
   /** Client-chosen unique value so two identical jobs have different signatures. */
   nonce: IdSchema,
+  /**
+   * Latency budget: the largest round-trip time (ms) between the client and a contributor running its shards.
+   * Contributors known to be farther are not chosen, and a tighter budget costs more (see core/latency.ts).
+   */
+  latencyMs: v.exactOptional(int(1, MAX_RTT_MS)),
 });
 /** A job as submitted. */
 export type JobSpec = v.InferOutput<typeof JobSpecSchema>;
@@ -174,6 +181,8 @@ export const ClientFrameSchema = v.variant('type', [
   request('link-target', { code: linkCode }),
   /** The embed side: which identity named itself for `code` (null while none has). */
   request('link-lookup', { code: linkCode }),
+  /** A measured round-trip time (ms) to another peer this one connected to (both sides report; see market/rtt.ts). */
+  request('rtt', { peer: v.pipe(v.string(), v.regex(KEYED_PEER_ID)), ms: real(0, MAX_RTT_MS) }),
 ]);
 /** A frame from peer to coordinator. */
 export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
@@ -197,6 +206,9 @@ export interface Lease {
   /** The shard needs two agreeing runs: a second run follows, so the client waits for it before paying.
    * Only the job's client sees it. */
   verified?: boolean;
+  /** The contributor answers from its result cache: the output whose hash two agreeing runs verified before,
+   * paid at the cache rate (core/latency.ts). The client checks what arrives against this hash. */
+  cached?: string;
 }
 
 /** A lease as its contributor sees it: whether the run is checked, or checks another, is not shown. */

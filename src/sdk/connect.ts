@@ -3,6 +3,7 @@ import { CoordinatorClient, type MovedDetail } from '../mesh/coordinator-client.
 import { coordinatorBase, coordinatorList } from '../mesh/coordinator-list.ts';
 import { fetchConfig, hasRelay, type MeshConfig, rtcConfiguration } from '../mesh/config.ts';
 import { PeerNetwork } from '../mesh/peer-network.ts';
+import { reportRtts } from '../mesh/rtt-report.ts';
 import type { BalanceResult, LinkCreditsResult } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { loadIdentity } from '../storage/identity-store.ts';
@@ -93,6 +94,9 @@ async function openSession(coordinators: string[], identity: SessionContext['ide
     throw err;
   }
   coordinator.addEventListener('welcome', () => network.setRtcConfiguration(rtc()));
+  // Round trips to linked peers go to the coordinator, which matches latency budgets with them.
+  const stopRtt = reportRtts(network, (peer, ms) => coordinator.request({ type: 'rtt', peer, ms }));
+  network.addEventListener('close', stopRtt, { once: true });
   // Signalling follows the mesh API socket to whichever coordinator it lands on (it may have moved already).
   coordinator.addEventListener('moved', (e) => network.moveTo((e as CustomEvent<MovedDetail>).detail.to));
   if (network.base !== coordinator.base) network.moveTo(coordinator.base);
