@@ -38,6 +38,8 @@ import type { MarketStore } from '../store/types.ts';
 import { contributorView, newLease } from './leases.ts';
 import { InFlight, type RunRef } from './in-flight.ts';
 import { JobWaits } from './waits.ts';
+import { leasedTwin, Speculation, type Straggler } from './speculation.ts';
+import { match } from '../../src/core/matcher.ts';
 
 /** Shortest time between two matching rounds. */
 export const MIN_ROUND_MS = 10;
@@ -102,6 +104,7 @@ export class Market {
   readonly #random: () => number;
   readonly #limits: MarketLimits;
   readonly #waits: JobWaits;
+  readonly #speculation = new Speculation();
   #seq = 0;
   #matchTimer: ReturnType<typeof setTimeout> | undefined;
   #recheck: ReturnType<typeof setTimeout> | undefined;
@@ -362,6 +365,10 @@ export class Market {
     this.registry.get(peerId)?.unpaid.add(claim.leaseId);
     this.#failures.succeeded(peerId);
     this.credibility.recordSpeed(peerId, job.shards[shard]!.spec.workUnits, now - run.startedAt);
+    this.#speculation.recordRun(job, now - run.startedAt);
+    // A speculative pair: the first claim wins, the other run is revoked unpaid (speculation.ts).
+    const twin = leasedTwin(job.shards[shard]!.runs, run);
+    if (twin) this.release(twin.lease.leaseId, 'speculative duplicate: another run claimed first', true);
     run.timer = setTimeout(() => this.#windowPassed(ref), this.deps.claimWindowMs);
     run.holdTimer = setTimeout(() => {
       delete run.holdTimer;
@@ -561,6 +568,8 @@ export class Market {
     this.deps.metrics.inc('match_offers', '', plan.offered);
     this.deps.metrics.inc('match_ms', '', Math.round(performance.now() - started));
     // A contributor cooling off a failed shard may be the only one for it: look again when its cooldown ends.
+    const spec = this.#speculate(jobs);
+    if (spec !== undefined) plan.recheckInMs = Math.min(plan.recheckInMs ?? Infinity, spec);
     const cooled = nextCoolingEnd(jobs, Date.now());
     if (cooled !== undefined) plan.recheckInMs = Math.min(plan.recheckInMs ?? Infinity, cooled - Date.now());
     if (plan.recheckInMs !== undefined && this.#recheck === undefined && !this.#closed) {
@@ -579,18 +588,38 @@ export class Market {
     return online ? this.#book.byPriority().filter((j) => online(j.client)) : this.#book.byPriority();
   }
 
-  #assign(job: Job, i: number, a: Assignment): void {
+  /**
+   * Leases duplicates of the stragglers of jobs in their tail to free contributors (speculation.ts); returns
+   * when to look again (ms), if a run will become a straggler without any other event.
+   */
+  #speculate(jobs: readonly Job[]): number | undefined {
+    const { stragglers, nextInMs } = this.#speculation.find(jobs, Date.now());
+    if (stragglers.length === 0) return nextInMs;
+    const byOffer = new Map(stragglers.map((s) => [s.offer, s]));
+    let leased = 0;
+    for (const a of match(stragglers.map((s) => s.offer), this.registry.forMatching(), { random: this.#random })) {
+      const s: Straggler = byOffer.get(a.run)!;
+      if (s.job.state !== 'running' || s.run.state !== 'leased' || s.job.shards[s.shard]!.done) continue;
+      this.#assign(s.job, s.shard, a, s.run);
+      leased++;
+    }
+    if (leased > 0) this.deps.metrics.inc('speculative_runs', '', leased);
+    return nextInMs;
+  }
+
+  #assign(job: Job, i: number, a: Assignment, straggler?: Run): void {
     const c = this.registry.get(a.contributor);
     if (!c) return;
-    const role = job.nextRole(i);
+    const role = straggler?.role ?? job.nextRole(i);
     const lease = newLease(job, i, a.contributor, a.price, role, this.deps.leaseMs);
     const run: Run = { lease, role, network: c.placement, startedAt: Date.now(), state: 'leased' };
+    if (straggler) run.twinOf = straggler.lease.leaseId;
     const ref: RunRef = { job, shard: i, run };
     job.lease(i, run);
     this.#runs.add(ref);
     run.timer = setTimeout(() => this.#failures.expired(ref), this.deps.leaseMs);
     const s = job.shards[i]!;
-    if (role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
+    if (!straggler && role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
     if (s.verify && !s.waived) lease.verified = true;
     if (!this.deps.notify(a.contributor, { type: 'assign', lease: contributorView(lease), kernel: job.spec.kernel, spec: s.spec })) {
       this.release(lease.leaseId, 'contributor unreachable', false);
