@@ -14,6 +14,7 @@
  * from measured run times. Churn: each peer leaves after an exponential time with rate `churnPerHour`, and a
  * new peer (a stranger to the market) of a freshly drawn class joins in its place.
  */
+import type { Capabilities } from '../../src/protocol/capabilities.ts';
 
 /** Share of peers that straggle. */
 export const STRAGGLER_SHARE = 0.05;
@@ -94,6 +95,6 @@ export function drawPeer(n: number, now: number, rand: () => number, churnPerHou
 }
 
 /** A peer's capabilities as it registers them. */
-export function capsOf(p: SimPeer) {
+export function capsOf(p: SimPeer): Capabilities {
   return { cpu: { cores: 4, wasmSimd: true, wasmThreads: true, crossOriginIsolated: true }, ortEps: p.kind === 'gpu' ? ['wasm', 'webgpu'] : ['wasm'], gflops: { cpu: 10 } };
 }
