@@ -2,9 +2,9 @@
  * The simulated mesh around the REAL market (coordinator/market/market.ts `Market`, with its matcher,
  * verification and an in-memory Deno KV ledger): peers get leases through `notify`, compute them in virtual
  * time and claim; clients pay on receipt when outputs arrive; peers churn. Every call into the market, and
- * every market timer the clock fires, is timed with the real clock (`cpuMs`); ledger calls are timed from
- * start to resolve (`ledgerMs`; the sim waits for each before moving virtual time on, so they do not overlap
- * with market work).
+ * every market timer the clock fires, is timed with the real clock (`cpuMs`). The ledger's I/O runs off
+ * the JS thread; the sim waits for it before moving virtual time on, and that wait is `ledgerMs` (the time
+ * the coordinator's thread would block on the ledger if nothing else overlapped it: an upper bound).
  */
 import type { ServerFrame, ContributorLease } from '../../src/protocol/coordinator.ts';
 import type { Ledger } from '../../coordinator/ledger/types.ts';
@@ -83,12 +83,10 @@ export class SimMesh {
         const v = Reflect.get(target, key);
         if (typeof v !== 'function') return v;
         return (...args: unknown[]) => {
-          const t0 = realNow();
           const out = v.apply(target, args);
           if (!(out instanceof Promise)) return out;
           this.stats.ledgerOps++;
-          const timedOut = out.finally(() => (this.stats.ledgerMs += realNow() - t0));
-          return this.track(timedOut);
+          return this.track(out);
         };
       },
     });
@@ -96,6 +94,16 @@ export class SimMesh {
 
   /** Waits until no tracked promise is pending, or one real ms passes without progress (it may wait on a timer). */
   async settle(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const t0 = realNow();
+    try {
+      await this.#drain();
+    } finally {
+      this.stats.ledgerMs += realNow() - t0;
+    }
+  }
+
+  async #drain(): Promise<void> {
     while (this.#pending.size > 0) {
       const before = this.#pending.size;
       await new Promise<void>((resolve) => {

@@ -84,7 +84,7 @@ while (mesh.jobDone.size < submitted.size) {
     await mesh.settle();
     if (clock.peek() === undefined) break;
   }
-  if (++steps % 4096 === 0 && realNow() - wallStart > WALL_LIMIT_MS) {
+  if (++steps % 256 === 0 && realNow() - wallStart > WALL_LIMIT_MS) {
     truncated = true;
     break;
   }
