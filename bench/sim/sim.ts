@@ -37,8 +37,9 @@ const clock = new VirtualClock();
 clock.install();
 const rand = seeded(SEED);
 const workUnits = ITEMS * 1000;
+// Starter credits cover a 1,000-shard job's escrow; kept small enough that the minted total stays exact in a double.
 const mesh = new SimMesh(clock, rand, { inBytes: ITEMS * 12_288, outBytes: ITEMS * 4_096, clientRttMs: 20, churnPerHour: CHURN, workUnits });
-const ledger = mesh.wrapLedger(await openLedger({ path: ':memory:', starterCredits: 1e15 }));
+const ledger = mesh.wrapLedger(await openLedger({ path: ':memory:', starterCredits: 1e10 }));
 const metrics = new Metrics();
 const market = new Market({
   ledger,
