@@ -22,9 +22,10 @@ const BENCHES = {
   bus: () => import('./bus.mjs').then((m) => () => m.benchBus()),
   cluster: () => import('./cluster.mjs').then((m) => () => m.benchCluster()),
   routing: () => import('./routing.mjs').then((m) => () => m.benchRouting()),
+  sim: () => import('./sim.mjs').then((m) => () => m.benchSim()),
 };
 /** Benchmarks that need neither the coordinator process nor a browser: run alone, they start neither. */
-const STANDALONE = new Set(['ledger', 'market', 'validate', 'adversary', 'attack', 'bus', 'cluster', 'routing']);
+const STANDALONE = new Set(['ledger', 'market', 'validate', 'adversary', 'attack', 'bus', 'cluster', 'routing', 'sim']);
 
 if (process.getuid?.() === 0 && !process.env.MESHWORK_BENCH_NS) {
   const probe = spawnSync('unshare', ['-n', 'true']);

@@ -17,6 +17,7 @@ export type CounterName =
   | 'match_offers'
   | 'cache_serves'
   | 'match_ms'
+  | 'speculative_runs'
   | 'cluster_frames'
   | 'cluster_market'
   | 'bus_errors';
@@ -34,6 +35,7 @@ const HELP: Record<CounterName, string> = {
   match_offers: 'Runs offered to matching rounds (bounded per round by free capacity).',
   cache_serves: 'Shards answered from a contributor\'s cache of verified outputs.',
   match_ms: 'Milliseconds spent in matching rounds.',
+  speculative_runs: 'Speculative duplicates of stragglers leased near the end of a job.',
   cluster_frames: 'Cross-instance signalling, by kind (forwarded, received, id-taken, takeover, evicted).',
   cluster_market: 'Cross-instance market events, by kind (declined, forwarded-claim, handoff, takeover).',
   bus_errors: 'Bus and peer directory failures and drops, by kind (publish, outbound-full, subscriber-full, decode, handler, connection, directory, envelope).',

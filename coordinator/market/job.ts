@@ -45,6 +45,8 @@ export interface Run {
   holdTimer?: ReturnType<typeof setTimeout>;
   /** A payment is being written to the ledger. */
   settling?: Promise<boolean>;
+  /** A speculative duplicate: the lease id of the straggler it races (market/speculation.ts). */
+  twinOf?: string;
 }
 
 /** One shard's state. */

@@ -41,6 +41,8 @@ import { JobWaits } from './waits.ts';
 import { RttBook } from './rtt.ts';
 import { kernelKey, ResultCache, shardKey } from './result-cache.ts';
 import { planCacheServes } from './cache-serve.ts';
+import { leasedTwin, Speculation, type Straggler } from './speculation.ts';
+import { match } from '../../src/core/matcher.ts';
 
 /** Shortest time between two matching rounds. */
 export const MIN_ROUND_MS = 10;
@@ -109,6 +111,7 @@ export class Market {
   readonly #random: () => number;
   readonly #limits: MarketLimits;
   readonly #waits: JobWaits;
+  readonly #speculation = new Speculation();
   #seq = 0;
   #matchTimer: ReturnType<typeof setTimeout> | undefined;
   #recheck: ReturnType<typeof setTimeout> | undefined;
@@ -383,6 +386,10 @@ export class Market {
     this.registry.get(peerId)?.unpaid.add(claim.leaseId);
     this.#failures.succeeded(peerId);
     this.credibility.recordSpeed(peerId, job.shards[shard]!.spec.workUnits, now - run.startedAt);
+    this.#speculation.recordRun(job, now - run.startedAt);
+    // A speculative pair: the first claim wins, the other run is revoked unpaid (speculation.ts).
+    const twin = leasedTwin(job.shards[shard]!.runs, run);
+    if (twin) this.release(twin.lease.leaseId, 'speculative duplicate: another run claimed first', true);
     run.timer = setTimeout(() => this.#windowPassed(ref), this.deps.claimWindowMs);
     run.holdTimer = setTimeout(() => {
       delete run.holdTimer;
@@ -578,7 +585,7 @@ export class Market {
       rtt: (client) => this.rtt.confirmed(client),
       quarantined: (p) => this.credibility.quarantined(p),
     });
-    for (const s of serves) if (s.job.state === 'running' && s.job.needed(s.shard) > 0) this.#assign(s.job, s.shard, s.contributor, s.price, s.outputHash);
+    for (const s of serves) if (s.job.state === 'running' && s.job.needed(s.shard) > 0) this.#assign(s.job, s.shard, s.contributor, s.price, { cached: s.outputHash });
     if (serves.length > 0) this.deps.metrics.inc('cache_serves', '', serves.length);
     const contributors = this.registry.forMatching();
     const plan = planRound(jobs, {
@@ -597,6 +604,8 @@ export class Market {
     this.deps.metrics.inc('match_offers', '', plan.offered);
     this.deps.metrics.inc('match_ms', '', Math.round(performance.now() - started));
     // A contributor cooling off a failed shard may be the only one for it: look again when its cooldown ends.
+    const spec = this.#speculate(jobs);
+    if (spec !== undefined) plan.recheckInMs = Math.min(plan.recheckInMs ?? Infinity, spec);
     const cooled = nextCoolingEnd(jobs, Date.now());
     if (cooled !== undefined) plan.recheckInMs = Math.min(plan.recheckInMs ?? Infinity, cooled - Date.now());
     if (plan.recheckInMs !== undefined && this.#recheck === undefined && !this.#closed) {
@@ -615,23 +624,47 @@ export class Market {
     return online ? this.#book.byPriority().filter((j) => online(j.client)) : this.#book.byPriority();
   }
 
-  /** Leases shard `i` of `job` to `contributor` at its ask `price` (times the latency tier); `cached`: the verified
-   * output hash it answers with from its cache (market/cache-serve.ts), no replica needed. */
-  #assign(job: Job, i: number, contributor: string, price: number, cached?: string): void {
+  /**
+   * Leases duplicates of the stragglers of jobs in their tail to free contributors (speculation.ts); returns
+   * when to look again (ms), if a run will become a straggler without any other event.
+   */
+  #speculate(jobs: readonly Job[]): number | undefined {
+    const { stragglers, nextInMs } = this.#speculation.find(jobs, Date.now());
+    if (stragglers.length === 0) return nextInMs;
+    const byOffer = new Map(stragglers.map((s) => [s.offer, s]));
+    let leased = 0;
+    for (const a of match(stragglers.map((s) => s.offer), this.registry.forMatching(), { random: this.#random })) {
+      const s: Straggler = byOffer.get(a.run)!;
+      if (s.job.state !== 'running' || s.run.state !== 'leased' || s.job.shards[s.shard]!.done) continue;
+      this.#assign(s.job, s.shard, a.contributor, a.price, { straggler: s.run });
+      leased++;
+    }
+    if (leased > 0) this.deps.metrics.inc('speculative_runs', '', leased);
+    return nextInMs;
+  }
+
+  /**
+   * Leases shard `i` of `job` to `contributor` at its ask `price` (times the latency tier). `cached`: the verified
+   * output hash it answers with from its cache (market/cache-serve.ts), no replica needed. `straggler`: the run
+   * this lease duplicates (speculation.ts), whose role it takes.
+   */
+  #assign(job: Job, i: number, contributor: string, price: number, opts: { cached?: string; straggler?: Run } = {}): void {
+    const { cached, straggler } = opts;
     const c = this.registry.get(contributor);
     if (!c) return;
     const s = job.shards[i]!;
     if (cached !== undefined) s.verify = false; // two runs agreed on this output already
-    const role = job.nextRole(i);
+    const role = straggler?.role ?? job.nextRole(i);
     const lease = newLease(job, i, contributor, price * latencyMultiplier(job.spec.latencyMs), role, this.deps.leaseMs);
     if (cached !== undefined) lease.cached = cached;
     const run: Run = { lease, role, network: c.placement, startedAt: Date.now(), state: 'leased' };
+    if (straggler) run.twinOf = straggler.lease.leaseId;
     const ref: RunRef = { job, shard: i, run };
     job.lease(i, run);
     this.#runs.add(ref);
     run.timer = setTimeout(() => this.#failures.expired(ref), this.deps.leaseMs);
     const a = { contributor };
-    if (cached === undefined && role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
+    if (cached === undefined && !straggler && role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
     if (s.verify && !s.waived) lease.verified = true;
     if (!this.deps.notify(a.contributor, { type: 'assign', lease: contributorView(lease), kernel: job.spec.kernel, spec: s.spec })) {
       this.release(lease.leaseId, 'contributor unreachable', false);

@@ -160,6 +160,7 @@ export function storedShard(s: ShardRecord): StoredShard {
       const run: StoredShard['runs'][number] = { lease: r.lease, role: r.role, network: r.network, startedAt: r.startedAt, state: r.state };
       if (r.claim) run.claim = r.claim;
       if (r.receipt) run.receipt = r.receipt;
+      if (r.twinOf !== undefined) run.twinOf = r.twinOf;
       return run;
     }),
   };

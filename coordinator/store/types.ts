@@ -21,6 +21,8 @@ export interface StoredRun {
   state: 'leased' | 'claimed' | 'contested' | 'paid' | 'rejected';
   claim?: { outputHash: string; at: number; signature: string };
   receipt?: { receipt: Receipt; signature: string };
+  /** A speculative duplicate: the lease id of the run it races. */
+  twinOf?: string;
 }
 
 /** A shard's state as stored (the spec is the job's). */

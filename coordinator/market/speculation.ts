@@ -1,0 +1,145 @@
+/**
+ * Speculative duplicates of stragglers near the end of a job (MapReduce's backup tasks): when a job has few
+ * shards left and one of its leased runs is well past the job's median run time, a duplicate of that run is
+ * leased to another contributor. The market's rules for the pair:
+ *
+ * - **First claim wins.** The first of the two runs to claim keeps its lease; the other, still unclaimed, is
+ *   released at once (revoked, unpaid, no failure counted). A run of the pair is paid only if it claimed
+ *   first: the loser's later claim finds no lease and is refused, so a shard never pays more runs than
+ *   verification asks for (one, or two agreeing ones).
+ * - **Escrow covers it by construction.** A duplicate is a run that "may be paid" while leased, so it counts in
+ *   `committed`, and one is only added while the shard's payable runs stay below MAX_RUNS_PER_SHARD.
+ * - **Nobody can farm it.** A duplicate never goes to a contributor that holds, held or is barred from the
+ *   shard (job.exclusions), at most one duplicate per run and one live per shard, and only in a job's tail: a
+ *   peer that stalls gains nothing (only one of the pair is paid, and a stalled loser is paid nothing) and
+ *   cannot choose who gets the duplicate (the matcher does, by score or at random for verifiers).
+ *
+ * Cost: the tail test is O(1) per job; finding stragglers scans a tail job's shards, at most once per
+ * SCAN_EVERY_MS per job.
+ */
+import type { MatchRun } from '../../src/core/matcher.ts';
+import { type Job, MAX_RUNS_PER_SHARD, type Run } from './job.ts';
+
+/** A job is in its tail when at most this many shards are not done (or TAIL_FRACTION of them, if more)... */
+export const TAIL_SHARDS = 16;
+/** ...or this fraction of its shards. */
+export const TAIL_FRACTION = 0.02;
+/** A leased run is a straggler once older than this many times the job's median run time. */
+export const SLOW_FACTOR = 2;
+/** Claimed runs a job needs before its median means anything. */
+export const MIN_SAMPLES = 3;
+/** Run times kept per job for the median (the most recent ones). */
+const SAMPLES = 63;
+/** Least time between two straggler scans of one job. */
+const SCAN_EVERY_MS = 50;
+
+interface JobTimes {
+  samples: number[];
+  next: number;
+  scannedAt: number;
+}
+
+/** A straggler to duplicate: the run, its shard, and what the matcher needs to place the duplicate. */
+export interface Straggler {
+  job: Job;
+  shard: number;
+  run: Run;
+  offer: MatchRun;
+}
+
+/** Run times and straggler detection for the market's running jobs. */
+export class Speculation {
+  readonly #times = new WeakMap<Job, JobTimes>();
+
+  /** Records the lease-to-claim time of a run of `job`. */
+  recordRun(job: Job, ms: number): void {
+    let t = this.#times.get(job);
+    if (!t) this.#times.set(job, t = { samples: [], next: 0, scannedAt: -Infinity });
+    if (t.samples.length < SAMPLES) t.samples.push(ms);
+    else t.samples[t.next] = ms;
+    t.next = (t.next + 1) % SAMPLES;
+  }
+
+  /** The job's median run time, once it has MIN_SAMPLES claimed runs. */
+  median(job: Job): number | undefined {
+    const s = this.#times.get(job)?.samples;
+    if (!s || s.length < MIN_SAMPLES) return undefined;
+    const sorted = [...s].sort((a, b) => a - b);
+    return sorted[sorted.length >> 1];
+  }
+
+  /**
+   * Stragglers of `jobs` to duplicate now, and when the next run becomes one (ms from `now`) so the market
+   * can look again without another event.
+   */
+  find(jobs: Iterable<Job>, now: number): { stragglers: Straggler[]; nextInMs?: number } {
+    const out: Straggler[] = [];
+    let nextAt = Infinity;
+    for (const job of jobs) {
+      if (!inTail(job)) continue;
+      const median = this.median(job);
+      const t = this.#times.get(job);
+      if (median === undefined || !t || now - t.scannedAt < SCAN_EVERY_MS) {
+        if (t && median !== undefined) nextAt = Math.min(nextAt, t.scannedAt + SCAN_EVERY_MS);
+        continue;
+      }
+      t.scannedAt = now;
+      const slowAfter = SLOW_FACTOR * Math.max(1, median);
+      job.shards.forEach((s, i) => {
+        if (s.done || !canDuplicate(s.runs)) return;
+        for (const run of s.runs) {
+          if (run.state !== 'leased' || run.twinOf !== undefined || (run.role !== 'primary' && run.role !== 'replica')) continue;
+          const due = run.startedAt + slowAfter;
+          if (due > now) nextAt = Math.min(nextAt, due);
+          else out.push({ job, shard: i, run, offer: offerFor(job, i, run) });
+        }
+      });
+    }
+    return nextAt === Infinity ? { stragglers: out } : { stragglers: out, nextInMs: Math.max(0, nextAt - now) };
+  }
+}
+
+/** Few shards left, and none of them waiting for a first placement. */
+function inTail(job: Job): boolean {
+  if (job.state !== 'running' || job.pending.size > 0) return false;
+  const left = job.shards.length - job.doneCount;
+  return left > 0 && left <= Math.max(TAIL_SHARDS, Math.ceil(job.shards.length * TAIL_FRACTION));
+}
+
+/** No duplicate live on the shard yet, and room for one more payable run. */
+function canDuplicate(runs: readonly Run[]): boolean {
+  let payable = 0;
+  for (const r of runs) {
+    if (r.twinOf !== undefined && r.state === 'leased') return false;
+    if (r.state !== 'rejected') payable++;
+  }
+  return payable + 1 <= MAX_RUNS_PER_SHARD;
+}
+
+/** The duplicate as the matcher sees it: a primary is placed by score, a replica's twin like any verifier. */
+function offerFor(job: Job, i: number, run: Run): MatchRun {
+  const s = job.shards[i]!;
+  const primary = run.role === 'primary';
+  return {
+    jobId: job.jobId,
+    shard: i,
+    bid: job.spec.bid,
+    submittedAt: job.submittedAt,
+    seq: job.seq,
+    kernel: job.spec.kernel,
+    spec: s.spec,
+    exclude: job.exclusions(i),
+    role: primary ? 'primary' : 'verifier',
+    avoidNetworks: primary ? new Set() : job.networks(i),
+    credibleOnly: !primary,
+  };
+}
+
+/** The other run of a speculative pair that `run` belongs to, while it is still unclaimed. */
+export function leasedTwin(runs: readonly Run[], run: Run): Run | undefined {
+  for (const r of runs) {
+    if (r === run || r.state !== 'leased') continue;
+    if (r.lease.leaseId === run.twinOf || r.twinOf === run.lease.leaseId) return r;
+  }
+  return undefined;
+}
