@@ -21,9 +21,10 @@ const BENCHES = {
   attack: () => import('./attack.mjs').then((m) => () => m.benchAttack()),
   bus: () => import('./bus.mjs').then((m) => () => m.benchBus()),
   cluster: () => import('./cluster.mjs').then((m) => () => m.benchCluster()),
+  signalling: () => import('./signalling.mjs').then((m) => () => m.benchSignalling()),
 };
 /** Benchmarks that need neither the coordinator process nor a browser: run alone, they start neither. */
-const STANDALONE = new Set(['ledger', 'market', 'validate', 'adversary', 'attack', 'bus', 'cluster']);
+const STANDALONE = new Set(['ledger', 'market', 'validate', 'adversary', 'attack', 'bus', 'cluster', 'signalling']);
 
 if (process.getuid?.() === 0 && !process.env.MESHWORK_BENCH_NS) {
   const probe = spawnSync('unshare', ['-n', 'true']);
