@@ -23,9 +23,10 @@ const BENCHES = {
   cluster: () => import('./cluster.mjs').then((m) => () => m.benchCluster()),
   routing: () => import('./routing.mjs').then((m) => () => m.benchRouting()),
   sim: () => import('./sim.mjs').then((m) => () => m.benchSim()),
+  signalling: () => import('./signalling.mjs').then((m) => () => m.benchSignalling()),
 };
 /** Benchmarks that need neither the coordinator process nor a browser: run alone, they start neither. */
-const STANDALONE = new Set(['ledger', 'market', 'validate', 'adversary', 'attack', 'bus', 'cluster', 'routing', 'sim']);
+const STANDALONE = new Set(['ledger', 'market', 'validate', 'adversary', 'attack', 'bus', 'cluster', 'routing', 'sim', 'signalling']);
 
 if (process.getuid?.() === 0 && !process.env.MESHWORK_BENCH_NS) {
   const probe = spawnSync('unshare', ['-n', 'true']);

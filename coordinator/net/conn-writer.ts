@@ -157,8 +157,13 @@ export class ConnWriter {
         this.#seal();
         this.#notify();
       }
-      // Everything is written: nothing refers to the tail any more, so the pool may have it.
-      if (this.#queue.length === 0 && this.#end === this.#sealed) this.#releaseTail();
+      // Everything is written: nothing refers to the tail any more, so the pool may have it, and no write can
+      // stall, so the watchdog goes too (an idle connection holds no deadline).
+      if (this.#queue.length === 0 && this.#end === this.#sealed) {
+        this.#releaseTail();
+        this.#watchdog?.cancel();
+        this.#watchdog = undefined;
+      }
     } catch (err) {
       if (!this.#closed) {
         this.close();

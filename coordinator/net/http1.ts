@@ -64,8 +64,11 @@ const DISCONNECTS = [
   Deno.errors.NotConnected,
   Deno.errors.UnexpectedEof,
 ];
-/** Read buffer of an upgraded connection: frame headers and small frames; larger payloads are read directly. */
-const WS_READ_BUFFER = 2048;
+/**
+ * Read buffer of an upgraded connection: frame headers and small frames (a PeerJS CANDIDATE is ~400 bytes);
+ * larger payloads are read directly. Every idle socket holds it under its pending read, so it stays small.
+ */
+const WS_READ_BUFFER = 1024;
 
 /** One served connection; the server keeps these to shut them down. */
 export class HttpConnection {
@@ -205,6 +208,7 @@ export class HttpConnection {
       if (body === null) return false;
     }
     this.#timer?.cancel();
+    this.#timer = undefined;
     this.#phase = 'busy';
     let req: Request;
     try {

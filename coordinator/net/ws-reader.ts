@@ -27,14 +27,15 @@ export interface FrameSink {
 /** Longest frame header (2 + 8 length + 4 mask) rounded up: the read buffer never needs to grow past this for headers. */
 const HEADER_BUFFER = 4096;
 
-/** Reads frames until the connection ends or a close frame or violation stops it; never throws. */
-export async function readFrames(reader: ConnReader, sink: FrameSink): Promise<void> {
-  try {
-    await loop(reader, sink);
-  } catch (err) {
+/**
+ * Reads frames until the connection ends or a close frame or violation stops it; never throws. One async
+ * frame per idle socket: each suspended async function costs a generator, its registers, a promise and a reaction.
+ */
+export function readFrames(reader: ConnReader, sink: FrameSink): Promise<void> {
+  return loop(reader, sink).catch((err) => {
     if (err instanceof FrameError) sink.fail(err.code, err.message);
     else sink.ended();
-  }
+  });
 }
 
 async function loop(reader: ConnReader, sink: FrameSink): Promise<void> {

@@ -13,6 +13,8 @@ export interface SignalClient {
   socket: WebSocket;
   lastSeen: number;
   addr: string;
+  /** Gives back the connection's admission slot (called once, when the socket closes). */
+  release?: () => void;
 }
 
 interface Queued {

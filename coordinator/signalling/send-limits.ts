@@ -8,7 +8,8 @@
  * - replies are exempt from the sender-wide buckets: a message to a peer that messaged this sender within
  *   REPLY_WINDOW_MS is an answer, and answering twenty peers that each ask at their full rate must not use up
  *   the answering peer's own budget (those twenty paid for their questions with theirs).
- * Per-client maps are bounded (MAX_TRACKED peers each); the least recent entry goes first.
+ * Per-client maps are bounded (MAX_TRACKED peers each); the least recent entry goes first. They are made on
+ * first use: most connected peers sit idle between calls, and two empty maps per peer are ~600 bytes.
  */
 import { TokenBucket } from '../limits/token-bucket.ts';
 
@@ -25,8 +26,8 @@ export type SendVerdict = null | 'to-peer' | 'sender' | 'bytes';
 
 /** One client's send budget. */
 export class SendLimits {
-  readonly #perDst = new Map<string, TokenBucket>();
-  readonly #askedBy = new Map<string, number>();
+  #perDst: Map<string, TokenBucket> | undefined;
+  #askedBy: Map<string, number> | undefined;
   readonly #sender: TokenBucket;
   readonly #bytes = new TokenBucket(BYTES_PER_SEC, BYTES_BURST);
   #lastNotice = -Infinity;
@@ -54,22 +55,24 @@ export class SendLimits {
   /** Takes the message budget for one message to `dst` (undefined: to the server, e.g. HEARTBEAT). */
   take(dst: string | undefined): SendVerdict {
     if (dst === undefined) return this.#sender.take() ? null : 'sender';
-    let bucket = this.#perDst.get(dst);
-    if (bucket) this.#perDst.delete(dst);
+    const perDst = this.#perDst ??= new Map();
+    let bucket = perDst.get(dst);
+    if (bucket) perDst.delete(dst);
     else bucket = new TokenBucket(this.ratePerSec, this.rateBurst);
-    this.#perDst.set(dst, bucket);
-    trim(this.#perDst);
+    perDst.set(dst, bucket);
+    trim(perDst);
     if (!bucket.take()) return 'to-peer';
-    const asked = this.#askedBy.get(dst);
+    const asked = this.#askedBy?.get(dst);
     if (asked !== undefined && this.now() - asked <= REPLY_WINDOW_MS) return null;
     return this.#sender.take() ? null : 'sender';
   }
 
   /** `src` sent this client a message: answers to it are replies for a while. */
   heardFrom(src: string): void {
-    this.#askedBy.delete(src);
-    this.#askedBy.set(src, this.now());
-    trim(this.#askedBy);
+    const askedBy = this.#askedBy ??= new Map();
+    askedBy.delete(src);
+    askedBy.set(src, this.now());
+    trim(askedBy);
   }
 }
 

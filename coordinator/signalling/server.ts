@@ -119,29 +119,32 @@ export class SignallingServer implements LocalSignalling {
     else if (!isValidPeerId(id)) refusal = `Cannot accept id as it is not a valid peer id: current value is ${JSON.stringify(String(id).slice(0, 80))}`;
     const keyed = refusal === null && isKeyedId(id);
     if (keyed) refusal = await this.#nonces.check(id, token);
-    const release = this.deps.admit ? this.deps.admit(req, addr) : () => {};
+    const release = this.deps.admit ? this.deps.admit(req, addr) : admitAll;
     if (!release) {
       this.deps.metrics.inc('connections_refused', 'address-cap');
       return jsonError(429, 'rate-limited', `Cannot accept a signalling connection from ${addr}: too many open`);
     }
     let upgrade: { socket: WebSocket; response: Response };
     try {
-      upgrade = upgradeWebSocket(req, { maxMessageBytes: MAX_SIGNAL_MESSAGE_BYTES });
+      // No WebSocket idle timer: the sweep below drops clients silent for `aliveMs`, one check for all of them.
+      upgrade = upgradeWebSocket(req, { maxMessageBytes: MAX_SIGNAL_MESSAGE_BYTES, idleTimeoutMs: 0 });
     } catch (err) {
       release();
       return jsonError(400, 'invalid-message', `Cannot upgrade to a WebSocket: ${(err as Error).message}`);
     }
     const { socket } = upgrade;
-    socket.addEventListener('close', release);
+    // onclose, not a listener: an EventTarget listener costs each connection a few hundred bytes. #open chains it.
+    socket.onclose = release;
     this.deps.metrics.inc('connections', 'signalling');
     socket.onopen = () => {
+      socket.onopen = null;
       if (refusal !== null) {
         this.deps.metrics.inc('errors', 'signalling-refused');
         this.#sendRaw(socket, { type: 'ERROR', payload: { msg: refusal } });
         safeClose(socket, 1008, 'refused');
         return;
       }
-      const client = { id, token, keyed, socket, lastSeen: Date.now(), addr };
+      const client: SignalClient = { id, token, keyed, socket, lastSeen: Date.now(), addr, release };
       if (this.deps.cluster) void this.#claim(client, this.deps.cluster);
       else this.#open(client);
     };
@@ -178,7 +181,10 @@ export class SignallingServer implements LocalSignalling {
     this.realm.clients.set(client.id, client);
     this.#limits.set(client, new SendLimits(this.opts.ratePerSec, this.opts.rateBurst));
     const { socket } = client;
-    socket.onclose = () => void this.#drop(client);
+    socket.onclose = () => {
+      this.#drop(client);
+      client.release?.();
+    };
     socket.onmessage = (ev) => this.#onMessage(client, ev.data);
     this.#sendRaw(socket, { type: 'OPEN' });
     for (const text of this.realm.drain(client.id)) this.#sendText(socket, text);
@@ -300,6 +306,9 @@ export class SignallingServer implements LocalSignalling {
     }
   }
 }
+
+/** Release of a connection nobody counts (no admission hook). */
+const admitAll = (): void => {};
 
 function safeClose(socket: WebSocket, code: number, reason: string): void {
   try {
