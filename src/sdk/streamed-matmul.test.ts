@@ -106,7 +106,7 @@ describe('streamedMatmul()', () => {
   });
 
   it('rowBlocks() cuts at most MAX_BLOCKS blocks of at least MIN_BLOCK_ROWS rows, covering every row once', () => {
-    assert.deepEqual(rowBlocks(1024), [[0, 256], [256, 256], [512, 256], [768, 256]]);
+    assert.deepEqual(rowBlocks(1024), [[0, 512], [512, 512]]);
     assert.deepEqual(rowBlocks(100), [[0, 64], [64, 36]]);
     assert.deepEqual(rowBlocks(10), [[0, 10]]);
   });

@@ -29,8 +29,8 @@ export interface MatmulLayout {
 
 /** Least rows of A in one block: smaller blocks cost more per call than their earlier start saves. */
 export const MIN_BLOCK_ROWS = 64;
-/** Blocks a shard is cut into at most. */
-export const MAX_BLOCKS = 4;
+/** Blocks a shard is cut into at most: on SwiftShader every call pays a B upload and a readback, and 4 blocks measured slower than 2. */
+export const MAX_BLOCKS = 2;
 
 /** The layout of a matmul shard's inputs `a` and `b` (f32) by name; throws MeshError for anything else. */
 export function matmulLayout(specs: readonly TensorSpec[]): MatmulLayout {
