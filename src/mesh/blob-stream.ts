@@ -37,6 +37,11 @@ export class BlobStream {
     return this.#received;
   }
 
+  /** Whether the blob failed (wrong hash, lease ended, link closed, or a reader gave up on it). */
+  get failed(): boolean {
+    return this.#error !== undefined;
+  }
+
   /** Resolves with the buffer (the blob's whole size; the first `bytes` of it filled) once `bytes` arrived. */
   waitFor(bytes: number): Promise<Uint8Array> {
     if (this.#error) return Promise.reject(this.#error);

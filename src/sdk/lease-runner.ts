@@ -116,20 +116,18 @@ export class LeaseRunner {
       }
       // A matmul starts on its inputs' first bytes (streamed-matmul.ts); nothing is claimed before they check.
       const stream = await inbox.nextStream('inputs', waitMs());
-      let streamError: unknown;
-      const computing = (kernel.kind === 'matmul' ? this.#streamMatmul(stream) : stream.done.then(({ bytes }) => this.#compute(bytes, model)))
+      const checked = withTimeout(stream.done, waitMs(), `the inputs of lease ${lease.leaseId}`).then(({ sha256: inputHash }) => {
+        if (inputHash !== spec.inputHash) {
+          throw new MeshError('hash-mismatch', `Cannot run lease ${lease.leaseId} as its inputs must hash to ${spec.inputHash}: current hash is ${inputHash}`);
+        }
+      });
+      checked.catch((err: Error) => stream.fail(err)); // a stalled or wrong blob stops the blocks waiting on it
+      const computing = (kernel.kind === 'matmul' ? this.#streamMatmul(stream) : checked.then(() => stream.done).then(({ bytes }) => this.#compute(bytes, model)))
         .catch((err: unknown) => {
-          throw signal.aborted || err === streamError ? err : this.#localFault(err, where);
+          throw signal.aborted || stream.failed ? err : this.#localFault(err, where);
         });
       computing.catch(() => {});
-      const { sha256: inputHash } = await withTimeout(stream.done, waitMs(), `the inputs of lease ${lease.leaseId}`).catch((err: unknown) => {
-        streamError = err;
-        stream.fail(err as Error);
-        throw err;
-      });
-      if (inputHash !== spec.inputHash) {
-        throw new MeshError('hash-mismatch', `Cannot run lease ${lease.leaseId} as its inputs must hash to ${spec.inputHash}: current hash is ${inputHash}`);
-      }
+      await checked;
       signal.throwIfAborted();
       const { outputs, ms } = await computing;
       signal.throwIfAborted();
