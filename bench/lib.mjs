@@ -2,9 +2,15 @@
 import { spawn } from 'node:child_process';
 import { chromium } from '@playwright/test';
 
-/** Starts `deno run coordinator/main.ts` on the port with an in-memory ledger; resolves when healthy. */
+/**
+ * Starts `deno run coordinator/main.ts` on the port with an in-memory ledger; resolves when healthy. The bench's
+ * contributors are this machine's own pages, so they are trusted from the start (`--trust-newcomers on`): a
+ * newcomer's shard would otherwise wait for a second contributor to replicate it, up to the replica wait (2 s),
+ * which is verification policy, not mesh overhead. Jobs that ask for replication (verifyFraction) still get it.
+ */
 export async function startCoordinator(port) {
-  const child = spawn('node_modules/.bin/deno', ['run', '--allow-all', 'coordinator/main.ts', '--host', '127.0.0.1', '--port', String(port), '--data', ':memory:', '--static', process.env.MESHWORK_BENCH_STATIC ?? 'dist'], {
+  const args = ['run', '--allow-all', 'coordinator/main.ts', '--host', '127.0.0.1', '--port', String(port), '--data', ':memory:', '--static', process.env.MESHWORK_BENCH_STATIC ?? 'dist', '--trust-newcomers', 'on'];
+  const child = spawn('node_modules/.bin/deno', args, {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

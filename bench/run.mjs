@@ -11,6 +11,7 @@ import { startCoordinator, launchBrowser, printTable } from './lib.mjs';
 const BENCHES = {
   overhead: () => import('./overhead.mjs').then((m) => m.benchOverhead),
   transfer: () => import('./transfer.mjs').then((m) => m.benchTransfer),
+  scaling: () => import('./scaling.mjs').then((m) => m.benchScaling),
   ledger: () => import('./ledger.mjs').then((m) => () => m.benchLedger()),
   market: () => import('./market.mjs').then((m) => () => m.benchMarket()),
   validate: () => import('./validate.mjs').then((m) => () => m.benchValidate()),

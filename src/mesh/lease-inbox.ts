@@ -5,6 +5,7 @@
  */
 import { type ErrorCode, MeshError } from '../protocol/errors.ts';
 import type { PeerFrame } from '../protocol/peer.ts';
+import { BlobStream } from './blob-stream.ts';
 import type { VerifiedBlob } from './transfer.ts';
 
 /** Control frames delivered through an inbox (blob announcements are turned into blobs by the link). */
@@ -14,7 +15,7 @@ export type BlobKind = 'model' | 'inputs' | 'outputs';
 
 type Item =
   | { kind: 'frame'; frame: InboxFrame }
-  | { kind: 'blob'; what: BlobKind; blob: Promise<VerifiedBlob> };
+  | { kind: 'blob'; what: BlobKind; blob: Promise<VerifiedBlob>; stream?: BlobStream | undefined };
 
 interface Waiter {
   match(item: Item): boolean;
@@ -39,6 +40,8 @@ export class LeaseInbox {
   readonly leaseId: string;
   readonly #items: Item[] = [];
   readonly #waiters = new Set<Waiter>();
+  /** Blobs still arriving: they fail with the inbox. */
+  readonly #streams = new Set<BlobStream>();
   #error: Error | undefined;
 
   constructor(leaseId: string) {
@@ -59,10 +62,19 @@ export class LeaseInbox {
     this.#push({ kind: 'frame', frame });
   }
 
-  /** Delivers a blob whose hash check may still be running (a rejected check rejects the read). */
-  pushBlob(what: BlobKind, blob: Promise<VerifiedBlob>): void {
+  /**
+   * Delivers a blob whose hash check may still be running (a rejected check rejects the read), or one still
+   * arriving (`stream`, whose `done` is `blob`): announced blobs are delivered at once, so a reader can start on
+   * their first bytes.
+   */
+  pushBlob(what: BlobKind, blob: Promise<VerifiedBlob>, stream?: BlobStream): void {
     blob.catch(() => {}); // read later (or never); avoid an unhandled rejection meanwhile
-    this.#push({ kind: 'blob', what, blob });
+    if (stream) {
+      if (this.#error) stream.fail(this.#error);
+      else this.#streams.add(stream);
+      blob.then(() => this.#streams.delete(stream), () => this.#streams.delete(stream));
+    }
+    this.#push({ kind: 'blob', what, blob, stream });
   }
 
   /** The next frame of this type, waiting up to `timeoutMs` (MeshError 'transfer-failed' on timeout). */
@@ -77,11 +89,26 @@ export class LeaseInbox {
     return (item as Extract<Item, { kind: 'blob' }>).blob;
   }
 
+  /**
+   * The next blob of this kind as it arrives (see BlobStream), waiting up to `timeoutMs` for its announcement;
+   * a blob delivered whole is returned as a stream that is already complete.
+   */
+  async nextStream(what: BlobKind, timeoutMs?: number): Promise<BlobStream> {
+    const item = (await this.#take((i) => i.kind === 'blob' && i.what === what, `the ${what} blob`, timeoutMs)) as Extract<Item, { kind: 'blob' }>;
+    if (item.stream) return item.stream;
+    const blob = await item.blob;
+    const stream = new BlobStream(blob.bytes.byteLength);
+    stream.complete(Promise.resolve(blob));
+    return stream;
+  }
+
   /** Fails every pending and later read with `err` (first error wins). */
   fail(err: Error): void {
     if (this.#error) return;
     this.#error = err;
     this.#items.length = 0;
+    for (const s of this.#streams) s.fail(err);
+    this.#streams.clear();
     for (const w of this.#waiters) {
       clearTimeout(w.timer);
       w.reject(err);

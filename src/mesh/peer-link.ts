@@ -18,6 +18,7 @@ import { fingerprints, LinkAuth } from './link-auth.ts';
 import { parseJson } from '../protocol/validate.ts';
 import { type BlobKind, LeaseInbox } from './lease-inbox.ts';
 import { decodeBlob, encodeBlob } from './blob-codec.ts';
+import { BlobStream } from './blob-stream.ts';
 import { BlobReceiver, chunkPayloads, type CompletedBlob } from './transfer.ts';
 
 /** Bytes queued in the data channel above which sending waits. */
@@ -45,6 +46,8 @@ export class PeerLink extends EventTarget {
   readonly conn: DataConnection;
   readonly #inboxes = new Map<string, LeaseInbox>();
   readonly #receiver = new BlobReceiver();
+  /** Blobs announced for a live lease and still arriving, by transfer id. */
+  readonly #streams = new Map<number, BlobStream>();
   readonly #closedSignal = new AbortController();
   #nextTid = 1;
   readonly #auth: LinkAuth | undefined;
@@ -159,6 +162,7 @@ export class PeerLink extends EventTarget {
     const inbox = this.#inboxes.get(leaseId);
     this.#inboxes.delete(leaseId);
     this.#receiver.discard(leaseId);
+    // The inbox fails its blobs still arriving; their transfers run on (bytes dropped) and leave #streams at the end.
     inbox?.fail(err ?? new MeshError('cancelled', `Cannot read lease ${leaseId} as it ended`));
   }
 
@@ -218,6 +222,8 @@ export class PeerLink extends EventTarget {
     this.#early.length = 0;
     for (const inbox of this.#inboxes.values()) inbox.fail(reason);
     this.#inboxes.clear();
+    for (const stream of this.#streams.values()) stream.fail(reason);
+    this.#streams.clear();
     this.#receiver.clear();
     this.conn.close();
     this.dispatchEvent(new CustomEvent('close', { detail: { error: err } }));
@@ -306,7 +312,15 @@ export class PeerLink extends EventTarget {
         return;
       case 'blob': {
         const inbox = this.#inboxes.get(frame.leaseId);
-        const done = this.#receiver.announce(frame, inbox !== undefined && inbox.error === undefined);
+        const keep = inbox !== undefined && inbox.error === undefined;
+        // Delivered at announcement, so a reader can start on a raw blob's first bytes as they land.
+        const stream = keep ? new BlobStream(frame.bytes) : undefined;
+        const onBytes = stream && frame.encoding === undefined ? (buffer: Uint8Array, received: number) => stream.progress(buffer, received) : undefined;
+        const done = this.#receiver.announce(frame, keep, onBytes);
+        if (stream) {
+          this.#streams.set(frame.tid, stream);
+          inbox!.pushBlob(frame.what, stream.done, stream);
+        }
         if (done) this.#deliver(done);
         return;
       }
@@ -323,8 +337,11 @@ export class PeerLink extends EventTarget {
   }
 
   #deliver({ frame, bytes }: CompletedBlob): void {
-    const inbox = this.#inboxes.get(frame.leaseId);
-    if (bytes && inbox) inbox.pushBlob(frame.what, decodeBlob(frame, bytes));
+    const stream = this.#streams.get(frame.tid);
+    this.#streams.delete(frame.tid);
+    if (!stream) return;
+    if (bytes && this.#inboxes.has(frame.leaseId)) stream.complete(decodeBlob(frame, bytes));
+    else stream.fail(new MeshError('cancelled', `Cannot read the ${frame.what} of lease ${frame.leaseId} as it ended`));
   }
 }
 

@@ -25,6 +25,7 @@ interface Incoming {
   buffer: Uint8Array | undefined;
   received: number;
   nextSeq: number;
+  onBytes: ((buffer: Uint8Array, received: number) => void) | undefined;
 }
 
 /** Reassembles announced blobs from chunk frames, one instance per link direction. */
@@ -42,10 +43,11 @@ export class BlobReceiver {
   }
 
   /**
-   * Starts a transfer. `keep` false consumes the chunks without storing them. Returns the completed blob at
-   * once for an empty one. Throws MeshError on a reused transfer id, too many transfers or a blob too large.
+   * Starts a transfer. `keep` false consumes the chunks without storing them; `onBytes`, when kept, hears the
+   * buffer and the bytes stored so far after each chunk. Returns the completed blob at once for an empty one.
+   * Throws MeshError on a reused transfer id, too many transfers or a blob too large.
    */
-  announce(frame: BlobFrame, keep: boolean): CompletedBlob | undefined {
+  announce(frame: BlobFrame, keep: boolean, onBytes?: (buffer: Uint8Array, received: number) => void): CompletedBlob | undefined {
     if (this.#active.has(frame.tid)) {
       throw new MeshError('invalid-message', `Cannot start transfer ${frame.tid} as its id is already in use: current transfer is for ${frame.leaseId}`);
     }
@@ -57,7 +59,7 @@ export class BlobReceiver {
     }
     const size = wireSize(frame);
     if (size === 0) return { frame, bytes: keep ? new ArrayBuffer(0) : undefined };
-    this.#active.set(frame.tid, { frame, buffer: keep ? new Uint8Array(size) : undefined, received: 0, nextSeq: 0 });
+    this.#active.set(frame.tid, { frame, buffer: keep ? new Uint8Array(size) : undefined, received: 0, nextSeq: 0, onBytes });
     return undefined;
   }
 
@@ -79,6 +81,7 @@ export class BlobReceiver {
     t.buffer?.set(payload, t.received);
     t.received += payload.byteLength;
     t.nextSeq++;
+    if (t.buffer && t.onBytes) t.onBytes(t.buffer, t.received);
     if (t.received < size) return undefined;
     this.#active.delete(tid);
     return { frame: t.frame, bytes: t.buffer?.buffer as ArrayBuffer | undefined };

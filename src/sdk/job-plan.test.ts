@@ -44,12 +44,13 @@ describe('job plans', () => {
     });
   });
 
-  it('packMatmulTile() lays out a tile exactly as matmulTileInputs() then packTensors() do', () => {
+  it('packMatmulTile() lays out a tile as matmulTileInputs() then packTensors() do, B first', () => {
     const m = 5, k = 3, n = 7;
     const a = Float32Array.from({ length: m * k }, (_, i) => i);
     const b = Float32Array.from({ length: k * n }, (_, i) => 100 + i);
     for (const tile of [...matmulTiles(m, n, 4), ...matmulTiles(m, n, 8)]) {
-      const want = matmulTileInputs(a, b, k, n, tile);
+      const [ta, tb] = matmulTileInputs(a, b, k, n, tile);
+      const want = [tb!, ta!];
       const got = packMatmulTile(a, b, k, n, tile);
       assert.deepEqual(new Uint8Array(got.bytes), new Uint8Array(packTensors(want)), `tile ${JSON.stringify(tile)}`);
       assert.deepEqual(got.inputs, want.map(({ name, dtype, dims }) => ({ name, dtype, dims })));
@@ -86,7 +87,7 @@ describe('job plans', () => {
     const s = plan.shards[5]!.spec;
     assert.deepEqual(s.outputs, [{ name: 'c', dtype: 'float32', dims: [2, 6] }]);
     assert.equal(s.dispatch, undefined);
-    assert.deepEqual(s.inputs.map((t) => t.dims), [[2, 3], [3, 6]]);
+    assert.deepEqual(s.inputs.map((t) => t.dims), [[3, 6], [2, 3]]); // B first: see packMatmulTile
     assert.throws(() => plan.checkOutputs(s, [{ name: 'c', dtype: 'float32', dims: [6, 2] }]), /must be float32\[2,6\]/);
   });
 

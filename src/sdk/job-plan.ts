@@ -193,23 +193,23 @@ export function packBatchShards(tensors: readonly { name: string; dtype: TensorS
 }
 
 /**
- * The packed inputs of one matmul tile: the same layout as `packTensors(matmulTileInputs(...))` (A's rows,
- * then B's columns made contiguous) written with one copy instead of two.
+ * The packed inputs of one matmul tile, B first: the layout of `packTensors` over `matmulTileInputs(...)` in the
+ * order b, a (B's columns made contiguous, then A's rows), written with one copy instead of two. B first lets a
+ * contributor start on A's first rows while the rest arrive (streamed-matmul.ts).
  */
 export function packMatmulTile(a: Float32Array, b: Float32Array, k: number, n: number, tile: MatmulTile): PackedShard {
   const { row, col, mt, nt } = tile;
   if (a.length < (row + mt) * k || b.length !== k * n || col + nt > n) {
     throw new RangeError(`Cannot pack tile ${tile.index} as it must lie inside A[${a.length / k}x${k}] and B[${k}x${n}]: current tile is rows ${row}+${mt}, columns ${col}+${nt}`);
   }
-  const floats = new Float32Array(mt * k + k * nt);
-  floats.set(a.subarray(row * k, (row + mt) * k), 0);
-  const bAt = mt * k;
-  if (nt === n) floats.set(b, bAt);
-  else for (let r = 0; r < k; r++) floats.set(b.subarray(r * n + col, r * n + col + nt), bAt + r * nt);
+  const floats = new Float32Array(k * nt + mt * k);
+  if (nt === n) floats.set(b, 0);
+  else for (let r = 0; r < k; r++) floats.set(b.subarray(r * n + col, r * n + col + nt), r * nt);
+  floats.set(a.subarray(row * k, (row + mt) * k), k * nt);
   return {
     inputs: [
-      { name: 'a', dtype: 'float32', dims: [mt, k] },
       { name: 'b', dtype: 'float32', dims: [k, nt] },
+      { name: 'a', dtype: 'float32', dims: [mt, k] },
     ],
     bytes: floats.buffer,
   };

@@ -27,6 +27,8 @@ import type { ModelCache } from '../storage/model-cache.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
 import { classifyComputeFailure, type ModelSource } from './lease-failure.ts';
 import { packOwned } from './owned-tensors.ts';
+import { streamedMatmul } from './streamed-matmul.ts';
+import type { BlobStream } from '../mesh/blob-stream.ts';
 
 /** The `assign` push that created a lease. */
 export type AssignFrame = Extract<PushFrame, { type: 'assign' }>;
@@ -112,14 +114,22 @@ export class LeaseRunner {
         this.#ctx.cache.put(hash, bytes.slice(0), kernel.model.name).catch(() => {});
         model = Promise.resolve(bytes);
       }
-      const { bytes: inputs, sha256: inputHash } = await inbox.nextBlob('inputs', waitMs());
-      if (inputHash !== spec.inputHash) {
-        throw new MeshError('hash-mismatch', `Cannot run lease ${lease.leaseId} as its inputs must hash to ${spec.inputHash}: current hash is ${inputHash}`);
-      }
-      signal.throwIfAborted();
-      const { outputs, ms } = await this.#compute(inputs, model).catch(async (err: unknown) => {
-        throw signal.aborted ? err : await this.#localFault(err, where);
+      // A matmul starts on its inputs' first bytes (streamed-matmul.ts); nothing is claimed before they check.
+      const stream = await inbox.nextStream('inputs', waitMs());
+      const checked = withTimeout(stream.done, waitMs(), `the inputs of lease ${lease.leaseId}`).then(({ sha256: inputHash }) => {
+        if (inputHash !== spec.inputHash) {
+          throw new MeshError('hash-mismatch', `Cannot run lease ${lease.leaseId} as its inputs must hash to ${spec.inputHash}: current hash is ${inputHash}`);
+        }
       });
+      checked.catch((err: Error) => stream.fail(err)); // a stalled or wrong blob stops the blocks waiting on it
+      const computing = (kernel.kind === 'matmul' ? this.#streamMatmul(stream) : checked.then(() => stream.done).then(({ bytes }) => this.#compute(bytes, model)))
+        .catch(async (err: unknown) => {
+          throw signal.aborted || stream.failed ? err : await this.#localFault(err, where);
+        });
+      computing.catch(() => {});
+      await checked;
+      signal.throwIfAborted();
+      const { outputs, ms } = await computing;
       signal.throwIfAborted();
       const packed = packOwned(outputs);
       const outputHash = await sha256Hex(packed);
@@ -189,6 +199,21 @@ export class LeaseRunner {
     clearTimeout(timer);
   }
 
+  /**
+   * Runs a matmul shard while its inputs arrive, a row block at a time; `ms` runs from B's arrival (the first
+   * block's start) to the last block's end, so it includes waits for the rest of A.
+   */
+  async #streamMatmul(stream: BlobStream): Promise<{ outputs: TensorData[]; ms: number }> {
+    const { spec, lease } = this.assign;
+    const deadline = Math.max(lease.expiresAt, Date.now() + MIN_TASK_MS);
+    let started: number | undefined;
+    const c = await streamedMatmul(stream, spec.inputs, (a, b) => {
+      started ??= performance.now();
+      return this.#ctx.pool.runMatmul({ a, b }, { deadline });
+    });
+    return { outputs: [c], ms: performance.now() - (started ?? performance.now()) };
+  }
+
   /** Runs the shard on the pool; `ms` times the pool call that produced the outputs, not the waits before it. */
   async #compute(inputs: ArrayBuffer, model: Promise<ArrayBuffer | undefined> | undefined): Promise<{ outputs: TensorData[]; ms: number }> {
     const { kernel, spec, lease } = this.assign;
@@ -226,13 +251,7 @@ export class LeaseRunner {
         return timed(() => pool.runOnnx(second, { deadline }));
       }
     }
-    if (kernel.kind === 'matmul') {
-      const [a, b] = unpackTensors(inputs, spec.inputs);
-      if (spec.inputs.length !== 2 || !a || !b) {
-        throw new MeshError('invalid-message', `Cannot run matmul shard ${spec.index} as it must carry exactly inputs a and b: current count is ${spec.inputs.length}`);
-      }
-      return timed(async () => [await pool.runMatmul({ a, b }, { deadline })]);
-    }
+    if (kernel.kind === 'matmul') throw new MeshError('internal', `Cannot run matmul shard ${spec.index} here: it runs streamed`);
     if (!spec.dispatch) {
       throw new MeshError('invalid-message', `Cannot run WGSL shard ${spec.index} as it has no dispatch size: current value is undefined`);
     }
@@ -246,6 +265,15 @@ export class LeaseRunner {
     };
     return timed(() => pool.runWgsl(wgsl, { deadline }));
   }
+}
+
+/** `p`, or a 'transfer-failed' MeshError naming `what` once `ms` pass first. */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MeshError('transfer-failed', `Cannot run the lease as ${what} did not arrive: waited ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** A failure of the compute step, classified: its `code` is the LeaseFailure reported to the coordinator. */
