@@ -114,8 +114,10 @@ test('after a coordinator restart on the same port and ledger, pages reconnect, 
   const after = await runExactMatmul(client, 64, 64, 64, 32);
   expect(after.mismatches).toBe(0);
   expect(after.jobId).not.toBe(before.jobId);
-  const earned = await contributor.evaluate(() => (window as unknown as PeerWindow).peer.mesh.contributor.stats.earned);
-  expect(earned).toBe(before.cost.spent + after.cost.spent);
+  // The contributor hears 'credited' on its own socket, which may land after the client's job ended.
+  const earnedNow = () => contributor.evaluate(() => (window as unknown as PeerWindow).peer.mesh.contributor.stats.earned);
+  await expect.poll(earnedNow).toBe(before.cost.spent + after.cost.spent);
+  const earned = await earnedNow();
   const final = await ledger(client, base);
   expect(final.accounts[`peer:${contributorId}`]).toBe(STARTER + earned);
   expect(final.accounts[`peer:${clientId}`]).toBe(STARTER - before.cost.spent - before.cost.fees - after.cost.spent - after.cost.fees);
