@@ -1,5 +1,6 @@
 // Scaling: the same data-parallel job (PP-OCRv4 detector over BATCH images, one image per shard) on 1, 2 and 4
-// Chromium contributors, each capped to the same duty cycle (cpuCap = gpuCap = CAP, one lease at a time), so that
+// Chromium contributors, each capped to the same duty cycle (cpuCap = gpuCap = CAP, one lease computing at a time, PREFETCH more taken
+// whose inputs arrive meanwhile), so that
 // together they ask for less than this machine's cores and the count of contributors, not the machine, sets the
 // pace. Counts are visited 1, 2, 4, 4, 2, 1 (contributors started and stopped in between); each visit's first two runs are
 // unmeasured when a contributor joined (its ORT session), the figure per count is the median of all its runs.
@@ -9,6 +10,8 @@ const PAGE = '/bench/pages/scaling.html';
 const REPEATS = Number(process.env.MESHWORK_BENCH_REPEATS ?? 3);
 const CAP = Number(process.env.MESHWORK_SCALING_CAP ?? 0.2);
 const BATCH = Number(process.env.MESHWORK_SCALING_BATCH ?? 16);
+/** Leases each contributor takes beyond the one it computes (ContributeOptions.prefetch). */
+const PREFETCH = Number(process.env.MESHWORK_SCALING_PREFETCH ?? 1);
 const HEIGHT = 160;
 const WIDTH = 320;
 const COUNTS = [1, 2, 4];
@@ -29,7 +32,7 @@ export async function benchScaling({ browser, baseURL }) {
     let active = 0;
     const visit = async (n) => {
       const joined = n > active;
-      while (active < n) await contributors[active++].evaluate((cap) => window.benchScaling.contribute(cap), CAP);
+      while (active < n) await contributors[active++].evaluate(([cap, prefetch]) => window.benchScaling.contribute(cap, prefetch), [CAP, PREFETCH]);
       while (active > n) await contributors[--active].evaluate(() => window.benchScaling.stop());
       if (joined) for (let i = 0; i < 2; i++) await client.evaluate(() => window.benchScaling.run());
       for (let i = 0; i < REPEATS; i++) {
@@ -50,7 +53,7 @@ export async function benchScaling({ browser, baseURL }) {
         value,
         baseline: n === 1 ? undefined : one,
         ratio: n === 1 ? undefined : one / value,
-        note: `cap ${CAP} each; median of ${ms.get(n).length}: ${ms.get(n).map((x) => x.toFixed(0)).join('/')}; contributors that ran shards per job ${used.get(n).join('/')}`
+        note: `cap ${CAP} each, prefetch ${PREFETCH}; median of ${ms.get(n).length}: ${ms.get(n).map((x) => x.toFixed(0)).join('/')}; contributors that ran shards per job ${used.get(n).join('/')}`
           + (n === max ? `; shards run per contributor in all ${shards.join('/')}` : '')
           + (goal ? `; goal speed-up >= ${goal}` : ''),
       };

@@ -27,9 +27,9 @@ const api = {
     return mesh.peerId;
   },
 
-  /** Starts contributing at the same cap for CPU and GPU, one lease at a time. */
-  async contribute(cap: number): Promise<void> {
-    await connected().contributor.start({ cpuCap: cap, gpuCap: cap, maxConcurrent: 1, backgroundTuning: false });
+  /** Starts contributing at the same cap for CPU and GPU, one lease computing at a time and `prefetch` more taken. */
+  async contribute(cap: number, prefetch = 0): Promise<void> {
+    await connected().contributor.start({ cpuCap: cap, gpuCap: cap, maxConcurrent: 1, prefetch, backgroundTuning: false });
   },
 
   /** Stops contributing. */

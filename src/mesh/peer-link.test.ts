@@ -91,6 +91,46 @@ describe('PeerLink', () => {
     await assert.rejects(inbox.nextFrame('need'), /expected a boolean/);
   });
 
+  it('outputWriter() streams parts as one outputs blob announced without a hash; the receiver hashes what arrived', async () => {
+    const [a, b] = pair();
+    const inbox = b.lease('L1');
+    const next = rng(9);
+    const data = Uint8Array.from({ length: 2 * CHUNK_BYTES + 100 }, () => next(256));
+    const writer = a.outputWriter('L1', data.byteLength);
+    const stream = await inbox.nextStream('outputs', 2000); // announced before any part is written
+    assert.equal(stream.received, 0);
+    void writer.write(data.subarray(0, CHUNK_BYTES + 7));
+    await stream.waitFor(CHUNK_BYTES + 7);
+    await writer.write(data.subarray(CHUNK_BYTES + 7));
+    await writer.end();
+    const got = await stream.done;
+    assert.deepEqual(new Uint8Array(got.bytes), data);
+    assert.equal(got.sha256, await sha256Hex(data));
+    a.close();
+  });
+
+  it('outputWriter().end() rejects when the parts do not add up to the announced size, and a part past it', async () => {
+    const [a, b] = pair();
+    b.lease('L1');
+    const short = a.outputWriter('L1', 10);
+    await short.write(new Uint8Array(4));
+    await assert.rejects(short.end(), /announced as 10 bytes: current total is 4/);
+    const long = a.outputWriter('L1', 3);
+    await assert.rejects(long.write(new Uint8Array(4)), RangeError);
+    a.close();
+  });
+
+  it('closes the link with invalid-message on inputs or model announced without a hash', async () => {
+    for (const what of ['inputs', 'model']) {
+      const [, b, connA] = pair();
+      b.lease('L1');
+      const closed = closedWith(b);
+      connA.dataChannel.send(JSON.stringify({ type: 'blob', leaseId: 'L1', tid: 1, what, bytes: 2 }));
+      const err = await closed;
+      assert.ok(err instanceof MeshError && err.code === 'invalid-message', `${what}: ${String(err)}`);
+    }
+  });
+
   it('closes the link with too-large when a peer sends more than it announced', async () => {
     const [, b, connA] = pair();
     b.lease('L1');

@@ -193,8 +193,7 @@ export class PeerLink extends EventTarget {
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
     const [sha256, { wire, encoding }] = await Promise.all([opts.sha256 ?? sha256Hex(bytes), encodeBlob(bytes)]);
     signal?.throwIfAborted();
-    const tid = this.#nextTid;
-    this.#nextTid = this.#nextTid >= 0xffffffff ? 1 : this.#nextTid + 1;
+    const tid = this.#takeTid();
     const compressed = encoding ? { encoding, wireBytes: wire.byteLength } : {};
     this.sendControl({ type: 'blob', leaseId, tid, what, bytes: bytes.byteLength, sha256, ...compressed });
     // One frame buffer for the whole blob: send() copies what it is given before returning, so each chunk is
@@ -213,6 +212,46 @@ export class PeerLink extends EventTarget {
     return sha256;
   }
 
+  /**
+   * Announces a raw outputs blob of `size` bytes without its hash and returns a writer that streams its parts as
+   * they are computed (the receiver hashes what arrives; the client compares that with `done.outputHash`).
+   * Writes are sent in call order, each waiting on the channel's backpressure; `end()` resolves once every
+   * byte is queued and rejects if the parts did not add up to `size`, the link closed or `signal` aborted.
+   */
+  outputWriter(leaseId: string, size: number, opts: { signal?: AbortSignal } = {}): BlobWriter {
+    const { signal } = opts;
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`Cannot stream outputs as 'size' must be a non-negative integer: current value is ${size}`);
+    const tid = this.#takeTid();
+    this.sendControl({ type: 'blob', leaseId, tid, what: 'outputs', bytes: size });
+    const frame = new Uint8Array(CHUNK_HEADER_BYTES + Math.min(CHUNK_BYTES, size));
+    const header = new DataView(frame.buffer);
+    header.setUint32(0, tid, true);
+    let seq = 0;
+    let sent = 0;
+    let chain: Promise<void> = Promise.resolve();
+    const write = (bytes: Uint8Array): Promise<void> => {
+      chain = chain.then(async () => {
+        if (sent + bytes.byteLength > size) {
+          throw new RangeError(`Cannot stream outputs of lease ${leaseId} as they were announced as ${size} bytes: current total would be ${sent + bytes.byteLength}`);
+        }
+        for (const payload of chunkPayloads(bytes, CHUNK_BYTES)) {
+          signal?.throwIfAborted();
+          await this.#drain(signal);
+          header.setUint32(4, seq++, true);
+          frame.set(payload, CHUNK_HEADER_BYTES);
+          this.#send(frame.subarray(0, CHUNK_HEADER_BYTES + payload.byteLength));
+        }
+        sent += bytes.byteLength;
+      });
+      return chain;
+    };
+    const end = async (): Promise<void> => {
+      await chain;
+      if (sent !== size) throw new RangeError(`Cannot end the outputs of lease ${leaseId} as they were announced as ${size} bytes: current total is ${sent}`);
+    };
+    return { write, end };
+  }
+
   /** Closes the link, failing every lease on it with `err` (default: 'transfer-failed'). Idempotent. */
   close(err?: Error): void {
     if (!this.open) return;
@@ -227,6 +266,12 @@ export class PeerLink extends EventTarget {
     this.#receiver.clear();
     this.conn.close();
     this.dispatchEvent(new CustomEvent('close', { detail: { error: err } }));
+  }
+
+  #takeTid(): number {
+    const tid = this.#nextTid;
+    this.#nextTid = this.#nextTid >= 0xffffffff ? 1 : this.#nextTid + 1;
+    return tid;
   }
 
   #send(message: string | Uint8Array<ArrayBuffer>): void {
@@ -343,6 +388,14 @@ export class PeerLink extends EventTarget {
     if (bytes && this.#inboxes.has(frame.leaseId)) stream.complete(decodeBlob(frame, bytes));
     else stream.fail(new MeshError('cancelled', `Cannot read the ${frame.what} of lease ${frame.leaseId} as it ended`));
   }
+}
+
+/** Streams one blob in parts (see PeerLink.outputWriter). */
+export interface BlobWriter {
+  /** Queues `bytes` after the parts written before; the promise settles once they are on the channel. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Resolves once every part is on the channel and they add up to the announced size. */
+  end(): Promise<void>;
 }
 
 /** 'hello' or 'proof' when a text frame is a link authentication frame, else undefined. */

@@ -103,15 +103,22 @@ export function wireSize(frame: BlobFrame): number {
   return frame.wireBytes ?? frame.bytes;
 }
 
-/** A received blob whose bytes hash to `sha256`. */
+/**
+ * A received blob whose bytes hash to `sha256`: the announced hash, or for outputs announced without one
+ * (sent while computed) the hash of what arrived, which the reader must compare with `done.outputHash`.
+ */
 export interface VerifiedBlob {
   bytes: ArrayBuffer;
   sha256: string;
 }
 
-/** Resolves to the bytes and hash if they hash to the announced SHA-256, else rejects with 'hash-mismatch'. */
+/**
+ * Resolves to the bytes and their hash if they hash to the announced SHA-256, else rejects with
+ * 'hash-mismatch'; a blob announced without a hash (outputs only) resolves with the hash of its bytes.
+ */
 export async function verifyBlob(frame: BlobFrame, bytes: ArrayBuffer): Promise<VerifiedBlob> {
   const actual = await sha256Hex(bytes);
+  if (frame.sha256 === undefined && frame.what === 'outputs') return { bytes, sha256: actual };
   if (actual !== frame.sha256) {
     throw new MeshError('hash-mismatch', `Cannot accept ${frame.what} of lease ${frame.leaseId} as it must hash to ${frame.sha256}: current hash is ${actual}`);
   }

@@ -5,7 +5,8 @@
  * total size and SHA-256. The receiver checks the hash before using the bytes. A blob may travel compressed
  * (`encoding: 'deflate-raw'`, `wireBytes` on the wire); `bytes` and `sha256` always describe the uncompressed
  * data, so content addressing does not depend on how it travelled. Both fields are optional (older peers
- * neither send nor expect them).
+ * neither send nor expect them). Raw outputs may be announced without `sha256` so they can be sent while they
+ * are computed; the receiver then hashes them and compares with the `done` frame's `outputHash`.
  *
  * Flow for one lease: client `shard` -> contributor `need` (does it lack the model?) -> client `blob`
  * (model, if needed) and `blob` (inputs) -> contributor runs -> contributor `blob` (outputs) then `done`,
@@ -33,12 +34,15 @@ export const BlobFrameSchema = v.pipe(
     tid: int(1, 0xffffffff),
     what: v.picklist(['model', 'inputs', 'outputs']),
     bytes: int(0, MAX_BLOB_BYTES),
-    sha256: Sha256Schema,
+    sha256: v.exactOptional(Sha256Schema),
     encoding: v.exactOptional(v.literal('deflate-raw')),
     wireBytes: v.exactOptional(int(0, MAX_BLOB_BYTES)),
   }),
   v.forward(v.check((f) => f.encoding === undefined || f.wireBytes !== undefined, 'the compressed size with an encoding'), ['wireBytes']),
   v.forward(v.check((f) => f.encoding !== undefined || f.wireBytes === undefined, 'no value without an encoding'), ['wireBytes']),
+  // Only outputs may be announced before their hash is known (sent as they are computed, raw): the client
+  // checks them against `done.outputHash`. Model and inputs are always checked against the announced hash.
+  v.forward(v.check((f) => f.sha256 !== undefined || (f.what === 'outputs' && f.encoding === undefined), 'a hash, except for raw outputs'), ['sha256']),
 );
 
 const b64url = (min: number, max: number) => v.pipe(v.string(), v.minLength(min), v.maxLength(max), v.regex(/^[A-Za-z0-9_-]+$/));

@@ -92,6 +92,10 @@ export class Contributor extends EventTarget implements MeshContributor {
     if (!Number.isSafeInteger(askPrice) || askPrice < 0) {
       throw new RangeError(`Cannot start contributing as 'askPrice' must be a non-negative integer of micro-credits: current value is ${askPrice}`);
     }
+    const prefetch = opts.prefetch ?? 0;
+    if (!Number.isSafeInteger(prefetch) || prefetch < 0 || prefetch > 8) {
+      throw new RangeError(`Cannot start contributing as 'prefetch' must be an integer from 0 to 8: current value is ${prefetch}`);
+    }
     powerPrefs(opts.power); // checked before anything starts
     this.#caps = {
       ...(opts.cpuCap === undefined ? {} : { cpuCap: opts.cpuCap }),
@@ -104,7 +108,8 @@ export class Contributor extends EventTarget implements MeshContributor {
       pool.addEventListener('fault', this.#onFault);
       const caps = await pool.capabilities();
       this.#capabilities = caps;
-      const maxConcurrent = opts.maxConcurrent ?? Math.max(1, Math.min(4, Math.floor(caps.cpu.cores / 2)));
+      // Prefetched leases are slots to the coordinator; the pool's lanes keep their compute one task at a time.
+      const maxConcurrent = (opts.maxConcurrent ?? Math.max(1, Math.min(4, Math.floor(caps.cpu.cores / 2)))) + prefetch;
       this.#registration = { askPrice, maxConcurrent };
       await this.#ctx.coordinator.request({ type: 'register', caps, askPrice, maxConcurrent });
       if ((this.#state as ContributorState) !== 'starting') throw new MeshError('cancelled', 'Cannot start contributing as stop() was called meanwhile');

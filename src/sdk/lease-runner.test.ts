@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sha256Hex } from '../core/hash.ts';
 import { generateKeyPair, identityFromKeyPair } from '../core/identity.ts';
-import { packTensors } from '../core/sharding.ts';
+import { matmulTiles, packTensors } from '../core/sharding.ts';
 import type { CoordinatorClient } from '../mesh/coordinator-client.ts';
 import { loopbackPair } from '../mesh/loopback.ts';
 import { PeerLink } from '../mesh/peer-link.ts';
@@ -16,11 +16,13 @@ import type { Lease } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { RemoteFailure } from '../mesh/lease-inbox.ts';
 import type { ShardSpec } from '../protocol/kernel.ts';
+import type { PeerFrame } from '../protocol/peer.ts';
 import type { TensorData } from '../protocol/tensor.ts';
 import type { OnnxTask } from '../protocol/worker.ts';
 import type { ModelCache } from '../storage/model-cache.ts';
 import { type AssignFrame, LeaseRunner } from './lease-runner.ts';
 import { transferLease } from './lease-transfer.ts';
+import { packMatmulTile } from './job-plan.ts';
 
 /** The ONNX worker's contract: sessions by model hash, built from bytes that must match the hash. */
 class PoolStandIn {
@@ -233,4 +235,84 @@ describe('LeaseRunner with transferLease', () => {
       assert.deepEqual(t.order.filter((o) => o !== 'link:need'), ['coordinator:fail', 'link:fail']);
     });
   }
+});
+
+/** A matmul lease over a real in-memory link; the pool stand-in computes C on the CPU, one call per row block. */
+async function matmulSetup() {
+  const m = 130, k = 6, n = 5;
+  const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 7) % 13) - 6);
+  const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 5) % 11) - 5);
+  const [tile] = matmulTiles(m, n, 256);
+  const packed = packMatmulTile(a, b, k, n, tile!);
+  const spec: ShardSpec = {
+    index: 0,
+    inputs: packed.inputs,
+    outputs: [{ name: 'c', dtype: 'float32', dims: [m, n] }],
+    inputHash: await sha256Hex(packed.bytes),
+    workUnits: m * n * k,
+  };
+  const lease: Lease = { leaseId: 'L2', jobId: 'J2', shard: 0, client: 'mwC', contributor: 'mwK', price: 1, expiresAt: Date.now() + 30_000, replica: false };
+  const assign: AssignFrame = { type: 'assign', lease, kernel: { kind: 'matmul' }, spec };
+  const calls: number[] = [];
+  const pool = {
+    ...new PoolStandIn(),
+    hasOnnxSession: () => Promise.resolve(false),
+    runMatmul: ({ a: ta, b: tb }: { a: TensorData; b: TensorData }) => {
+      const [rows] = ta.dims as [number];
+      calls.push(rows);
+      const A = new Float32Array(ta.data), B = new Float32Array(tb.data), C = new Float32Array(rows * n);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) C[i * n + j]! += A[i * k + p]! * B[p * n + j]!;
+      return Promise.resolve({ name: 'c', dtype: 'float32' as const, dims: [rows, n], data: C.buffer });
+    },
+  };
+  const coordinator = { request: () => Promise.resolve({}) };
+  const identity = await identityFromKeyPair(await generateKeyPair());
+  const [c, kk] = loopbackPair('mwSelf');
+  const clientLink = new PeerLink(c);
+  const contributorLink = new PeerLink(kk);
+  const runner = new LeaseRunner(
+    { pool: pool as unknown as PoolStandIn, cache: new CacheStandIn() as unknown as ModelCache, coordinator: coordinator as unknown as CoordinatorClient, identity },
+    assign,
+    contributorLink,
+  );
+  const sent: PeerFrame[] = [];
+  const send = contributorLink.sendControl.bind(contributorLink);
+  /** Replaces a frame the contributor sends (a tampered `done`, say). */
+  let tamper = (frame: PeerFrame) => frame;
+  contributorLink.sendControl = (frame) => {
+    sent.push(frame);
+    send(tamper(frame));
+  };
+  const whole = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) whole[i * n + j]! += a[i * k + p]! * b[p * n + j]!;
+  const run = async () => {
+    const ran = runner.run();
+    ran.catch(() => {});
+    const out = await transferLease(clientLink, lease, { spec, inputs: packed.bytes, model: undefined, checkOutputs: () => {} }, new AbortController().signal);
+    await ran;
+    return out;
+  };
+  return { run, sent, calls, whole, setTamper: (f: (frame: PeerFrame) => PeerFrame) => (tamper = f) };
+}
+
+describe('LeaseRunner streaming a matmul\'s outputs', () => {
+  it('sends C block by block, announced without a hash, and the client accepts it only as done.outputHash', async () => {
+    const { run, sent, calls, whole } = await matmulSetup();
+    const out = await run();
+    assert.deepEqual(calls, [65, 65]);
+    assert.deepEqual(new Float32Array(out.outputs[0]!.data), whole);
+    const blob = sent.find((f) => f.type === 'blob');
+    assert.ok(blob && blob.type === 'blob' && blob.what === 'outputs' && blob.sha256 === undefined, JSON.stringify(blob));
+    const done = sent.find((f) => f.type === 'done');
+    assert.ok(done && done.type === 'done');
+    assert.equal(done.outputHash, await sha256Hex(whole));
+    assert.equal(out.outputHash, done.outputHash);
+    assert.ok(sent.indexOf(blob) < sent.indexOf(done));
+  });
+
+  it('rejects streamed outputs with hash-mismatch when they do not hash to done.outputHash', async () => {
+    const { run, setTamper } = await matmulSetup();
+    setTamper((frame) => (frame.type === 'done' ? { ...frame, outputHash: 'a'.repeat(64) } : frame));
+    await assert.rejects(run(), (err) => err instanceof MeshError && err.code === 'hash-mismatch');
+  });
 });

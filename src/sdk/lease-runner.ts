@@ -18,7 +18,7 @@ import { sha256Hex } from '../core/hash.ts';
 import type { Identity } from '../core/identity.ts';
 import { unpackTensors } from '../core/sharding.ts';
 import type { CoordinatorClient, PushFrame } from '../mesh/coordinator-client.ts';
-import type { PeerLink } from '../mesh/peer-link.ts';
+import type { BlobWriter, PeerLink } from '../mesh/peer-link.ts';
 import { type LeaseFailure, type ResultClaim, signedText } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import type { TensorData } from '../protocol/tensor.ts';
@@ -27,7 +27,7 @@ import type { ModelCache } from '../storage/model-cache.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
 import { classifyComputeFailure, type ModelSource } from './lease-failure.ts';
 import { packOwned } from './owned-tensors.ts';
-import { streamedMatmul } from './streamed-matmul.ts';
+import { type BlockSink, matmulOutputBytes, rowBlocks, streamedMatmul } from './streamed-matmul.ts';
 import type { BlobStream } from '../mesh/blob-stream.ts';
 
 /** The `assign` push that created a lease. */
@@ -122,7 +122,20 @@ export class LeaseRunner {
         }
       });
       checked.catch((err: Error) => stream.fail(err)); // a stalled or wrong blob stops the blocks waiting on it
-      const computing = (kernel.kind === 'matmul' ? this.#streamMatmul(stream) : checked.then(() => stream.done).then(({ bytes }) => this.#compute(bytes, model)))
+      // A matmul's rows of C go on the wire as each block finishes, announced without their hash (the client
+      // hashes what arrives and accepts it only if that equals `done.outputHash`).
+      let writer: BlobWriter | undefined;
+      let writeError: unknown;
+      const sink = (bytes: Uint8Array) => {
+        try {
+          writer ??= this.link.outputWriter(lease.leaseId, matmulOutputBytes(spec.inputs), { signal });
+        } catch (err) {
+          writeError ??= err;
+          return;
+        }
+        writer.write(bytes).catch(() => {}); // the same error rejects end()
+      };
+      const computing = (kernel.kind === 'matmul' ? this.#streamMatmul(stream, sink) : checked.then(() => stream.done).then(({ bytes }) => this.#compute(bytes, model)))
         .catch(async (err: unknown) => {
           throw signal.aborted || stream.failed ? err : await this.#localFault(err, where);
         });
@@ -131,6 +144,7 @@ export class LeaseRunner {
       signal.throwIfAborted();
       const { outputs, ms } = await computing;
       signal.throwIfAborted();
+      if (writeError !== undefined) throw writeError;
       const packed = packOwned(outputs);
       const outputHash = await sha256Hex(packed);
       // The claim must reach the coordinator before the client's receipt can, so `done` waits for its answer;
@@ -141,7 +155,8 @@ export class LeaseRunner {
         return signature;
       });
       claimed.catch(() => {});
-      await this.link.sendBlob(lease.leaseId, 'outputs', packed, { signal, sha256: outputHash });
+      if (writer) await writer.end();
+      else await this.link.sendBlob(lease.leaseId, 'outputs', packed, { signal, sha256: outputHash });
       const signature = await claimed;
       signal.throwIfAborted();
       this.link.sendControl({
@@ -203,14 +218,14 @@ export class LeaseRunner {
    * Runs a matmul shard while its inputs arrive, a row block at a time; `ms` runs from B's arrival (the first
    * block's start) to the last block's end, so it includes waits for the rest of A.
    */
-  async #streamMatmul(stream: BlobStream): Promise<{ outputs: TensorData[]; ms: number }> {
+  async #streamMatmul(stream: BlobStream, onBlock: BlockSink): Promise<{ outputs: TensorData[]; ms: number }> {
     const { spec, lease } = this.assign;
     const deadline = Math.max(lease.expiresAt, Date.now() + MIN_TASK_MS);
     let started: number | undefined;
     const c = await streamedMatmul(stream, spec.inputs, (a, b) => {
       started ??= performance.now();
       return this.#ctx.pool.runMatmul({ a, b }, { deadline });
-    });
+    }, rowBlocks, onBlock);
     return { outputs: [c], ms: performance.now() - (started ?? performance.now()) };
   }
 

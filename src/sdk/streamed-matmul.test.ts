@@ -4,7 +4,7 @@ import { rng } from '../core/testing/prng.ts';
 import { matmulTileInputs, matmulTiles, packTensors } from '../core/sharding.ts';
 import type { TensorData } from '../protocol/tensor.ts';
 import { packMatmulTile } from './job-plan.ts';
-import { matmulLayout, type PrefixSource, rowBlocks, streamedMatmul } from './streamed-matmul.ts';
+import { matmulLayout, matmulOutputBytes, type PrefixSource, rowBlocks, streamedMatmul } from './streamed-matmul.ts';
 
 /** C = A x B on the CPU, f32 accumulation in k order (one fixed order per element, as a kernel has). */
 function cpuMatmul(a: TensorData, b: TensorData): TensorData {
@@ -81,6 +81,32 @@ describe('streamedMatmul()', () => {
       assert.deepEqual(calls.map((x) => x.rows), rowBlocks(tile.mt).map(([, rows]) => rows));
       if (calls.length > 1) assert.ok(calls[0]!.arrived < source.size, `tile ${tile.index}: the first block started at ${calls[0]!.arrived} of ${source.size} bytes`);
     }
+  });
+
+  it('onBlock hears each block of C in row order as it finishes, and the blocks concatenated are C', async () => {
+    const m = 200, k = 16, n = 24;
+    const { a, b } = randomMatrices(m, k, n, 21);
+    const [tile] = matmulTiles(m, n, 256);
+    const packed = packMatmulTile(a, b, k, n, tile!);
+    const source = new ChunkedSource(new Uint8Array(packed.bytes), 4);
+    const events: string[] = [];
+    const blocks: Uint8Array[] = [];
+    const c = await streamedMatmul(source, packed.inputs, async (ba, bb) => {
+      events.push(`call ${ba.dims[0]}`);
+      return cpuMatmul(ba, bb);
+    }, rowBlocks, (bytes) => {
+      events.push(`block ${bytes.byteLength / (n * 4)}`);
+      blocks.push(bytes.slice());
+    });
+    assert.deepEqual(events, ['call 100', 'block 100', 'call 100', 'block 100']);
+    const joined = new Uint8Array(matmulOutputBytes(packed.inputs));
+    let at = 0;
+    for (const block of blocks) {
+      joined.set(block, at);
+      at += block.byteLength;
+    }
+    assert.equal(at, m * n * 4);
+    assert.deepEqual(joined, new Uint8Array(c.data as ArrayBuffer));
   });
 
   it('runs a shard packed A first (an older client) in one call once it is whole', async () => {

@@ -55,11 +55,21 @@ export function rowBlocks(m: number, maxBlocks = MAX_BLOCKS, minRows = MIN_BLOCK
   return out;
 }
 
+/** Hears each finished block of C in row order: its rows' bytes, a view that stays valid and unchanged. */
+export type BlockSink = (bytes: Uint8Array) => void;
+
+/** The byte size of C for a shard's inputs (what a streamed output announces before the first block). */
+export function matmulOutputBytes(specs: readonly TensorSpec[]): number {
+  const { m, n } = matmulLayout(specs);
+  return m * n * 4;
+}
+
 /**
- * Computes C [m x n] from `source`, block by block when B comes first, each block as soon as its bytes are in.
- * Resolves with C as one tensor named `c`.
+ * Computes C [m x n] from `source`, block by block when B comes first, each block as soon as its bytes are in;
+ * `onBlock` hears each block's rows of C as soon as they are computed (they can go on the wire while the next
+ * block runs). Resolves with C as one tensor named `c`.
  */
-export async function streamedMatmul(source: PrefixSource, specs: readonly TensorSpec[], call: MatmulCall, blocks = rowBlocks): Promise<TensorData> {
+export async function streamedMatmul(source: PrefixSource, specs: readonly TensorSpec[], call: MatmulCall, blocks = rowBlocks, onBlock?: BlockSink): Promise<TensorData> {
   const { m, k, n, aAt, bAt } = matmulLayout(specs);
   const bBytes = k * n * 4;
   const tensor = (name: string, rows: number, cols: number, data: ArrayBuffer): TensorData => ({ name, dtype: 'float32', dims: [rows, cols], data });
@@ -68,7 +78,9 @@ export async function streamedMatmul(source: PrefixSource, specs: readonly Tenso
     const all = await source.waitFor(source.size);
     const a = all.slice(aAt, aAt + m * k * 4).buffer;
     const b = all.slice(bAt, bAt + bBytes).buffer;
-    return await call(tensor('a', m, k, a), tensor('b', k, n, b));
+    const out = await call(tensor('a', m, k, a), tensor('b', k, n, b));
+    onBlock?.(new Uint8Array(out.data as ArrayBuffer));
+    return out;
   }
   const c = new Float32Array(m * n);
   const parts = blocks(m);
@@ -80,11 +92,15 @@ export async function streamedMatmul(source: PrefixSource, specs: readonly Tenso
     const a = buffer.slice(aAt + row * k * 4, end).buffer;
     const b = buffer.slice(bAt, bAt + bBytes).buffer;
     const out = await call(tensor('a', rows, k, a), tensor('b', k, n, b));
-    if (parts.length === 1) return out;
     if (out.data.byteLength !== rows * n * 4) {
       throw new MeshError('internal', `Cannot assemble C as block ${row}+${rows} must hold ${rows * n} values: current count is ${out.data.byteLength / 4}`);
     }
+    if (parts.length === 1) {
+      onBlock?.(new Uint8Array(out.data as ArrayBuffer));
+      return out;
+    }
     c.set(new Float32Array(out.data as ArrayBuffer), row * n);
+    onBlock?.(new Uint8Array(c.buffer, row * n * 4, rows * n * 4));
   }
   return { name: 'c', dtype: 'float32', dims: [m, n], data: c.buffer };
 }

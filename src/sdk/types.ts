@@ -257,6 +257,13 @@ export interface ContributeOptions {
   /** Leases run at once (default: from measured cores, 1..4). */
   maxConcurrent?: number;
   /**
+   * Leases taken beyond `maxConcurrent` (default 0): their model and inputs cross the link while earlier leases
+   * compute, and their compute queues behind those on the pool's lanes (FIFO, duty cycle kept), so the fixed
+   * cost of each shard (assign, transfer, claim) overlaps another's compute. The coordinator sees
+   * `maxConcurrent + prefetch` slots.
+   */
+  prefetch?: number;
+  /**
    * Finish tuning the matmul kernel for this GPU in idle time after start (default true). The start-up
    * probe tunes within a few seconds; on slow adapters that times only the likeliest candidates, and the
    * rest are timed later, once per adapter (the choice is kept in IndexedDB).
