@@ -157,7 +157,8 @@ export class Market {
       },
     };
     this.#waits = new JobWaits({
-      registry: () => this.registry.all(),
+      // Active contributors only (the registry's index): the pass skips the others anyway.
+      registry: () => this.registry.taking(),
       jobs: () => this.#matchable(),
       notify: deps.notify,
       replicaWaitMs: deps.replicaWaitMs,
@@ -590,7 +591,7 @@ export class Market {
     const contributors = this.registry.forMatching();
     const plan = planRound(jobs, {
       contributors,
-      registry: () => this.registry.all(),
+      pool: (credibleOnly) => this.registry.taking(credibleOnly),
       credible: (p) => this.credibility.credible(p),
       random: this.#random,
       now: Date.now(),

@@ -22,8 +22,11 @@ const MAX_VISITS = 512;
 /** What a round needs to know. */
 export interface RoundContext {
   contributors: MatchContributor[];
-  /** Every registered contributor, whatever its load (to tell "busy" from "nobody can"). */
-  registry: () => Iterable<Contributor>;
+  /**
+   * Active contributors whatever their load (credible ones only when asked), to tell "busy" from "nobody can":
+   * the registry's index (contributors.ts `taking`), so the check looks at candidates, not at every peer.
+   */
+  pool: (credibleOnly: boolean) => Iterable<Contributor>;
   credible: (peerId: string) => boolean;
   random: () => number;
   now: number;
@@ -50,6 +53,7 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
   const limit = free * OFFERS_PER_FREE_SLOT;
   const runs: MatchRun[] = [];
   const owner = new Map<MatchRun, Job>();
+  const placeable = new Placeable(ctx.pool);
   for (const job of jobs) {
     if (runs.length >= limit) break;
     const rtt = ctx.rtt?.(job.client);
@@ -59,7 +63,7 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
       const n = job.needed(i);
       for (let k = 0; k < n; k++) {
         const run = matchRun(job, i, k, rtt);
-        if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx);
+        if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx, placeable);
         runs.push(run);
         owner.set(run, job);
       }
@@ -82,7 +86,7 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
       const role = job.nextRole(i);
       if (!s.verify || s.waived || role === 'primary' || role === 'arbiter' || placed.has(`${job.jobId}:${i}`)) continue;
       checks++;
-      if (couldTake(matchRun(job, i, 1), ctx, () => true)) {
+      if (placeable.any(matchRun(job, i, 1), false)) {
         delete s.unplacedSince;
         continue;
       }
@@ -121,11 +125,11 @@ function matchRun(job: Job, i: number, k: number, rtt?: ReadonlyMap<string, numb
  * and some credible contributor on another network could take it (capacity aside). Without that condition a
  * newcomer would wait forever in a mesh with no credible peer eligible, so there any contributor may verify.
  */
-function needsCredible(job: Job, i: number, run: MatchRun, ctx: RoundContext): boolean {
+function needsCredible(job: Job, i: number, run: MatchRun, ctx: RoundContext, placeable: Placeable): boolean {
   const role = job.nextRole(i);
   const s = job.shards[i]!;
   if (role !== 'tiebreak' && role !== 'arbiter' && !s.runs.some((r) => !ctx.credible(r.lease.contributor))) return false;
-  return couldTake(run, ctx, (c) => ctx.credible(c.peerId));
+  return placeable.any(run, true);
 }
 
 /**
@@ -147,21 +151,46 @@ export function shardBlocked(job: Job, i: number, registry: Iterable<Contributor
   return { capable, blocked: capable > 0 && open === 0 };
 }
 
-/** Whether a registered, active contributor on another network that `accept`s could take `run` (capacity aside). */
-function couldTake(run: MatchRun, ctx: RoundContext, accept: (c: Contributor) => boolean): boolean {
-  for (const c of ctx.registry()) {
-    if (c.state !== 'active' || run.exclude.has(c.peerId) || run.avoidNetworks.has(c.placement) || !accept(c)) continue;
-    const view: MatchContributor = {
-      peerId: c.peerId,
-      caps: c.caps,
-      askPrice: c.askPrice,
-      maxConcurrent: c.maxConcurrent,
-      load: 0,
-      reputation: 0,
-      network: c.placement,
-      credible: false,
-    };
-    if (ineligibility(view, run) === null) return true;
+const NOBODY: ReadonlySet<string> = new Set();
+
+/**
+ * "Could an active contributor on another network take this run (capacity aside)?", answered for one round.
+ * Runs of one job share what eligibility depends on (kernel, bid, latency budget, client; the shard's buffers too
+ * for WGSL kernels), so the contributors eligible for them are found once, lazily, from the registry's index:
+ * a check walks the ones found so far and pulls more only when all of those are excluded or on an avoided
+ * network. A round's checks cost about one pass over the pool per job, not one per run.
+ */
+class Placeable {
+  readonly #lists = new Map<string, { run: MatchRun; found: Contributor[]; rest: Iterator<Contributor> | undefined }>();
+
+  constructor(readonly pool: (credibleOnly: boolean) => Iterable<Contributor>) {}
+
+  any(run: MatchRun, credibleOnly: boolean): boolean {
+    const perShard = run.kernel.kind !== 'onnx' && run.kernel.kind !== 'matmul';
+    const key = `${credibleOnly ? 'c' : 'a'}\u0000${run.jobId}${perShard ? `\u0000${run.shard}` : ''}`;
+    let list = this.#lists.get(key);
+    if (!list) {
+      list = { run: { ...run, exclude: NOBODY }, found: [], rest: this.pool(credibleOnly)[Symbol.iterator]() };
+      this.#lists.set(key, list);
+    }
+    const open = (c: Contributor) => !run.exclude.has(c.peerId) && !run.avoidNetworks.has(c.placement);
+    for (const c of list.found) if (open(c)) return true;
+    while (list.rest) {
+      const next = list.rest.next();
+      if (next.done) {
+        list.rest = undefined;
+        break;
+      }
+      const c = next.value;
+      if (c.state !== 'active' || ineligibility(view(c), list.run) !== null) continue;
+      list.found.push(c);
+      if (open(c)) return true;
+    }
+    return false;
   }
-  return false;
+}
+
+/** A registered contributor as the eligibility rule sees it (capacity, record and network aside). */
+function view(c: Contributor): MatchContributor {
+  return { peerId: c.peerId, caps: c.caps, askPrice: c.askPrice, maxConcurrent: c.maxConcurrent, load: 0, reputation: 0, network: c.placement, credible: false };
 }
