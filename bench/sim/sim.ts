@@ -123,6 +123,8 @@ const result = {
   assigns: mesh.stats.assigns,
   settled: mesh.stats.settled,
   speculative: metrics.get('speculative_runs'),
+  matchRounds: metrics.get('match_rounds'),
+  matchOffers: metrics.get('match_offers'),
   revokes: mesh.stats.revokes,
   joins: mesh.stats.joins - PEERS,
   leaves: mesh.stats.leaves,

@@ -18,6 +18,8 @@ export const OFFERS_PER_FREE_SLOT = 2;
 const PLACEMENT_CHECKS_PER_ROUND = 64;
 /** Pending shards visited per round looking for them. */
 const MAX_VISITS = 512;
+/** Pending shards visited per run offered, at most, when offering (shards whose runs wait for a credible peer are passed over). */
+const VISITS_PER_OFFER = 4;
 
 /** What a round needs to know. */
 export interface RoundContext {
@@ -49,21 +51,30 @@ export interface RoundPlan {
 /** Plans one round over `jobs` (in priority order). */
 export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
   const free = ctx.contributors.reduce((n, c) => n + Math.max(0, c.maxConcurrent - c.load), 0);
+  // Runs only a credible contributor may take are offered against the credible ones' free slots: offering more
+  // cannot place more, and would crowd out runs that others could take now.
+  const credibleFree = ctx.contributors.reduce((n, c) => n + (c.credible ? Math.max(0, c.maxConcurrent - c.load) : 0), 0);
   const plan: RoundPlan = { assignments: [], waive: [], offered: 0 };
   const limit = free * OFFERS_PER_FREE_SLOT;
+  const credibleLimit = credibleFree * OFFERS_PER_FREE_SLOT;
+  const visitLimit = Math.max(MAX_VISITS, limit * VISITS_PER_OFFER);
+  let credibleOffered = 0;
+  let visited = 0;
   const runs: MatchRun[] = [];
   const owner = new Map<MatchRun, Job>();
   const placeable = new Placeable(ctx.pool);
-  for (const job of jobs) {
-    if (runs.length >= limit) break;
+  offer: for (const job of jobs) {
     const rtt = ctx.rtt?.(job.client);
     for (const i of job.pending) {
-      if (runs.length >= limit) break;
+      if (runs.length >= limit || ++visited > visitLimit) break offer;
       if (job.shards[i]!.cacheWaiting) continue;
       const n = job.needed(i);
       for (let k = 0; k < n; k++) {
+        // Over the credible budget, a run that would be credible-only is passed over before it is built.
+        if (credibleOffered >= credibleLimit && (k > 0 || job.nextRole(i) !== 'primary') && wantsCredible(job, i, ctx) && placeable.anyFor(job, i, true, ctx.now)) continue;
         const run = matchRun(job, i, k, rtt);
         if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx, placeable);
+        if (run.credibleOnly && credibleOffered++ >= credibleLimit) continue;
         runs.push(run);
         owner.set(run, job);
       }
@@ -126,10 +137,13 @@ function matchRun(job: Job, i: number, k: number, rtt?: ReadonlyMap<string, numb
  * newcomer would wait forever in a mesh with no credible peer eligible, so there any contributor may verify.
  */
 function needsCredible(job: Job, i: number, run: MatchRun, ctx: RoundContext, placeable: Placeable): boolean {
+  return wantsCredible(job, i, ctx) && placeable.any(run, true);
+}
+
+/** Whether a verifier of shard `i` checks a newcomer's result, breaks a tie or arbitrates (see `needsCredible`). */
+function wantsCredible(job: Job, i: number, ctx: RoundContext): boolean {
   const role = job.nextRole(i);
-  const s = job.shards[i]!;
-  if (role !== 'tiebreak' && role !== 'arbiter' && !s.runs.some((r) => !ctx.credible(r.lease.contributor))) return false;
-  return placeable.any(run, true);
+  return role === 'tiebreak' || role === 'arbiter' || job.shards[i]!.runs.some((r) => !ctx.credible(r.lease.contributor));
 }
 
 /**
@@ -165,15 +179,35 @@ class Placeable {
 
   constructor(readonly pool: (credibleOnly: boolean) => Iterable<Contributor>) {}
 
+  /** Whether some contributor could take `run`. */
   any(run: MatchRun, credibleOnly: boolean): boolean {
-    const perShard = run.kernel.kind !== 'onnx' && run.kernel.kind !== 'matmul';
-    const key = `${credibleOnly ? 'c' : 'a'}\u0000${run.jobId}${perShard ? `\u0000${run.shard}` : ''}`;
+    return this.#search(run.jobId, run.shard, run.kernel.kind, credibleOnly, () => run, (c) => !run.exclude.has(c.peerId) && !run.avoidNetworks.has(c.placement));
+  }
+
+  /**
+   * Whether some contributor could take a verifier run of shard `i` of `job`: `any` for `matchRun(job, i, 1)`,
+   * read from the shard's runs without building the run's sets (job.ts `exclusions` and `networks`).
+   */
+  anyFor(job: Job, i: number, credibleOnly: boolean, now: number): boolean {
+    const s = job.shards[i]!;
+    const open = (c: Contributor) => {
+      if (s.barred?.has(c.peerId)) return false;
+      const f = s.failures?.get(c.peerId);
+      if (f && f.until > now) return false;
+      for (const r of s.runs) if (r.lease.contributor === c.peerId || (r.state !== 'rejected' && r.network === c.placement)) return false;
+      return true;
+    };
+    return this.#search(job.jobId, i, job.spec.kernel.kind, credibleOnly, () => matchRun(job, i, 1), open);
+  }
+
+  #search(jobId: string, shard: number, kind: string, credibleOnly: boolean, template: () => MatchRun, open: (c: Contributor) => boolean): boolean {
+    const perShard = kind !== 'onnx' && kind !== 'matmul';
+    const key = `${credibleOnly ? 'c' : 'a'}\u0000${jobId}${perShard ? `\u0000${shard}` : ''}`;
     let list = this.#lists.get(key);
     if (!list) {
-      list = { run: { ...run, exclude: NOBODY }, found: [], rest: this.pool(credibleOnly)[Symbol.iterator]() };
+      list = { run: { ...template(), exclude: NOBODY }, found: [], rest: this.pool(credibleOnly)[Symbol.iterator]() };
       this.#lists.set(key, list);
     }
-    const open = (c: Contributor) => !run.exclude.has(c.peerId) && !run.avoidNetworks.has(c.placement);
     for (const c of list.found) if (open(c)) return true;
     while (list.rest) {
       const next = list.rest.next();
