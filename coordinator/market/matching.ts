@@ -59,24 +59,49 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
   const credibleLimit = credibleFree * OFFERS_PER_FREE_SLOT;
   const visitLimit = Math.max(MAX_VISITS, limit * VISITS_PER_OFFER);
   let credibleOffered = 0;
-  let visited = 0;
   const runs: MatchRun[] = [];
   const owner = new Map<MatchRun, Job>();
   const placeable = new Placeable(ctx.pool);
-  offer: for (const job of jobs) {
+  let walked = 0;
+  const offer = (job: Job, i: number, rtt: ReadonlyMap<string, number> | undefined) => {
+    if (job.shards[i]!.cacheWaiting) return;
+    const n = job.needed(i);
+    for (let k = 0; k < n; k++) {
+      // Over the credible budget, a run that would be credible-only is passed over before it is built.
+      if (credibleOffered >= credibleLimit && (k > 0 || job.nextRole(i) !== 'primary') && wantsCredible(job, i, ctx) && placeable.anyFor(job, i, true, ctx.now)) continue;
+      const run = matchRun(job, i, k, rtt);
+      if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx, placeable);
+      if (run.credibleOnly && credibleOffered++ >= credibleLimit) continue;
+      runs.push(run);
+      owner.set(run, job);
+    }
+  };
+  // Pending shards in priority order, up to visitLimit of them; then, if runs are still wanted, the shards not
+  // started yet of the jobs not fully visited (a job's front may be all shards waiting for a verifier).
+  let stopped: { job: Job; visited: Set<number> } | undefined;
+  let j = 0;
+  walk: for (; j < jobs.length; j++) {
+    const job = jobs[j]!;
     const rtt = ctx.rtt?.(job.client);
+    const visited = new Set<number>();
     for (const i of job.pending) {
-      if (runs.length >= limit || ++visited > visitLimit) break offer;
-      if (job.shards[i]!.cacheWaiting) continue;
-      const n = job.needed(i);
-      for (let k = 0; k < n; k++) {
-        // Over the credible budget, a run that would be credible-only is passed over before it is built.
-        if (credibleOffered >= credibleLimit && (k > 0 || job.nextRole(i) !== 'primary') && wantsCredible(job, i, ctx) && placeable.anyFor(job, i, true, ctx.now)) continue;
-        const run = matchRun(job, i, k, rtt);
-        if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx, placeable);
-        if (run.credibleOnly && credibleOffered++ >= credibleLimit) continue;
-        runs.push(run);
-        owner.set(run, job);
+      if (runs.length >= limit) break walk;
+      if (++walked > visitLimit) {
+        stopped = { job, visited };
+        break walk;
+      }
+      visited.add(i);
+      offer(job, i, rtt);
+    }
+  }
+  if (stopped) {
+    for (; j < jobs.length && runs.length < limit; j++) {
+      const job = jobs[j]!;
+      const rtt = ctx.rtt?.(job.client);
+      for (const i of job.unstarted) {
+        if (runs.length >= limit) break;
+        if (job === stopped.job && stopped.visited.has(i)) continue;
+        offer(job, i, rtt);
       }
     }
   }
