@@ -85,6 +85,10 @@ while (mesh.jobDone.size < submitted.size) {
     await mesh.settle();
     if (clock.peek() === undefined) break;
   }
+  if (Deno.env.get('SIM_TRACE') && steps % 2048 === 0) {
+    const free = market.registry.forMatching();
+    console.error(JSON.stringify({ t: Math.round((clock.now - clock.epoch) / 1000), assigns: mesh.stats.assigns, settled: mesh.stats.settled, credible: market.credibility.credibleCount, freeContributors: free.length, freeCredible: free.filter((c) => c.credible).length, wallS: Math.round((realNow() - wallStart) / 1000) }));
+  }
   if (++steps % 256 === 0 && realNow() - wallStart > WALL_LIMIT_MS) {
     truncated = true;
     break;
@@ -124,6 +128,7 @@ const result = {
   settled: mesh.stats.settled,
   speculative: metrics.get('speculative_runs'),
   matchRounds: metrics.get('match_rounds'),
+  credibleAtEnd: market.credibility.credibleCount,
   matchOffers: metrics.get('match_offers'),
   revokes: mesh.stats.revokes,
   joins: mesh.stats.joins - PEERS,

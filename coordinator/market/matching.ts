@@ -18,8 +18,6 @@ export const OFFERS_PER_FREE_SLOT = 2;
 const PLACEMENT_CHECKS_PER_ROUND = 64;
 /** Pending shards visited per round looking for them. */
 const MAX_VISITS = 512;
-/** Pending shards visited per run offered, at most, when offering (shards whose runs wait for a credible peer are passed over). */
-const VISITS_PER_OFFER = 4;
 
 /** What a round needs to know. */
 export interface RoundContext {
@@ -57,7 +55,9 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
   const plan: RoundPlan = { assignments: [], waive: [], offered: 0 };
   const limit = free * OFFERS_PER_FREE_SLOT;
   const credibleLimit = credibleFree * OFFERS_PER_FREE_SLOT;
-  const visitLimit = Math.max(MAX_VISITS, limit * VISITS_PER_OFFER);
+  // A walk costs per shard visited: bounded by what the round may offer, not by the queue (shards waiting for a
+  // credible verifier are passed over, and a mesh short of credible peers can have thousands of them in front).
+  const visitLimit = Math.max(MAX_VISITS, limit);
   let credibleOffered = 0;
   const runs: MatchRun[] = [];
   const owner = new Map<MatchRun, Job>();
