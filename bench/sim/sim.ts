@@ -100,6 +100,7 @@ const t0 = clock.epoch;
 const makespanMs = Math.max(...mesh.jobDone.values(), clock.now) - t0;
 const transferMs = 1.5 * medianPeer.rttMs + (ITEMS * 12_288 / medianPeer.downBps + ITEMS * 4_096 / medianPeer.upBps) * 1000 + 20;
 const idealMs = (totalWork / startSpeed) * 1000 + transferMs;
+if (Deno.env.get('SIM_TRACE')) console.error('jobDone', [...mesh.jobDone.values()].map((v) => Math.round((v - t0) / 1000)), 'now', Math.round((clock.now - t0) / 1000));
 const latencies = [...mesh.jobDone.entries()].map(([id, at]) => at - submitted.get(id)!).sort((a, b) => a - b);
 const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
 const coordinatorMs = mesh.stats.cpuMs + mesh.stats.ledgerMs;
