@@ -24,14 +24,15 @@ import { type Job, MAX_RUNS_PER_SHARD, type Run } from './job.ts';
 export const SLOW_FACTOR = 2;
 /** Claimed runs a job needs before its median means anything. */
 export const MIN_SAMPLES = 3;
-/** Run times kept per job for the median (the most recent ones). */
+/** Run times kept per job for the median (its first claimed runs). */
 const SAMPLES = 63;
 /** Least time between two straggler scans of one job. */
 const SCAN_EVERY_MS = 50;
+/** When a straggler found no contributor for its duplicate, the next look (with no other event). */
+const RETRY_MS = 250;
 
 interface JobTimes {
   samples: number[];
-  next: number;
   scannedAt: number;
 }
 
@@ -50,10 +51,10 @@ export class Speculation {
   /** Records the lease-to-claim time of a run of `job`. */
   recordRun(job: Job, ms: number): void {
     let t = this.#times.get(job);
-    if (!t) this.#times.set(job, t = { samples: [], next: 0, scannedAt: -Infinity });
+    if (!t) this.#times.set(job, t = { samples: [], scannedAt: -Infinity });
+    // The first SAMPLES runs, not the latest: in a job's tail the latest claims are the slow runs themselves,
+    // and a median of them grows with the stragglers it should expose.
     if (t.samples.length < SAMPLES) t.samples.push(ms);
-    else t.samples[t.next] = ms;
-    t.next = (t.next + 1) % SAMPLES;
   }
 
   /** The job's median run time, once it has MIN_SAMPLES claimed runs. */
@@ -87,7 +88,11 @@ export class Speculation {
           if (run.state !== 'leased' || run.twinOf !== undefined || (run.role !== 'primary' && run.role !== 'replica')) continue;
           const due = run.startedAt + slowAfter;
           if (due > now) nextAt = Math.min(nextAt, due);
-          else out.push({ job, shard: i, run, offer: offerFor(job, i, run) });
+          else {
+            out.push({ job, shard: i, run, offer: offerFor(job, i, run) });
+            // No free contributor may take it this round: look again (once placed, its twin ends the search).
+            nextAt = Math.min(nextAt, now + RETRY_MS);
+          }
         }
       });
     }
