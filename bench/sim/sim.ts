@@ -85,6 +85,10 @@ while (mesh.jobDone.size < submitted.size) {
     await mesh.settle();
     if (clock.peek() === undefined) break;
   }
+  if (Deno.env.get('SIM_TRACE') && steps % 2048 === 0) {
+    const free = market.registry.forMatching();
+    console.error(JSON.stringify({ t: Math.round((clock.now - clock.epoch) / 1000), assigns: mesh.stats.assigns, settled: mesh.stats.settled, credible: market.credibility.credibleCount, freeContributors: free.length, freeCredible: free.filter((c) => c.credible).length, wallS: Math.round((realNow() - wallStart) / 1000) }));
+  }
   if (++steps % 256 === 0 && realNow() - wallStart > WALL_LIMIT_MS) {
     truncated = true;
     break;
@@ -96,6 +100,7 @@ const t0 = clock.epoch;
 const makespanMs = Math.max(...mesh.jobDone.values(), clock.now) - t0;
 const transferMs = 1.5 * medianPeer.rttMs + (ITEMS * 12_288 / medianPeer.downBps + ITEMS * 4_096 / medianPeer.upBps) * 1000 + 20;
 const idealMs = (totalWork / startSpeed) * 1000 + transferMs;
+if (Deno.env.get('SIM_TRACE')) console.error('jobDone', [...mesh.jobDone.values()].map((v) => Math.round((v - t0) / 1000)), 'now', Math.round((clock.now - t0) / 1000));
 const latencies = [...mesh.jobDone.entries()].map(([id, at]) => at - submitted.get(id)!).sort((a, b) => a - b);
 const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
 const coordinatorMs = mesh.stats.cpuMs + mesh.stats.ledgerMs;
@@ -123,6 +128,9 @@ const result = {
   assigns: mesh.stats.assigns,
   settled: mesh.stats.settled,
   speculative: metrics.get('speculative_runs'),
+  matchRounds: metrics.get('match_rounds'),
+  credibleAtEnd: market.credibility.credibleCount,
+  matchOffers: metrics.get('match_offers'),
   revokes: mesh.stats.revokes,
   joins: mesh.stats.joins - PEERS,
   leaves: mesh.stats.leaves,

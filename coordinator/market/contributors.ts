@@ -65,8 +65,28 @@ export interface RemoteRow extends StoredContributor {
 /** Contributors by peer id. */
 export class ContributorRegistry {
   readonly #byId = new Map<string, Contributor>();
+  /**
+   * Index: active contributors, and those of them that are credible. Kept on register, state change, unregister
+   * and credibility change, so "could anyone (credible) take this run" looks at candidates only, not at every
+   * registered peer (matching.ts runs that check for each verifier run of a round).
+   */
+  readonly #active = new Set<Contributor>();
+  readonly #credibleActive = new Set<Contributor>();
 
-  constructor(readonly credibility: Credibility) {}
+  constructor(readonly credibility: Credibility) {
+    credibility.watchCredible((peerId) => {
+      const c = this.#byId.get(peerId);
+      if (c) this.#reindex(c);
+    });
+  }
+
+  #reindex(c: Contributor): void {
+    const active = c.state === 'active' && this.#byId.get(c.peerId) === c;
+    if (active) this.#active.add(c);
+    else this.#active.delete(c);
+    if (active && this.credibility.credible(c.peerId)) this.#credibleActive.add(c);
+    else this.#credibleActive.delete(c);
+  }
 
   /**
    * Registers or updates a contributor another instance serves (cluster); an update keeps this instance's runs.
@@ -78,6 +98,7 @@ export class ContributorRegistry {
     const c = existing ?? this.register(row.peerId, row.caps, row.askPrice, row.maxConcurrent, row.network, row.placement);
     Object.assign(c, { caps: row.caps, askPrice: row.askPrice, maxConcurrent: row.maxConcurrent, network: row.network, placement: row.placement });
     c.state = row.state;
+    this.#reindex(c);
     c.registeredAt = row.registeredAt;
     c.home = row.home;
     c.reported = { load: row.load, unpaid: row.unpaid };
@@ -111,6 +132,7 @@ export class ContributorRegistry {
       stateChanges: new TokenBucket(STATE_CHANGES_PER_SEC, 4),
     };
     this.#byId.set(peerId, c);
+    this.#reindex(c);
     return c;
   }
 
@@ -121,12 +143,20 @@ export class ContributorRegistry {
       throw new MeshError('rate-limited', `Cannot change state more than ${STATE_CHANGES_PER_SEC} times per second: current state is ${c.state}`);
     }
     c.state = state;
+    this.#reindex(c);
+  }
+
+  /** Sets a contributor's state without the rate limit: the coordinator's own decision (circuit breaker). */
+  force(c: Contributor, state: 'active' | 'paused'): void {
+    c.state = state;
+    this.#reindex(c);
   }
 
   /** Removes a contributor; returns it (with its runs) so the caller can release them. */
   unregister(peerId: string): Contributor | undefined {
     const c = this.#byId.get(peerId);
     this.#byId.delete(peerId);
+    if (c) this.#reindex(c);
     return c;
   }
 
@@ -142,9 +172,12 @@ export class ContributorRegistry {
 
   /** Contributors taking work. */
   get active(): number {
-    let n = 0;
-    for (const c of this.#byId.values()) if (c.state === 'active') n++;
-    return n;
+    return this.#active.size;
+  }
+
+  /** Active contributors (credible ones only when `credibleOnly`), whatever their load: a live view. */
+  taking(credibleOnly = false): ReadonlySet<Contributor> {
+    return credibleOnly ? this.#credibleActive : this.#active;
   }
 
   /** How many leases a contributor may hold now: its declared maximum, ramped up by its paid runs. */

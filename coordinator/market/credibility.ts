@@ -76,6 +76,8 @@ export class Credibility {
   /** Told of every event this instance judged (not of those `apply` replays). */
   onEvent: ((e: CredibilityEvent) => void) | undefined;
   #replaying = false;
+  /** Told when a peer becomes credible or stops being so (the registry's index of credible contributors). */
+  readonly #credibleWatchers: ((peerId: string, credible: boolean) => void)[] = [];
 
   constructor(readonly policy: TrustPolicy = STRANGERS, private readonly now: () => number = Date.now) {}
 
@@ -87,6 +89,16 @@ export class Credibility {
   /** Whether the peer has earned credibility. */
   credible(peerId: string): boolean {
     return (this.#records.get(peerId)?.agreements ?? 0) >= this.policy.trustedAgreements;
+  }
+
+  /** Calls `fn` whenever a peer becomes credible (true) or stops being so (false). */
+  watchCredible(fn: (peerId: string, credible: boolean) => void): void {
+    this.#credibleWatchers.push(fn);
+  }
+
+  #credibleChanged(peerId: string, was: boolean): void {
+    const now = this.credible(peerId);
+    if (now !== was) for (const fn of this.#credibleWatchers) fn(peerId, now);
   }
 
   /** Number of credible peers on record. */
@@ -134,6 +146,7 @@ export class Credibility {
       const was = this.credible(p);
       r.agreements++;
       if (!was && this.credible(p)) this.#credible++;
+      this.#credibleChanged(p, was);
     }
   }
 
@@ -145,8 +158,10 @@ export class Credibility {
 
   #failed(peerId: string): void {
     const r = this.#touch(peerId);
-    if (this.credible(peerId) && r.agreements > 0) this.#credible--;
+    const was = this.credible(peerId);
+    if (was && r.agreements > 0) this.#credible--;
     r.agreements = 0;
+    this.#credibleChanged(peerId, was);
     r.failures++;
     r.recentFailures++;
     if (r.recentFailures >= QUARANTINE_FAILURES) {
@@ -200,6 +215,7 @@ export class Credibility {
     const was = this.credible(peerId);
     this.#records.set(peerId, { ...record });
     if (!was && this.credible(peerId) && record.agreements > 0) this.#credible++;
+    this.#credibleChanged(peerId, was);
   }
 
   /** Records kept (bounded by MAX_RECORDS). */
@@ -233,8 +249,10 @@ export class Credibility {
       }
     }
     const [oldest, r] = this.#records.entries().next().value!;
+    const was = this.credible(oldest);
     if (r.agreements > 0 && r.agreements >= this.policy.trustedAgreements) this.#credible--;
     this.#records.delete(oldest);
+    this.#credibleChanged(oldest, was);
   }
 }
 

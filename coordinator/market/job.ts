@@ -107,6 +107,9 @@ export class Job {
   refunded = 0;
   /** Shard indices that need another run (kept up to date by `refresh`). */
   readonly pending = new Set<number>();
+  /** Of those, the ones without a live run (their next run is a primary): a round finds them without walking
+   * shards that wait for a verifier. */
+  readonly unstarted = new Set<number>();
   deadlineTimer?: ReturnType<typeof setTimeout>;
   /** Payments in flight, awaited before the escrow is refunded. */
   readonly inflight = new Set<Promise<unknown>>();
@@ -261,6 +264,8 @@ export class Job {
     else this.#done.delete(i);
     if (this.needed(i) > 0) this.pending.add(i);
     else this.pending.delete(i);
+    if (this.pending.has(i) && this.nextRole(i) === 'primary') this.unstarted.add(i);
+    else this.unstarted.delete(i);
     const budget = this.#budget(i);
     this.committed += budget - s.committed;
     s.committed = budget;

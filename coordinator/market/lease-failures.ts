@@ -94,7 +94,7 @@ export class LeaseFailures {
     const streak = this.#streaks.failed(peerId);
     const c = this.d.registry.get(peerId);
     if (streak < BREAKER_FAILURES || !c || c.state === 'paused') return;
-    c.state = 'paused';
+    this.d.registry.force(c, 'paused');
     this.d.releaseAll(peerId, 'contributor paused after repeated failures', true);
     const reason = `Paused after ${streak} ${what} in a row: send state 'active' once fixed`;
     this.d.log.warn('contributor paused by the circuit breaker', { peerId, streak });

@@ -42,7 +42,7 @@ import { RttBook } from './rtt.ts';
 import { kernelKey, ResultCache, shardKey } from './result-cache.ts';
 import { planCacheServes } from './cache-serve.ts';
 import { leasedTwin, Speculation, type Straggler } from './speculation.ts';
-import { match } from '../../src/core/matcher.ts';
+import { match, type MatchContributor } from '../../src/core/matcher.ts';
 
 /** Shortest time between two matching rounds. */
 export const MIN_ROUND_MS = 10;
@@ -157,7 +157,8 @@ export class Market {
       },
     };
     this.#waits = new JobWaits({
-      registry: () => this.registry.all(),
+      // Active contributors only (the registry's index): the pass skips the others anyway.
+      registry: () => this.registry.taking(),
       jobs: () => this.#matchable(),
       notify: deps.notify,
       replicaWaitMs: deps.replicaWaitMs,
@@ -590,7 +591,7 @@ export class Market {
     const contributors = this.registry.forMatching();
     const plan = planRound(jobs, {
       contributors,
-      registry: () => this.registry.all(),
+      pool: (credibleOnly) => this.registry.taking(credibleOnly),
       credible: (p) => this.credibility.credible(p),
       random: this.#random,
       now: Date.now(),
@@ -619,6 +620,16 @@ export class Market {
   }
 
   /** Running jobs in priority order whose client is there to serve them. */
+  /** Measured speeds of the registered contributors. */
+  #measuredSpeeds(): number[] {
+    const out: number[] = [];
+    for (const c of this.registry.all()) {
+      const v = this.credibility.speed(c.peerId);
+      if (v !== undefined) out.push(v);
+    }
+    return out;
+  }
+
   #matchable(): readonly Job[] {
     const online = this.deps.online;
     return online ? this.#book.byPriority().filter((j) => online(j.client)) : this.#book.byPriority();
@@ -633,7 +644,7 @@ export class Market {
     if (stragglers.length === 0) return nextInMs;
     const byOffer = new Map(stragglers.map((s) => [s.offer, s]));
     let leased = 0;
-    for (const a of match(stragglers.map((s) => s.offer), this.registry.forMatching(), { random: this.#random })) {
+    for (const a of match(stragglers.map((s) => s.offer), provenFast(this.registry.forMatching(), this.#measuredSpeeds()), { random: this.#random })) {
       const s: Straggler = byOffer.get(a.run)!;
       if (s.job.state !== 'running' || s.run.state !== 'leased' || s.job.shards[s.shard]!.done) continue;
       this.#assign(s.job, s.shard, a.contributor, a.price, { straggler: s.run });
@@ -725,3 +736,14 @@ function notOwner(jobId: string): MeshError {
   return new MeshError('unauthorized', `Cannot act on job ${jobId} as it belongs to another client`);
 }
 
+/**
+ * Contributors a duplicate may go to: those measured at least as fast as the median of `measured` (the speeds
+ * of every registered contributor that has one; all of the pool while none was measured). A duplicate on a peer as slow as the straggler finishes no sooner and blocks the
+ * shard's one live duplicate.
+ */
+function provenFast(pool: MatchContributor[], measured: number[]): MatchContributor[] {
+  if (measured.length === 0) return pool;
+  measured.sort((a, b) => a - b);
+  const bar = measured[(measured.length - 1) >> 1]!;
+  return pool.filter((c) => c.speed !== undefined && c.speed >= bar);
+}

@@ -22,8 +22,11 @@ const MAX_VISITS = 512;
 /** What a round needs to know. */
 export interface RoundContext {
   contributors: MatchContributor[];
-  /** Every registered contributor, whatever its load (to tell "busy" from "nobody can"). */
-  registry: () => Iterable<Contributor>;
+  /**
+   * Active contributors whatever their load (credible ones only when asked), to tell "busy" from "nobody can":
+   * the registry's index (contributors.ts `taking`), so the check looks at candidates, not at every peer.
+   */
+  pool: (credibleOnly: boolean) => Iterable<Contributor>;
   credible: (peerId: string) => boolean;
   random: () => number;
   now: number;
@@ -46,22 +49,59 @@ export interface RoundPlan {
 /** Plans one round over `jobs` (in priority order). */
 export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
   const free = ctx.contributors.reduce((n, c) => n + Math.max(0, c.maxConcurrent - c.load), 0);
+  // Runs only a credible contributor may take are offered against the credible ones' free slots: offering more
+  // cannot place more, and would crowd out runs that others could take now.
+  const credibleFree = ctx.contributors.reduce((n, c) => n + (c.credible ? Math.max(0, c.maxConcurrent - c.load) : 0), 0);
   const plan: RoundPlan = { assignments: [], waive: [], offered: 0 };
   const limit = free * OFFERS_PER_FREE_SLOT;
+  const credibleLimit = credibleFree * OFFERS_PER_FREE_SLOT;
+  // A walk costs per shard visited: bounded by what the round may offer, not by the queue (shards waiting for a
+  // credible verifier are passed over, and a mesh short of credible peers can have thousands of them in front).
+  const visitLimit = Math.max(MAX_VISITS, limit);
+  let credibleOffered = 0;
   const runs: MatchRun[] = [];
   const owner = new Map<MatchRun, Job>();
-  for (const job of jobs) {
-    if (runs.length >= limit) break;
+  const placeable = new Placeable(ctx.pool);
+  let walked = 0;
+  const offer = (job: Job, i: number, rtt: ReadonlyMap<string, number> | undefined) => {
+    if (job.shards[i]!.cacheWaiting) return;
+    const n = job.needed(i);
+    for (let k = 0; k < n; k++) {
+      // Over the credible budget, a run that would be credible-only is passed over before it is built.
+      if (credibleOffered >= credibleLimit && (k > 0 || job.nextRole(i) !== 'primary') && wantsCredible(job, i, ctx) && placeable.anyFor(job, i, true, ctx.now)) continue;
+      const run = matchRun(job, i, k, rtt);
+      if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx, placeable);
+      if (run.credibleOnly && credibleOffered++ >= credibleLimit) continue;
+      runs.push(run);
+      owner.set(run, job);
+    }
+  };
+  // Pending shards in priority order, up to visitLimit of them; then, if runs are still wanted, the shards not
+  // started yet of the jobs not fully visited (a job's front may be all shards waiting for a verifier).
+  let stopped: { job: Job; visited: Set<number> } | undefined;
+  let j = 0;
+  walk: for (; j < jobs.length; j++) {
+    const job = jobs[j]!;
     const rtt = ctx.rtt?.(job.client);
+    const visited = new Set<number>();
     for (const i of job.pending) {
-      if (runs.length >= limit) break;
-      if (job.shards[i]!.cacheWaiting) continue;
-      const n = job.needed(i);
-      for (let k = 0; k < n; k++) {
-        const run = matchRun(job, i, k, rtt);
-        if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx);
-        runs.push(run);
-        owner.set(run, job);
+      if (runs.length >= limit) break walk;
+      if (++walked > visitLimit) {
+        stopped = { job, visited };
+        break walk;
+      }
+      visited.add(i);
+      offer(job, i, rtt);
+    }
+  }
+  if (stopped) {
+    for (; j < jobs.length && runs.length < limit; j++) {
+      const job = jobs[j]!;
+      const rtt = ctx.rtt?.(job.client);
+      for (const i of job.unstarted) {
+        if (runs.length >= limit) break;
+        if (job === stopped.job && stopped.visited.has(i)) continue;
+        offer(job, i, rtt);
       }
     }
   }
@@ -82,7 +122,7 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
       const role = job.nextRole(i);
       if (!s.verify || s.waived || role === 'primary' || role === 'arbiter' || placed.has(`${job.jobId}:${i}`)) continue;
       checks++;
-      if (couldTake(matchRun(job, i, 1), ctx, () => true)) {
+      if (placeable.any(matchRun(job, i, 1), false)) {
         delete s.unplacedSince;
         continue;
       }
@@ -121,11 +161,14 @@ function matchRun(job: Job, i: number, k: number, rtt?: ReadonlyMap<string, numb
  * and some credible contributor on another network could take it (capacity aside). Without that condition a
  * newcomer would wait forever in a mesh with no credible peer eligible, so there any contributor may verify.
  */
-function needsCredible(job: Job, i: number, run: MatchRun, ctx: RoundContext): boolean {
+function needsCredible(job: Job, i: number, run: MatchRun, ctx: RoundContext, placeable: Placeable): boolean {
+  return wantsCredible(job, i, ctx) && placeable.any(run, true);
+}
+
+/** Whether a verifier of shard `i` checks a newcomer's result, breaks a tie or arbitrates (see `needsCredible`). */
+function wantsCredible(job: Job, i: number, ctx: RoundContext): boolean {
   const role = job.nextRole(i);
-  const s = job.shards[i]!;
-  if (role !== 'tiebreak' && role !== 'arbiter' && !s.runs.some((r) => !ctx.credible(r.lease.contributor))) return false;
-  return couldTake(run, ctx, (c) => ctx.credible(c.peerId));
+  return role === 'tiebreak' || role === 'arbiter' || job.shards[i]!.runs.some((r) => !ctx.credible(r.lease.contributor));
 }
 
 /**
@@ -147,21 +190,66 @@ export function shardBlocked(job: Job, i: number, registry: Iterable<Contributor
   return { capable, blocked: capable > 0 && open === 0 };
 }
 
-/** Whether a registered, active contributor on another network that `accept`s could take `run` (capacity aside). */
-function couldTake(run: MatchRun, ctx: RoundContext, accept: (c: Contributor) => boolean): boolean {
-  for (const c of ctx.registry()) {
-    if (c.state !== 'active' || run.exclude.has(c.peerId) || run.avoidNetworks.has(c.placement) || !accept(c)) continue;
-    const view: MatchContributor = {
-      peerId: c.peerId,
-      caps: c.caps,
-      askPrice: c.askPrice,
-      maxConcurrent: c.maxConcurrent,
-      load: 0,
-      reputation: 0,
-      network: c.placement,
-      credible: false,
-    };
-    if (ineligibility(view, run) === null) return true;
+const NOBODY: ReadonlySet<string> = new Set();
+
+/**
+ * "Could an active contributor on another network take this run (capacity aside)?", answered for one round.
+ * Runs of one job share what eligibility depends on (kernel, bid, latency budget, client; the shard's buffers too
+ * for WGSL kernels), so the contributors eligible for them are found once, lazily, from the registry's index:
+ * a check walks the ones found so far and pulls more only when all of those are excluded or on an avoided
+ * network. A round's checks cost about one pass over the pool per job, not one per run.
+ */
+class Placeable {
+  readonly #lists = new Map<string, { run: MatchRun; found: Contributor[]; rest: Iterator<Contributor> | undefined }>();
+
+  constructor(readonly pool: (credibleOnly: boolean) => Iterable<Contributor>) {}
+
+  /** Whether some contributor could take `run`. */
+  any(run: MatchRun, credibleOnly: boolean): boolean {
+    return this.#search(run.jobId, run.shard, run.kernel.kind, credibleOnly, () => run, (c) => !run.exclude.has(c.peerId) && !run.avoidNetworks.has(c.placement));
   }
-  return false;
+
+  /**
+   * Whether some contributor could take a verifier run of shard `i` of `job`: `any` for `matchRun(job, i, 1)`,
+   * read from the shard's runs without building the run's sets (job.ts `exclusions` and `networks`).
+   */
+  anyFor(job: Job, i: number, credibleOnly: boolean, now: number): boolean {
+    const s = job.shards[i]!;
+    const open = (c: Contributor) => {
+      if (s.barred?.has(c.peerId)) return false;
+      const f = s.failures?.get(c.peerId);
+      if (f && f.until > now) return false;
+      for (const r of s.runs) if (r.lease.contributor === c.peerId || (r.state !== 'rejected' && r.network === c.placement)) return false;
+      return true;
+    };
+    return this.#search(job.jobId, i, job.spec.kernel.kind, credibleOnly, () => matchRun(job, i, 1), open);
+  }
+
+  #search(jobId: string, shard: number, kind: string, credibleOnly: boolean, template: () => MatchRun, open: (c: Contributor) => boolean): boolean {
+    const perShard = kind !== 'onnx' && kind !== 'matmul';
+    const key = `${credibleOnly ? 'c' : 'a'}\u0000${jobId}${perShard ? `\u0000${shard}` : ''}`;
+    let list = this.#lists.get(key);
+    if (!list) {
+      list = { run: { ...template(), exclude: NOBODY }, found: [], rest: this.pool(credibleOnly)[Symbol.iterator]() };
+      this.#lists.set(key, list);
+    }
+    for (const c of list.found) if (open(c)) return true;
+    while (list.rest) {
+      const next = list.rest.next();
+      if (next.done) {
+        list.rest = undefined;
+        break;
+      }
+      const c = next.value;
+      if (c.state !== 'active' || ineligibility(view(c), list.run) !== null) continue;
+      list.found.push(c);
+      if (open(c)) return true;
+    }
+    return false;
+  }
+}
+
+/** A registered contributor as the eligibility rule sees it (capacity, record and network aside). */
+function view(c: Contributor): MatchContributor {
+  return { peerId: c.peerId, caps: c.caps, askPrice: c.askPrice, maxConcurrent: c.maxConcurrent, load: 0, reputation: 0, network: c.placement, credible: false };
 }

@@ -1,7 +1,7 @@
 /**
- * Speculative duplicates of stragglers near the end of a job (MapReduce's backup tasks): when a job has few
- * shards left and one of its leased runs is well past the job's median run time, a duplicate of that run is
- * leased to another contributor. The market's rules for the pair:
+ * Speculative duplicates of stragglers at the end of a job (MapReduce's backup tasks): once every shard of a job
+ * is placed and one of its leased runs is well past the job's median run time, a duplicate of that run is
+ * leased to another contributor, on capacity the round left free. The market's rules for the pair:
  *
  * - **First claim wins.** The first of the two runs to claim keeps its lease; the other, still unclaimed, is
  *   released at once (revoked, unpaid, no failure counted). A run of the pair is paid only if it claimed
@@ -10,32 +10,29 @@
  * - **Escrow covers it by construction.** A duplicate is a run that "may be paid" while leased, so it counts in
  *   `committed`, and one is only added while the shard's payable runs stay below MAX_RUNS_PER_SHARD.
  * - **Nobody can farm it.** A duplicate never goes to a contributor that holds, held or is barred from the
- *   shard (job.exclusions), at most one duplicate per run and one live per shard, and only in a job's tail: a
+ *   shard (job.exclusions), at most one duplicate per run and one live per shard, and only once every shard of the job is placed: a
  *   peer that stalls gains nothing (only one of the pair is paid, and a stalled loser is paid nothing) and
  *   cannot choose who gets the duplicate (the matcher does, by score or at random for verifiers).
  *
- * Cost: the tail test is O(1) per job; finding stragglers scans a tail job's shards, at most once per
+ * Cost: the tail test is O(1) per job; finding stragglers scans a fully placed job's shards, at most once per
  * SCAN_EVERY_MS per job.
  */
 import type { MatchRun } from '../../src/core/matcher.ts';
 import { type Job, MAX_RUNS_PER_SHARD, type Run } from './job.ts';
 
-/** A job is in its tail when at most this many shards are not done (or TAIL_FRACTION of them, if more)... */
-export const TAIL_SHARDS = 16;
-/** ...or this fraction of its shards. */
-export const TAIL_FRACTION = 0.02;
 /** A leased run is a straggler once older than this many times the job's median run time. */
 export const SLOW_FACTOR = 2;
 /** Claimed runs a job needs before its median means anything. */
 export const MIN_SAMPLES = 3;
-/** Run times kept per job for the median (the most recent ones). */
+/** Run times kept per job for the median (its first claimed runs). */
 const SAMPLES = 63;
 /** Least time between two straggler scans of one job. */
 const SCAN_EVERY_MS = 50;
+/** When a straggler found no contributor for its duplicate, the next look (with no other event). */
+const RETRY_MS = 250;
 
 interface JobTimes {
   samples: number[];
-  next: number;
   scannedAt: number;
 }
 
@@ -54,10 +51,10 @@ export class Speculation {
   /** Records the lease-to-claim time of a run of `job`. */
   recordRun(job: Job, ms: number): void {
     let t = this.#times.get(job);
-    if (!t) this.#times.set(job, t = { samples: [], next: 0, scannedAt: -Infinity });
+    if (!t) this.#times.set(job, t = { samples: [], scannedAt: -Infinity });
+    // The first SAMPLES runs, not the latest: in a job's tail the latest claims are the slow runs themselves,
+    // and a median of them grows with the stragglers it should expose.
     if (t.samples.length < SAMPLES) t.samples.push(ms);
-    else t.samples[t.next] = ms;
-    t.next = (t.next + 1) % SAMPLES;
   }
 
   /** The job's median run time, once it has MIN_SAMPLES claimed runs. */
@@ -91,7 +88,11 @@ export class Speculation {
           if (run.state !== 'leased' || run.twinOf !== undefined || (run.role !== 'primary' && run.role !== 'replica')) continue;
           const due = run.startedAt + slowAfter;
           if (due > now) nextAt = Math.min(nextAt, due);
-          else out.push({ job, shard: i, run, offer: offerFor(job, i, run) });
+          else {
+            out.push({ job, shard: i, run, offer: offerFor(job, i, run) });
+            // No free contributor may take it this round: look again (once placed, its twin ends the search).
+            nextAt = Math.min(nextAt, now + RETRY_MS);
+          }
         }
       });
     }
@@ -99,11 +100,14 @@ export class Speculation {
   }
 }
 
-/** Few shards left, and none of them waiting for a first placement. */
+/**
+ * Every shard placed (none waits for a run) and some not done. Duplicates are matched after the round, on the
+ * capacity no queued run took, so they never delay another job's first runs; waiting for the last few shards
+ * (TAIL_SHARDS, TAIL_FRACTION) left a straggler that took an early shard holding the job for ten times the median.
+ */
 function inTail(job: Job): boolean {
   if (job.state !== 'running' || job.pending.size > 0) return false;
-  const left = job.shards.length - job.doneCount;
-  return left > 0 && left <= Math.max(TAIL_SHARDS, Math.ceil(job.shards.length * TAIL_FRACTION));
+  return job.shards.length - job.doneCount > 0;
 }
 
 /** No duplicate live on the shard yet, and room for one more payable run. */

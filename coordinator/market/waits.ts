@@ -59,6 +59,7 @@ export class JobWaits {
     let ahead = 0;
     let explained = 0;
     let again = false;
+    const memo: WaitMemo = new Map();
     for (const job of this.deps.jobs()) {
       if (job.state !== 'running') continue;
       const first = job.pending.values().next();
@@ -67,7 +68,7 @@ export class JobWaits {
         continue;
       }
       if (explained++ >= WAIT_JOBS_PER_PASS) break;
-      const wait = explain(job, first.value, ahead + 1, this.deps, now);
+      const wait = explain(job, first.value, ahead + 1, this.deps, now, memo);
       this.#set(job, wait);
       if (wait.code === 'busy' || wait.code === 'verifier' || wait.code === 'retry-backoff') ahead++;
       again = true;
@@ -95,10 +96,24 @@ function changed(prev: JobWait | undefined, next: JobWait | undefined): boolean 
   return a !== undefined && b !== undefined && Math.abs(a - b) > Math.max(1_000, a / 4);
 }
 
-/** Explains why shard `i` of `job` waits. */
-export function explain(job: Job, i: number, position: number, deps: Pick<WaitDeps, 'registry' | 'replicaWaitMs'>, now: number): JobWait {
-  const s = job.shards[i]!;
-  const bid = job.spec.bid;
+/**
+ * What a pass learned about the contributors for one kind of run: the active ones, and among the first
+ * WAIT_SCAN_LIMIT of them those able to run it (capabilities only). Jobs of one kernel kind share it (for WGSL,
+ * each shard has its own: buffers must fit), so a pass scans the registry once per kind, not once per job.
+ */
+interface Scan {
+  online: number;
+  capable: Contributor[];
+  lowestAsk: number | undefined;
+  why: string | null;
+  /** By bid: those asking at most it, and their free slots. */
+  byBid: Map<number, { affordable: Contributor[]; freeSlots: number }>;
+}
+
+/** A pass's scans by kind of run (see `Scan`). */
+export type WaitMemo = Map<string, Scan>;
+
+function scan(job: Job, i: number, registry: Iterable<Contributor>): Scan {
   const run = {
     jobId: job.jobId,
     shard: i,
@@ -106,40 +121,57 @@ export function explain(job: Job, i: number, position: number, deps: Pick<WaitDe
     submittedAt: job.submittedAt,
     seq: job.seq,
     kernel: job.spec.kernel,
-    spec: s.spec,
+    spec: job.shards[i]!.spec,
     exclude: new Set<string>(),
     role: 'primary' as const,
     avoidNetworks: new Set<string>(),
     credibleOnly: false,
   };
-  const excluded = job.exclusions(i, now);
-  const verifying = job.nextRole(i) !== 'primary';
-  const avoid = verifying ? job.networks(i) : new Set<string>();
   let online = 0;
-  let capable = 0;
-  let affordable = 0;
-  let open = 0;
-  let freeSlots = 0;
-  let lowestAsk: number | undefined;
-  let why: string | null = null;
   let scanned = 0;
-  for (const c of deps.registry()) {
+  let why: string | null = null;
+  const capable: Contributor[] = [];
+  for (const c of registry) {
     if (c.state !== 'active') continue;
     online++;
     if (++scanned > WAIT_SCAN_LIMIT) continue;
     const view: MatchContributor = { peerId: c.peerId, caps: c.caps, askPrice: 0, maxConcurrent: c.maxConcurrent, load: 0, reputation: 0, network: c.placement, credible: false };
     const no = ineligibility(view, run);
-    if (no !== null) {
-      why ??= no;
-      continue;
-    }
-    capable++;
-    lowestAsk = lowestAsk === undefined ? c.askPrice : Math.min(lowestAsk, c.askPrice);
-    if (c.askPrice > bid) continue;
-    affordable++;
-    freeSlots += Math.max(0, c.maxConcurrent - busy(c).load);
-    if (!excluded.has(c.peerId) && !avoid.has(c.placement)) open++;
+    if (no !== null) why ??= no;
+    else capable.push(c);
   }
+  let lowestAsk: number | undefined;
+  for (const c of capable) lowestAsk = lowestAsk === undefined ? c.askPrice : Math.min(lowestAsk, c.askPrice);
+  return { online, capable, lowestAsk, why, byBid: new Map() };
+}
+
+/** Explains why shard `i` of `job` waits (`memo`: scans shared by the jobs of one pass). */
+export function explain(job: Job, i: number, position: number, deps: Pick<WaitDeps, 'registry' | 'replicaWaitMs'>, now: number, memo: WaitMemo = new Map()): JobWait {
+  const s = job.shards[i]!;
+  const bid = job.spec.bid;
+  const kind = job.spec.kernel.kind;
+  const key = kind === 'onnx' || kind === 'matmul' ? kind : `${job.jobId}\u0000${i}`;
+  let found = memo.get(key);
+  if (!found) {
+    found = scan(job, i, deps.registry());
+    memo.set(key, found);
+  }
+  const { online, capable: able, lowestAsk, why } = found;
+  let priced = found.byBid.get(bid);
+  if (!priced) {
+    const affordable = able.filter((c) => c.askPrice <= bid);
+    let freeSlots = 0;
+    for (const c of affordable) freeSlots += Math.max(0, c.maxConcurrent - busy(c).load);
+    priced = { affordable, freeSlots };
+    found.byBid.set(bid, priced);
+  }
+  const capable = able.length;
+  const affordable = priced.affordable.length;
+  const freeSlots = priced.freeSlots;
+  const excluded = job.exclusions(i, now);
+  const verifying = job.nextRole(i) !== 'primary';
+  const avoid = verifying ? job.networks(i) : new Set<string>();
+  const open = priced.affordable.some((c) => !excluded.has(c.peerId) && !avoid.has(c.placement)) ? 1 : 0;
   const waiting = job.pending.size;
   const base = { online, capable, affordable, bid, waiting, ...(lowestAsk !== undefined ? { lowestAsk } : {}) };
   const contributors = (n: number) => `${n} contributor${n === 1 ? '' : 's'}`;

@@ -101,7 +101,7 @@ describe('matcher scoring', () => {
     const liar = peer('liar', { caps: caps({ gpu: true, gpuGflops: 1e9 }) });
     const measured = peer('measured', { caps: caps({ gpu: true, gpuGflops: 10 }), speed: 500 });
     const slower = peer('slower', { caps: caps({ gpu: true, gpuGflops: 10 }), speed: 100 });
-    // The unmeasured liar is assumed as fast as the median measured peer, so the fastest measured one wins.
+    // The unmeasured liar is assumed as fast as the lower quartile of measured peers, so the fastest measured one wins.
     assert.equal(match([run({ kernel: wgsl })], [liar, slower, measured])[0]?.contributor, 'measured');
   });
 

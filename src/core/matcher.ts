@@ -17,6 +17,7 @@
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { KernelSpec, ShardSpec } from '../protocol/kernel.ts';
 import { tensorBytes } from '../protocol/tensor.ts';
+import { Ranking } from './ranking.ts';
 
 /** A contributor as the matcher sees it (only active ones are passed in). */
 export interface MatchContributor {
@@ -153,33 +154,48 @@ export function compareRuns(a: MatchRun, b: MatchRun): number {
     (a.role === b.role ? 0 : a.role === 'primary' ? -1 : 1);
 }
 
+/** Random draws of a verifier among the free contributors before falling back to listing the eligible ones. */
+const DRAWS = 16;
+
 /**
  * Assigns as many runs as capacity allows. Pure: inputs are not modified; the load each assignment adds is
  * tracked internally, and two runs of one shard never go to the same contributor or (for verifiers) the same
  * network in one round.
+ *
+ * Cost: primaries of one kind (one job; one shard for WGSL kernels) share a ranking (ranking.ts) built once per
+ * round; a verifier is drawn by rejection sampling from the free contributors (uniform among the eligible ones,
+ * like listing them and drawing one), falling back to the list only after DRAWS misses.
  */
 export function match(runs: readonly MatchRun[], contributors: readonly MatchContributor[], opts: MatchOptions = {}): Assignment[] {
   const { weights = DEFAULT_WEIGHTS, random = Math.random } = opts;
   const load = new Map(contributors.map((c) => [c.peerId, c.load]));
+  const loadOf = (c: MatchContributor) => load.get(c.peerId)!;
   let free = contributors.reduce((n, c) => n + Math.max(0, c.maxConcurrent - c.load), 0);
+  const open = new FreePool(contributors.filter((c) => c.load < c.maxConcurrent));
+  const openCredible = new FreePool(open.items.filter((c) => c.credible));
+  const rankings = new Map<string, Ranking>();
   const round = new Map<string, { peers: Set<string>; networks: Set<string> }>();
   const out: Assignment[] = [];
   for (const run of [...runs].sort(compareRuns)) {
     if (free <= 0) break;
     const key = `${run.jobId}\u0000${run.shard}`;
     const taken = round.get(key);
-    const candidates: MatchContributor[] = [];
-    for (const c of contributors) {
-      const l = load.get(c.peerId)!;
-      if (l >= c.maxConcurrent || taken?.peers.has(c.peerId)) continue;
-      if (run.role === 'verifier' && (run.avoidNetworks.has(c.network) || taken?.networks.has(c.network))) continue;
-      if (run.role === 'verifier' && run.credibleOnly && !c.credible) continue;
-      if (ineligibility(c, run) !== null) continue;
-      candidates.push(l === c.load ? c : { ...c, load: l });
+    let best: MatchContributor | undefined;
+    if (run.role === 'verifier') {
+      const fits = (c: MatchContributor) =>
+        loadOf(c) < c.maxConcurrent && !taken?.peers.has(c.peerId) && !run.avoidNetworks.has(c.network) && !taken?.networks.has(c.network) &&
+        (!run.credibleOnly || c.credible) && ineligibility(c, run) === null;
+      best = (run.credibleOnly ? openCredible : open).draw(fits, random);
+    } else {
+      best = ranking(run).best((c) => !taken?.peers.has(c.peerId) && !run.exclude.has(c.peerId));
     }
-    if (candidates.length === 0) continue;
-    const best = run.role === 'verifier' ? candidates[Math.min(candidates.length - 1, Math.floor(random() * candidates.length))]! : bestScored(candidates, run, weights);
-    load.set(best.peerId, best.load + 1);
+    if (!best) continue;
+    const l = loadOf(best) + 1;
+    load.set(best.peerId, l);
+    if (l >= best.maxConcurrent) {
+      open.remove(best);
+      openCredible.remove(best);
+    }
     free--;
     if (taken) {
       taken.peers.add(best.peerId);
@@ -188,26 +204,66 @@ export function match(runs: readonly MatchRun[], contributors: readonly MatchCon
     out.push({ run, contributor: best.peerId, price: best.askPrice });
   }
   return out;
+
+  /** The round's ranking for runs like `run` (same job, bid, budget, client and kernel; same shard for WGSL). */
+  function ranking(run: MatchRun): Ranking {
+    const perShard = run.kernel.kind !== 'onnx' && run.kernel.kind !== 'matmul';
+    const key = `${run.jobId}\u0000${run.bid}\u0000${run.latencyMs}${perShard ? `\u0000${run.shard}` : ''}`;
+    const t = rankings.get(key)?.template;
+    if (t && t.kernel === run.kernel && t.rtt === run.rtt && (!perShard || t.spec === run.spec)) return rankings.get(key)!;
+    const general = { ...run, exclude: NOBODY };
+    const eligible = open.items.filter((c) => ineligibility(c, general) === null);
+    const { fastest, prior } = speedScale(eligible);
+    const r = new Ranking(general, eligible, loadOf, (c, l) => score(l === c.load ? c : { ...c, load: l }, run, fastest, prior, weights));
+    rankings.set(key, r);
+    return r;
+  }
 }
 
-/** The best-scoring candidate for a primary run. */
-function bestScored(candidates: readonly MatchContributor[], run: MatchRun, weights: MatchWeights): MatchContributor {
+const NOBODY: ReadonlySet<string> = new Set();
+
+/**
+ * The best measured speed among `candidates` (0 when none was measured) and the speed assumed for an unmeasured
+ * one: the lower quartile of the measured speeds. A stranger is ranked below the typical measured peer until one
+ * of its runs is timed (declared numbers are never trusted), so the first shards of a job go to peers known to be
+ * fast while strangers still get work whenever those are busy.
+ */
+export function speedScale(candidates: readonly MatchContributor[]): { fastest: number; prior: number } {
   const measured = candidates.map((c) => c.speed).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
   const fastest = measured.at(-1) ?? 0;
-  // An unmeasured peer is assumed as fast as the (lower) median measured one: neither favoured nor starved.
-  const prior = measured.length > 0 ? measured[Math.floor((measured.length - 1) / 2)]! : 0;
-  let best = candidates[0]!;
-  let bestScore = score(best, run, fastest, prior, weights);
-  for (const c of candidates.slice(1)) {
-    const s = score(c, run, fastest, prior, weights);
-    if (s > bestScore || (s === bestScore && tieBreak(c, best) < 0)) {
-      best = c;
-      bestScore = s;
-    }
-  }
-  return best;
+  const prior = measured.length > 0 ? measured[Math.floor((measured.length - 1) / 4)]! : 0;
+  return { fastest, prior };
 }
 
-function tieBreak(a: MatchContributor, b: MatchContributor): number {
-  return a.askPrice - b.askPrice || a.load - b.load || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0);
+/** Contributors with a free slot, for uniform draws; one leaves when it fills up. */
+class FreePool {
+  readonly #at = new Map<string, number>();
+
+  constructor(readonly items: MatchContributor[]) {
+    items.forEach((c, i) => this.#at.set(c.peerId, i));
+  }
+
+  remove(c: MatchContributor): void {
+    const i = this.#at.get(c.peerId);
+    if (i === undefined) return;
+    const last = this.items.pop()!;
+    this.#at.delete(c.peerId);
+    if (last !== c) {
+      this.items[i] = last;
+      this.#at.set(last.peerId, i);
+    }
+  }
+
+  /** A contributor drawn uniformly among those that `fit`, or undefined when none does. */
+  draw(fits: (c: MatchContributor) => boolean, random: () => number): MatchContributor | undefined {
+    const n = this.items.length;
+    if (n === 0) return undefined;
+    for (let k = 0; k < DRAWS; k++) {
+      const c = this.items[Math.min(n - 1, Math.floor(random() * n))]!;
+      if (fits(c)) return c;
+    }
+    const candidates = this.items.filter(fits);
+    if (candidates.length === 0) return undefined;
+    return candidates[Math.min(candidates.length - 1, Math.floor(random() * candidates.length))];
+  }
 }
