@@ -27,7 +27,7 @@ import { createStaticHandler } from './http/static.ts';
 import { turnFromOptions } from './turn.ts';
 import { LinkTargets } from './mesh/link-targets.ts';
 import { MICRO } from '../src/protocol/coordinator.ts';
-import { type FdLimit, raiseFdLimit, REFUSAL_REASONS, serve, type ServeInfo, upgradeWebSocket } from './net/index.ts';
+import { type FdLimit, raiseFdLimit, REFUSAL_REASONS, serveNode, type ServeInfo, upgradeWebSocket } from './net/index.ts';
 
 /** PeerJS mount path and key, as /api/config announces them. */
 export const PEERJS = { path: '/peerjs', key: 'peerjs' } as const;
@@ -223,7 +223,7 @@ export async function startCoordinator(
   const descriptors = raiseFdLimitOnce(log);
   const stopHousekeeping = startMemoryHousekeeping(log);
   for (const reason of REFUSAL_REASONS) metrics.inc('connections_refused', reason, 0);
-  const server = serve({
+  const server = await serveNode({
     hostname: o.host,
     port: o.port,
     maxConns: o.maxConns,
