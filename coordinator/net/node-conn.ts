@@ -11,6 +11,7 @@
  */
 import net from 'node:net';
 import { Buffer } from 'node:buffer';
+import { setImmediate } from 'node:timers';
 
 /** The part of a TCP connection the HTTP and WebSocket layers use (a Deno.Conn has all of it). */
 export interface NetConn {
@@ -24,6 +25,12 @@ export interface NetConn {
 
 /** Unread bytes a connection holds before its socket is paused. */
 export const PAUSE_BYTES = 64 * 1024;
+/**
+ * Bytes one connection may read from what it holds before the next read waits a turn of the event loop.
+ * Reads served from held bytes resolve at once, so without this a flooding peer's frames would all be
+ * handled in one run of microtasks while every other connection waits (probe echoes took 600 ms).
+ */
+export const BURST_BYTES = 16 * 1024;
 
 interface PendingRead {
   p: Uint8Array;
@@ -43,6 +50,8 @@ export class NodeConn implements NetConn {
   #ended = false;
   #error: Error | undefined;
   #paused = false;
+  /** Bytes read since this connection last waited for the event loop. */
+  #burst = 0;
 
   constructor(private readonly sock: net.Socket) {
     this.localAddr = netAddr(sock.localAddress, sock.localPort);
@@ -53,9 +62,26 @@ export class NodeConn implements NetConn {
     sock.on('close', () => this.#finish(new Deno.errors.BadResource('Cannot read as the connection is closed')));
   }
 
+  /** Bytes received and not yet read. */
+  get unread(): number {
+    return this.#unread;
+  }
+
   read(p: Uint8Array): Promise<number | null> {
     if (this.#pending) return Promise.reject(new Deno.errors.Busy('Cannot read as a read is already pending'));
-    if (this.#unread > 0) return Promise.resolve(this.#copyOut(p));
+    if (this.#unread > 0) {
+      if (this.#burst >= BURST_BYTES) {
+        return new Promise((resolve, reject) => {
+          setImmediate(() => {
+            this.#burst = 0;
+            this.read(p).then(resolve, reject);
+          });
+        });
+      }
+      const n = this.#copyOut(p);
+      this.#burst += n;
+      return Promise.resolve(n);
+    }
     if (this.#error) return Promise.reject(this.#error);
     if (this.#ended) return Promise.resolve(null);
     return new Promise((resolve, reject) => (this.#pending = { p, resolve, reject }));
@@ -88,7 +114,6 @@ export class NodeConn implements NetConn {
   }
 
   close(): void {
-    if (this.sock.destroyed && this.#error) throw new Deno.errors.BadResource('Cannot close a closed connection');
     this.sock.destroy();
     this.#finish(new Deno.errors.BadResource('Cannot read as the connection is closed'));
   }
@@ -99,6 +124,7 @@ export class NodeConn implements NetConn {
       this.#pending = undefined;
       const n = Math.min(chunk.length, pending.p.length);
       pending.p.set(n === chunk.length ? chunk : chunk.subarray(0, n));
+      this.#burst = n;
       if (n < chunk.length) this.#queue(chunk.subarray(n));
       pending.resolve(n);
       return;
