@@ -21,7 +21,8 @@ let refused = 0;
 let hist = new Uint32Array(BUCKETS);
 let heartbeat;
 // MESHWORK_SIGNAL_TRACE=FILE: round trips slower than MESHWORK_SIGNAL_TRACE_MS (200) are written to FILE.PID.json
-// as [sent at ms since run start, duration ms, connection index], to find where a latency tail comes from.
+// as [sent at ms since run start, duration ms, connection index, ms until the partner answered, sent at (epoch ms),
+// sender id, partner id, partner answered at (epoch ms)], to find which leg of a slow round trip waited.
 const TRACE = process.env.MESHWORK_SIGNAL_TRACE;
 const TRACE_MS = Number(process.env.MESHWORK_SIGNAL_TRACE_MS ?? 200);
 let slow = [];
