@@ -8,6 +8,10 @@
  * every connection in turn (p99 ~110-140 ms) at a higher rate. Node sockets push data; this adapter turns
  * that back into pull reads, pausing a socket while more than PAUSE_BYTES wait unread (TCP backpressure
  * then reaches the peer, as with pull reads).
+ * Known limit: node:net's accept loop in Deno 2.9 stops for good after accept() fails for want of descriptors
+ * (EMFILE; no 'error' event, the backlog just fills), where the Deno.listen loop (listener.ts) sheds load and
+ * recovers. Use this only where descriptors cannot run out before the connection cap is reached
+ * (`fairTransportFits`).
  */
 import net from 'node:net';
 import { Buffer } from 'node:buffer';
@@ -226,6 +230,11 @@ export async function listenNode(opts: NodeListenOptions): Promise<{ addr: Deno.
       for (const w of waiting.splice(0)) w.reject(new Deno.errors.BadResource('Cannot accept as the listener is closed'));
     },
   };
+}
+
+/** Whether a descriptor limit leaves room for `maxConns` connections and the rest of the process, twice over. */
+export function fairTransportFits(softFdLimit: number, maxConns: number): boolean {
+  return softFdLimit >= 2 * maxConns + 1024;
 }
 
 function netAddr(address: string | undefined, port: number | undefined): Deno.NetAddr {
