@@ -49,7 +49,7 @@ async function startServer(kind) {
   const child = kind === 'peer'
     ? spawn(process.execPath, [`${here}signalling/peer-server.mjs`, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] })
     : spawn('node_modules/deno/deno', ['run', '--allow-all', ...(process.env.MESHWORK_SIGNAL_DENO_FLAGS ?? '').split(' ').filter(Boolean), process.env.MESHWORK_SIGNAL_DENO_MAIN ?? 'coordinator/main.ts', '--host', '127.0.0.1', '--port', String(port), '--data', ':memory:',
-      '--static', 'dist', '--max-conns', '100000', '--max-conns-per-ip', '100000', '--log-level', 'warn'], { stdio: ['ignore', process.env.MESHWORK_SIGNAL_DENO_FLAGS ? 'inherit' : 'ignore', 'inherit'] });
+      '--static', 'dist', '--max-conns', '15000', '--max-conns-per-ip', '15000', '--log-level', 'warn'], { stdio: ['ignore', process.env.MESHWORK_SIGNAL_DENO_FLAGS ? 'inherit' : 'ignore', 'inherit'] });
   const stop = async () => {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));

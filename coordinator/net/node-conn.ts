@@ -232,9 +232,12 @@ export async function listenNode(opts: NodeListenOptions): Promise<{ addr: Deno.
   };
 }
 
-/** Whether a descriptor limit leaves room for `maxConns` connections and the rest of the process, twice over. */
+/**
+ * Whether a descriptor limit leaves room for `maxConns` connections plus 1,024 more: the process's other
+ * descriptors, and connections over the cap, which are accepted only to be closed at once (listener.ts).
+ */
 export function fairTransportFits(softFdLimit: number, maxConns: number): boolean {
-  return softFdLimit >= 2 * maxConns + 1024;
+  return softFdLimit >= maxConns + 1024;
 }
 
 function netAddr(address: string | undefined, port: number | undefined): Deno.NetAddr {
