@@ -136,3 +136,12 @@ describe('serveNode(): fairness between connections', () => {
     }
   });
 });
+
+describe('fairTransportFits()', () => {
+  it('wants the descriptor limit to exceed the connection cap by 1,024', async () => {
+    const { fairTransportFits } = await import('./node-conn.ts');
+    assert.equal(fairTransportFits(20_000, 10_000), true);
+    assert.equal(fairTransportFits(20_000, 19_000), false);
+    assert.equal(fairTransportFits(-1, 10), false);
+  });
+});
