@@ -10,7 +10,10 @@
 // The load comes from WORKERS node processes (bench/signalling/load-worker.mjs), each holding a share of the
 // connections; the server's and the workers' CPU over the measured window show which side was the limit.
 // Knobs: MESHWORK_SIGNAL_CONNS (10000), _ACTIVE (1000 pairs), _SECONDS (15), _WARMUP (3), _WORKERS (3),
-// _SETTLE (25), _SERVERS (peer,meshwork).
+// _SETTLE (25), _SERVERS (peer,meshwork). For diagnosis: _DENO_FLAGS (extra `deno run` flags for our server, e.g.
+// `--v8-flags=--max-semi-space-size=8` or `--inspect=127.0.0.1:9229`; its stdout is shown then), _DENO_MAIN (another
+// entry file in place of coordinator/main.ts, e.g. a minimal relay) and _TRACE=FILE (each load process writes its
+// round trips slower than _TRACE_MS, default 200, to FILE.PID.json, with when each leg was sent).
 import { spawn, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,8 +48,8 @@ async function startServer(kind) {
   const port = await freePort();
   const child = kind === 'peer'
     ? spawn(process.execPath, [`${here}signalling/peer-server.mjs`, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn('node_modules/deno/deno', ['run', '--allow-all', 'coordinator/main.ts', '--host', '127.0.0.1', '--port', String(port), '--data', ':memory:',
-      '--static', 'dist', '--max-conns', '100000', '--max-conns-per-ip', '100000', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    : spawn('node_modules/deno/deno', ['run', '--allow-all', ...(process.env.MESHWORK_SIGNAL_DENO_FLAGS ?? '').split(' ').filter(Boolean), process.env.MESHWORK_SIGNAL_DENO_MAIN ?? 'coordinator/main.ts', '--host', '127.0.0.1', '--port', String(port), '--data', ':memory:',
+      '--static', 'dist', '--transport', 'node', '--max-conns', '15000', '--max-conns-per-ip', '15000', '--log-level', 'warn'], { stdio: ['ignore', process.env.MESHWORK_SIGNAL_DENO_FLAGS ? 'inherit' : 'ignore', 'inherit'] });
   const stop = async () => {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));

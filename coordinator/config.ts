@@ -23,6 +23,9 @@ export interface CoordinatorOptions {
   iceServers: RTCIceServer[];
   /** Concurrent TCP connections (HTTP and WebSocket) allowed in all. */
   maxConns: number;
+  /** Socket layer: 'deno' (Deno.listen, survives running out of descriptors) or 'node' (node:net, serves busy
+   * connections fairly; used only where the descriptor limit leaves room, see net/node-conn.ts). */
+  transport: 'deno' | 'node';
   /** Concurrent TCP connections (HTTP and WebSocket) allowed from one address. */
   maxConnsPerIp: number;
   /** Time allowed for a request head to arrive (ms); slowloris peers are cut after it. */
@@ -78,6 +81,7 @@ export const DEFAULTS: CoordinatorOptions = {
   feeRate: 0.05,
   iceServers: [],
   maxConns: 10_000,
+  transport: 'deno',
   maxConnsPerIp: 256,
   headerTimeoutMs: 10_000,
   idleTimeoutMs: 30_000,
@@ -113,6 +117,8 @@ export const USAGE = `Usage: deno run --allow-all coordinator/main.ts [flags]
   --ice JSON            RTCIceServer[] handed to peers (default [])
   --max-conns N         concurrent TCP connections in all, HTTP and WebSocket (default 10000)
   --max-conns-per-ip N  concurrent TCP connections per address, HTTP and WebSocket (default 256)
+  --transport T         deno|node: node:net serves busy connections more fairly (lower p99 under load) but needs
+                        descriptor headroom; falls back to deno without it (default deno)
   --header-timeout-ms N time for a request head to arrive (default 10000)
   --idle-timeout-ms N   keep-alive idle time between HTTP requests (default 30000)
   --log-level L         debug|info|warn|error|silent (default info)
@@ -152,6 +158,10 @@ const FLAGS: Record<string, Setter> = {
   'fee-rate': (o, v) => (o.feeRate = fraction('fee-rate', v)),
   ice: (o, v) => (o.iceServers = iceServers(v)),
   'max-conns': (o, v) => (o.maxConns = int('max-conns', v, 1, 1e7)),
+  transport: (o, v) => {
+    if (v !== 'deno' && v !== 'node') throw new TypeError(`Cannot use --transport as it must be deno or node: current value is ${v}`);
+    o.transport = v;
+  },
   'max-conns-per-ip': (o, v) => (o.maxConnsPerIp = int('max-conns-per-ip', v, 1, 1e6)),
   'header-timeout-ms': (o, v) => (o.headerTimeoutMs = int('header-timeout-ms', v, 10, 3_600_000)),
   'idle-timeout-ms': (o, v) => (o.idleTimeoutMs = int('idle-timeout-ms', v, 10, 86_400_000)),

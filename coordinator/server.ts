@@ -27,7 +27,7 @@ import { createStaticHandler } from './http/static.ts';
 import { turnFromOptions } from './turn.ts';
 import { LinkTargets } from './mesh/link-targets.ts';
 import { MICRO } from '../src/protocol/coordinator.ts';
-import { type FdLimit, raiseFdLimit, REFUSAL_REASONS, serve, type ServeInfo, upgradeWebSocket } from './net/index.ts';
+import { fairTransportFits, type FdLimit, raiseFdLimit, REFUSAL_REASONS, serve, type ServeHandler, serveNode, type ServeInfo, type ServeOptions, upgradeWebSocket } from './net/index.ts';
 
 /** PeerJS mount path and key, as /api/config announces them. */
 export const PEERJS = { path: '/peerjs', key: 'peerjs' } as const;
@@ -223,7 +223,11 @@ export async function startCoordinator(
   const descriptors = raiseFdLimitOnce(log);
   const stopHousekeeping = startMemoryHousekeeping(log);
   for (const reason of REFUSAL_REASONS) metrics.inc('connections_refused', reason, 0);
-  const server = serve({
+  // node:net serves busy connections fairly (Deno.Conn reads left some waiting seconds: net/node-conn.ts) but
+  // its accept loop does not survive running out of descriptors; Deno.listen's does, so it stays where they can.
+  const fair = o.transport === 'node' && fairTransportFits(descriptors.soft, o.maxConns);
+  if (o.transport === 'node' && !fair) log.warn('serving on Deno.listen: descriptor limit too low for node:net', { soft: descriptors.soft, maxConns: o.maxConns });
+  const server = await (fair ? serveNode : (so: ServeOptions, h: ServeHandler) => Promise.resolve(serve(so, h)))({
     hostname: o.host,
     port: o.port,
     maxConns: o.maxConns,

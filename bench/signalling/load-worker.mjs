@@ -20,6 +20,14 @@ let received = 0;
 let refused = 0;
 let hist = new Uint32Array(BUCKETS);
 let heartbeat;
+// MESHWORK_SIGNAL_TRACE=FILE: round trips slower than MESHWORK_SIGNAL_TRACE_MS (200) are written to FILE.PID.json
+// as [sent at ms since run start, duration ms, connection index, ms until the partner answered, sent at (epoch ms),
+// sender id, partner id, partner answered at (epoch ms)], to find which leg of a slow round trip waited.
+const TRACE = process.env.MESHWORK_SIGNAL_TRACE;
+const TRACE_MS = Number(process.env.MESHWORK_SIGNAL_TRACE_MS ?? 200);
+let slow = [];
+let runStart = 0;
+let byIdx;
 
 /**
  * @typedef {{ id: string, sock: net.Socket, frame: Buffer, pending: Buffer | null, open: boolean,
@@ -55,12 +63,16 @@ function onFrame(c, opcode, payload) {
     if (!running) return;
     if (counting) received++;
     if ((c.index & 1) === 1) {
+      if (TRACE) c.leg = performance.now();
       c.sock.write(c.frame);
       return;
     }
     const t0 = c.sent.shift();
     const now = performance.now();
-    if (counting && t0 !== undefined) hist[Math.min(BUCKETS - 1, Math.floor((now - t0) / BUCKET_MS))]++;
+    if (counting && t0 !== undefined) {
+      hist[Math.min(BUCKETS - 1, Math.floor((now - t0) / BUCKET_MS))]++;
+      if (TRACE && now - t0 > TRACE_MS) slow.push([Math.round(t0 - runStart), Math.round(now - t0), c.index, Math.round(byIdx.get(c.index ^ 1).leg - t0), performance.timeOrigin + t0, c.id, byIdx.get(c.index ^ 1).id, performance.timeOrigin + byIdx.get(c.index ^ 1).leg]);
+    }
     c.sent.push(now);
     c.sock.write(c.frame);
     return;
@@ -162,7 +174,10 @@ async function run({ warmupMs, ms, activePairs, window }) {
   received = 0;
   refused = 0;
   hist = new Uint32Array(BUCKETS);
+  slow = [];
+  runStart = performance.now();
   const byIndex = new Map(conns.map((c) => [c.index, c]));
+  byIdx = byIndex;
   let pairs = 0;
   for (const c of conns) {
     if ((c.index & 1) === 1 || !byIndex.has(c.index ^ 1) || pairs >= activePairs) continue;
@@ -184,6 +199,7 @@ async function run({ warmupMs, ms, activePairs, window }) {
   // Let the loop drain so the server is quiet before the caller closes.
   await new Promise((r) => setTimeout(r, 300));
   for (const c of conns) c.sent.length = 0;
+  if (TRACE) (await import('node:fs')).writeFileSync(`${TRACE}.${process.pid}.json`, JSON.stringify({ warmupMs, slow }));
   return { received, refused, seconds, pairs, cpuSeconds: (cpu.user + cpu.system) / 1e6, hist: Array.from(hist) };
 }
 

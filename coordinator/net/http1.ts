@@ -13,6 +13,7 @@ import { ConnWriter } from './conn-writer.ts';
 import { findHeadEnd, HttpError, leadingEmptyLines, parseHead, type RequestHead, requestUrl } from './http1-parse.ts';
 import { headBytes, latin1Bytes, simpleResponse, writeResponse } from './http1-response.ts';
 import type { NetLog } from './listener.ts';
+import type { NetConn } from './node-conn.ts';
 import type { RefusalSink } from './refusals.ts';
 import { acceptKey, allowUpgrade, type PendingUpgrade, takeUpgrade } from './upgrade.ts';
 import { type Deadline, schedule } from './timers.ts';
@@ -81,7 +82,7 @@ export class HttpConnection {
   #socket: ServerWebSocket | undefined;
 
   constructor(
-    private readonly conn: Deno.Conn,
+    private readonly conn: NetConn,
     private readonly limits: HttpLimits,
     private readonly handler: ServeHandler,
     private readonly onRefused: RefusalSink,

@@ -2,7 +2,8 @@
  * The coordinator's own HTTP/1.1 + WebSocket (RFC 6455) server on Deno.listen, replacing Deno.serve and
  * Deno.upgradeWebSocket so that every resource a peer can hold (descriptors, buffered bytes, time) is capped.
  */
-export { serve, type NetServer, type ServeOptions } from './serve.ts';
+export { serve, serveNode, type NetServer, type ServeOptions } from './serve.ts';
+export { fairTransportFits, listenNode, type NetConn, NodeConn } from './node-conn.ts';
 export { HTTP_DEFAULTS, type HttpLimits, type ServeHandler, type ServeInfo } from './http1.ts';
 export { type AcceptSource, LISTENER_DEFAULTS, type ListenerLimits, type NetLog } from './listener.ts';
 export { upgradeWebSocket, type UpgradeOptions, type WebSocketUpgrade } from './upgrade.ts';

@@ -6,11 +6,12 @@
  * Connections over the global or per-address cap are accepted and closed at once, freeing their descriptor.
  */
 import { IpCap } from '../limits/ip-cap.ts';
+import type { NetConn } from './node-conn.ts';
 import type { RefusalSink } from './refusals.ts';
 
-/** Where connections come from: a Deno.Listener, or a wrapper that injects failures in tests. */
+/** Where connections come from: a Deno.Listener, a node:net listener (node-conn.ts), or a test wrapper. */
 export interface AcceptSource {
-  accept(): Promise<Deno.Conn>;
+  accept(): Promise<NetConn>;
   close(): void;
   readonly addr: Deno.Addr;
 }
@@ -57,7 +58,7 @@ export class ConnectionListener {
   constructor(
     private readonly source: AcceptSource,
     private readonly limits: ListenerLimits,
-    private readonly onConn: (conn: Deno.Conn, release: () => void) => void,
+    private readonly onConn: (conn: NetConn, release: () => void) => void,
     private readonly hooks: ListenerHooks = {},
   ) {
     for (const key of ['maxConns', 'maxConnsPerAddr'] as const) {
@@ -77,7 +78,7 @@ export class ConnectionListener {
   /** Runs until close(); resolves then. Never rejects. */
   async run(): Promise<void> {
     while (!this.#closed) {
-      let conn: Deno.Conn;
+      let conn: NetConn;
       try {
         conn = await this.source.accept();
       } catch (err) {
@@ -107,7 +108,7 @@ export class ConnectionListener {
     }
   }
 
-  #admit(conn: Deno.Conn): void {
+  #admit(conn: NetConn): void {
     const addr = conn.remoteAddr.transport === 'tcp' || conn.remoteAddr.transport === 'udp' ? conn.remoteAddr.hostname : conn.remoteAddr.transport;
     if (this.#open >= this.limits.maxConns) {
       closeQuietly(conn);
@@ -179,7 +180,7 @@ function openSpare(): Deno.FsFile | undefined {
   }
 }
 
-function closeQuietly(conn: Deno.Conn): void {
+function closeQuietly(conn: NetConn): void {
   try {
     conn.close();
   } catch {

@@ -5,6 +5,7 @@
  */
 import { HTTP_DEFAULTS, HttpConnection, type HttpLimits, type ServeHandler } from './http1.ts';
 import { type AcceptSource, ConnectionListener, LISTENER_DEFAULTS, type ListenerLimits, type NetLog } from './listener.ts';
+import { listenNode } from './node-conn.ts';
 import type { RefusalSink } from './refusals.ts';
 
 /** Options of serve(): where to listen, every limit, and hooks for logs and metrics. */
@@ -83,4 +84,18 @@ export function serve(options: ServeOptions, handler: ServeHandler): NetServer {
         await Promise.all(connections.values());
       })(),
   };
+}
+
+/**
+ * serve() on a node:net listener (node-conn.ts) instead of Deno.listen: the same server, with reads served
+ * fairly across thousands of busy connections. Async because node binds the port asynchronously.
+ */
+export async function serveNode(options: Omit<ServeOptions, 'listen'>, handler: ServeHandler): Promise<NetServer> {
+  const source = await listenNode({ hostname: options.hostname ?? '127.0.0.1', port: options.port ?? 0 });
+  try {
+    return serve({ ...options, listen: () => source }, handler);
+  } catch (err) {
+    source.close();
+    throw err;
+  }
 }
