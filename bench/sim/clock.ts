@@ -5,6 +5,7 @@
  * simulator needs: the market code is not changed, it reads the clock through the globals it already uses.
  * `realNow` keeps the real `performance.now` for measuring the coordinator's CPU.
  */
+import { BinaryHeap } from '../../src/core/binary-heap.ts';
 
 /** The real monotonic clock (ms), captured before any fake is installed. */
 export const realNow: () => number = performance.now.bind(performance);
@@ -21,7 +22,7 @@ interface Timer {
 /** A min-heap of timers by (at, seq), with cancelled timers dropped lazily. */
 export class VirtualClock {
   now: number;
-  readonly #heap: Timer[] = [];
+  readonly #heap = new BinaryHeap<Timer>(before);
   readonly #live = new Set<number>();
   #seq = 0;
   #saved: { setTimeout: unknown; clearTimeout: unknown; dateNow: () => number; perfNow: () => number } | undefined;
@@ -35,7 +36,7 @@ export class VirtualClock {
   /** Schedules `fn` after `ms` virtual milliseconds; returns its id. */
   setTimeout(fn: () => void, ms = 0): number {
     const id = ++this.#seq;
-    this.#push({ at: this.now + Math.max(0, Number(ms) || 0), seq: id, id, fn });
+    this.#heap.push({ at: this.now + Math.max(0, Number(ms) || 0), seq: id, id, fn });
     this.#live.add(id);
     return id;
   }
@@ -52,13 +53,13 @@ export class VirtualClock {
   /** Time of the next live timer, or undefined. */
   peek(): number | undefined {
     this.#dropDead();
-    return this.#heap[0]?.at;
+    return this.#heap.peek()?.at;
   }
 
   /** Advances to the next live timer and runs it; false when none is left. */
   step(): boolean {
     this.#dropDead();
-    const t = this.#pop();
+    const t = this.#heap.pop();
     if (!t) return false;
     this.#live.delete(t.id);
     this.now = Math.max(this.now, t.at);
@@ -90,40 +91,7 @@ export class VirtualClock {
   }
 
   #dropDead(): void {
-    while (this.#heap.length > 0 && !this.#live.has(this.#heap[0]!.id)) this.#pop();
-  }
-
-  #push(t: Timer): void {
-    const h = this.#heap;
-    h.push(t);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  #pop(): Timer | undefined {
-    const h = this.#heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
+    while (this.#heap.size > 0 && !this.#live.has(this.#heap.peek()!.id)) this.#heap.pop();
   }
 }
 

@@ -640,7 +640,7 @@ export class Market {
    * when to look again (ms), if a run will become a straggler without any other event.
    */
   #speculate(jobs: readonly Job[]): number | undefined {
-    const { stragglers, nextInMs } = this.#speculation.find(jobs, Date.now());
+    const { stragglers, nextInMs } = this.#speculation.find(jobs, Date.now(), (client) => this.rtt.confirmed(client));
     if (stragglers.length === 0) return nextInMs;
     const byOffer = new Map(stragglers.map((s) => [s.offer, s]));
     let leased = 0;

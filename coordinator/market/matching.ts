@@ -137,7 +137,11 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
 
 /** The `k`-th run shard `i` of `job` needs now, as the matcher sees it. */
 function matchRun(job: Job, i: number, k: number, rtt?: ReadonlyMap<string, number>): MatchRun {
-  const role = job.nextRole(i);
+  return shardOffer(job, i, k === 0 && job.nextRole(i) === 'primary' ? 'primary' : 'verifier', rtt);
+}
+
+/** A run of shard `i` of `job` in `role`, as the matcher sees it (client-side round trips `rtt`, if known). */
+export function shardOffer(job: Job, i: number, role: MatchRun['role'], rtt?: ReadonlyMap<string, number>): MatchRun {
   const s = job.shards[i]!;
   return {
     latencyMs: job.spec.latencyMs,
@@ -150,7 +154,7 @@ function matchRun(job: Job, i: number, k: number, rtt?: ReadonlyMap<string, numb
     kernel: job.spec.kernel,
     spec: s.spec,
     exclude: job.exclusions(i),
-    role: k === 0 && role === 'primary' ? 'primary' : 'verifier',
+    role,
     avoidNetworks: job.networks(i),
     credibleOnly: false,
   };

@@ -19,6 +19,7 @@
  */
 import type { MatchRun } from '../../src/core/matcher.ts';
 import { type Job, MAX_RUNS_PER_SHARD, type Run } from './job.ts';
+import { shardOffer } from './matching.ts';
 
 /** A leased run is a straggler once older than this many times the job's median run time. */
 export const SLOW_FACTOR = 2;
@@ -69,7 +70,7 @@ export class Speculation {
    * Stragglers of `jobs` to duplicate now, and when the next run becomes one (ms from `now`) so the market
    * can look again without another event.
    */
-  find(jobs: Iterable<Job>, now: number): { stragglers: Straggler[]; nextInMs?: number } {
+  find(jobs: Iterable<Job>, now: number, rtt?: (client: string) => ReadonlyMap<string, number> | undefined): { stragglers: Straggler[]; nextInMs?: number } {
     const out: Straggler[] = [];
     let nextAt = Infinity;
     for (const job of jobs) {
@@ -89,7 +90,7 @@ export class Speculation {
           const due = run.startedAt + slowAfter;
           if (due > now) nextAt = Math.min(nextAt, due);
           else {
-            out.push({ job, shard: i, run, offer: offerFor(job, i, run) });
+            out.push({ job, shard: i, run, offer: offerFor(job, i, run, rtt?.(job.client)) });
             // No free contributor may take it this round: look again (once placed, its twin ends the search).
             nextAt = Math.min(nextAt, now + RETRY_MS);
           }
@@ -121,22 +122,9 @@ function canDuplicate(runs: readonly Run[]): boolean {
 }
 
 /** The duplicate as the matcher sees it: a primary is placed by score, a replica's twin like any verifier. */
-function offerFor(job: Job, i: number, run: Run): MatchRun {
-  const s = job.shards[i]!;
+function offerFor(job: Job, i: number, run: Run, rtt?: ReadonlyMap<string, number>): MatchRun {
   const primary = run.role === 'primary';
-  return {
-    jobId: job.jobId,
-    shard: i,
-    bid: job.spec.bid,
-    submittedAt: job.submittedAt,
-    seq: job.seq,
-    kernel: job.spec.kernel,
-    spec: s.spec,
-    exclude: job.exclusions(i),
-    role: primary ? 'primary' : 'verifier',
-    avoidNetworks: primary ? new Set() : job.networks(i),
-    credibleOnly: !primary,
-  };
+  return { ...shardOffer(job, i, primary ? 'primary' : 'verifier', rtt), avoidNetworks: primary ? new Set() : job.networks(i), credibleOnly: !primary };
 }
 
 /** The other run of a speculative pair that `run` belongs to, while it is still unclaimed. */

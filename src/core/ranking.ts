@@ -5,6 +5,7 @@
  * rescored before it is trusted (lazy deletion).
  */
 import type { MatchContributor, MatchRun } from './matcher.ts';
+import { BinaryHeap } from './binary-heap.ts';
 
 /** A contributor and the score it had when queued, with the load that score saw. */
 interface Entry {
@@ -15,7 +16,7 @@ interface Entry {
 
 /** Ranks eligible contributors for the primary runs of one kind (one job, or one shard of a WGSL job). */
 export class Ranking {
-  readonly #heap: Entry[] = [];
+  readonly #heap: BinaryHeap<Entry>;
 
   /**
    * `eligible`: contributors able to take this kind of run; `loadOf` their load now (it rises during the round);
@@ -27,74 +28,38 @@ export class Ranking {
     readonly loadOf: (c: MatchContributor) => number,
     readonly scoreOf: (c: MatchContributor, load: number) => number,
   ) {
+    const entries: Entry[] = [];
     for (const c of eligible) {
       const load = loadOf(c);
-      if (load < c.maxConcurrent) this.#heap.push({ c, score: scoreOf(c, load), load });
+      if (load < c.maxConcurrent) entries.push({ c, score: scoreOf(c, load), load });
     }
-    for (let i = (this.#heap.length >> 1) - 1; i >= 0; i--) this.#down(i);
+    this.#heap = new BinaryHeap(before, entries);
   }
 
   /** The best contributor that `fits` (free, not excluded), or undefined; it stays ranked (rescored lazily). */
   best(fits: (c: MatchContributor) => boolean): MatchContributor | undefined {
     const aside: Entry[] = [];
     let found: MatchContributor | undefined;
-    while (this.#heap.length > 0) {
-      const top = this.#heap[0]!;
+    while (this.#heap.size > 0) {
+      const top = this.#heap.peek()!;
       const load = this.loadOf(top.c);
       if (load >= top.c.maxConcurrent) {
-        this.#pop();
+        this.#heap.pop();
         continue;
       }
       if (load !== top.load) {
-        this.#pop();
-        this.#push({ c: top.c, score: this.scoreOf(top.c, load), load });
+        this.#heap.pop();
+        this.#heap.push({ c: top.c, score: this.scoreOf(top.c, load), load });
         continue;
       }
       if (fits(top.c)) {
         found = top.c;
         break;
       }
-      aside.push(this.#pop());
+      aside.push(this.#heap.pop()!);
     }
-    for (const e of aside) this.#push(e);
+    for (const e of aside) this.#heap.push(e);
     return found;
-  }
-
-  #push(e: Entry): void {
-    const h = this.#heap;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  #pop(): Entry {
-    const h = this.#heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      this.#down(0);
-    }
-    return top;
-  }
-
-  #down(i: number): void {
-    const h = this.#heap;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && before(h[l]!, h[m]!)) m = l;
-      if (r < h.length && before(h[r]!, h[m]!)) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
   }
 }
 
