@@ -56,6 +56,8 @@ test('a coordinator away for 20 s and back: the contributor is active again with
   const first = await runExactMatmul(client, 64, 64, 64, 32);
   expect(first.mismatches).toBe(0);
   await expect(app.getByTestId('shards-run')).toHaveText('4');
+  // The contributor hears 'credited' on its own socket, which may land after the client's job ended.
+  await expect(app.getByTestId('earned')).toHaveAttribute('data-micro', String(first.cost.spent));
   const earned = await app.getByTestId('earned').getAttribute('data-micro');
 
   await own!.stop();
