@@ -20,6 +20,9 @@ import { type BlobKind, LeaseInbox } from './lease-inbox.ts';
 import { decodeBlob, encodeBlob } from './blob-codec.ts';
 import { BlobStream } from './blob-stream.ts';
 import { BlobReceiver, chunkPayloads, type CompletedBlob } from './transfer.ts';
+import { type BlobWriter, blobWriter } from './blob-writer.ts';
+
+export type { BlobWriter };
 
 /** Bytes queued in the data channel above which sending waits. */
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
@@ -223,33 +226,7 @@ export class PeerLink extends EventTarget {
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`Cannot stream outputs as 'size' must be a non-negative integer: current value is ${size}`);
     const tid = this.#takeTid();
     this.sendControl({ type: 'blob', leaseId, tid, what: 'outputs', bytes: size });
-    const frame = new Uint8Array(CHUNK_HEADER_BYTES + Math.min(CHUNK_BYTES, size));
-    const header = new DataView(frame.buffer);
-    header.setUint32(0, tid, true);
-    let seq = 0;
-    let sent = 0;
-    let chain: Promise<void> = Promise.resolve();
-    const write = (bytes: Uint8Array): Promise<void> => {
-      chain = chain.then(async () => {
-        if (sent + bytes.byteLength > size) {
-          throw new RangeError(`Cannot stream outputs of lease ${leaseId} as they were announced as ${size} bytes: current total would be ${sent + bytes.byteLength}`);
-        }
-        for (const payload of chunkPayloads(bytes, CHUNK_BYTES)) {
-          signal?.throwIfAborted();
-          await this.#drain(signal);
-          header.setUint32(4, seq++, true);
-          frame.set(payload, CHUNK_HEADER_BYTES);
-          this.#send(frame.subarray(0, CHUNK_HEADER_BYTES + payload.byteLength));
-        }
-        sent += bytes.byteLength;
-      });
-      return chain;
-    };
-    const end = async (): Promise<void> => {
-      await chain;
-      if (sent !== size) throw new RangeError(`Cannot end the outputs of lease ${leaseId} as they were announced as ${size} bytes: current total is ${sent}`);
-    };
-    return { write, end };
+    return blobWriter({ leaseId, tid, size, signal, send: (f) => this.#send(f), drain: (sig) => this.#drain(sig) });
   }
 
   /** Closes the link, failing every lease on it with `err` (default: 'transfer-failed'). Idempotent. */
@@ -388,14 +365,6 @@ export class PeerLink extends EventTarget {
     if (bytes && this.#inboxes.has(frame.leaseId)) stream.complete(decodeBlob(frame, bytes));
     else stream.fail(new MeshError('cancelled', `Cannot read the ${frame.what} of lease ${frame.leaseId} as it ended`));
   }
-}
-
-/** Streams one blob in parts (see PeerLink.outputWriter). */
-export interface BlobWriter {
-  /** Queues `bytes` after the parts written before; the promise settles once they are on the channel. */
-  write(bytes: Uint8Array): Promise<void>;
-  /** Resolves once every part is on the channel and they add up to the announced size. */
-  end(): Promise<void>;
 }
 
 /** 'hello' or 'proof' when a text frame is a link authentication frame, else undefined. */
