@@ -18,6 +18,7 @@ import { MeshError } from '../../src/protocol/errors.ts';
 import { checkAmount, checkId, checkPeerId, encodeEvidence } from './_checks.ts';
 import { assertEscrowFor, assertRefundTo, assertSameTerms, assertSettleable, newEscrow, splitHold, splitSettlement } from './_rules.ts';
 import { escrowAccount, FEES, grantAccount, MINT, peerAccount } from './accounts.ts';
+import { credit, type EntryRecord, K, type Move, seqOf, toNumber, u64 } from './_kv-layout.ts';
 import { type Attempt, commitWithRetry, DEFAULT_RETRY, type RetryPolicy, type RetryStats } from './_retry.ts';
 import type { AuditableLedger, EscrowState, GrantRule, LedgerEntry, LedgerSummary, LedgerTotals, LinkResult, Settlement, StoredReceipt } from './types.ts';
 
@@ -32,38 +33,10 @@ export interface LedgerOptions {
 }
 
 export { escrowAccount, FEES, grantAccount, MINT, peerAccount };
-/** Movements one commit may journal; seq = commit version * this + movement index. */
-const MOVES_PER_COMMIT = 4;
 const MAX_LIST = 10_000;
 
 /** Grant counters expire after two days (they count one UTC day). */
 const GRANT_COUNTER_TTL_MS = 2 * 24 * 3600 * 1000;
-
-const K = {
-  balance: (account: string): Deno.KvKey => ['balance', account],
-  account: (peerId: string): Deno.KvKey => ['account', peerId],
-  escrow: (jobId: string): Deno.KvKey => ['escrow', jobId],
-  receipt: (receiptId: string): Deno.KvKey => ['receipt', receiptId],
-  link: (ref: string): Deno.KvKey => ['link', ref],
-  minted: ['meta', 'minted'] as Deno.KvKey,
-  accounts: ['meta', 'accounts'] as Deno.KvKey,
-  grants: (network: string, day: string): Deno.KvKey => ['grants', network, day],
-  // Summed by every commit (sums never conflict) so summary() can tell whether its reads saw one state.
-  commits: ['meta', 'commits'] as Deno.KvKey,
-};
-
-interface Move {
-  i: number;
-  from: string;
-  to: string;
-  amount: number;
-}
-interface EntryRecord {
-  at: number;
-  kind: LedgerEntry['kind'];
-  ref: string;
-  moves: Move[];
-}
 
 /** Opens (or creates) a ledger stored in Deno KV. */
 export async function openLedger(opts: LedgerOptions): Promise<KvLedger> {
@@ -386,26 +359,4 @@ export class KvLedger implements AuditableLedger {
       op.set(['entries-by', account, vs], { at, kind, ref, moves: touching } satisfies EntryRecord);
     }
   }
-}
-
-/** Adds a credit as a commutative sum (no check needed); a zero credit writes nothing, creating no empty account. */
-function credit(op: Deno.AtomicOperation, account: string, amount: number): void {
-  if (amount > 0) op.sum(K.balance(account), BigInt(amount));
-}
-
-function u64(n: number): Deno.KvU64 {
-  return new Deno.KvU64(BigInt(n));
-}
-
-function toNumber(e: Deno.KvEntryMaybe<Deno.KvU64>): number {
-  if (e.value === null) return 0;
-  if (!(e.value instanceof Deno.KvU64)) {
-    throw new MeshError('internal', `Cannot read balance ${String(e.key[1])} as it is not a KvU64: current value is ${String(e.value)}`);
-  }
-  return Number(e.value.value);
-}
-
-/** Monotonic entry number: the commit's 64-bit version times MOVES_PER_COMMIT plus the movement's index. */
-function seqOf(versionstamp: string, index: number): number {
-  return Number(BigInt(`0x${versionstamp.slice(0, 16)}`) * BigInt(MOVES_PER_COMMIT) + BigInt(index));
 }
