@@ -9,6 +9,8 @@
  * marked unverified, so a mesh with one eligible contributor still finishes jobs.
  */
 import { ineligibility, match, type Assignment, type MatchContributor, type MatchRun } from '../../src/core/matcher.ts';
+import { perShard } from '../../src/core/kernels/index.ts';
+import type { KernelKind } from '../../src/protocol/kernel.ts';
 import type { Contributor } from './contributors.ts';
 import type { Job } from './job.ts';
 
@@ -199,7 +201,7 @@ const NOBODY: ReadonlySet<string> = new Set();
 /**
  * "Could an active contributor on another network take this run (capacity aside)?", answered for one round.
  * Runs of one job share what eligibility depends on (kernel, bid, latency budget, client; the shard's buffers too
- * for WGSL kernels), so the contributors eligible for them are found once, lazily, from the registry's index:
+ * for per-shard kinds such as WGSL), so the contributors eligible for them are found once, lazily, from the registry's index:
  * a check walks the ones found so far and pulls more only when all of those are excluded or on an avoided
  * network. A round's checks cost about one pass over the pool per job, not one per run.
  */
@@ -229,9 +231,8 @@ class Placeable {
     return this.#search(job.jobId, i, job.spec.kernel.kind, credibleOnly, () => matchRun(job, i, 1), open);
   }
 
-  #search(jobId: string, shard: number, kind: string, credibleOnly: boolean, template: () => MatchRun, open: (c: Contributor) => boolean): boolean {
-    const perShard = kind !== 'onnx' && kind !== 'matmul';
-    const key = `${credibleOnly ? 'c' : 'a'}\u0000${jobId}${perShard ? `\u0000${shard}` : ''}`;
+  #search(jobId: string, shard: number, kind: KernelKind, credibleOnly: boolean, template: () => MatchRun, open: (c: Contributor) => boolean): boolean {
+    const key = `${credibleOnly ? 'c' : 'a'}\u0000${jobId}${perShard(kind) ? `\u0000${shard}` : ''}`;
     let list = this.#lists.get(key);
     if (!list) {
       list = { run: { ...template(), exclude: NOBODY }, found: [], rest: this.pool(credibleOnly)[Symbol.iterator]() };

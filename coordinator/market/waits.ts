@@ -9,6 +9,7 @@
  * one queued shard of each, and looks at most at WAIT_SCAN_LIMIT contributors for each.
  */
 import { ineligibility, type MatchContributor } from '../../src/core/matcher.ts';
+import { perShard } from '../../src/core/kernels/index.ts';
 import { type JobWait, type ServerFrame, WAIT_SCAN_LIMIT } from '../../src/protocol/coordinator.ts';
 import { busy, type Contributor } from './contributors.ts';
 import type { Job } from './job.ts';
@@ -98,8 +99,8 @@ function changed(prev: JobWait | undefined, next: JobWait | undefined): boolean 
 
 /**
  * What a pass learned about the contributors for one kind of run: the active ones, and among the first
- * WAIT_SCAN_LIMIT of them those able to run it (capabilities only). Jobs of one kernel kind share it (for WGSL,
- * each shard has its own: buffers must fit), so a pass scans the registry once per kind, not once per job.
+ * WAIT_SCAN_LIMIT of them those able to run it (capabilities only). Jobs of one kernel kind share it (for per-shard
+ * kinds such as WGSL, each shard has its own: buffers must fit), so a pass scans the registry once per kind, not once per job.
  */
 interface Scan {
   online: number;
@@ -150,7 +151,7 @@ export function explain(job: Job, i: number, position: number, deps: Pick<WaitDe
   const s = job.shards[i]!;
   const bid = job.spec.bid;
   const kind = job.spec.kernel.kind;
-  const key = kind === 'onnx' || kind === 'matmul' ? kind : `${job.jobId}\u0000${i}`;
+  const key = perShard(kind) ? `${job.jobId}\u0000${i}` : kind;
   let found = memo.get(key);
   if (!found) {
     found = scan(job, i, deps.registry());

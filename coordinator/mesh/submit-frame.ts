@@ -6,6 +6,7 @@
  * and the job id.
  */
 import { canonicalJson, type ClientFrameOf, parseSubmitHeader } from '../../src/protocol/coordinator.ts';
+import { checkShard } from '../../src/core/kernels/index.ts';
 import { parseShardSpec } from '../../src/protocol/kernel.ts';
 
 /** Shards validated or written between two pauses. */
@@ -29,6 +30,7 @@ export async function readSubmit(raw: unknown, wait: () => Promise<void> = pause
   const shards = new Array(input.length);
   for (let i = 0; i < input.length; i++) {
     shards[i] = parseShardSpec(input[i], `job.shards[${i}]`);
+    checkShard(header.job.kernel, shards[i]); // what the kind requires beyond the schema (core/kernels)
     if (i % SLICE === SLICE - 1) await wait();
   }
   const job = { ...header.job, shards };

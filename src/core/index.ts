@@ -7,4 +7,5 @@ export * from './latency.ts';
 export * from './sharding.ts';
 export * from './verify.ts';
 export * from './matcher.ts';
+export * from './kernels/index.ts';
 export * from './wire-errors.ts';

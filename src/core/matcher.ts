@@ -16,7 +16,7 @@
  */
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { KernelSpec, ShardSpec } from '../protocol/kernel.ts';
-import { tensorBytes } from '../protocol/tensor.ts';
+import { kernelIneligibility, perShard as kindPerShard } from './kernels/index.ts';
 import { Ranking } from './ranking.ts';
 
 /** A contributor as the matcher sees it (only active ones are passed in). */
@@ -111,28 +111,7 @@ export function ineligibility(c: MatchContributor, run: MatchRun): string | null
     const ms = run.rtt?.get(c.peerId);
     if (ms !== undefined && ms > run.latencyMs) return `round trip ${ms} ms exceeds the latency budget ${run.latencyMs} ms`;
   }
-  if (run.kernel.kind === 'onnx') {
-    if (c.caps.ortEps.length === 0) return 'no ONNX runtime execution provider';
-    return null;
-  }
-  const gpu = c.caps.gpu;
-  if (!gpu) return 'no WebGPU adapter';
-  // The built-in matmul splits itself to fit the contributor's limits (workers/gpu/matmul-runner.ts).
-  if (run.kernel.kind === 'matmul') return null;
-  const limits = gpu.limits;
-  const storage = run.kernel.bindings.filter((b) => b.role !== 'uniform').length;
-  if (storage > limits.maxStorageBuffersPerShaderStage) {
-    return `${storage} storage buffers exceed maxStorageBuffersPerShaderStage ${limits.maxStorageBuffersPerShaderStage}`;
-  }
-  const maxBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-  for (const t of [...run.spec.inputs, ...run.spec.outputs]) {
-    const bytes = tensorBytes(t);
-    if (bytes > maxBytes) return `buffer '${t.name}' of ${bytes} bytes exceeds the adapter's ${maxBytes}`;
-  }
-  if (run.spec.dispatch?.some((d) => d > limits.maxComputeWorkgroupsPerDimension)) {
-    return `dispatch ${run.spec.dispatch} exceeds maxComputeWorkgroupsPerDimension ${limits.maxComputeWorkgroupsPerDimension}`;
-  }
-  return null;
+  return kernelIneligibility(c.caps, run.kernel, run.spec);
 }
 
 /**
@@ -162,7 +141,7 @@ const DRAWS = 16;
  * tracked internally, and two runs of one shard never go to the same contributor or (for verifiers) the same
  * network in one round.
  *
- * Cost: primaries of one kind (one job; one shard for WGSL kernels) share a ranking (ranking.ts) built once per
+ * Cost: primaries of one kind (one job; one shard for kinds whose eligibility is per shard, such as WGSL) share a ranking (ranking.ts) built once per
  * round; a verifier is drawn by rejection sampling from the free contributors (uniform among the eligible ones,
  * like listing them and drawing one), falling back to the list only after DRAWS misses.
  */
@@ -205,9 +184,9 @@ export function match(runs: readonly MatchRun[], contributors: readonly MatchCon
   }
   return out;
 
-  /** The round's ranking for runs like `run` (same job, bid, budget, client and kernel; same shard for WGSL). */
+  /** The round's ranking for runs like `run` (same job, bid, budget, client and kernel; same shard for per-shard kinds). */
   function ranking(run: MatchRun): Ranking {
-    const perShard = run.kernel.kind !== 'onnx' && run.kernel.kind !== 'matmul';
+    const perShard = kindPerShard(run.kernel.kind);
     const key = `${run.jobId}\u0000${run.bid}\u0000${run.latencyMs}${perShard ? `\u0000${run.shard}` : ''}`;
     const t = rankings.get(key)?.template;
     if (t && t.kernel === run.kernel && t.rtt === run.rtt && (!perShard || t.spec === run.spec)) return rankings.get(key)!;

@@ -38,10 +38,18 @@ export const WgslKernelSchema = v.strictObject({
  */
 export const MatmulKernelSchema = v.strictObject({ kind: v.literal('matmul') });
 
-/** The kernel a job runs on every shard, tagged by `kind`. */
+/**
+ * The kernel a job runs on every shard, tagged by `kind`. The table of kinds on the wire: a new kind adds its
+ * schema above and one entry here (and one in worker.ts `KernelTasks`); its rules and code live in its own
+ * three files (src/core/kernels, src/sdk/kernels, workers/kernels), each listed in its folder's table.
+ */
 export const KernelSpecSchema = v.variant('kind', [OnnxKernelSchema, WgslKernelSchema, MatmulKernelSchema]);
 /** Kernel of a job. */
 export type KernelSpec = v.InferOutput<typeof KernelSpecSchema>;
+/** A kernel's kind: the tag of KernelSpec and the key of every per-kind table. */
+export type KernelKind = KernelSpec['kind'];
+/** The kernel spec of one kind. */
+export type KernelOf<K extends KernelKind> = Extract<KernelSpec, { kind: K }>;
 /** ONNX kernel. */
 export type OnnxKernel = v.InferOutput<typeof OnnxKernelSchema>;
 /** WGSL kernel. */
