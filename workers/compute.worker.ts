@@ -1,24 +1,25 @@
 /**
- * The compute worker (a module worker): WGSL on this worker's own GPU device, ONNX through
- * onnxruntime-web, and the capability probe, exposed with comlink as ComputeWorkerApi. Output buffers
- * are transferred back, never copied; errors keep name, code and message across the boundary.
+ * The compute worker (a module worker): tasks of every kernel kind through one `run` (workers/kernels: WGSL
+ * and the built-in kernels on this worker's own GPU device, ONNX through onnxruntime-web), and the capability
+ * probe, exposed with comlink as ComputeWorkerApi. Output buffers are transferred back, never copied; errors
+ * keep name, code and message across the boundary.
  */
 import * as Comlink from 'comlink';
 import { installWireErrors } from '../src/core/wire-errors.ts';
 import type { TensorData } from '../src/protocol/tensor.ts';
-import type { ComputeWorkerApi, MatmulTask, OnnxTask, WgslTask, WorkerProbe } from '../src/protocol/worker.ts';
+import type { ComputeWorkerApi, KernelTask, WorkerProbe } from '../src/protocol/worker.ts';
 import { cpuGflops, wasmSimd, wasmThreads } from './cpu-probe.ts';
 import { matmulConfigName } from '../shaders/matmul.ts';
-import { runMatmul } from './gpu/matmul-runner.ts';
 import { refineMatmul, tunedMatmul } from './gpu/tuned-matmul.ts';
-import { runWgsl, sharedGpu } from './gpu/runner.ts';
-import { runOnnx } from './onnx/runner.ts';
+import { sharedGpu } from './gpu/runner.ts';
+import { runKernel } from './kernels/index.ts';
 import { OnnxSessions } from './onnx/sessions.ts';
 import { selfTest } from './self-test.ts';
 
 installWireErrors(Comlink.transferHandlers);
 
 const sessions = new OnnxSessions();
+const env = { sessions };
 
 async function probe(): Promise<WorkerProbe> {
   const gpu = sharedGpu();
@@ -64,8 +65,8 @@ function round(x: number): number {
 
 const api: ComputeWorkerApi = {
   probe,
-  async runWgsl(task: WgslTask) {
-    return transferOut(await runWgsl(task));
+  async run(task: KernelTask) {
+    return transferOut(await runKernel(task, env));
   },
   async refineTuning() {
     const gpu = sharedGpu();
@@ -73,15 +74,8 @@ const api: ComputeWorkerApi = {
     const t = await gpu.run((h) => refineMatmul(h));
     return { complete: t.complete, config: matmulConfigName(t.config), gflops: t.gflops, trials: t.trials };
   },
-  async runMatmul(task: MatmulTask) {
-    const c = await runMatmul(task);
-    return Comlink.transfer(c, [c.data]);
-  },
   async hasOnnxSession(modelHash: string) {
     return sessions.has(modelHash);
-  },
-  async runOnnx(task: OnnxTask) {
-    return transferOut(await runOnnx(sessions, task));
   },
   async configure(opts) {
     sessions.configure(opts);

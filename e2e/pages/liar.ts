@@ -1,5 +1,5 @@
 // Test harness page for a dishonest contributor: the ordinary harness (mesh.ts) with the compute pool's
-// WGSL and built-in matmul paths wrapped so every output they hand back is wrong in every 7th element. The SDK, the transfer
+// GPU kinds (WGSL, the built-in matmul, row kernels) wrapped so every output they hand back is wrong in every 7th element. The SDK, the transfer
 // and the claim are the real ones, so the outputs reach the client hashed and claimed like honest ones;
 // only the client's replica comparison can catch them. Lives only in the test build, never in src/.
 import './mesh.ts';
@@ -11,7 +11,7 @@ export const LIE = 1;
 
 /** What specs read through `window.meshLiar`. */
 export interface LiarHarness {
-  /** GPU tasks (WGSL or matmul) whose outputs were perturbed. */
+  /** GPU tasks (WGSL, matmul or row kernels) whose outputs were perturbed. */
   perturbed: number;
 }
 
@@ -32,16 +32,11 @@ function perturb(outputs: TensorData[]): void {
   liar.perturbed++;
 }
 
-const honestRunWgsl = ComputePool.prototype.runWgsl;
-ComputePool.prototype.runWgsl = async function (this: ComputePool, task) {
-  const outputs = await honestRunWgsl.call(this, task);
-  perturb(outputs);
+// Every kind goes through run() (the wrappers runWgsl/runMatmul too); only the GPU kinds lie.
+const honestRun = ComputePool.prototype.run;
+ComputePool.prototype.run = async function (this: ComputePool, task, opts) {
+  const outputs = await honestRun.call(this, task, opts);
+  if (task.kind !== 'onnx') perturb(outputs);
   return outputs;
-};
-const honestRunMatmul = ComputePool.prototype.runMatmul;
-ComputePool.prototype.runMatmul = async function (this: ComputePool, task) {
-  const c = await honestRunMatmul.call(this, task);
-  perturb([c]);
-  return c;
 };
 window.meshLiar = liar;

@@ -1,7 +1,8 @@
 /**
  * The main-thread side of local compute: two module workers, each behind a FIFO lane with its own duty
- * cycle. The GPU lane runs WGSL (and the capability probe) on that worker's WebGPU device; the ONNX lane
- * runs onnxruntime-web with min(cores, cap-derived) WASM threads. Input buffers (and model bytes) are
+ * cycle. The GPU lane runs the GPU kinds (and the capability probe) on that worker's WebGPU device; the ONNX
+ * lane runs onnxruntime-web with min(cores, cap-derived) WASM threads. `run` takes a task of any kernel kind
+ * and queues it on the lane its kind's rules name (src/core/kernels). Input buffers (and model bytes) are
  * transferred to the worker, so the caller's ArrayBuffers are detached once a task is queued.
  *
  * Each worker is supervised (supervisor.ts): a task may carry a deadline (its lease's expiry); a worker that
@@ -11,10 +12,11 @@
  * checks them with a self-test.
  */
 import * as Comlink from 'comlink';
+import { kernelRules } from '../core/kernels/index.ts';
 import type { Capabilities } from '../protocol/capabilities.ts';
 import { MeshError } from '../protocol/errors.ts';
 import type { TensorData } from '../protocol/tensor.ts';
-import type { ComputeWorkerApi, MatmulTask, OnnxTask, WgslTask } from '../protocol/worker.ts';
+import type { ComputeWorkerApi, KernelTask, MatmulTask, OnnxTask, WgslTask } from '../protocol/worker.ts';
 import { Lane, type LaneTaskOptions } from './lane.ts';
 import { buildCapabilities, hostInfo } from './probe.ts';
 import { computeWorkerUrl, spawnComputeWorker } from './spawn.ts';
@@ -147,20 +149,29 @@ export class ComputePool extends EventTarget {
     }
   }
 
-  /** Runs a WGSL dispatch on the GPU lane; the task's input buffers are transferred. */
+  /**
+   * Runs a task of any kernel kind on the lane its kind's rules name (GPU or ONNX); every ArrayBuffer the task
+   * carries (input tensors, model bytes) is transferred. Resolves with the outputs in order.
+   */
+  run(task: KernelTask, opts: TaskOptions = {}): Promise<TensorData[]> {
+    const rules = kernelRules(task.kind);
+    const side = rules.lane === 'gpu' ? this.#gpu : this.#onnx;
+    return this.#task(side, (api) => api.run(Comlink.transfer(task, taskBuffers(task))), opts, rules.what);
+  }
+
+  /** Runs a WGSL dispatch on the GPU lane (`run` of a 'wgsl' task). */
   runWgsl(task: WgslTask, opts: TaskOptions = {}): Promise<TensorData[]> {
-    return this.#task(this.#gpu, (api) => api.runWgsl(Comlink.transfer(task, transferables(task.inputs))), opts, 'a WGSL dispatch');
+    return this.run({ kind: 'wgsl', ...task }, opts);
   }
 
-  /** Runs C = A x B on the GPU lane with the adapter's tuned kernel; A's and B's buffers are transferred. */
+  /** Runs C = A x B on the GPU lane with the adapter's tuned kernel (`run` of a 'matmul' task); resolves with C. */
   runMatmul(task: MatmulTask, opts: TaskOptions = {}): Promise<TensorData> {
-    return this.#task(this.#gpu, (api) => api.runMatmul(Comlink.transfer(task, transferables([task.a, task.b]))), opts, 'a matmul');
+    return this.run({ kind: 'matmul', ...task }, opts).then(([c]) => c!);
   }
 
-  /** Runs an ONNX inference on the ONNX lane; input buffers and model bytes are transferred. */
+  /** Runs an ONNX inference on the ONNX lane (`run` of an 'onnx' task). */
   runOnnx(task: OnnxTask, opts: TaskOptions = {}): Promise<TensorData[]> {
-    const extra = task.model ? [task.model] : [];
-    return this.#task(this.#onnx, (api) => api.runOnnx(Comlink.transfer(task, transferables(task.inputs, extra))), opts, 'an ONNX inference');
+    return this.run({ kind: 'onnx', ...task }, opts);
   }
 
   /**
@@ -251,10 +262,20 @@ export function ortThreads(cores: number, cpuCap: number): number {
   return Math.max(1, Math.min(cores, Math.ceil(cores * cpuCap), 16));
 }
 
-function transferables(tensors: readonly TensorData[], extra: ArrayBuffer[] = []): Transferable[] {
+/**
+ * Every ArrayBuffer a task carries, found without knowing its kind: fields that are buffers (model bytes),
+ * tensors (`data`), or arrays of either.
+ */
+function taskBuffers(task: KernelTask): Transferable[] {
   const set = new Set<ArrayBuffer>();
-  for (const t of tensors) if (t.data instanceof ArrayBuffer) set.add(t.data);
-  for (const b of extra) if (b instanceof ArrayBuffer) set.add(b);
+  const add = (x: unknown) => {
+    if (x instanceof ArrayBuffer) set.add(x);
+    else if (x !== null && typeof x === 'object' && (x as { data?: unknown }).data instanceof ArrayBuffer) set.add((x as { data: ArrayBuffer }).data);
+  };
+  for (const value of Object.values(task)) {
+    if (Array.isArray(value)) value.forEach(add);
+    else add(value);
+  }
   return [...set];
 }
 

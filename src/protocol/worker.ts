@@ -3,6 +3,7 @@
  * transferred. Errors thrown inside keep `name`, `code` and `message` (see errors.ts).
  */
 import type { GpuLimits } from './capabilities.ts';
+import type { KernelKind } from './kernel.ts';
 import type { TensorData, TensorSpec } from './tensor.ts';
 
 /** A WGSL dispatch: one compute pass over the given buffers. */
@@ -38,6 +39,22 @@ export interface OnnxTask {
   ep?: 'auto' | 'wasm' | 'webgpu';
 }
 
+/**
+ * The task a compute worker runs for each kernel kind: one entry per kind (the compiler names a missing one),
+ * the table `ComputeWorkerApi.run` and the pool dispatch on.
+ */
+export interface KernelTasks {
+  onnx: OnnxTask;
+  wgsl: WgslTask;
+  matmul: MatmulTask;
+}
+
+/** The task of one kind, tagged with it. */
+export type KernelTaskOf<K extends KernelKind> = { kind: K } & KernelTasks[K];
+
+/** A task of any kind, tagged by `kind`. */
+export type KernelTask = { [K in KernelKind]: KernelTaskOf<K> }[KernelKind];
+
 /** What a worker can measure about its context. */
 export interface WorkerProbe {
   gpu?: {
@@ -60,15 +77,17 @@ export interface WorkerProbe {
 /** The API a compute worker exposes. */
 export interface ComputeWorkerApi {
   probe(): Promise<WorkerProbe>;
-  runWgsl(task: WgslTask): Promise<TensorData[]>;
-  runMatmul(task: MatmulTask): Promise<TensorData>;
+  /**
+   * Runs one task of any kernel kind (workers/kernels/index.ts dispatches on `kind`); returns its outputs in
+   * order (a matmul's one tensor `c`). Input buffers and model bytes arrive transferred; outputs go back so.
+   */
+  run(task: KernelTask): Promise<TensorData[]>;
   /**
    * Times one more matmul tuning candidate when the probe's tuning left some untimed; `complete` once all
    * were timed. The configuration in use may change between calls.
    */
   refineTuning(): Promise<{ complete: boolean; config: string; gflops: number; trials: number }>;
   hasOnnxSession(modelHash: string): Promise<boolean>;
-  runOnnx(task: OnnxTask): Promise<TensorData[]>;
   /**
    * Sets ORT's wasm thread count (effective until the ORT runtime starts) and, optionally, the URL of the
    * dist root whose `ort/` folder holds the ORT runtime files (default: the worker's origin root).
