@@ -2,7 +2,8 @@
 import { DEFAULT_BID } from '../core/cost.ts';
 import type { TensorData } from '../protocol/tensor.ts';
 import type { JobDetail, JobStatus } from '../protocol/coordinator.ts';
-import { type JobPlan, planMatmul, planOnnx, planWgsl } from './job-plan.ts';
+import type { JobPlan } from './job-plan.ts';
+import { planMatmul, planOnnx, planWgsl } from './kernels/index.ts';
 import { JobRun, type ResolvedJobOptions } from './job-run.ts';
 import { resolveModelUrl } from './default-coordinator.ts';
 import { ModelSource } from './model-source.ts';

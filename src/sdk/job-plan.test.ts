@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sha256Hex } from '../core/hash.ts';
 import { matmulTileInputs, matmulTiles, packTensors, splitBatch, unpackTensors } from '../core/sharding.ts';
-import { packBatchShards, packMatmulTile, planMatmul, planOnnx, planWgsl } from './job-plan.ts';
+import { packBatchShards } from './job-plan.ts';
+import { packMatmulTile, planMatmul, planOnnx, planWgsl } from './kernels/index.ts';
 
 const model = new Uint8Array([8, 1, 2, 3, 4]).buffer;
 const loadModel = async () => ({ bytes: model, hash: await sha256Hex(model) });

@@ -1,27 +1,13 @@
 /**
  * Turning a client call into a job: the kernel, one ShardSpec per shard with its packed input bytes, the
  * rule that checks a contributor's declared outputs against the spec, and how shard outputs become the
- * result. ONNX output shapes are unknown before the model runs, so an ONNX shard's output specs carry only
- * the batch axis (`dims: [items]`, dtype as a placeholder) and a declared output must start with it.
+ * result. What each kind does is in its own file (kernels/<kind>.ts `plan<Kind>`); this file holds the plan's
+ * shape and the packing and checks the kinds share.
  */
-import { sha256Hex } from '../core/hash.ts';
-import { workUnitsForMatmul, workUnitsForOnnx } from '../core/cost.ts';
-import {
-  assembleMatmul,
-  batchSize,
-  concatBatch,
-  itemBytes,
-  type MatmulTile,
-  matmulTileOutput,
-  matmulTiles,
-  packTensors,
-  shardCount,
-  typedView,
-} from '../core/sharding.ts';
+import { batchSize, itemBytes, shardCount, typedView } from '../core/sharding.ts';
 import type { KernelSpec, ShardSpec } from '../protocol/kernel.ts';
 import { DTYPE_BYTES, type TensorData, type TensorSpec, tensorBytes } from '../protocol/tensor.ts';
-import type { LoadedModel } from './model-source.ts';
-import type { InputTensor, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunWgslOptions } from './types.ts';
+import type { InputTensor, OutputTensor } from './types.ts';
 
 /** One shard ready to submit and send. */
 export interface PlannedShard {
@@ -39,127 +25,6 @@ export interface JobPlan<T> {
   checkOutputs(spec: ShardSpec, declared: TensorSpec[]): void;
   /** Builds the result from every shard's accepted outputs, in shard order. */
   assemble(outputs: TensorData[][]): T;
-}
-
-/** Shards a batch is split into by default. */
-export const DEFAULT_ONNX_SHARDS = 16;
-
-/**
- * Plans an ONNX job: packs each shard's inputs straight from the caller's arrays (one copy, made before this
- * returns to the event loop, so the caller may reuse its arrays at once), hashes the shards, and loads the
- * model (bytes and hash, usually from the session's ModelSource) meanwhile.
- */
-export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) => Promise<LoadedModel>): Promise<JobPlan<Record<string, OutputTensor>>> {
-  const names = Object.keys(opts.inputs);
-  if (names.length === 0) throw new TypeError('Cannot run an ONNX job as it must have inputs: current count is 0');
-  if (!Array.isArray(opts.outputs) || opts.outputs.length === 0) {
-    throw new TypeError(`Cannot run an ONNX job as 'outputs' must name at least one output: current value is ${JSON.stringify(opts.outputs)}`);
-  }
-  const tensors = names.map((name) => inputBytes(name, opts.inputs[name]!));
-  const batch = batchSize(tensors);
-  if (batch < 1) throw new RangeError(`Cannot run an ONNX job as the batch must have items: current size is ${batch}`);
-  const per = opts.itemsPerShard ?? Math.ceil(batch / DEFAULT_ONNX_SHARDS);
-  const packed = packBatchShards(tensors, per);
-  const loading = loadModel(opts.model.url);
-  loading.catch(() => {}); // awaited below, after the shards are hashed
-  const shards = await Promise.all(packed.map(async ({ inputs, bytes }, index) => {
-    const items = inputs[0]!.dims[0]!;
-    const spec: ShardSpec = {
-      index,
-      inputs,
-      outputs: opts.outputs.map((name) => ({ name, dtype: 'float32', dims: [items] })),
-      inputHash: await sha256Hex(bytes),
-      workUnits: workUnitsForOnnx(items),
-    };
-    return { spec, inputs: bytes };
-  }));
-  const { bytes: model, hash } = await loading;
-  const kernel: KernelSpec = {
-    kind: 'onnx',
-    model: { hash, bytes: model.byteLength, url: opts.model.url, ...(opts.model.name === undefined ? {} : { name: opts.model.name }) },
-    outputs: [...opts.outputs],
-  };
-  return {
-    kernel,
-    shards,
-    model,
-    checkOutputs(spec, declared) {
-      checkNames(spec, declared);
-      declared.forEach((d, i) => {
-        if (d.dims[0] !== spec.outputs[i]!.dims[0]) {
-          throw new TypeError(`Cannot accept output '${d.name}' of shard ${spec.index} as its axis 0 must be ${spec.outputs[i]!.dims[0]}: current dims are [${d.dims}]`);
-        }
-      });
-    },
-    assemble(outputs) {
-      // One shard's outputs already are the result (each in a buffer of its own): no copy needed.
-      const joined = outputs.length === 1 ? outputs[0]! : concatBatch(outputs);
-      return Object.fromEntries(joined.map((t) => [t.name, toOutputTensor(t)]));
-    },
-  };
-}
-
-/** Side of a matmul tile when the caller does not choose one (see RunMatmulOptions.tile). */
-export const DEFAULT_MATMUL_TILE = 512;
-
-/** Plans a WGSL job from caller-made shards. */
-export async function planWgsl(opts: RunWgslOptions): Promise<JobPlan<TensorData[][]>> {
-  const kernel: KernelSpec = { kind: 'wgsl', source: opts.kernel.source, entryPoint: opts.kernel.entryPoint, bindings: opts.kernel.bindings.map((b) => ({ ...b })) };
-  if (!Array.isArray(opts.shards) || opts.shards.length === 0) throw new TypeError('Cannot run a WGSL job as it must have shards: current count is 0');
-  const shards = await Promise.all(opts.shards.map(async (s, index) => {
-    s.inputs.forEach((t) => checkBytes(t.name, t, t.data.byteLength));
-    const packed = packTensors(s.inputs);
-    const spec: ShardSpec = {
-      index,
-      inputs: s.inputs.map(specOf),
-      outputs: s.outputs.map(specOf),
-      inputHash: await sha256Hex(packed),
-      workUnits: s.workUnits,
-      dispatch: [...s.dispatch],
-    };
-    return { spec, inputs: packed };
-  }));
-  return { kernel, shards, checkOutputs: checkExact, assemble: (outputs) => outputs };
-}
-
-/**
- * Plans a tiled matmul C = A x B on the mesh with the built-in matmul kernel, which each contributor runs
- * with the tile configuration tuned for its own adapter.
- */
-export async function planMatmul(opts: RunMatmulOptions): Promise<JobPlan<Float32Array>> {
-  const { a, b, m, k, n } = opts;
-  if (!(a instanceof Float32Array) || a.length !== m * k) {
-    throw new RangeError(`Cannot run a matmul as 'a' must be a Float32Array of m*k = ${m * k} values: current length is ${a?.length}`);
-  }
-  if (!(b instanceof Float32Array) || b.length !== k * n) {
-    throw new RangeError(`Cannot run a matmul as 'b' must be a Float32Array of k*n = ${k * n} values: current length is ${b?.length}`);
-  }
-  const tiles = matmulTiles(m, n, opts.tile ?? DEFAULT_MATMUL_TILE);
-  const kernel: KernelSpec = { kind: 'matmul' };
-  // Packed before the first await, so the caller may reuse a and b as soon as this returns.
-  const packed = tiles.map((tile) => packMatmulTile(a, b, k, n, tile));
-  const shards = await Promise.all(tiles.map(async (tile, i) => {
-    const { inputs, bytes } = packed[i]!;
-    const spec: ShardSpec = {
-      index: tile.index,
-      inputs,
-      outputs: [matmulTileOutput(tile)],
-      inputHash: await sha256Hex(bytes),
-      workUnits: workUnitsForMatmul(tile.mt, tile.nt, k),
-    };
-    return { spec, inputs: bytes };
-  }));
-  return {
-    kernel,
-    shards,
-    checkOutputs: checkExact,
-    assemble: (outputs) => {
-      const blocks = outputs.map((o) => new Float32Array(o[0]!.data));
-      // A single tile covering C already is C, row-major [m x n].
-      const whole = tiles.length === 1 && blocks.length === 1 && blocks[0]!.length === m * n;
-      return whole ? blocks[0]! : assembleMatmul(m, n, tiles, blocks);
-    },
-  };
 }
 
 /** A shard's input specs and its packed wire bytes. */
@@ -192,30 +57,8 @@ export function packBatchShards(tensors: readonly { name: string; dtype: TensorS
   return out;
 }
 
-/**
- * The packed inputs of one matmul tile, B first: the layout of `packTensors` over `matmulTileInputs(...)` in the
- * order b, a (B's columns made contiguous, then A's rows), written with one copy instead of two. B first lets a
- * contributor start on A's first rows while the rest arrive (streamed-matmul.ts).
- */
-export function packMatmulTile(a: Float32Array, b: Float32Array, k: number, n: number, tile: MatmulTile): PackedShard {
-  const { row, col, mt, nt } = tile;
-  if (a.length < (row + mt) * k || b.length !== k * n || col + nt > n) {
-    throw new RangeError(`Cannot pack tile ${tile.index} as it must lie inside A[${a.length / k}x${k}] and B[${k}x${n}]: current tile is rows ${row}+${mt}, columns ${col}+${nt}`);
-  }
-  const floats = new Float32Array(k * nt + mt * k);
-  if (nt === n) floats.set(b, 0);
-  else for (let r = 0; r < k; r++) floats.set(b.subarray(r * n + col, r * n + col + nt), r * nt);
-  floats.set(a.subarray(row * k, (row + mt) * k), k * nt);
-  return {
-    inputs: [
-      { name: 'b', dtype: 'float32', dims: [k, nt] },
-      { name: 'a', dtype: 'float32', dims: [mt, k] },
-    ],
-    bytes: floats.buffer,
-  };
-}
-
-function checkExact(spec: ShardSpec, declared: TensorSpec[]): void {
+/** Throws unless the declared outputs have exactly the spec's names, dtypes and dims, in order. */
+export function checkExact(spec: ShardSpec, declared: TensorSpec[]): void {
   checkNames(spec, declared);
   declared.forEach((d, i) => {
     const want = spec.outputs[i]!;
@@ -225,18 +68,20 @@ function checkExact(spec: ShardSpec, declared: TensorSpec[]): void {
   });
 }
 
-function checkNames(spec: ShardSpec, declared: TensorSpec[]): void {
+/** Throws unless the declared outputs have the spec's names, in order. */
+export function checkNames(spec: ShardSpec, declared: TensorSpec[]): void {
   const want = spec.outputs.map((o) => o.name).join();
   const got = declared.map((o) => o.name).join();
   if (want !== got) throw new TypeError(`Cannot accept the outputs of shard ${spec.index} as they must be [${want}]: current value is [${got}]`);
 }
 
-function specOf(t: TensorSpec): TensorSpec {
+/** A copy of a tensor's spec (name, dtype, dims) without its data. */
+export function specOf(t: TensorSpec): TensorSpec {
   return { name: t.name, dtype: t.dtype, dims: [...t.dims] };
 }
 
 /** The caller's input as a checked byte view (not copied). */
-function inputBytes(name: string, t: InputTensor): { name: string; dtype: TensorSpec['dtype']; dims: number[]; bytes: Uint8Array } {
+export function inputBytes(name: string, t: InputTensor): { name: string; dtype: TensorSpec['dtype']; dims: number[]; bytes: Uint8Array } {
   if (!t || !ArrayBuffer.isView(t.data)) throw new TypeError(`Cannot use input '${name}' as its data must be a typed array: current value is ${String(t?.data)}`);
   const width = (t.data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT;
   if (width !== undefined && width !== DTYPE_BYTES[t.dtype]) {
@@ -246,11 +91,13 @@ function inputBytes(name: string, t: InputTensor): { name: string; dtype: Tensor
   return { name, dtype: t.dtype, dims: [...t.dims], bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
 }
 
-function checkBytes(name: string, spec: Pick<TensorSpec, 'dims' | 'dtype'>, bytes: number): void {
+/** Throws a RangeError unless `bytes` is the size of a `spec.dtype` tensor of `spec.dims`. */
+export function checkBytes(name: string, spec: Pick<TensorSpec, 'dims' | 'dtype'>, bytes: number): void {
   const want = tensorBytes(spec);
   if (bytes !== want) throw new RangeError(`Cannot use tensor '${name}' as ${spec.dtype}[${spec.dims}] needs ${want} bytes: current length is ${bytes}`);
 }
 
-function toOutputTensor(t: TensorData): OutputTensor {
+/** A shard output as the caller's typed tensor (a view, not a copy). */
+export function toOutputTensor(t: TensorData): OutputTensor {
   return { dtype: t.dtype, dims: t.dims, data: typedView(t.dtype, t.data) };
 }

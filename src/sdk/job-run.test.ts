@@ -11,7 +11,7 @@ import { LeaseInbox } from '../mesh/lease-inbox.ts';
 import type { PeerLink } from '../mesh/peer-link.ts';
 import type { JobStatus, Lease } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
-import { planWgsl } from './job-plan.ts';
+import { planWgsl } from './kernels/index.ts';
 import { JobRun, RELEASE_WAIT_MS } from './job-run.ts';
 import { NOT_FOUND_RECHECK_MS } from './job-watch.ts';
 import { JobRouter, type SessionContext } from './session.ts';

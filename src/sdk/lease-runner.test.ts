@@ -18,11 +18,11 @@ import { RemoteFailure } from '../mesh/lease-inbox.ts';
 import type { ShardSpec } from '../protocol/kernel.ts';
 import type { PeerFrame } from '../protocol/peer.ts';
 import type { TensorData } from '../protocol/tensor.ts';
-import type { OnnxTask } from '../protocol/worker.ts';
+import type { KernelTask, OnnxTask } from '../protocol/worker.ts';
 import type { ModelCache } from '../storage/model-cache.ts';
 import { type AssignFrame, LeaseRunner } from './lease-runner.ts';
 import { transferLease } from './lease-transfer.ts';
-import { packMatmulTile } from './job-plan.ts';
+import { packMatmulTile } from './kernels/index.ts';
 
 /** The ONNX worker's contract: sessions by model hash, built from bytes that must match the hash. */
 class PoolStandIn {
@@ -55,12 +55,10 @@ class PoolStandIn {
     return [{ name: 'y', dtype: 'float32', dims: [...task.inputs[0]!.dims], data: x.map((v) => v * 2).buffer }];
   }
 
-  runWgsl(): Promise<TensorData[]> {
-    return Promise.reject(new MeshError('internal', 'Cannot run WGSL as this stand-in runs ONNX tasks only'));
-  }
-
-  runMatmul(): Promise<TensorData> {
-    return Promise.reject(new MeshError('internal', 'Cannot run a matmul as this stand-in runs ONNX tasks only'));
+  /** The pool's one entry: ONNX tasks go to runOnnx, others are refused. */
+  run(task: KernelTask, opts: { deadline?: number | undefined } = {}): Promise<TensorData[]> {
+    if (task.kind === 'onnx') return this.runOnnx(task, opts);
+    return Promise.reject(new MeshError('internal', `Cannot run a ${task.kind} task as this stand-in runs ONNX tasks only`));
   }
 }
 
@@ -257,12 +255,14 @@ async function matmulSetup() {
   const pool = {
     ...new PoolStandIn(),
     hasOnnxSession: () => Promise.resolve(false),
-    runMatmul: ({ a: ta, b: tb }: { a: TensorData; b: TensorData }) => {
+    run: (task: KernelTask) => {
+      if (task.kind !== 'matmul') return Promise.reject(new MeshError('internal', `Cannot run a ${task.kind} task as this stand-in runs matmuls only`));
+      const { a: ta, b: tb } = task;
       const [rows] = ta.dims as [number];
       calls.push(rows);
       const A = new Float32Array(ta.data), B = new Float32Array(tb.data), C = new Float32Array(rows * n);
       for (let i = 0; i < rows; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) C[i * n + j]! += A[i * k + p]! * B[p * n + j]!;
-      return Promise.resolve({ name: 'c', dtype: 'float32' as const, dims: [rows, n], data: C.buffer });
+      return Promise.resolve([{ name: 'c', dtype: 'float32' as const, dims: [rows, n], data: C.buffer }]);
     },
   };
   const coordinator = { request: () => Promise.resolve({}) };

@@ -3,48 +3,30 @@
  * against the hash the job announced), run the shard on the local compute pool, claim the result with the
  * coordinator while streaming the outputs back, and send `done` once the claim is recorded. `abort()` (a
  * revoke, or the contributor stopping) ends the exchange with a `fail` frame so the client does not wait out
- * the lease. `need` is answered from what is already in memory where possible (the ONNX worker's sessions,
- * else a key lookup in the model cache), and a session the worker holds is used without copying model bytes
- * into it; should the worker drop that session before the run, the bytes come from the cache instead.
+ * the lease. What depends on the kernel's kind (whether it needs a model and where that comes from, how the
+ * shard computes, whether its outputs stream) is the kind's lease task (kernels/<kind>.ts, through the table in
+ * kernels/index.ts); this file is the exchange every kind shares.
  *
  * Healing: every pool call carries the lease's expiry as its deadline, so a hung worker cannot hold the lease
- * past it (the pool replaces the worker). A cached model is read and checked against its hash before `need` is
- * answered, and a corrupt one is deleted and asked of the client instead. When the compute step fails, the
+ * past it (the pool replaces the worker). When the compute step fails, the
  * failure is classified (lease-failure.ts) and reported to the coordinator with `fail` before the client hears
  * it, so the coordinator learns it as this peer's own local fault (retried elsewhere first, never counted as a
  * wrong result) rather than as the client's complaint.
  */
 import { sha256Hex } from '../core/hash.ts';
 import type { Identity } from '../core/identity.ts';
-import { unpackTensors } from '../core/sharding.ts';
-import type { CoordinatorClient, PushFrame } from '../mesh/coordinator-client.ts';
+import type { CoordinatorClient } from '../mesh/coordinator-client.ts';
 import type { BlobWriter, PeerLink } from '../mesh/peer-link.ts';
 import { type LeaseFailure, type ResultClaim, signedText } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
-import type { TensorData } from '../protocol/tensor.ts';
-import type { MatmulTask, OnnxTask, WgslTask } from '../protocol/worker.ts';
 import type { ModelCache } from '../storage/model-cache.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
+import { type AssignFrame, type LeaseCompute, type LeaseTask, leaseTask, type ShardInput } from './kernels/index.ts';
 import { classifyComputeFailure, type ModelSource } from './lease-failure.ts';
 import { packOwned } from './owned-tensors.ts';
-import { type BlockSink, matmulOutputBytes, rowBlocks, streamedMatmul } from './streamed-matmul.ts';
-import type { BlobStream } from '../mesh/blob-stream.ts';
+import type { BlockSink } from './streamed-matmul.ts';
 
-/** The `assign` push that created a lease. */
-export type AssignFrame = Extract<PushFrame, { type: 'assign' }>;
-
-/** Options of a compute call: the time (ms since the epoch) after which its result is useless. */
-export interface LeaseTaskOptions {
-  deadline?: number | undefined;
-}
-
-/** The compute a lease runs on: ComputePool's task methods (declared here so this file needs no workers). */
-export interface LeaseCompute {
-  hasOnnxSession(modelHash: string): Promise<boolean>;
-  runOnnx(task: OnnxTask, opts?: LeaseTaskOptions): Promise<TensorData[]>;
-  runWgsl(task: WgslTask, opts?: LeaseTaskOptions): Promise<TensorData[]>;
-  runMatmul(task: MatmulTask, opts?: LeaseTaskOptions): Promise<TensorData>;
-}
+export type { AssignFrame, LeaseCompute, LeaseTaskOptions } from './kernels/index.ts';
 
 /** What a lease runner uses. */
 export interface RunnerContext {
@@ -67,11 +49,13 @@ export class LeaseRunner {
   readonly link: PeerLink;
   readonly #ctx: RunnerContext;
   readonly #ctrl = new AbortController();
+  readonly #task: LeaseTask;
 
   constructor(ctx: RunnerContext, assign: AssignFrame, link: PeerLink) {
     this.#ctx = ctx;
     this.assign = assign;
     this.link = link;
+    this.#task = leaseTask({ assign, pool: ctx.pool, cache: ctx.cache });
   }
 
   /** The lease id. */
@@ -90,31 +74,18 @@ export class LeaseRunner {
 
   /** Runs the exchange to the end; resolves with the run's milliseconds, rejects with what failed. */
   async run(): Promise<number> {
-    const { lease, kernel, spec } = this.assign;
+    const { lease, spec } = this.assign;
     const signal = this.#ctrl.signal;
     const inbox = this.link.lease(lease.leaseId);
     const waitMs = () => Math.max(lease.expiresAt - Date.now(), 1000) + GRACE_MS;
     let where: ModelSource = 'none';
     try {
       // A cached model is read (and checked) now; a session the worker holds needs no bytes at all.
-      let model: Promise<ArrayBuffer | undefined> | undefined;
-      if (kernel.kind === 'onnx') {
-        const found = await this.#findModel(kernel.model.hash);
-        where = found.where;
-        if (found.bytes) model = Promise.resolve(found.bytes);
-      }
+      where = await this.#task.findModel();
       signal.throwIfAborted();
       this.link.sendControl({ type: 'need', leaseId: lease.leaseId, model: where === 'peer' });
-      if (where === 'peer' && kernel.kind === 'onnx') {
-        const { bytes, sha256: hash } = await inbox.nextBlob('model', waitMs());
-        if (hash !== kernel.model.hash) {
-          throw new MeshError('hash-mismatch', `Cannot use the model for lease ${lease.leaseId} as it must hash to ${kernel.model.hash}: current hash is ${hash}`);
-        }
-        // The pool takes ownership of what it runs, so the cache gets its own copy.
-        this.#ctx.cache.put(hash, bytes.slice(0), kernel.model.name).catch(() => {});
-        model = Promise.resolve(bytes);
-      }
-      // A matmul starts on its inputs' first bytes (streamed-matmul.ts); nothing is claimed before they check.
+      if (where === 'peer') this.#task.takeModel(await inbox.nextBlob('model', waitMs()));
+      // A streamed kind (matmul) starts on its inputs' first bytes; nothing is claimed before they check.
       const stream = await inbox.nextStream('inputs', waitMs());
       const checked = withTimeout(stream.done, waitMs(), `the inputs of lease ${lease.leaseId}`).then(({ sha256: inputHash }) => {
         if (inputHash !== spec.inputHash) {
@@ -122,20 +93,28 @@ export class LeaseRunner {
         }
       });
       checked.catch((err: Error) => stream.fail(err)); // a stalled or wrong blob stops the blocks waiting on it
-      // A matmul's rows of C go on the wire as each block finishes, announced without their hash (the client
+      // Streamed outputs go on the wire as each block finishes, announced without their hash (the client
       // hashes what arrives and accepts it only if that equals `done.outputHash`).
       let writer: BlobWriter | undefined;
       let writeError: unknown;
-      const sink = (bytes: Uint8Array) => {
+      const output = (total: number): BlockSink => (bytes) => {
         try {
-          writer ??= this.link.outputWriter(lease.leaseId, matmulOutputBytes(spec.inputs), { signal });
+          writer ??= this.link.outputWriter(lease.leaseId, total, { signal });
         } catch (err) {
           writeError ??= err;
           return;
         }
         writer.write(bytes).catch(() => {}); // the same error rejects end()
       };
-      const computing = (kernel.kind === 'matmul' ? this.#streamMatmul(stream, sink) : checked.then(() => stream.done).then(({ bytes }) => this.#compute(bytes, model)))
+      const input: ShardInput = {
+        stream,
+        whole: () => checked.then(() => stream.done).then(({ bytes }) => bytes),
+        // Past the lease's expiry the result is worthless: a task still running then means a hung worker. The
+        // expiry is the coordinator's clock: a floor keeps a peer whose clock runs ahead from timing out every task.
+        deadline: () => Math.max(lease.expiresAt, Date.now() + MIN_TASK_MS),
+        output,
+      };
+      const computing = this.#task.compute(input)
         .catch(async (err: unknown) => {
           throw signal.aborted || stream.failed ? err : await this.#localFault(err, where);
         });
@@ -178,28 +157,14 @@ export class LeaseRunner {
   }
 
   /**
-   * Where this lease's model comes from: 'session' (the ONNX worker holds one, checked in its memory),
-   * 'cache' (IndexedDB has bytes that hash to the key; they come with the answer) or 'peer' (the client must
-   * send it: also when the cached copy was corrupt, which the cache then deleted).
-   */
-  async #findModel(hash: string): Promise<{ where: 'session' | 'cache' | 'peer'; bytes?: ArrayBuffer }> {
-    if (await this.#ctx.pool.hasOnnxSession(hash).catch(() => false)) return { where: 'session' };
-    if (!(await this.#ctx.cache.has(hash).catch(() => false))) return { where: 'peer' };
-    const cached = await this.#ctx.cache.get(hash).catch(() => undefined);
-    return cached ? { where: 'cache', bytes: cached.bytes } : { where: 'peer' };
-  }
-
-  /**
    * Turns a failure of the compute step into a LocalFault with its class, or passes it on when it is none of
-   * this peer's to report. Model bytes from the cache that the worker found wrong are deleted from it first, so
-   * the next lease asks the client for them.
+   * this peer's to report. The kind drops what caused it first (model bytes from the cache that the worker found
+   * wrong), so the next lease asks the client for them.
    */
   async #localFault(err: unknown, where: ModelSource): Promise<unknown> {
     const failure = classifyComputeFailure(err, where);
     if (!failure) return err;
-    const { kernel } = this.assign;
-    // Evicted before anyone hears of the failure, so the next lease of this model asks the client for it.
-    if (failure.reason === 'cache-corrupt' && kernel.kind === 'onnx') await this.#ctx.cache.evictCorrupt(kernel.model.hash).catch(() => false);
+    await this.#task.fault(failure);
     return new LocalFault(failure.reason, failure.message, err);
   }
 
@@ -212,73 +177,6 @@ export class LeaseRunner {
       .then(() => {}, () => {}); // the lease expired or was released meanwhile: the client's word suffices
     await Promise.race([sent, late]);
     clearTimeout(timer);
-  }
-
-  /**
-   * Runs a matmul shard while its inputs arrive, a row block at a time; `ms` runs from B's arrival (the first
-   * block's start) to the last block's end, so it includes waits for the rest of A.
-   */
-  async #streamMatmul(stream: BlobStream, onBlock: BlockSink): Promise<{ outputs: TensorData[]; ms: number }> {
-    const { spec, lease } = this.assign;
-    const deadline = Math.max(lease.expiresAt, Date.now() + MIN_TASK_MS);
-    let started: number | undefined;
-    const c = await streamedMatmul(stream, spec.inputs, (a, b) => {
-      started ??= performance.now();
-      return this.#ctx.pool.runMatmul({ a, b }, { deadline });
-    }, rowBlocks, onBlock);
-    return { outputs: [c], ms: performance.now() - (started ?? performance.now()) };
-  }
-
-  /** Runs the shard on the pool; `ms` times the pool call that produced the outputs, not the waits before it. */
-  async #compute(inputs: ArrayBuffer, model: Promise<ArrayBuffer | undefined> | undefined): Promise<{ outputs: TensorData[]; ms: number }> {
-    const { kernel, spec, lease } = this.assign;
-    const pool = this.#ctx.pool;
-    // Past the lease's expiry the result is worthless: a task still running then means a hung worker. The expiry
-    // is the coordinator's clock: a floor keeps a peer whose clock runs ahead from timing out every task.
-    const deadline = Math.max(lease.expiresAt, Date.now() + MIN_TASK_MS);
-    const timed = async (run: () => Promise<TensorData[]>) => {
-      const started = performance.now();
-      const outputs = await run();
-      return { outputs, ms: performance.now() - started };
-    };
-    if (kernel.kind === 'onnx') {
-      const hash = kernel.model.hash;
-      // unpackTensors copies, so `inputs` stays whole for a second attempt (the pool detaches what it runs).
-      const task = (bytes: ArrayBuffer | undefined) => ({
-        modelHash: hash,
-        ...(bytes === undefined ? {} : { model: bytes }),
-        inputs: unpackTensors(inputs, spec.inputs),
-        outputNames: kernel.outputs,
-      });
-      const bytes = await model;
-      if (model !== undefined && bytes === undefined) {
-        throw new MeshError('not-found', `Cannot run model ${hash} as it left this peer's model cache while the lease started`);
-      }
-      const first = task(bytes);
-      try {
-        return await timed(() => pool.runOnnx(first, { deadline }));
-      } catch (err) {
-        // The worker dropped the session after we looked (evicted for another model): load it from the cache.
-        if (bytes !== undefined || !(err instanceof MeshError) || err.code !== 'not-found') throw err;
-        const cached = await this.#ctx.cache.get(hash);
-        if (!cached) throw err;
-        const second = task(cached.bytes);
-        return timed(() => pool.runOnnx(second, { deadline }));
-      }
-    }
-    if (kernel.kind === 'matmul') throw new MeshError('internal', `Cannot run matmul shard ${spec.index} here: it runs streamed`);
-    if (!spec.dispatch) {
-      throw new MeshError('invalid-message', `Cannot run WGSL shard ${spec.index} as it has no dispatch size: current value is undefined`);
-    }
-    const wgsl = {
-      source: kernel.source,
-      entryPoint: kernel.entryPoint,
-      bindings: kernel.bindings,
-      inputs: unpackTensors(inputs, spec.inputs),
-      outputs: spec.outputs,
-      dispatch: [spec.dispatch[0], spec.dispatch[1], spec.dispatch[2]] as [number, number, number],
-    };
-    return timed(() => pool.runWgsl(wgsl, { deadline }));
   }
 }
 

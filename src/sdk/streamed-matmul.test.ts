@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rng } from '../core/testing/prng.ts';
 import { matmulTileInputs, matmulTiles, packTensors } from '../core/sharding.ts';
 import type { TensorData } from '../protocol/tensor.ts';
-import { packMatmulTile } from './job-plan.ts';
+import { packMatmulTile } from './kernels/index.ts';
 import { matmulLayout, matmulOutputBytes, type PrefixSource, rowBlocks, streamedMatmul } from './streamed-matmul.ts';
 
 /** C = A x B on the CPU, f32 accumulation in k order (one fixed order per element, as a kernel has). */
