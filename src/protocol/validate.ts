@@ -72,9 +72,10 @@ function cut(text: string): string {
   return text.length > 60 ? text.slice(0, 60) + '...' : text;
 }
 
-// valibot writes a union of literals as `("a" | "b")`; the protocol's messages say `one of a, b`.
+// valibot writes a union of literals as `("a" | "b")`, nested for a variant of variants (`(("a" | "b") | "c")`);
+// the protocol's messages say `one of a, b, c`.
 function oneOf(expected: string | null): string {
-  const list = (expected ?? '').replace(/^\((.*)\)$/, '$1').split(' | ');
+  const list = (expected ?? '').match(/"(?:[^"\\]|\\.)*"|[^\s|()]+/g) ?? [];
   return `one of ${list.map((x) => (x.startsWith('"') ? JSON.parse(x) : x)).join(', ')}`;
 }
 
