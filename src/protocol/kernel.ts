@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { int, list, text } from './_fields.ts';
+import { int, list, real, text } from './_fields.ts';
 import { TensorSpecSchema } from './tensor.ts';
 import { parser } from './validate.ts';
 
@@ -38,12 +38,33 @@ export const WgslKernelSchema = v.strictObject({
  */
 export const MatmulKernelSchema = v.strictObject({ kind: v.literal('matmul') });
 
+/** Ops of the built-in row kernels (shaders/: reduce, softmax, layer norm, element-wise), each over the rows of an f32 matrix. */
+export const ROW_OPS = ['sum', 'max', 'softmax', 'layernorm', 'add', 'mul', 'relu', 'affine'] as const;
+/** One row-kernel op. */
+export type RowOp = typeof ROW_OPS[number];
+
+/** Largest magnitude of an f32 parameter: beyond it the kernel would compute with infinity. */
+const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * The built-in row kernels, one op per job over the rows of an f32 matrix x [rows, cols], each shard a block of
+ * rows: 'sum' and 'max' reduce each row (y [rows]); 'softmax' normalises each row; 'layernorm' normalises each
+ * row to gamma * (x - mean) / sqrt(var + eps) + beta (gamma and beta [cols] come with every shard); 'add' and
+ * 'mul' combine x with b of x's shape; 'relu' is max(x, 0); 'affine' is x * alpha + beta. Each op carries
+ * exactly its own parameters (a variant on `op`). The contributor picks workgroup width and vector variant.
+ */
+export const RowsKernelSchema = v.variant('op', [
+  v.strictObject({ kind: v.literal('rows'), op: v.picklist(['sum', 'max', 'softmax', 'add', 'mul', 'relu']) }),
+  v.strictObject({ kind: v.literal('rows'), op: v.literal('layernorm'), eps: v.exactOptional(real(0, 1)) }),
+  v.strictObject({ kind: v.literal('rows'), op: v.literal('affine'), alpha: real(-F32_MAX, F32_MAX), beta: real(-F32_MAX, F32_MAX) }),
+]);
+
 /**
  * The kernel a job runs on every shard, tagged by `kind`. The table of kinds on the wire: a new kind adds its
  * schema above and one entry here (and one in worker.ts `KernelTasks`); its rules and code live in its own
  * three files (src/core/kernels, src/sdk/kernels, workers/kernels), each listed in its folder's table.
  */
-export const KernelSpecSchema = v.variant('kind', [OnnxKernelSchema, WgslKernelSchema, MatmulKernelSchema]);
+export const KernelSpecSchema = v.variant('kind', [OnnxKernelSchema, WgslKernelSchema, MatmulKernelSchema, RowsKernelSchema]);
 /** Kernel of a job. */
 export type KernelSpec = v.InferOutput<typeof KernelSpecSchema>;
 /** A kernel's kind: the tag of KernelSpec and the key of every per-kind table. */
@@ -56,12 +77,16 @@ export type OnnxKernel = v.InferOutput<typeof OnnxKernelSchema>;
 export type WgslKernel = v.InferOutput<typeof WgslKernelSchema>;
 /** Built-in matmul kernel. */
 export type MatmulKernel = v.InferOutput<typeof MatmulKernelSchema>;
+/** Row-kernel kernel. */
+export type RowsKernel = v.InferOutput<typeof RowsKernelSchema>;
 /** Validates an ONNX kernel. */
 export const parseOnnxKernel = parser(OnnxKernelSchema);
 /** Validates a WGSL kernel. */
 export const parseWgslKernel = parser(WgslKernelSchema);
 /** Validates the built-in matmul kernel. */
 export const parseMatmulKernel = parser(MatmulKernelSchema);
+/** Validates a row-kernel kernel. */
+export const parseRowsKernel = parser(RowsKernelSchema);
 /** Validates the kernel of a job. */
 export const parseKernelSpec = parser(KernelSpecSchema);
 

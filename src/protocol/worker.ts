@@ -3,7 +3,7 @@
  * transferred. Errors thrown inside keep `name`, `code` and `message` (see errors.ts).
  */
 import type { GpuLimits } from './capabilities.ts';
-import type { KernelKind } from './kernel.ts';
+import type { KernelKind, RowOp } from './kernel.ts';
 import type { TensorData, TensorSpec } from './tensor.ts';
 
 /** A WGSL dispatch: one compute pass over the given buffers. */
@@ -23,6 +23,19 @@ export interface WgslTask {
 export interface MatmulTask {
   a: TensorData;
   b: TensorData;
+}
+
+/**
+ * A row-kernel op over x [rows, cols] f32 (the first input): `inputs` are x, then b (x's shape) for 'add' and
+ * 'mul', or gamma and beta ([cols] each) for 'layernorm'. `eps` is layernorm's, `alpha` and `beta` affine's.
+ * Returns `y`: [rows] for 'sum' and 'max', else [rows, cols].
+ */
+export interface RowsTask {
+  op: RowOp;
+  eps?: number;
+  alpha?: number;
+  beta?: number;
+  inputs: TensorData[];
 }
 
 /** An ONNX inference. `model` may be omitted when the worker already holds a session for `modelHash`. */
@@ -47,6 +60,7 @@ export interface KernelTasks {
   onnx: OnnxTask;
   wgsl: WgslTask;
   matmul: MatmulTask;
+  rows: RowsTask;
 }
 
 /** The task of one kind, tagged with it. */

@@ -3,12 +3,12 @@ import { DEFAULT_BID } from '../core/cost.ts';
 import type { TensorData } from '../protocol/tensor.ts';
 import type { JobDetail, JobStatus } from '../protocol/coordinator.ts';
 import type { JobPlan } from './job-plan.ts';
-import { planMatmul, planOnnx, planWgsl } from './kernels/index.ts';
+import { planMatmul, planOnnx, planRows, planWgsl } from './kernels/index.ts';
 import { JobRun, type ResolvedJobOptions } from './job-run.ts';
 import { resolveModelUrl } from './default-coordinator.ts';
 import { ModelSource } from './model-source.ts';
 import type { JobRouter, SessionContext } from './session.ts';
-import type { JobHandle, JobOptions, MeshClient, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunWgslOptions } from './types.ts';
+import type { JobHandle, JobOptions, MeshClient, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunRowsOptions, RunWgslOptions } from './types.ts';
 
 /** Tolerance used when a job names none: loose enough for GPU/CPU float differences. */
 export const DEFAULT_TOLERANCE = { abs: 1e-4, rel: 1e-3 };
@@ -43,6 +43,11 @@ export class Client implements MeshClient {
   /** Multiplies A[m x k] by B[k x n] in tiles across the mesh. */
   runMatmul(opts: RunMatmulOptions): JobHandle<Float32Array> {
     return this.#run(planMatmul(opts), opts);
+  }
+
+  /** Runs a row kernel (reduce, softmax, layer norm, element-wise) over x's rows in row blocks across the mesh. */
+  runRows(opts: RunRowsOptions): JobHandle<Float32Array> {
+    return this.#run(planRows(opts), opts);
   }
 
   /** The coordinator's status of one of this client's jobs. */

@@ -23,6 +23,7 @@ export type {
   PowerStatus,
   RunMatmulOptions,
   RunOnnxOptions,
+  RunRowsOptions,
   RunWgslOptions,
   ShardEventDetail,
   WgslShard,

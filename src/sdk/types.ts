@@ -205,11 +205,33 @@ export interface RunMatmulOptions {
   verifyFraction?: number;
 }
 
+/** What every `runRows` call names: the matrix x [rows, cols] (row-major f32) and how many rows a shard holds. */
+interface RowsBase extends JobOptions {
+  x: Float32Array;
+  rows: number;
+  cols: number;
+  /** Rows per shard (default: the rows split into up to 16 shards of at most 4 MiB of x each). */
+  rowsPerShard?: number;
+}
+
+/**
+ * Options of `runRows`, by op (see protocol `RowsKernelSchema`): 'sum' and 'max' reduce each row; 'softmax' and
+ * 'relu' map it; 'add' and 'mul' combine x with `b` of x's shape; 'layernorm' takes `gamma` and `beta` [cols]
+ * and `eps` (default 1e-5); 'affine' computes x * alpha + beta.
+ */
+export type RunRowsOptions =
+  | (RowsBase & { op: 'sum' | 'max' | 'softmax' | 'relu' })
+  | (RowsBase & { op: 'add' | 'mul'; b: Float32Array })
+  | (RowsBase & { op: 'layernorm'; gamma: Float32Array; beta: Float32Array; eps?: number })
+  | (RowsBase & { op: 'affine'; alpha: number; beta: number });
+
 /** Running jobs on the mesh as a client. */
 export interface MeshClient {
   runOnnx(opts: RunOnnxOptions): JobHandle<Record<string, OutputTensor>>;
   runWgsl(opts: RunWgslOptions): JobHandle<TensorData[][]>;
   runMatmul(opts: RunMatmulOptions): JobHandle<Float32Array>;
+  /** Runs a row kernel over x [rows, cols] on contributors' GPUs; resolves with y: [rows] for 'sum'/'max', else [rows * cols]. */
+  runRows(opts: RunRowsOptions): JobHandle<Float32Array>;
   /** The coordinator's status of one of this client's jobs (running or recently finished). */
   jobStatus(jobId: string): Promise<JobStatus>;
   /** Shard by shard: which contributor ran what, which runs verified others, what each was paid. Only the

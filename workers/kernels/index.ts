@@ -13,8 +13,13 @@ import type { TensorData } from '../../src/protocol/tensor.ts';
 import type { KernelTask } from '../../src/protocol/worker.ts';
 import { runMatmulKernel } from './matmul.ts';
 import { runOnnxKernel } from './onnx.ts';
+import { runRows } from './rows.ts';
 import type { KernelRun, WorkerEnv } from './types.ts';
 import { runWgslKernel } from './wgsl.ts';
+import elementwise from '../../shaders/elementwise.wgsl?raw';
+import layernorm from '../../shaders/layernorm.wgsl?raw';
+import reduce from '../../shaders/reduce.wgsl?raw';
+import softmax from '../../shaders/softmax.wgsl?raw';
 
 export type { KernelRun, WorkerEnv } from './types.ts';
 
@@ -22,6 +27,8 @@ const RUNS: { readonly [K in KernelKind]: KernelRun<K> } = {
   onnx: runOnnxKernel,
   wgsl: runWgslKernel,
   matmul: runMatmulKernel,
+  // The bundled WGSL goes in here, so rows.ts itself loads under Deno (its tests read the files).
+  rows: (task) => runRows(task, { reduce, softmax, layernorm, elementwise }),
 };
 
 /** Runs `task` with its kind's run; rejects with MeshError 'unsupported' for a kind this worker does not know. */

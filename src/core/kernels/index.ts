@@ -13,6 +13,7 @@ import { MeshError } from '../../protocol/errors.ts';
 import type { KernelKind, KernelOf, KernelSpec, ShardSpec } from '../../protocol/kernel.ts';
 import { matmulRules } from './matmul.ts';
 import { onnxRules } from './onnx.ts';
+import { rowsRules } from './rows.ts';
 import type { KernelRules } from './types.ts';
 import { wgslRules } from './wgsl.ts';
 
@@ -23,6 +24,7 @@ export const KERNELS: { readonly [K in KernelKind]: KernelRules<K> } = {
   onnx: onnxRules,
   wgsl: wgslRules,
   matmul: matmulRules,
+  rows: rowsRules,
 };
 
 /** The rules of a kind; throws MeshError 'invalid-message' for a kind no entry names (a hostile or newer peer). */

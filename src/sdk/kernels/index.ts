@@ -14,18 +14,21 @@ import { MeshError } from '../../protocol/errors.ts';
 import type { KernelKind } from '../../protocol/kernel.ts';
 import { matmulTask } from './matmul.ts';
 import { onnxTask } from './onnx.ts';
+import { rowsTask } from './rows.ts';
 import type { LeaseTask, TaskContext, TaskMaker } from './task.ts';
 import { wgslTask } from './wgsl.ts';
 
 export { DEFAULT_ONNX_SHARDS, planOnnx } from './onnx.ts';
 export { planWgsl } from './wgsl.ts';
 export { DEFAULT_MATMUL_TILE, packMatmulTile, planMatmul } from './matmul.ts';
+export { planRows, ROWS_MAX_SHARD_BYTES, ROWS_SHARDS } from './rows.ts';
 export type { AssignFrame, LeaseCompute, LeaseTask, LeaseTaskOptions, ShardInput, TaskContext } from './task.ts';
 
 const TASKS: { readonly [K in KernelKind]: TaskMaker<K> } = {
   onnx: onnxTask,
   wgsl: wgslTask,
   matmul: matmulTask,
+  rows: rowsTask,
 };
 
 /**
