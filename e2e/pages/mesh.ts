@@ -4,7 +4,7 @@ import * as sdk from '../../src/sdk/index.ts';
 import { ICE_DEAD_MS } from '../../src/mesh/ice-watch.ts';
 import * as ort from 'onnxruntime-web';
 import { renderTextImages } from './text-images.ts';
-import { matmulReference, randomFloats } from '../../shaders/testing/reference.ts';
+import { elementwiseReference, layerNormReference, matmulReference, randomFloats, reduceReference, softmaxReference } from '../../shaders/testing/reference.ts';
 
 ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
 ort.env.wasm.numThreads = 1;
@@ -21,6 +21,7 @@ export interface MeshTestHarness {
   randomFloats: typeof randomFloats;
   matmulMaxRel: typeof matmulMaxRel;
   matmulMismatches: typeof matmulMismatches;
+  rowsMaxRel: typeof rowsMaxRel;
 }
 
 declare global {
@@ -138,5 +139,39 @@ function matmulMismatches(a: Float32Array, b: Float32Array, c: Float32Array, m: 
   return mismatches;
 }
 
-window.meshTest = { sdk, iceReport, iceDeadMs: ICE_DEAD_MS, ort, renderTextImages, randomFloats, matmulMaxRel, matmulMismatches };
+/** The operands of a row-kernel job, as `runRows` takes them (all f32; `shift` is affine's beta). */
+export interface RowsOperands {
+  x: Float32Array;
+  b?: Float32Array;
+  gamma?: Float32Array;
+  beta?: Float32Array;
+  eps?: number;
+  alpha?: number;
+  shift?: number;
+}
+
+/**
+ * Largest error of a row kernel's y against the f64 reference (shaders/testing/reference.ts), relative per element to
+ * the scale its f32 rounding works at (the reference's own scale for sum, max and layer norm; 1 for softmax, whose
+ * values lie in [0, 1]; the operands' magnitudes for the element-wise ops). NaN or a wrong length counts as Infinity.
+ */
+function rowsMaxRel(op: sdk.RunRowsOptions['op'], rows: number, cols: number, o: RowsOperands, y: Float32Array): number {
+  const { x } = o;
+  let ref: ArrayLike<number>;
+  let scale: ArrayLike<number> | undefined;
+  if (op === 'sum' || op === 'max') ({ y: ref, scale } = reduceReference(op, x, rows, cols));
+  else if (op === 'softmax') ref = softmaxReference(x, rows, cols);
+  else if (op === 'layernorm') ({ y: ref, scale } = layerNormReference(x, o.gamma!, o.beta!, rows, cols, o.eps ?? 1e-5));
+  else {
+    const b = o.b ?? x;
+    ref = elementwiseReference(op, x, b, o.alpha ?? 1, o.shift ?? 0);
+    scale = x.map((v, i) => (op === 'add' ? Math.abs(v) + Math.abs(b[i]!) : op === 'mul' ? Math.abs(v * b[i]!) : op === 'affine' ? Math.abs(v * (o.alpha ?? 1)) + Math.abs(o.shift ?? 0) : Math.abs(v)));
+  }
+  if (y.length !== ref.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(y[i]! - ref[i]!) / Math.max(scale?.[i] ?? 1, 1e-6));
+  return Number.isNaN(worst) ? Infinity : worst;
+}
+
+window.meshTest = { sdk, iceReport, iceDeadMs: ICE_DEAD_MS, ort, renderTextImages, randomFloats, matmulMaxRel, matmulMismatches, rowsMaxRel };
 document.body.dataset.ready = 'true';
