@@ -85,7 +85,7 @@ Deno.test('runRows() refuses hostile tasks with invalid-message before touching 
     try {
       await runRows(task, sources, gpu);
     } catch (e) {
-      if (!(e instanceof MeshError) || e.code !== 'invalid-message' || !re.test(e.message)) throw new Error(`${task.op}: unexpected ${(e as Error).name}: ${(e as Error).message}`);
+      if (!(e instanceof MeshError) || e.code !== 'invalid-message' || !re.test(e.message)) throw new Error(`${task.op}: unexpected ${(e as Error).name}: ${(e as Error).message}`, { cause: e });
       continue;
     }
     throw new Error(`${task.op}: expected a rejection`);
@@ -97,7 +97,7 @@ Deno.test('runRows() refuses x whose bytes disagree with its dims (the WGSL runn
   try {
     await runRows(task, sources, gpu);
   } catch (e) {
-    if (!(e instanceof RangeError) || !/holds 60 bytes/.test(e.message)) throw new Error(`unexpected ${(e as Error).name}: ${(e as Error).message}`);
+    if (!(e instanceof RangeError) || !/holds 60 bytes/.test(e.message)) throw new Error(`unexpected ${(e as Error).name}: ${(e as Error).message}`, { cause: e });
     return;
   }
   throw new Error('expected a rejection');
