@@ -115,6 +115,7 @@ export class Market {
   #seq = 0;
   #matchTimer: ReturnType<typeof setTimeout> | undefined;
   #recheck: ReturnType<typeof setTimeout> | undefined;
+  #recheckAt = Infinity;
   #lastRound = 0;
   #closed = false;
 
@@ -609,17 +610,27 @@ export class Market {
     if (spec !== undefined) plan.recheckInMs = Math.min(plan.recheckInMs ?? Infinity, spec);
     const cooled = nextCoolingEnd(jobs, Date.now());
     if (cooled !== undefined) plan.recheckInMs = Math.min(plan.recheckInMs ?? Infinity, cooled - Date.now());
-    if (plan.recheckInMs !== undefined && this.#recheck === undefined && !this.#closed) {
-      this.#recheck = setTimeout(() => {
-        this.#recheck = undefined;
-        this.schedule();
-      }, plan.recheckInMs + 1);
-    }
+    if (plan.recheckInMs !== undefined && !this.#closed) this.#recheckIn(plan.recheckInMs);
     for (const { job, shard } of plan.waive) waiveVerification(this.#verdictDeps, job, shard);
     this.#waits.poke();
   }
 
-  /** Running jobs in priority order whose client is there to serve them. */
+  /**
+   * Runs a round `ms` from now unless one is due sooner. A sooner look replaces a later one: a contributor
+   * cooling off a shard for a minute must not hold back a straggler's duplicate due in 40 ms.
+   */
+  #recheckIn(ms: number): void {
+    const at = performance.now() + ms + 1;
+    if (this.#recheck !== undefined && this.#recheckAt <= at) return;
+    clearTimeout(this.#recheck);
+    this.#recheckAt = at;
+    this.#recheck = setTimeout(() => {
+      this.#recheck = undefined;
+      this.#recheckAt = Infinity;
+      this.schedule();
+    }, ms + 1);
+  }
+
   /** Measured speeds of the registered contributors. */
   #measuredSpeeds(): number[] {
     const out: number[] = [];
@@ -630,6 +641,7 @@ export class Market {
     return out;
   }
 
+  /** Running jobs in priority order whose client is there to serve them. */
   #matchable(): readonly Job[] {
     const online = this.deps.online;
     return online ? this.#book.byPriority().filter((j) => online(j.client)) : this.#book.byPriority();
