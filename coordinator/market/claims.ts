@@ -10,6 +10,7 @@ import { MeshError } from '../../src/protocol/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { JobBook } from './book.ts';
+import type { CapacityBook } from './capacity.ts';
 import type { ContributorRegistry } from './contributors.ts';
 import type { Credibility } from './credibility.ts';
 import type { InFlight, RunRef } from './in-flight.ts';
@@ -29,6 +30,8 @@ export interface ClaimDeps {
   credibility: Credibility;
   failures: LeaseFailures;
   speculation: Speculation;
+  /** Measured speeds by kernel kind (capacity.ts). */
+  capacity: CapacityBook;
   payments: Payments;
   persist: MarketPersistence | undefined;
   log: Logger;
@@ -69,6 +72,7 @@ export class RunClaims {
     this.#d.registry.get(peerId)?.unpaid.add(claim.leaseId);
     this.#d.failures.succeeded(peerId);
     this.#d.credibility.recordSpeed(peerId, job.shards[shard]!.spec.workUnits, now - run.startedAt);
+    this.#d.capacity.record(job.spec.kernel.kind, peerId, job.shards[shard]!.spec.workUnits, now - run.startedAt);
     this.#d.speculation.recordRun(job, now - run.startedAt);
     // A speculative pair: the first claim wins, the other run is revoked unpaid (speculation.ts).
     const twin = leasedTwin(job.shards[shard]!.runs, run);

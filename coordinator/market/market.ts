@@ -16,6 +16,7 @@ import { MeshError } from '../../src/protocol/errors.ts';
 import { DEFAULT_LIMITS, type MarketLimits } from './admission.ts';
 import { assignRun, type AssignDeps } from './assign.ts';
 import { JobBook } from './book.ts';
+import { CapacityBook } from './capacity.ts';
 import { endJob, type JobEndDeps, quiesce } from './job-end.ts';
 import { notOwner, RunClaims } from './claims.ts';
 import { ContributorSessions } from './contributor-sessions.ts';
@@ -46,6 +47,8 @@ export class Market {
   readonly rtt = new RttBook();
   /** Who holds which verified outputs (market/result-cache.ts). */
   readonly cache = new ResultCache();
+  /** Measured speeds by kernel kind, summarised for clients (market/capacity.ts). */
+  readonly capacity = new CapacityBook();
   readonly #book = new JobBook();
   readonly #runs: InFlight;
   readonly #failures: LeaseFailures;
@@ -134,6 +137,7 @@ export class Market {
       ...common,
       failures: this.#failures,
       speculation: this.#speculation,
+      capacity: this.capacity,
       payments: this.#payments,
       persist: this.#persist,
       claimWindowMs: deps.claimWindowMs,
