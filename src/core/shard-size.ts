@@ -86,7 +86,7 @@ export function batchShardItems(work: BatchWork, figures?: MeshFigures): number 
 /** Side of the square tiles of C[m x n] = A[m x k] B[k x n]: a multiple of TILE_STEP, at most the larger side rounded up (DEFAULT_TILE unmeasured). */
 export function matmulTileSide(dims: { m: number; n: number; k: number }, figures?: MeshFigures): number {
   const { m, n, k } = dims;
-  for (const [name, v] of Object.entries(dims)) {
+  for (const [name, v] of [['m', m], ['n', n], ['k', k]] as const) {
     if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`Cannot size matmul tiles as '${name}' must be a positive integer: current value is ${v}`);
   }
   const f = saneFigures(figures);
