@@ -8,3 +8,4 @@ export * from './sharding.ts';
 export * from './verify.ts';
 export * from './matcher.ts';
 export * from './wire-errors.ts';
+export * from './shard-size.ts';

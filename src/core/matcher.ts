@@ -54,7 +54,7 @@ export interface MatchRun {
   exclude: ReadonlySet<string>;
   /** 'primary' runs are placed by score; 'verifier' runs at random on a distinct network. */
   role: 'primary' | 'verifier';
-  /** Networks of the shard's other runs (verifiers must come from elsewhere). */
+  /** Networks of the shard's other runs: a run never goes to one of them (empty for a shard's first run). */
   avoidNetworks: ReadonlySet<string>;
   /** A verifier that must be credible (a newcomer's result, a tie-breaker, an arbiter): only credible
    * contributors are drawn, and the run waits for one when none is free. */
@@ -187,7 +187,8 @@ export function match(runs: readonly MatchRun[], contributors: readonly MatchCon
         (!run.credibleOnly || c.credible) && ineligibility(c, run) === null;
       best = (run.credibleOnly ? openCredible : open).draw(fits, random);
     } else {
-      best = ranking(run).best((c) => !taken?.peers.has(c.peerId) && !run.exclude.has(c.peerId));
+      // A shard's first run has no other run to keep apart from; a speculative duplicate's shard has.
+      best = ranking(run).best((c) => !taken?.peers.has(c.peerId) && !run.exclude.has(c.peerId) && !run.avoidNetworks.has(c.network));
     }
     if (!best) continue;
     const l = loadOf(best) + 1;

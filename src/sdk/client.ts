@@ -1,10 +1,12 @@
 /** The SDK's client (`mesh.client`): turns calls into planned jobs and runs them on the mesh. */
 import { DEFAULT_BID } from '../core/cost.ts';
+import type { MeshFigures } from '../core/shard-size.ts';
 import type { TensorData } from '../protocol/tensor.ts';
 import type { JobDetail, JobStatus } from '../protocol/coordinator.ts';
 import { type JobPlan, planMatmul, planOnnx, planWgsl } from './job-plan.ts';
 import { JobRun, type ResolvedJobOptions } from './job-run.ts';
 import { resolveModelUrl } from './default-coordinator.ts';
+import { MeshFigureSource } from './mesh-figures.ts';
 import { ModelSource } from './model-source.ts';
 import type { JobRouter, SessionContext } from './session.ts';
 import type { JobHandle, JobOptions, MeshClient, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunWgslOptions } from './types.ts';
@@ -21,17 +23,22 @@ export class Client implements MeshClient {
   readonly #runs = new Set<JobRun<unknown>>();
   /** Models by URL for this session: a model run again is revalidated, not downloaded and hashed again. */
   readonly #models = new ModelSource();
+  /** The mesh's measured speed and this session's link, for sizing shards (core/shard-size.ts). */
+  readonly #figures: MeshFigureSource;
 
   constructor(ctx: SessionContext, router: JobRouter) {
     this.#ctx = ctx;
     this.#router = router;
+    this.#figures = new MeshFigureSource(() => ctx.base);
+    this.#figures.refresh();
   }
 
   /** Runs an ONNX model over a batch, split along axis 0. */
   runOnnx(opts: RunOnnxOptions): JobHandle<Record<string, OutputTensor>> {
     // A relative model URL names a model of the coordinator's, wherever the calling page lives.
     const model = { ...opts.model, url: resolveModelUrl(opts.model.url, this.#ctx.base) };
-    return this.#run(planOnnx({ ...opts, model }, (url) => this.#models.load(url)), opts);
+    const figures = opts.itemsPerShard === undefined ? this.#sizing('onnx') : undefined;
+    return this.#run(planOnnx({ ...opts, model }, (url) => this.#models.load(url), figures), opts);
   }
 
   /** Runs a WGSL kernel over caller-made shards; resolves with each shard's outputs. */
@@ -41,7 +48,7 @@ export class Client implements MeshClient {
 
   /** Multiplies A[m x k] by B[k x n] in tiles across the mesh. */
   runMatmul(opts: RunMatmulOptions): JobHandle<Float32Array> {
-    return this.#run(planMatmul(opts), opts);
+    return this.#run(planMatmul(opts, opts.tile === undefined ? this.#sizing('matmul') : undefined), opts);
   }
 
   /** The coordinator's status of one of this client's jobs. */
@@ -61,8 +68,14 @@ export class Client implements MeshClient {
     this.#models.clear();
   }
 
+  /** What is known now for sizing a job of `kind`; asks the coordinator again in the background when stale. */
+  #sizing(kind: 'onnx' | 'matmul'): MeshFigures {
+    this.#figures.refresh();
+    return this.#figures.figures(kind);
+  }
+
   #run<T>(plan: Promise<JobPlan<T>>, opts: JobOptions): JobRun<T> {
-    const run = new JobRun<T>(this.#ctx, this.#router, plan, resolveOptions(opts));
+    const run = new JobRun<T>(this.#ctx, this.#router, plan, { ...resolveOptions(opts), link: this.#figures.link });
     this.#runs.add(run as JobRun<unknown>);
     const forget = () => this.#runs.delete(run as JobRun<unknown>);
     run.cost.then(forget, forget);

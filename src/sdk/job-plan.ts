@@ -6,6 +6,7 @@
  */
 import { sha256Hex } from '../core/hash.ts';
 import { workUnitsForMatmul, workUnitsForOnnx } from '../core/cost.ts';
+import { batchShardItems, DEFAULT_BATCH_SHARDS, DEFAULT_TILE, matmulTileSide, type MeshFigures } from '../core/shard-size.ts';
 import {
   assembleMatmul,
   batchSize,
@@ -41,15 +42,16 @@ export interface JobPlan<T> {
   assemble(outputs: TensorData[][]): T;
 }
 
-/** Shards a batch is split into by default. */
-export const DEFAULT_ONNX_SHARDS = 16;
+/** Shards a batch is split into when nothing was measured of the mesh. */
+export const DEFAULT_ONNX_SHARDS = DEFAULT_BATCH_SHARDS;
 
 /**
  * Plans an ONNX job: packs each shard's inputs straight from the caller's arrays (one copy, made before this
  * returns to the event loop, so the caller may reuse its arrays at once), hashes the shards, and loads the
- * model (bytes and hash, usually from the session's ModelSource) meanwhile.
+ * model (bytes and hash, usually from the session's ModelSource) meanwhile. Items per shard: the caller's
+ * `itemsPerShard`, else sized from `figures` (core/shard-size.ts; the batch in 16 shards when nothing is known).
  */
-export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) => Promise<LoadedModel>): Promise<JobPlan<Record<string, OutputTensor>>> {
+export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) => Promise<LoadedModel>, figures?: MeshFigures): Promise<JobPlan<Record<string, OutputTensor>>> {
   const names = Object.keys(opts.inputs);
   if (names.length === 0) throw new TypeError('Cannot run an ONNX job as it must have inputs: current count is 0');
   if (!Array.isArray(opts.outputs) || opts.outputs.length === 0) {
@@ -58,7 +60,7 @@ export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) =>
   const tensors = names.map((name) => inputBytes(name, opts.inputs[name]!));
   const batch = batchSize(tensors);
   if (batch < 1) throw new RangeError(`Cannot run an ONNX job as the batch must have items: current size is ${batch}`);
-  const per = opts.itemsPerShard ?? Math.ceil(batch / DEFAULT_ONNX_SHARDS);
+  const per = opts.itemsPerShard ?? batchShardItems({ items: batch, unitsPerItem: workUnitsForOnnx(1), bytesPerItem: tensors.reduce((n, t) => n + itemBytes(t), 0) }, figures);
   const packed = packBatchShards(tensors, per);
   const loading = loadModel(opts.model.url);
   loading.catch(() => {}); // awaited below, after the shards are hashed
@@ -99,8 +101,8 @@ export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) =>
   };
 }
 
-/** Side of a matmul tile when the caller does not choose one (see RunMatmulOptions.tile). */
-export const DEFAULT_MATMUL_TILE = 512;
+/** Side of a matmul tile when the caller does not choose one and nothing was measured (RunMatmulOptions.tile). */
+export const DEFAULT_MATMUL_TILE = DEFAULT_TILE;
 
 /** Plans a WGSL job from caller-made shards. */
 export async function planWgsl(opts: RunWgslOptions): Promise<JobPlan<TensorData[][]>> {
@@ -124,9 +126,10 @@ export async function planWgsl(opts: RunWgslOptions): Promise<JobPlan<TensorData
 
 /**
  * Plans a tiled matmul C = A x B on the mesh with the built-in matmul kernel, which each contributor runs
- * with the tile configuration tuned for its own adapter.
+ * with the tile configuration tuned for its own adapter. Tile side: the caller's `tile`, else sized from
+ * `figures` (core/shard-size.ts; 512 when nothing is known).
  */
-export async function planMatmul(opts: RunMatmulOptions): Promise<JobPlan<Float32Array>> {
+export async function planMatmul(opts: RunMatmulOptions, figures?: MeshFigures): Promise<JobPlan<Float32Array>> {
   const { a, b, m, k, n } = opts;
   if (!(a instanceof Float32Array) || a.length !== m * k) {
     throw new RangeError(`Cannot run a matmul as 'a' must be a Float32Array of m*k = ${m * k} values: current length is ${a?.length}`);
@@ -134,7 +137,7 @@ export async function planMatmul(opts: RunMatmulOptions): Promise<JobPlan<Float3
   if (!(b instanceof Float32Array) || b.length !== k * n) {
     throw new RangeError(`Cannot run a matmul as 'b' must be a Float32Array of k*n = ${k * n} values: current length is ${b?.length}`);
   }
-  const tiles = matmulTiles(m, n, opts.tile ?? DEFAULT_MATMUL_TILE);
+  const tiles = matmulTiles(m, n, opts.tile ?? matmulTileSide({ m, n, k }, figures));
   const kernel: KernelSpec = { kind: 'matmul' };
   // Packed before the first await, so the caller may reuse a and b as soon as this returns.
   const packed = tiles.map((tile) => packMatmulTile(a, b, k, n, tile));

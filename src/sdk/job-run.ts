@@ -22,7 +22,7 @@ import { RemoteFailure } from '../mesh/lease-inbox.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
 import { CostRecord, endError, lostError } from './job-end.ts';
 import type { JobPlan } from './job-plan.ts';
-import { rejectReason, transferLease } from './lease-transfer.ts';
+import { type LeaseJob, rejectReason, transferLease } from './lease-transfer.ts';
 import { isJobStatus, JobWatch } from './job-watch.ts';
 import type { JobPush, JobRouter, SessionContext } from './session.ts';
 import { ShardTally, type Verdict } from './shard-tally.ts';
@@ -35,6 +35,8 @@ export interface ResolvedJobOptions {
   verifyFraction: number;
   tolerance: Tolerance;
   deadlineMs: number;
+  /** Told what each lease measured of the link (the session's sdk/mesh-figures.ts meter). */
+  link?: LeaseJob['link'];
 }
 
 /** Retries of a receipt refused with 'conflict' (about 8 s in all). */
@@ -175,7 +177,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     const shard = plan.shards[lease.shard]!;
     try {
       const link = await this.#ctx.network.link(lease.contributor);
-      const out = await transferLease(link, lease, { spec: shard.spec, inputs: shard.inputs, model: plan.model, checkOutputs: plan.checkOutputs }, signal);
+      const out = await transferLease(link, lease, { spec: shard.spec, inputs: shard.inputs, model: plan.model, checkOutputs: plan.checkOutputs, link: this.#options.link }, signal);
       if (signal.aborted || this.#finished) return;
       this.#leases.delete(lease.leaseId);
       this.#apply(lease, tally, tally.output(lease.leaseId, out.outputs, out.outputHash));

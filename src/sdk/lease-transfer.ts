@@ -24,6 +24,8 @@ export interface LeaseJob {
   inputs: ArrayBuffer;
   model: ArrayBuffer | undefined;
   checkOutputs(spec: ShardSpec, declared: TensorSpec[]): void;
+  /** Told what this lease measured of the link (sdk/mesh-figures.ts), if anyone listens. */
+  link?: { recordRtt(ms: number): void; recordSend(bytes: number, ms: number): void } | undefined;
 }
 
 /** A checked output of one run. */
@@ -39,13 +41,17 @@ export async function transferLease(link: PeerLink, lease: Lease, job: LeaseJob,
   signal.addEventListener('abort', onAbort);
   try {
     signal.throwIfAborted();
+    const asked = performance.now();
     link.sendControl({ type: 'shard', v: PROTOCOL_VERSION, leaseId: lease.leaseId });
     const need = await inbox.nextFrame('need', CONTROL_TIMEOUT_MS);
+    job.link?.recordRtt(performance.now() - asked);
     if (need.model) {
       if (!job.model) throw new MeshError('invalid-message', `Cannot send a model for lease ${lease.leaseId} as the job has none: the contributor asked for one`);
       await link.sendBlob(lease.leaseId, 'model', job.model, { signal });
     }
+    const sending = performance.now();
     await link.sendBlob(lease.leaseId, 'inputs', job.inputs, { signal, sha256: job.spec.inputHash });
+    job.link?.recordSend(job.inputs.byteLength, performance.now() - sending);
     const waitMs = Math.max(lease.expiresAt - Date.now(), CONTROL_TIMEOUT_MS) + EXPIRY_GRACE_MS;
     const { bytes, sha256: outputHash } = await inbox.nextBlob('outputs', waitMs);
     const done = await inbox.nextFrame('done', CONTROL_TIMEOUT_MS);
