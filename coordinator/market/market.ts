@@ -12,7 +12,7 @@
  *
  * Matching runs on a timer, coalescing bursts of events, at most once per MIN_ROUND_MS.
  */
-import type { ClientFrameOf, JobDetail, JobSpec, Receipt, ResultClaim, ServerFrame, SubmitResult } from '../../src/protocol/coordinator.ts';
+import type { ClientFrameOf, JobDetail, JobSpec, LeaseFailure, Receipt, ResultClaim, ServerFrame, SubmitResult } from '../../src/protocol/coordinator.ts';
 import type { Capabilities } from '../../src/protocol/capabilities.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { escrowFor } from '../../src/core/cost.ts';
@@ -131,7 +131,7 @@ export class Market {
       metrics: deps.metrics,
       notify: deps.notify,
       ...(deps.failureBackoffMs ? { backoffMs: deps.failureBackoffMs } : {}),
-      release: (leaseId, reason, revoke) => this.release(leaseId, reason, revoke),
+      release: (leaseId, reason, revoke, failure) => this.release(leaseId, reason, revoke, failure),
       releaseAll: (peerId, reason, revoke) => this.#releaseAll(peerId, reason, revoke),
       afterChange: (job, i) => this.#afterChange(job, i),
       schedule: () => this.schedule(),
@@ -471,8 +471,19 @@ export class Market {
     return this.#failures.fail(peerId, f);
   }
 
-  /** Ends a lease that has no claim, unpaid, and queues its shard again. */
-  release(leaseId: string, reason: string, revoke: boolean): boolean {
+  /** A contributor no longer keeps these verified outputs: it stops being named as their holder. */
+  evicted(peerId: string, outputs: readonly string[]): { dropped: number } {
+    let dropped = 0;
+    for (const hash of outputs) dropped += this.cache.forgetHeld(peerId, hash);
+    if (dropped > 0) this.deps.metrics.inc('cache_evictions', '', dropped);
+    return { dropped };
+  }
+
+  /**
+   * Ends a lease that has no claim, unpaid, and queues its shard again. `failure`: the contributor's own report
+   * (`fail`), passed on to the client.
+   */
+  release(leaseId: string, reason: string, revoke: boolean, failure?: LeaseFailure): boolean {
     const ref = this.#runs.get(leaseId);
     if (!ref || ref.run.state !== 'leased') return false;
     const { job, shard, run } = ref;
@@ -484,7 +495,7 @@ export class Market {
     }
     this.#runs.forget(ref);
     job.release(shard, run);
-    this.deps.notify(job.client, { type: 'released', leaseId, jobId: job.jobId, shard, reason });
+    this.deps.notify(job.client, { type: 'released', leaseId, jobId: job.jobId, shard, reason, ...(failure ? { failure } : {}) });
     if (revoke) this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId, reason });
     this.#afterChange(job, shard);
     return true;
