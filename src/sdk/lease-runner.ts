@@ -52,8 +52,10 @@ export interface LeaseCompute {
 export interface LeaseResults {
   /** The checked stored output a cached lease names, if this contributor still keeps it. */
   lookup(assign: AssignFrame): Promise<StoredOutput | undefined>;
-  /** A result this contributor claimed, kept until it is paid. */
-  claimed(assign: AssignFrame, outputHash: string, bytes: ArrayBuffer, outputs: readonly TensorSpec[]): Promise<void>;
+  /** A result this contributor is about to claim, kept until it is paid (or dropped). */
+  claimed(assign: AssignFrame, outputHash: string, bytes: ArrayBuffer, outputs: readonly TensorSpec[]): void;
+  /** The lease ended without a claim to be paid: its output is forgotten. */
+  dropped(leaseId: string): void;
 }
 
 /** What a lease runner uses. */
@@ -173,8 +175,14 @@ export class LeaseRunner {
       const packed = packOwned(outputs);
       const outputHash = await sha256Hex(packed);
       const specs = outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims] }));
-      await this.#deliver(outputHash, specs, writer ? () => writer!.end() : () => this.link.sendBlob(lease.leaseId, 'outputs', packed, { signal, sha256: outputHash }));
-      this.#ctx.results?.claimed(this.assign, outputHash, packed, specs).catch(() => {});
+      // Held before the claim leaves: the payment that promotes it to the store may follow at once.
+      this.#ctx.results?.claimed(this.assign, outputHash, packed, specs);
+      try {
+        await this.#deliver(outputHash, specs, writer ? () => writer!.end() : () => this.link.sendBlob(lease.leaseId, 'outputs', packed, { signal, sha256: outputHash }));
+      } catch (err) {
+        this.#ctx.results?.dropped(lease.leaseId);
+        throw err;
+      }
       return { ms, fromCache: false };
     } catch (err) {
       const error = signal.aborted ? (signal.reason as Error) : err;

@@ -39,7 +39,7 @@ export interface KeyedLease {
 export type KeeperStore = Pick<ResultStore, 'get' | 'put' | 'bounds'>;
 
 interface Provisional {
-  key: string;
+  key: Promise<string>;
   outputHash: string;
   bytes: ArrayBuffer;
   outputs: TensorSpec[];
@@ -81,18 +81,22 @@ export class ResultKeeper {
     const want = assign.lease.cached;
     if (want === undefined) return undefined;
     const key = await resultKey(assign.kernel, assign.spec);
-    for (const p of this.#provisional.values()) {
-      if (p.key === key && p.outputHash === want) return { outputHash: want, bytes: p.bytes, outputs: p.outputs };
+    for (const p of [...this.#provisional.values()]) {
+      if (p.outputHash === want && (await p.key) === key) return { outputHash: want, bytes: p.bytes, outputs: p.outputs };
     }
     const found = await this.#store?.get(key).catch(() => undefined);
     return found?.outputHash === want ? found : undefined;
   }
 
-  /** A result this contributor claimed: held until `credited` (then stored) or `dropped`. */
-  async claimed(assign: KeyedLease, outputHash: string, bytes: ArrayBuffer, outputs: readonly TensorSpec[]): Promise<void> {
+  /**
+   * A result this contributor is about to claim: held until `credited` (then stored) or `dropped`. Called before
+   * the claim leaves, so the payment cannot overtake it.
+   */
+  claimed(assign: KeyedLease, outputHash: string, bytes: ArrayBuffer, outputs: readonly TensorSpec[]): void {
     if (!this.#store || bytes.byteLength > Math.min(PROVISIONAL_BYTES, this.#store.bounds.maxBytes)) return;
     const { leaseId } = assign.lease;
-    const key = await resultKey(assign.kernel, assign.spec);
+    const key = resultKey(assign.kernel, assign.spec);
+    key.catch(() => {});
     this.dropped(leaseId);
     const timer = setTimeout(() => this.dropped(leaseId), PROVISIONAL_MS);
     this.#provisional.set(leaseId, { key, outputHash, bytes, outputs: outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims] })), timer });
@@ -105,7 +109,7 @@ export class ResultKeeper {
     const p = this.#provisional.get(leaseId);
     if (!p || !this.#store) return;
     // Held in memory until written, so a cached lease arriving meanwhile still finds it.
-    if (await this.#store.put(p.key, p.outputHash, p.bytes, p.outputs).catch(() => false)) this.stored++;
+    if (await p.key.then((key) => this.#store!.put(key, p.outputHash, p.bytes, p.outputs)).catch(() => false)) this.stored++;
     if (this.#provisional.get(leaseId) === p) this.dropped(leaseId);
   }
 
