@@ -12,6 +12,7 @@ const BENCHES = {
   overhead: () => import('./overhead.mjs').then((m) => m.benchOverhead),
   transfer: () => import('./transfer.mjs').then((m) => m.benchTransfer),
   scaling: () => import('./scaling.mjs').then((m) => m.benchScaling),
+  cache: () => import('./cache.mjs').then((m) => m.benchCache),
   ledger: () => import('./ledger.mjs').then((m) => () => m.benchLedger()),
   market: () => import('./market.mjs').then((m) => () => m.benchMarket()),
   validate: () => import('./validate.mjs').then((m) => () => m.benchValidate()),

@@ -16,6 +16,7 @@ export type CounterName =
   | 'match_rounds'
   | 'match_offers'
   | 'cache_serves'
+  | 'cache_evictions'
   | 'match_ms'
   | 'speculative_runs'
   | 'cluster_frames'
@@ -34,6 +35,7 @@ const HELP: Record<CounterName, string> = {
   match_rounds: 'Matching rounds run.',
   match_offers: 'Runs offered to matching rounds (bounded per round by free capacity).',
   cache_serves: 'Shards answered from a contributor\'s cache of verified outputs.',
+  cache_evictions: 'Holders of verified outputs forgotten because they reported evicting them.',
   match_ms: 'Milliseconds spent in matching rounds.',
   speculative_runs: 'Speculative duplicates of stragglers leased near the end of a job.',
   cluster_frames: 'Cross-instance signalling, by kind (forwarded, received, id-taken, takeover, evicted).',

@@ -11,7 +11,7 @@
  * claim window passes; every claimed run still unpaid when the job ends (done, cancelled, expired, client
  * gone) is paid. A complaint never cuts pay by itself: it sets the run aside for an arbitration run.
  */
-import type { ClientFrameOf, JobDetail, JobSpec, Receipt, ResultClaim, SubmitResult } from '../../src/protocol/coordinator.ts';
+import type { ClientFrameOf, JobDetail, JobSpec, LeaseFailure, Receipt, ResultClaim, SubmitResult } from '../../src/protocol/coordinator.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { DEFAULT_LIMITS, type MarketLimits } from './admission.ts';
 import { assignRun, type AssignDeps } from './assign.ts';
@@ -77,7 +77,7 @@ export class Market {
     const common = {
       registry: this.registry, credibility: this.credibility, runs: this.#runs, book: this.#book, random: this.#random,
       log: deps.log, metrics: deps.metrics, notify: deps.notify,
-      release: (leaseId: string, reason: string, revoke: boolean) => this.release(leaseId, reason, revoke),
+      release: (leaseId: string, reason: string, revoke: boolean, failure?: LeaseFailure) => this.release(leaseId, reason, revoke, failure),
       afterChange: (job: Job, i: number) => this.#afterChange(job, i),
       schedule: () => this.schedule(),
     };
@@ -319,8 +319,19 @@ export class Market {
     return this.#failures.fail(peerId, f);
   }
 
-  /** Ends a lease that has no claim, unpaid, and queues its shard again. */
-  release(leaseId: string, reason: string, revoke: boolean): boolean {
+  /** A contributor no longer keeps these verified outputs: it stops being named as their holder. */
+  evicted(peerId: string, outputs: readonly string[]): { dropped: number } {
+    let dropped = 0;
+    for (const hash of outputs) dropped += this.cache.forgetHeld(peerId, hash);
+    if (dropped > 0) this.deps.metrics.inc('cache_evictions', '', dropped);
+    return { dropped };
+  }
+
+  /**
+   * Ends a lease that has no claim, unpaid, and queues its shard again. `failure`: the contributor's own report
+   * (`fail`), passed on to the client.
+   */
+  release(leaseId: string, reason: string, revoke: boolean, failure?: LeaseFailure): boolean {
     const ref = this.#runs.get(leaseId);
     if (!ref || ref.run.state !== 'leased') return false;
     const { job, shard, run } = ref;
@@ -332,7 +343,7 @@ export class Market {
     }
     this.#runs.forget(ref);
     job.release(shard, run);
-    this.deps.notify(job.client, { type: 'released', leaseId, jobId: job.jobId, shard, reason });
+    this.deps.notify(job.client, { type: 'released', leaseId, jobId: job.jobId, shard, reason, ...(failure ? { failure } : {}) });
     if (revoke) this.deps.notify(run.lease.contributor, { type: 'revoke', leaseId, reason });
     this.#afterChange(job, shard);
     return true;

@@ -71,6 +71,7 @@ const HANDLERS: { [T in Request['type']]: Handler<T> } = {
   link: (d, c, f) => linkCredits({ ledger: d.ledger, targets: d.linkTargets, notify: d.market.deps.notify }, c.peerId, f),
   'link-target': (d, c, f) => d.linkTargets.claim(f.code, c.peerId),
   'link-lookup': (d, _c, f) => ({ to: d.linkTargets.lookup(f.code) ?? null }),
+  evicted: (d, c, f) => d.market.evicted(c.peerId, f.outputs),
   rtt: (d, c, f) => {
     if (d.market.deps.online && !d.market.deps.online(f.peer)) {
       throw new MeshError('not-found', `Cannot record a round trip to ${f.peer} as it has no session here`);

@@ -4,6 +4,7 @@ export * from './hash.ts';
 export * from './identity.ts';
 export * from './cost.ts';
 export * from './latency.ts';
+export * from './result-key.ts';
 export * from './sharding.ts';
 export * from './verify.ts';
 export * from './matcher.ts';

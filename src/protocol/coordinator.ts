@@ -126,13 +126,18 @@ export const parseResultClaim = parser(ResultClaimSchema);
  * crashed or hung ('worker-crashed', 'timeout'), its GPU device was lost, a cached model failed its hash
  * ('cache-corrupt'), it ran out of memory; or it cannot run the shard as given: its runtime lacks something the
  * kernel needs ('unsupported'), or the job itself is wrong (an unknown output, a wrong input shape: 'bad-input').
+ * 'not-cached': a lease to answer from its result cache (`cached`) whose output it no longer keeps (evicted, or
+ * found corrupt and deleted); the coordinator forgets it as a holder and places the shard again, unpaid.
  * None of these is a wrong result: reputation is for results that disagree with verification.
  */
-export const LEASE_FAILURES = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory', 'unsupported', 'bad-input'] as const;
+export const LEASE_FAILURES = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory', 'unsupported', 'bad-input', 'not-cached'] as const;
 /** A class of lease failure (see LEASE_FAILURES). */
 export type LeaseFailure = typeof LEASE_FAILURES[number];
 /** The local faults among LEASE_FAILURES: the contributor may run the shard once it recovered. */
 export const LOCAL_FAULTS: readonly LeaseFailure[] = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory'];
+
+/** Output hashes one `evicted` frame may name. */
+export const MAX_EVICTED = 256;
 
 const request = <const T extends string, E extends v.ObjectEntries>(type: T, entries: E) =>
   v.strictObject({ type: v.literal(type), rid, ...entries });
@@ -181,6 +186,9 @@ export const ClientFrameSchema = v.variant('type', [
   request('link-target', { code: linkCode }),
   /** The embed side: which identity named itself for `code` (null while none has). */
   request('link-lookup', { code: linkCode }),
+  /** From a contributor: it no longer keeps these verified outputs (evicted from its result store, or corrupt), so
+   * the coordinator stops naming it as their holder. */
+  request('evicted', { outputs: list(Sha256Schema, 1, MAX_EVICTED) }),
   /** A measured round-trip time (ms) to another peer this one connected to (both sides report; see market/rtt.ts). */
   request('rtt', { peer: v.pipe(v.string(), v.regex(KEYED_PEER_ID)), ms: real(0, MAX_RTT_MS) }),
 ]);
@@ -213,6 +221,23 @@ export interface Lease {
 
 /** A lease as its contributor sees it: whether the run is checked, or checks another, is not shown. */
 export type ContributorLease = Omit<Lease, 'replica' | 'verified'>;
+
+/**
+ * The lease of an `assign` push as a contributor checks it before acting on it: the fields it uses, well formed
+ * (other fields pass unchecked). `cached` names the stored output to answer with, so it must be a SHA-256.
+ */
+export const ContributorLeaseSchema = v.looseObject({
+  leaseId: IdSchema,
+  jobId: IdSchema,
+  shard: shardIndex,
+  client: PeerIdSchema,
+  contributor: PeerIdSchema,
+  price: micro,
+  expiresAt: int(0, 2 ** 53 - 1),
+  cached: v.exactOptional(Sha256Schema),
+});
+/** Validates the lease of an `assign` push (see ContributorLeaseSchema). */
+export const parseContributorLease = parser(ContributorLeaseSchema);
 
 /** Progress of a job as the coordinator sees it. */
 export interface JobStatus {

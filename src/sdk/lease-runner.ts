@@ -21,7 +21,7 @@ import type { CoordinatorClient, PushFrame } from '../mesh/coordinator-client.ts
 import type { BlobWriter, PeerLink } from '../mesh/peer-link.ts';
 import { type LeaseFailure, type ResultClaim, signedText } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
-import type { TensorData } from '../protocol/tensor.ts';
+import type { TensorData, TensorSpec } from '../protocol/tensor.ts';
 import type { MatmulTask, OnnxTask, WgslTask } from '../protocol/worker.ts';
 import type { ModelCache } from '../storage/model-cache.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
@@ -29,6 +29,8 @@ import { classifyComputeFailure, type ModelSource } from './lease-failure.ts';
 import { packOwned } from './owned-tensors.ts';
 import { type BlockSink, matmulOutputBytes, rowBlocks, streamedMatmul } from './streamed-matmul.ts';
 import type { BlobStream } from '../mesh/blob-stream.ts';
+import type { LeaseInbox } from '../mesh/lease-inbox.ts';
+import type { StoredOutput } from '../storage/result-store.ts';
 
 /** The `assign` push that created a lease. */
 export type AssignFrame = Extract<PushFrame, { type: 'assign' }>;
@@ -46,12 +48,30 @@ export interface LeaseCompute {
   runMatmul(task: MatmulTask, opts?: LeaseTaskOptions): Promise<TensorData>;
 }
 
+/** The result cache as a lease runner uses it (result-keeper.ts). */
+export interface LeaseResults {
+  /** The checked stored output a cached lease names, if this contributor still keeps it. */
+  lookup(assign: AssignFrame): Promise<StoredOutput | undefined>;
+  /** A result this contributor is about to claim, kept until it is paid (or dropped). */
+  claimed(assign: AssignFrame, outputHash: string, bytes: ArrayBuffer, outputs: readonly TensorSpec[]): void;
+  /** The lease ended without a claim to be paid: its output is forgotten. */
+  dropped(leaseId: string): void;
+}
+
 /** What a lease runner uses. */
 export interface RunnerContext {
   pool: LeaseCompute;
   cache: ModelCache;
   coordinator: CoordinatorClient;
   identity: Identity;
+  /** Verified outputs kept to answer repeated shards; absent: every lease is computed. */
+  results?: LeaseResults;
+}
+
+/** What a finished lease reports: its compute milliseconds, and whether it was answered from the result store. */
+export interface LeaseRunResult {
+  ms: number;
+  fromCache: boolean;
 }
 
 /** Milliseconds granted past a lease's expiry for blobs still arriving. */
@@ -88,14 +108,21 @@ export class LeaseRunner {
     this.link.endLease(this.leaseId, err);
   }
 
-  /** Runs the exchange to the end; resolves with the run's milliseconds, rejects with what failed. */
-  async run(): Promise<number> {
+  /**
+   * Runs the exchange to the end; resolves with the compute milliseconds (0 for an answer from the result store),
+   * rejects with what failed.
+   */
+  async run(): Promise<LeaseRunResult> {
     const { lease, kernel, spec } = this.assign;
     const signal = this.#ctrl.signal;
     const inbox = this.link.lease(lease.leaseId);
     const waitMs = () => Math.max(lease.expiresAt - Date.now(), 1000) + GRACE_MS;
     let where: ModelSource = 'none';
     try {
+      if (lease.cached !== undefined) {
+        await this.#answerFromStore(lease.cached, inbox, waitMs());
+        return { ms: 0, fromCache: true };
+      }
       // A cached model is read (and checked) now; a session the worker holds needs no bytes at all.
       let model: Promise<ArrayBuffer | undefined> | undefined;
       if (kernel.kind === 'onnx') {
@@ -147,26 +174,16 @@ export class LeaseRunner {
       if (writeError !== undefined) throw writeError;
       const packed = packOwned(outputs);
       const outputHash = await sha256Hex(packed);
-      // The claim must reach the coordinator before the client's receipt can, so `done` waits for its answer;
-      // signing and the claim's round trip run while the outputs stream.
-      const claim: ResultClaim = { jobId: lease.jobId, shard: lease.shard, leaseId: lease.leaseId, outputHash };
-      const claimed = this.#ctx.identity.sign(signedText('result', claim)).then(async (signature) => {
-        await this.#ctx.coordinator.request({ type: 'result', claim, signature }, { idempotent: true });
-        return signature;
-      });
-      claimed.catch(() => {});
-      if (writer) await writer.end();
-      else await this.link.sendBlob(lease.leaseId, 'outputs', packed, { signal, sha256: outputHash });
-      const signature = await claimed;
-      signal.throwIfAborted();
-      this.link.sendControl({
-        type: 'done',
-        leaseId: lease.leaseId,
-        outputHash,
-        outputs: outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims] })),
-      });
-      recordReceipt({ leaseId: lease.leaseId, jobId: lease.jobId, kind: 'claimed', claim, signature, at: Date.now() }).catch(() => {});
-      return ms;
+      const specs = outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims] }));
+      // Held before the claim leaves: the payment that promotes it to the store may follow at once.
+      this.#ctx.results?.claimed(this.assign, outputHash, packed, specs);
+      try {
+        await this.#deliver(outputHash, specs, writer ? () => writer!.end() : () => this.link.sendBlob(lease.leaseId, 'outputs', packed, { signal, sha256: outputHash }));
+      } catch (err) {
+        this.#ctx.results?.dropped(lease.leaseId);
+        throw err;
+      }
+      return { ms, fromCache: false };
     } catch (err) {
       const error = signal.aborted ? (signal.reason as Error) : err;
       if (error instanceof LocalFault) await this.#reportFailure(error.reason, error.message);
@@ -175,6 +192,51 @@ export class LeaseRunner {
     } finally {
       this.link.endLease(lease.leaseId);
     }
+  }
+
+  /**
+   * Claims `outputHash` with the coordinator while `send` streams the outputs, then sends `done`. The claim must
+   * reach the coordinator before the client's receipt can, so `done` waits for its answer; signing and the
+   * claim's round trip run while the outputs stream.
+   */
+  async #deliver(outputHash: string, outputs: TensorSpec[], send: () => Promise<unknown>): Promise<void> {
+    const { lease } = this.assign;
+    const signal = this.#ctrl.signal;
+    const claim: ResultClaim = { jobId: lease.jobId, shard: lease.shard, leaseId: lease.leaseId, outputHash };
+    const claimed = this.#ctx.identity.sign(signedText('result', claim)).then(async (signature) => {
+      await this.#ctx.coordinator.request({ type: 'result', claim, signature }, { idempotent: true });
+      return signature;
+    });
+    claimed.catch(() => {});
+    await send();
+    const signature = await claimed;
+    signal.throwIfAborted();
+    this.link.sendControl({ type: 'done', leaseId: lease.leaseId, outputHash, outputs });
+    recordReceipt({ leaseId: lease.leaseId, jobId: lease.jobId, kind: 'claimed', claim, signature, at: Date.now() }).catch(() => {});
+  }
+
+  /**
+   * Answers a cached lease from the result store without running the kernel: the stored output is read and
+   * checked first (result-store.ts), the client's inputs must still arrive and hash to the shard's (only the
+   * client that presents them gets the output), then the output is claimed and sent. A contributor that no
+   * longer keeps it declines with 'not-cached' (a LocalFault: reported to the coordinator, which forgets it as
+   * a holder and places the shard again, unpaid).
+   */
+  async #answerFromStore(cached: string, inbox: LeaseInbox, waitMs: number): Promise<void> {
+    const { lease, spec } = this.assign;
+    const signal = this.#ctrl.signal;
+    const stored = await this.#ctx.results?.lookup(this.assign).catch(() => undefined);
+    if (!stored) {
+      throw new LocalFault('not-cached', `Cannot answer lease ${lease.leaseId} from the result store as it no longer keeps output ${cached}`, undefined);
+    }
+    signal.throwIfAborted();
+    this.link.sendControl({ type: 'need', leaseId: lease.leaseId, model: false });
+    const { sha256: inputHash } = await inbox.nextBlob('inputs', waitMs);
+    if (inputHash !== spec.inputHash) {
+      throw new MeshError('hash-mismatch', `Cannot answer lease ${lease.leaseId} as its inputs must hash to ${spec.inputHash}: current hash is ${inputHash}`);
+    }
+    signal.throwIfAborted();
+    await this.#deliver(stored.outputHash, stored.outputs, () => this.link.sendBlob(lease.leaseId, 'outputs', stored.bytes, { signal, sha256: stored.outputHash }));
   }
 
   /**

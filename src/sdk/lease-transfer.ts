@@ -58,6 +58,10 @@ export async function transferLease(link: PeerLink, lease: Lease, job: LeaseJob,
     if (outputHash !== done.outputHash) {
       throw new MeshError('hash-mismatch', `Cannot accept the outputs of lease ${lease.leaseId} as they must hash to ${done.outputHash}: current hash is ${outputHash}`);
     }
+    // An answer from the result cache must be the output two agreeing runs verified before.
+    if (lease.cached !== undefined && outputHash !== lease.cached) {
+      throw new MeshError('hash-mismatch', `Cannot accept the cached answer of lease ${lease.leaseId} as it must hash to ${lease.cached}: current hash is ${outputHash}`);
+    }
     let outputs: TensorData[];
     try {
       job.checkOutputs(job.spec, done.outputs);

@@ -228,6 +228,8 @@ export interface ShardEventDetail {
   error?: string;
   /** A failed shard's class, when it was a fault of this peer reported to the coordinator (LEASE_FAILURES). */
   failure?: import('../protocol/coordinator.ts').LeaseFailure;
+  /** Set on 'done' when the shard was answered from this contributor's store of verified outputs, not computed. */
+  fromCache?: true;
 }
 
 /**
@@ -271,6 +273,12 @@ export interface ContributeOptions {
   backgroundTuning?: boolean;
   /** When this device may work: the contributor pauses itself while these rules forbid it (default: no rules). */
   power?: PowerOptions;
+  /**
+   * Bounds of the store of verified outputs this contributor keeps in IndexedDB to answer repeated shards without
+   * computing them (paid at the cache rate): bytes up to 512 MiB and a count of outputs, least recently used
+   * evicted first (default 256 MiB and 4096 outputs; the embed keeps 32 MiB and 512). `false` keeps none.
+   */
+  resultCache?: { maxBytes?: number; maxEntries?: number } | false;
 }
 
 /**
@@ -313,7 +321,7 @@ export interface MeshContributor extends EventTarget {
   readonly power: PowerStatus;
   /** Changes the power rules while contributing (applied at once). */
   setPower(power: PowerOptions): Promise<void>;
-  readonly stats: { shardsRun: number; shardsFailed: number; earned: number };
+  readonly stats: { shardsRun: number; shardsFailed: number; earned: number; cacheServed: number };
   readonly capabilities: Capabilities | undefined;
   /** Set while the contributor is paused on its own or by the coordinator (see ContributorPause). */
   readonly pausedBy: ContributorPause | undefined;
