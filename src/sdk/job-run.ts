@@ -37,7 +37,15 @@ export interface ResolvedJobOptions {
   deadlineMs: number;
   /** Told what each lease measured of the link (the session's sdk/mesh-figures.ts meter). */
   link?: LeaseJob['link'];
+  /**
+   * How long a job the coordinator reports done may wait for outputs still streaming here (default
+   * OUTPUT_GRACE_MS): agreeing claims pay and decide a shard before its output has finished arriving.
+   */
+  outputGraceMs?: number;
 }
+
+/** Default of ResolvedJobOptions.outputGraceMs. */
+export const OUTPUT_GRACE_MS = 30_000;
 
 /** Retries of a receipt refused with 'conflict' (about 8 s in all). */
 const RECEIPT_RETRIES = 5;
@@ -66,6 +74,8 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   #tallies: ShardTally[] = [];
   #id: string | undefined;
   #finished = false;
+  /** The final status of a done job that waits for outputs still in flight, and the timer bounding that wait. */
+  #ending: { status: JobStatus; timer: ReturnType<typeof setTimeout> } | undefined;
   #wait: JobWait | undefined;
   #cancelRequested = false;
   #resolveId!: (id: string) => void;
@@ -193,6 +203,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
       this.#progress({ shard: lease.shard, contributor: lease.contributor, state: 'failed' });
     } finally {
       if (this.#leases.get(lease.leaseId)?.ctrl.signal === signal) this.#leases.delete(lease.leaseId);
+      this.#endIfReady();
     }
   }
 
@@ -302,9 +313,36 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     } catch (err) {
       this.#rejectResult(err as Error);
     }
+    this.#endIfReady();
   }
 
+  /**
+   * Ends the run on the coordinator's final status. A job is done once every shard is decided and paid, which
+   * can come before the agreeing outputs finished streaming here (the coordinator pays on agreeing claims): the
+   * end then waits, at most outputGraceMs, for the transfers still running for unsettled shards.
+   */
   #finish(status: JobStatus): void {
+    if (this.#finished || this.#ending) return;
+    if (status.state === 'done' && !this.#resultDone && this.#outputsInFlight()) {
+      const timer = setTimeout(() => this.#finishNow(status), this.#options.outputGraceMs ?? OUTPUT_GRACE_MS);
+      this.#ending = { status, timer };
+      return;
+    }
+    this.#finishNow(status);
+  }
+
+  /** Whether a lease of a shard not settled yet is still transferring. */
+  #outputsInFlight(): boolean {
+    for (const { lease } of this.#leases.values()) if (!this.#settled.has(lease.shard)) return true;
+    return false;
+  }
+
+  /** Finishes a done job that waited for outputs, once the result is here or nothing is in flight any more. */
+  #endIfReady(): void {
+    if (this.#ending && !this.#finished && (this.#resultDone || !this.#outputsInFlight())) this.#finishNow(this.#ending.status);
+  }
+
+  #finishNow(status: JobStatus): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#cleanup();
@@ -346,6 +384,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   }
 
   #cleanup(): void {
+    if (this.#ending) clearTimeout(this.#ending.timer);
     for (const { ctrl } of this.#leases.values()) ctrl.abort(new MeshError('cancelled', 'Cannot finish the lease as the job ended'));
     this.#leases.clear();
     this.#watch?.stop();
