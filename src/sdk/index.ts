@@ -4,6 +4,7 @@
  */
 export { connect } from './connect.ts';
 export { SessionElsewhereError, sessionFree } from './session-lock.ts';
+export { ocrLocal } from './ocr-local.ts';
 export type {
   ConnectOptions,
   ContributeOptions,
@@ -18,6 +19,16 @@ export type {
   Mesh,
   MeshClient,
   MeshContributor,
+  OcrHandle,
+  OcrImage,
+  OcrLine,
+  OcrLocalOptions,
+  OcrModels,
+  OcrOptions,
+  OcrPipelineOptions,
+  OcrProgress,
+  OcrResult,
+  OcrRgba,
   OutputTensor,
   PowerOptions,
   PowerStatus,

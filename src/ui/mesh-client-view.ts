@@ -205,7 +205,8 @@ export class MeshClientView extends LitElement {
 
   async #loadCatalog(): Promise<void> {
     try {
-      this.models = await loadModelCatalog();
+      // The detector demo below runs image-in, map-out models; the recogniser has its own panel (mesh-ocr-panel).
+      this.models = (await loadModelCatalog()).filter((m) => m.task === undefined || m.task === 'text-detection');
       this.modelId ||= this.models[0]?.id ?? '';
       this.catalogError = this.models.length === 0 ? 'The model catalog is empty.' : '';
     } catch (err) {

@@ -25,13 +25,18 @@ export const MAX_IMAGE_SIDE = 8192;
 /** Throws a RangeError unless `img` is a well-formed RGBA image within MAX_IMAGE_SIDE. */
 export function checkImage(img: RgbaImage, what = 'image'): void {
   const { width, height } = img;
+  checkImageSize(width, height, what);
+  if (!img.data || img.data.length !== width * height * 4) {
+    throw new RangeError(`Cannot read ${what} as its data must hold ${width}x${height}x4 bytes: current length is ${img.data?.length}`);
+  }
+}
+
+/** Throws a RangeError unless both sides are integers in [1, MAX_IMAGE_SIDE]. */
+export function checkImageSize(width: number, height: number, what = 'image'): void {
   for (const [name, v] of [['width', width], ['height', height]] as const) {
     if (!Number.isInteger(v) || v < 1 || v > MAX_IMAGE_SIDE) {
       throw new RangeError(`Cannot read ${what} as its ${name} must be an integer in [1, ${MAX_IMAGE_SIDE}]: current value is ${v}`);
     }
-  }
-  if (!img.data || img.data.length !== width * height * 4) {
-    throw new RangeError(`Cannot read ${what} as its data must hold ${width}x${height}x4 bytes: current length is ${img.data?.length}`);
   }
 }
 
