@@ -246,7 +246,7 @@ export interface OcrModels {
   dictionary?: string;
 }
 
-/** How the OCR pipeline reads images, with the defaults PaddleOCR uses where it has one. */
+/** How the OCR pipeline reads images; defaults are PaddleOCR's but for the unclip ratio. */
 export interface OcrPipelineOptions {
   models?: OcrModels;
   /** Longest side of the detector's input; larger images are scaled down (default 960). */
@@ -255,7 +255,7 @@ export interface OcrPipelineOptions {
   maxBatch?: number;
   /** Lines below this confidence are left out (default 0.5). */
   minConfidence?: number;
-  /** Detector post-process: pixel threshold (0.3), box threshold (0.6), unclip ratio (1.5). */
+  /** Detector post-process: pixel threshold (0.3), box threshold (0.6), unclip ratio (2.2; see core/ocr/det-boxes.ts). */
   box?: { threshold?: number; boxThreshold?: number; unclipRatio?: number };
 }
 

@@ -13,7 +13,7 @@ describe('ocr detector boxes', () => {
   it('detBoxes() finds each text kernel, expands it by area * 1.5 / perimeter and orders lines top down', () => {
     // Two lines: kernels 21 x 5 pixels (contour 20 x 4: d = 80 * 1.5 / 48 = 2.5) at rows 20 and 4.
     const m = map(32, 40, [[10, 20, 30, 24, 0.9], [5, 4, 25, 8, 0.8]]);
-    const boxes = detBoxes(m, 0, 32, 40, { width: 40, height: 32 });
+    const boxes = detBoxes(m, 0, 32, 40, { width: 40, height: 32 }, { unclipRatio: 1.5 });
     assert.equal(boxes.length, 2);
     assert.deepEqual({ ...boxes[0], score: undefined }, { x: 3, y: 2, width: 25, height: 9, score: undefined });
     assert.ok(Math.abs(boxes[0]!.score - 0.8) < 1e-6);
@@ -22,10 +22,16 @@ describe('ocr detector boxes', () => {
 
   it('detBoxes() scales boxes to the source image and clamps them to its edges', () => {
     const m = map(32, 32, [[0, 10, 20, 14, 0.95]]);
-    const [box, ...rest] = detBoxes(m, 0, 32, 32, { width: 64, height: 96 });
+    const [box, ...rest] = detBoxes(m, 0, 32, 32, { width: 64, height: 96 }, { unclipRatio: 1.5 });
     assert.equal(rest.length, 0);
     // d = 20 * 4 * 1.5 / 48 = 2.5: x from -2.5 (clamped to 0) to 22.5, scaled by 2; y from 7.5 to 16.5, scaled by 3.
     assert.deepEqual({ ...box, score: 0 }, { x: 0, y: 23, width: 45, height: 27, score: 0 });
+  });
+
+  it('detBoxes() expands by 2.2 * area / perimeter by default', () => {
+    // Contour 20 x 4: d = 80 * 2.2 / 48 = 3.67 on each side.
+    const [box] = detBoxes(map(32, 40, [[10, 10, 30, 14, 0.9]]), 0, 32, 40, { width: 40, height: 32 });
+    assert.deepEqual({ ...box, score: 0 }, { x: 6, y: 6, width: 28, height: 12, score: 0 });
   });
 
   it('detBoxes() drops components that are too thin or too unsure, and treats NaN as background', () => {
