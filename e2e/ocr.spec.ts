@@ -2,9 +2,11 @@
 // images are read through the mesh with `client.ocr` (the PP-OCRv4 detector, then the recogniser over the crops,
 // as ONNX jobs run by two contributor browsers) and with `ocrLocal` (the same pipeline, onnxruntime-web in the
 // client page). The mesh must read at least 97% of the characters right and agree with the local run line for
-// line: same text, same boxes.
+// line: same text, same boxes. Then the Run tab's OCR panel reads a picked PNG through the same contributors.
 import { expect, test } from '@playwright/test';
+import { characterAccuracy } from '../src/core/ocr/accuracy.ts';
 import { closeLeftoverPeers, connectPeer, openPeer, type PeerWindow } from './fixtures.ts';
+import { openApp } from './pwa-helpers.ts';
 
 const SEED = 20_251_203;
 const LINES = 50;
@@ -82,4 +84,33 @@ test('50 rendered lines read through the mesh at >= 97% character accuracy, iden
   const ran = await Promise.all(contributors.map((page) => page.evaluate(() => (window as unknown as PeerWindow).peer.shards.filter((s) => s.phase === 'done').length)));
   console.log(`shards run per contributor: ${ran.join(', ')} (${contributorIds.join(', ')})`);
   expect(ran.every((n) => n > 0)).toBe(true);
+});
+
+test('the Run tab reads a picked image on the mesh: boxes drawn over it, each line with its confidence', async ({ browser }) => {
+  // A PNG of four rendered lines, made in a harness page (the contributors of the previous test still serve).
+  const maker = await openPeer(browser);
+  const { png, lines } = await maker.evaluate(async () => {
+    const [page] = window.meshTest.renderOcrPages(99, 4, 4);
+    const canvas = new OffscreenCanvas(page!.image.width, page!.image.height);
+    canvas.getContext('2d')!.putImageData(page!.image, 0, 0);
+    const blob = await canvas.convertToBlob({ type: 'image/png' });
+    return { png: Array.from(new Uint8Array(await blob.arrayBuffer())), lines: page!.lines };
+  });
+  await maker.context().close();
+
+  const app = await openApp(browser, '#run');
+  await app.getByTestId('ocr-file').setInputFiles({ name: 'lines.png', mimeType: 'image/png', buffer: Buffer.from(png) });
+  await app.getByTestId('ocr-run').click();
+  await expect(app.getByTestId('ocr-progress')).toHaveAttribute('state', 'done', { timeout: 120_000 });
+  const read = await app.getByTestId('ocr-line').evaluateAll((els) => els.map((el) => ({
+    text: el.getAttribute('data-text') ?? '',
+    confidence: Number(el.getAttribute('data-confidence')),
+  })));
+  console.log(`Run tab read: ${read.map((l) => `${l.text} (${l.confidence.toFixed(3)})`).join(' | ')}`);
+  expect(read).toHaveLength(lines.length);
+  expect(characterAccuracy(lines.join(' '), read.map((l) => l.text).join(' '))).toBeGreaterThanOrEqual(MIN_ACCURACY);
+  for (const l of read) expect(l.confidence).toBeGreaterThan(0.5);
+  await expect(app.getByTestId('ocr-summary')).toContainText('credits');
+  await expect(app.getByTestId('history-row').filter({ hasText: 'OCR' })).toHaveCount(1);
+  await app.context().close();
 });
