@@ -177,10 +177,11 @@ export class MeshOcrPanel extends LitElement {
     ctx.strokeStyle = '#e8590c';
     ctx.fillStyle = '#e8590c';
     ctx.font = `${Math.max(12, Math.round(image.width / 50))}px sans-serif`;
-    ctx.textBaseline = 'bottom';
+    ctx.textBaseline = 'middle';
+    // Each box's number (the line's place in the list) just right of the box, clear of the text.
     (this.lines ?? []).forEach((l, i) => {
       ctx.strokeRect(l.box.x, l.box.y, l.box.width, l.box.height);
-      ctx.fillText(String(i + 1), l.box.x + 2, l.box.y + l.box.height - 2);
+      ctx.fillText(String(i + 1), l.box.x + l.box.width + ctx.lineWidth + 2, l.box.y + l.box.height / 2);
     });
   }
 
