@@ -57,6 +57,7 @@ export class MeshClientView extends LitElement {
       }
       :host {
         display: grid;
+        grid-template-columns: minmax(0, 1fr);
         gap: var(--mw-gap);
       }
       .layout {

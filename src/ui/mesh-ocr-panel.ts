@@ -39,6 +39,11 @@ export class MeshOcrPanel extends LitElement {
         }
       }
       .drop {
+        display: flex;
+        flex-wrap: wrap;
+        justify-content: center;
+        align-items: center;
+        gap: 8px 12px;
         border: 2px dashed var(--mw-border);
         border-radius: 10px;
         padding: 18px;
@@ -68,6 +73,8 @@ export class MeshOcrPanel extends LitElement {
       }
       input[type='file'] {
         font-size: 0.85rem;
+        max-width: 100%;
+        min-width: 0;
       }
       mesh-progress-bar {
         margin-top: 12px;
@@ -204,7 +211,7 @@ export class MeshOcrPanel extends LitElement {
           @dragleave=${() => (this.over = false)}
           @drop=${this.#onDrop}
         >
-          Drop an image here, or
+          <span>Drop an image here, or</span>
           <input type="file" accept="image/*" data-testid="ocr-file" aria-label="Pick an image" ?disabled=${this.running}
             @change=${(e: Event) => {
               const file = (e.target as HTMLInputElement).files?.[0];
