@@ -29,6 +29,11 @@ export const DEFAULT_OCR_BATCH = 16;
 export const DEFAULT_MIN_CONFIDENCE = 0.5;
 /** Most images one call reads. */
 export const MAX_OCR_IMAGES = 256;
+/**
+ * Model runs in flight at once (a mesh job each: the coordinator admits 16 per client). A batch's input tensor is
+ * built only when its run starts, so memory holds this many batches, not every crop of the call.
+ */
+export const MAX_STAGE_RUNS = 4;
 
 /** One model run the pipeline asks for: an f32 NCHW input named `x`. */
 export interface OcrStage {
@@ -57,7 +62,7 @@ export async function runOcrPipeline(images: readonly RgbaImage[], classes: read
   const crops: Crop[] = boxes.flatMap((list, image) => list.map((rect) => ({ image, rect })));
   const widths = crops.map((c) => recWidth(c.rect));
   const texts: { text: string; confidence: number }[] = new Array(crops.length);
-  await Promise.all(planRecBatches(widths, opts.maxBatch ?? DEFAULT_OCR_BATCH).map(async (batch) => {
+  await eachLimited(planRecBatches(widths, opts.maxBatch ?? DEFAULT_OCR_BATCH), async (batch) => {
     const n = batch.crops.length;
     const out = await run({ stage: 'recognise', input: recInput(images, crops, batch), dims: [n, 3, REC_HEIGHT, batch.width] });
     const [items, steps, width] = out.dims;
@@ -65,7 +70,7 @@ export async function runOcrPipeline(images: readonly RgbaImage[], classes: read
       throw new MeshError('invalid-message', `Cannot decode the recogniser's output as it must be [${n}, T, ${classes.length}]: current dims are [${out.dims}] with ${out.data.length} values`);
     }
     batch.crops.forEach((c, k) => (texts[c] = ctcGreedy(out.data, k * steps! * width, recSteps(widths[c]!, steps!), classes)));
-  }));
+  });
 
   const results: OcrResult[] = images.map(({ width, height }) => ({ width, height, lines: [] }));
   crops.forEach((crop, i) => {
@@ -88,7 +93,7 @@ async function detect(images: readonly RgbaImage[], run: StageRunner, opts: OcrP
     groups.set(key, group);
   });
   const boxes: DetBox[][] = new Array(images.length);
-  await Promise.all([...groups.values()].map(async ({ size, members }) => {
+  await eachLimited([...groups.values()], async ({ size, members }) => {
     const { width: w, height: h } = size;
     const n = members.length;
     const out = await run({ stage: 'detect', input: detInput(members.map((i) => images[i]!), size), dims: [n, 3, h, w] });
@@ -96,6 +101,24 @@ async function detect(images: readonly RgbaImage[], run: StageRunner, opts: OcrP
       throw new MeshError('invalid-message', `Cannot read the detector's output as it must be [${n}, 1, ${h}, ${w}]: current dims are [${out.dims}] with ${out.data.length} values`);
     }
     members.forEach((i, k) => (boxes[i] = detBoxes(out.data, k * h * w, h, w, images[i]!, opts.box)));
-  }));
+  });
   return boxes;
+}
+
+/** Calls `fn` on every item, at most MAX_STAGE_RUNS at once; rejects with the first failure (no new calls after it). */
+async function eachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MAX_STAGE_RUNS, items.length) }, lane));
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { parseDictionary } from '../core/ocr/index.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { DET_OUTPUT, REC_OUTPUT } from './ocr-models.ts';
-import { MAX_OCR_JOBS, OcrRun, type OcrRunDeps } from './ocr-run.ts';
+import { MAX_STAGE_RUNS } from './ocr-pipeline.ts';
+import { OcrRun, type OcrRunDeps } from './ocr-run.ts';
 import type { JobCost, JobHandle, OcrProgress, OutputTensor, RunOnnxOptions } from './types.ts';
 
 const CLASSES = parseDictionary('a\nb');
@@ -91,15 +92,15 @@ describe('OcrRun', () => {
     assert.deepEqual(run.jobIds, ['job-0', 'job-1', 'job-2']);
   });
 
-  it(`runs at most ${MAX_OCR_JOBS} jobs at once`, async () => {
+  it(`runs at most ${MAX_STAGE_RUNS} jobs at once`, async () => {
     const jobs: FakeJob[] = [];
     const images = Array.from({ length: 6 }, (_, i) => white(32 * (i + 1), 32));
     const run = new OcrRun(deps(jobs, { autoFinish: false }), images);
     await tick();
-    assert.equal(jobs.length, MAX_OCR_JOBS);
+    assert.equal(jobs.length, MAX_STAGE_RUNS);
     jobs[0]!.finish();
     await tick();
-    assert.equal(jobs.length, MAX_OCR_JOBS + 1);
+    assert.equal(jobs.length, MAX_STAGE_RUNS + 1);
     for (let i = 0; i < 10; i++) {
       for (const j of jobs) j.finish();
       await tick();

@@ -1,6 +1,6 @@
 /**
  * `client.ocr` on the mesh: the OCR pipeline (ocr-pipeline.ts) with each model run as an ONNX job, one handle
- * over them all. At most MAX_OCR_JOBS jobs run at once (the coordinator admits 16 per client); progress sums the
+ * over them all. The pipeline runs at most MAX_STAGE_RUNS jobs at once (the coordinator admits 16 per client); progress sums the
  * shards of the jobs started so far; the cost sums every job's once the call is over. A failed job fails the
  * call and cancels the others, so their unspent escrow comes back.
  */
@@ -10,8 +10,6 @@ import { DET_OUTPUT, OCR_INPUT, REC_OUTPUT } from './ocr-models.ts';
 import { type OcrStage, runOcrPipeline, type StageOutput } from './ocr-pipeline.ts';
 import type { JobCost, JobHandle, JobProgress, OcrHandle, OcrImage, OcrModels, OcrOptions, OcrProgress, OcrResult, OutputTensor, RunOnnxOptions } from './types.ts';
 
-/** Jobs one OCR call runs at once. */
-export const MAX_OCR_JOBS = 4;
 /** Default images per detector shard. */
 export const DEFAULT_IMAGES_PER_SHARD = 1;
 /** Default crops per recogniser shard. */
@@ -36,8 +34,6 @@ export class OcrRun extends EventTarget implements OcrHandle {
   readonly #opts: OcrOptions;
   readonly #jobs: { handle: OnnxJob; done: number; total: number }[] = [];
   readonly #ids: string[] = [];
-  readonly #queue: (() => void)[] = [];
-  #running = 0;
   #stopped = false;
   #stage: OcrProgress['stage'] = 'detect';
 
@@ -79,46 +75,38 @@ export class OcrRun extends EventTarget implements OcrHandle {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const { handle } of this.#jobs) void handle.cancel().catch(() => undefined);
-    for (const wake of this.#queue.splice(0)) wake();
   }
 
   async #runStage(s: OcrStage): Promise<StageOutput> {
-    while (this.#running >= MAX_OCR_JOBS && !this.#stopped) await new Promise<void>((wake) => this.#queue.push(wake));
     if (this.#stopped) throw new MeshError('cancelled', `Cannot run the OCR ${s.stage} job as the call was cancelled or failed`);
-    this.#running++;
-    try {
-      const detect = s.stage === 'detect';
-      const output = detect ? DET_OUTPUT : REC_OUTPUT;
-      const items = s.dims[0]!;
-      const per = Math.min(items, detect ? this.#opts.imagesPerShard ?? DEFAULT_IMAGES_PER_SHARD : this.#opts.cropsPerShard ?? DEFAULT_CROPS_PER_SHARD);
-      const handle = this.#deps.runOnnx({
-        model: { url: detect ? this.#deps.urls.detector : this.#deps.urls.recogniser, name: detect ? 'OCR detector' : 'OCR recogniser' },
-        inputs: { [OCR_INPUT]: { dtype: 'float32', dims: s.dims, data: s.input } },
-        outputs: [output],
-        itemsPerShard: per,
-        ...marketOptions(this.#opts),
-      });
-      const job = { handle, done: 0, total: Math.ceil(items / per) };
-      const index = this.#jobs.push(job) - 1;
-      this.#stage = s.stage;
-      handle.addEventListener('progress', (e) => {
-        const progress = (e as CustomEvent<JobProgress>).detail;
-        job.done = progress.done;
-        job.total = progress.total;
-        this.#announce({ index, progress });
-      });
-      handle.jobId.then((id) => this.#ids.push(id), () => undefined);
-      this.#announce();
-      const out = await handle.result;
-      const t = out[output];
-      if (t === undefined || t.dtype !== 'float32') {
-        throw new MeshError('invalid-message', `Cannot read the OCR ${s.stage} job's output as '${output}' must be float32: current value is ${t?.dtype ?? 'missing'}`);
-      }
-      return { data: t.data as Float32Array, dims: t.dims };
-    } finally {
-      this.#running--;
-      this.#queue.shift()?.();
+    const detect = s.stage === 'detect';
+    const output = detect ? DET_OUTPUT : REC_OUTPUT;
+    const items = s.dims[0]!;
+    const per = Math.min(items, detect ? this.#opts.imagesPerShard ?? DEFAULT_IMAGES_PER_SHARD : this.#opts.cropsPerShard ?? DEFAULT_CROPS_PER_SHARD);
+    const handle = this.#deps.runOnnx({
+      model: { url: detect ? this.#deps.urls.detector : this.#deps.urls.recogniser, name: detect ? 'OCR detector' : 'OCR recogniser' },
+      inputs: { [OCR_INPUT]: { dtype: 'float32', dims: s.dims, data: s.input } },
+      outputs: [output],
+      itemsPerShard: per,
+      ...marketOptions(this.#opts),
+    });
+    const job = { handle, done: 0, total: Math.ceil(items / per) };
+    const index = this.#jobs.push(job) - 1;
+    this.#stage = s.stage;
+    handle.addEventListener('progress', (e) => {
+      const progress = (e as CustomEvent<JobProgress>).detail;
+      job.done = progress.done;
+      job.total = progress.total;
+      this.#announce({ index, progress });
+    });
+    handle.jobId.then((id) => this.#ids.push(id), () => undefined);
+    this.#announce();
+    const out = await handle.result;
+    const t = out[output];
+    if (t === undefined || t.dtype !== 'float32') {
+      throw new MeshError('invalid-message', `Cannot read the OCR ${s.stage} job's output as '${output}' must be float32: current value is ${t?.dtype ?? 'missing'}`);
     }
+    return { data: t.data as Float32Array, dims: t.dims };
   }
 
   #announce(job?: OcrProgress['job']): void {
