@@ -8,8 +8,21 @@ import { JobRun, type ResolvedJobOptions } from './job-run.ts';
 import { resolveModelUrl } from './default-coordinator.ts';
 import { MeshFigureSource } from './mesh-figures.ts';
 import { ModelSource } from './model-source.ts';
+import { DictionaryCache, ocrModelUrls } from './ocr-models.ts';
+import { OcrRun } from './ocr-run.ts';
 import type { JobRouter, SessionContext } from './session.ts';
-import type { JobHandle, JobOptions, MeshClient, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunWgslOptions } from './types.ts';
+import type {
+  JobHandle,
+  JobOptions,
+  MeshClient,
+  OcrHandle,
+  OcrImage,
+  OcrOptions,
+  OutputTensor,
+  RunMatmulOptions,
+  RunOnnxOptions,
+  RunWgslOptions,
+} from './types.ts';
 
 /** Tolerance used when a job names none: loose enough for GPU/CPU float differences. */
 export const DEFAULT_TOLERANCE = { abs: 1e-4, rel: 1e-3 };
@@ -25,6 +38,8 @@ export class Client implements MeshClient {
   readonly #models = new ModelSource();
   /** The mesh's measured speed and this session's link, for sizing shards (core/shard-size.ts). */
   readonly #figures: MeshFigureSource;
+  /** OCR dictionaries by URL for this session. */
+  readonly #dictionaries = new DictionaryCache();
 
   constructor(ctx: SessionContext, router: JobRouter) {
     this.#ctx = ctx;
@@ -39,6 +54,15 @@ export class Client implements MeshClient {
     const model = { ...opts.model, url: resolveModelUrl(opts.model.url, this.#ctx.base) };
     const figures = opts.itemsPerShard === undefined ? this.#sizing('onnx') : undefined;
     return this.#run(planOnnx({ ...opts, model }, (url) => this.#models.load(url), figures), opts);
+  }
+
+  /**
+   * Reads the text in images: a detector job per distinct input size, boxes found here, then recogniser jobs over
+   * the crops, decoded here with the dictionary (see ocr-run.ts and ocr-pipeline.ts).
+   */
+  ocr(images: readonly OcrImage[], opts: OcrOptions = {}): OcrHandle {
+    const urls = ocrModelUrls(opts.models, (url) => resolveModelUrl(url, this.#ctx.base));
+    return new OcrRun({ runOnnx: (o) => this.runOnnx(o), classes: () => this.#dictionaries.classes(urls.dictionary), urls }, images, opts);
   }
 
   /** Runs a WGSL kernel over caller-made shards; resolves with each shard's outputs. */

@@ -6,6 +6,7 @@ export { connect } from './connect.ts';
 export { SessionElsewhereError, sessionFree } from './session-lock.ts';
 export { splitModel } from './split-model.ts';
 export type { PartitionOptions, Stage, StageBalance, StageInput, StageOutput, StagePlan, StageTensor } from '../model/index.ts';
+export { ocrLocal } from './ocr-local.ts';
 export type {
   ConnectOptions,
   ContributeOptions,
@@ -20,6 +21,16 @@ export type {
   Mesh,
   MeshClient,
   MeshContributor,
+  OcrHandle,
+  OcrImage,
+  OcrLine,
+  OcrLocalOptions,
+  OcrModels,
+  OcrOptions,
+  OcrPipelineOptions,
+  OcrProgress,
+  OcrResult,
+  OcrRgba,
   OutputTensor,
   PowerOptions,
   PowerStatus,
