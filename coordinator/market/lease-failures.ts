@@ -62,7 +62,8 @@ export class LeaseFailures {
     } else if (outcome === 'barred') {
       this.#checkBlocked(job, shard, why);
     }
-    this.#countFailure(peerId, `failed leases (last: ${why})`);
+    // A source that did not deliver is the upstream holder's doing, not this contributor's.
+    if (f.reason !== 'source-lost') this.#countFailure(peerId, `failed leases (last: ${why})`);
     this.d.schedule();
     return { released: true };
   }

@@ -43,6 +43,7 @@ import { kernelKey, ResultCache, shardKey } from './result-cache.ts';
 import { planCacheServes } from './cache-serve.ts';
 import { leasedTwin, Speculation, type Straggler } from './speculation.ts';
 import { match, type MatchContributor } from '../../src/core/matcher.ts';
+import { Pipelines } from './pipelines.ts';
 
 /** Shortest time between two matching rounds. */
 export const MIN_ROUND_MS = 10;
@@ -112,6 +113,7 @@ export class Market {
   readonly #limits: MarketLimits;
   readonly #waits: JobWaits;
   readonly #speculation = new Speculation();
+  readonly #pipes: Pipelines;
   #seq = 0;
   #matchTimer: ReturnType<typeof setTimeout> | undefined;
   #recheck: ReturnType<typeof setTimeout> | undefined;
@@ -142,7 +144,19 @@ export class Market {
       this.credibility.onChange = (peerId, record) => persist.recordChanged(peerId, record);
       persist.onLost = (job) => this.#detach(job);
     }
+    this.#pipes = new Pipelines({
+      job: (jobId) => this.#book.get(jobId),
+      present: (peerId) => this.registry.get(peerId) !== undefined,
+      notify: deps.notify,
+      afterChange: (job, i) => this.#afterChange(job, i),
+      schedule: () => this.schedule(),
+      finishLater: (job, state) => this.#finishLater(job, state),
+      failJob: (job, message) => this.#failJob(job, 'transfer-failed', message),
+      log: deps.log,
+    });
     this.#verdictDeps = {
+      decided: (job, i, hash) => this.#pipes.decided(job, i, hash),
+      holdOpen: (job) => this.#pipes.holdOpen(job),
       credibility: this.credibility,
       metrics: deps.metrics,
       log: deps.log,
@@ -255,6 +269,7 @@ export class Market {
     if (this.#closed) throw new MeshError('internal', 'Cannot submit as the coordinator is shutting down');
     const escrow = escrowFor({ shards: spec.shards, bid: spec.bid * latencyMultiplier(spec.latencyMs), feeRate: this.deps.feeRate });
     admit(spec, escrow, bytes, this.#book.usage(client), { jobs: this.#book.runningCount, shards: this.#book.runningShards }, this.#limits);
+    const upstream = this.#pipes.admit(client, spec);
     const jobId = await jobIdFor(client, spec, canonical);
     if (this.#book.get(jobId) || this.#book.finished(jobId)) throw replayed(spec);
     try {
@@ -268,14 +283,18 @@ export class Market {
     const sampled = chooseVerified(spec.shards.length, spec.verifyFraction, this.#random);
     const job = new Job(jobId, client, spec, ++this.#seq, Date.now(), sampled, escrow, this.deps.feeRate, bytes);
     const kernel = await kernelKey(spec.kernel);
-    for (const s of job.shards) s.cacheKey = shardKey(kernel, s.spec);
+    // A pipeline stage's outputs stay with its contributors for the next stage: no result cache for them.
+    if (!spec.pipeline) for (const s of job.shards) s.cacheKey = shardKey(kernel, s.spec);
     try {
       await this.#persist?.admitted(job);
     } catch (err) {
       await this.deps.ledger.refund(jobId, client).catch(() => {});
       throw new MeshError('internal', `Cannot accept job as it could not be stored: ${(err as Error).message}`);
     }
+    this.#pipes.link(job, upstream);
     this.adopt(job);
+    // The upstream stage ended while this one was admitted: the pipeline cannot finish.
+    if (upstream && upstream.state !== 'running') this.#finishLater(job, 'cancelled');
     this.deps.metrics.inc('jobs');
     this.deps.log.info('job submitted', { jobId, client, shards: spec.shards.length, sampled: sampled.size, escrow });
     return { jobId, escrow, status: job.status() };
@@ -466,8 +485,14 @@ export class Market {
     return { runs: s.runs.filter((r) => r.state !== 'rejected').length + job.needed(shard) };
   }
 
-  /** A contributor reports it could not finish its lease (lease-failures.ts). */
+  /** A contributor reports it could not finish its lease (lease-failures.ts; a lost pipeline source: pipelines.ts). */
   fail(peerId: string, f: ClientFrameOf<'fail'>): { released: boolean } {
+    if (f.reason === 'source-lost') {
+      const ref = this.#runs.get(f.leaseId);
+      if (ref && ref.run.lease.contributor === peerId && ref.run.state === 'leased' && ref.job.jobId === f.jobId && ref.shard === f.shard) {
+        this.#pipes.sourceLost(ref.job, ref.shard, ref.run, f);
+      }
+    }
     return this.#failures.fail(peerId, f);
   }
 
@@ -511,6 +536,7 @@ export class Market {
     job.state = state;
     clearTimeout(job.deadlineTimer);
     this.#book.finish(job);
+    this.#pipes.ended(job, state);
     job.shards.forEach((s, i) => {
       for (const run of [...s.runs]) {
         if (run.state === 'leased') {
@@ -597,6 +623,7 @@ export class Market {
       now: Date.now(),
       replicaWaitMs: this.deps.replicaWaitMs,
       rtt: (client) => this.rtt.confirmed(client),
+      affinity: (job) => this.#pipes.affinity(job),
     });
     for (const { job, shard, assignment } of plan.assignments) {
       if (job.state === 'running' && job.needed(shard) > 0) this.#assign(job, shard, assignment.contributor, assignment.price);
@@ -664,12 +691,15 @@ export class Market {
     const c = this.registry.get(contributor);
     if (!c) return;
     const s = job.shards[i]!;
+    const pipe = this.#pipes.assignPart(job, i, contributor);
+    if (pipe === null) return; // its inputs are gone: the upstream shard is computed again first
     if (cached !== undefined) s.verify = false; // two runs agreed on this output already
     const role = straggler?.role ?? job.nextRole(i);
     const lease = newLease(job, i, contributor, price * latencyMultiplier(job.spec.latencyMs), role, this.deps.leaseMs);
     if (cached !== undefined) lease.cached = cached;
     const run: Run = { lease, role, network: c.placement, startedAt: Date.now(), state: 'leased' };
     if (straggler) run.twinOf = straggler.lease.leaseId;
+    if (pipe?.from) run.from = pipe.from.leaseId;
     const ref: RunRef = { job, shard: i, run };
     job.lease(i, run);
     this.#runs.add(ref);
@@ -677,7 +707,7 @@ export class Market {
     const a = { contributor };
     if (cached === undefined && !straggler && role === 'primary' && !s.verify && shouldReplicate(this.credibility.replicationProbability(a.contributor), this.#random)) job.replicate(i);
     if (s.verify && !s.waived) lease.verified = true;
-    if (!this.deps.notify(a.contributor, { type: 'assign', lease: contributorView(lease), kernel: job.spec.kernel, spec: s.spec })) {
+    if (!this.deps.notify(a.contributor, { type: 'assign', lease: contributorView(lease), kernel: job.spec.kernel, spec: s.spec, ...(pipe ? { pipe } : {}) })) {
       this.release(lease.leaseId, 'contributor unreachable', false);
       return;
     }

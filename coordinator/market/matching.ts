@@ -33,6 +33,8 @@ export interface RoundContext {
   replicaWaitMs: number;
   /** Confirmed round trips (ms) from a client to contributors (market/rtt.ts), if any are known. */
   rtt?: (client: string) => ReadonlyMap<string, number> | undefined;
+  /** Score adjustments per contributor for a job's runs (pipeline stages: market/pipelines.ts). */
+  affinity?: (job: Job) => ReadonlyMap<string, number> | undefined;
 }
 
 /** The round's decisions. */
@@ -63,13 +65,21 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
   const owner = new Map<MatchRun, Job>();
   const placeable = new Placeable(ctx.pool);
   let walked = 0;
+  const affinities = new Map<Job, ReadonlyMap<string, number> | undefined>();
   const offer = (job: Job, i: number, rtt: ReadonlyMap<string, number> | undefined) => {
-    if (job.shards[i]!.cacheWaiting) return;
+    // A later pipeline stage's shard waits for its inputs to exist.
+    if (job.shards[i]!.cacheWaiting || !job.inputReady(i)) return;
+    // A pipeline stage not placed yet offers one run this round: the next round prefers where it went, so a
+    // stage's micro-batches share one warm session instead of spreading over contributors in one round.
+    if (job.spec.pipeline && job.stageHolders.size === 0 && affinities.has(job)) return;
+    if (ctx.affinity && !affinities.has(job)) affinities.set(job, ctx.affinity(job));
     const n = job.needed(i);
     for (let k = 0; k < n; k++) {
       // Over the credible budget, a run that would be credible-only is passed over before it is built.
       if (credibleOffered >= credibleLimit && (k > 0 || job.nextRole(i) !== 'primary') && wantsCredible(job, i, ctx) && placeable.anyFor(job, i, true, ctx.now)) continue;
       const run = matchRun(job, i, k, rtt);
+      const affinity = affinities.get(job);
+      if (affinity) run.affinity = affinity;
       if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx, placeable);
       if (run.credibleOnly && credibleOffered++ >= credibleLimit) continue;
       runs.push(run);

@@ -129,9 +129,10 @@ export const parseResultClaim = parser(ResultClaimSchema);
  * crashed or hung ('worker-crashed', 'timeout'), its GPU device was lost, a cached model failed its hash
  * ('cache-corrupt'), it ran out of memory; or it cannot run the shard as given: its runtime lacks something the
  * kernel needs ('unsupported'), or the job itself is wrong (an unknown output, a wrong input shape: 'bad-input').
- * None of these is a wrong result: reputation is for results that disagree with verification.
+ * A pipeline lease whose inputs' holder did not deliver them reports 'source-lost' (the coordinator computes the
+ * upstream shard again). None of these is a wrong result: reputation is for results that disagree with verification.
  */
-export const LEASE_FAILURES = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory', 'unsupported', 'bad-input'] as const;
+export const LEASE_FAILURES = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory', 'unsupported', 'bad-input', 'source-lost'] as const;
 /** A class of lease failure (see LEASE_FAILURES). */
 export type LeaseFailure = typeof LEASE_FAILURES[number];
 /** The local faults among LEASE_FAILURES: the contributor may run the shard once it recovered. */

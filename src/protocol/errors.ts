@@ -26,7 +26,9 @@ export type ErrorCode =
   | 'out-of-memory'
   // ...or a shard it cannot run as given.
   | 'unsupported'
-  | 'bad-input';
+  | 'bad-input'
+  // ...or a pipeline lease whose inputs' holder did not deliver them (protocol/pipeline.ts).
+  | 'source-lost';
 
 /** An error that keeps its `code` (and `name`) across worker, peer and coordinator boundaries. */
 export class MeshError extends Error {
