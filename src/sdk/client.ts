@@ -7,7 +7,8 @@ import { JobRun, type ResolvedJobOptions } from './job-run.ts';
 import { resolveModelUrl } from './default-coordinator.ts';
 import { ModelSource } from './model-source.ts';
 import type { JobRouter, SessionContext } from './session.ts';
-import type { JobHandle, JobOptions, MeshClient, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunWgslOptions } from './types.ts';
+import { PipelineRun } from './pipeline-run.ts';
+import type { JobHandle, JobOptions, MeshClient, OutputTensor, PipelineHandle, RunMatmulOptions, RunOnnxOptions, RunPipelineOptions, RunWgslOptions } from './types.ts';
 
 /** Tolerance used when a job names none: loose enough for GPU/CPU float differences. */
 export const DEFAULT_TOLERANCE = { abs: 1e-4, rel: 1e-3 };
@@ -42,6 +43,15 @@ export class Client implements MeshClient {
   /** Multiplies A[m x k] by B[k x n] in tiles across the mesh. */
   runMatmul(opts: RunMatmulOptions): JobHandle<Float32Array> {
     return this.#run(planMatmul(opts), opts);
+  }
+
+  /**
+   * Runs a model split into stages (`stages`, a stage plan) as a pipeline: one stage job per stage, micro-batches
+   * of `microBatch` items flowing stage to stage between contributors.
+   */
+  runPipeline(opts: RunPipelineOptions): PipelineHandle {
+    const stages = opts.stages.map((s) => ({ ...s, model: { ...s.model, url: resolveModelUrl(s.model.url, this.#ctx.base) } }));
+    return new PipelineRun({ ...opts, stages }, (url) => this.#models.load(url), (plan) => this.#run(plan, opts));
   }
 
   /** The coordinator's status of one of this client's jobs. */

@@ -175,6 +175,49 @@ export interface RunOnnxOptions extends JobOptions {
   itemsPerShard?: number;
 }
 
+/**
+ * One stage of a model split into stages (a stage plan, e.g. the partitioner's): its model, the tensors it takes
+ * (stage 0: the model's inputs; later stages: the cut tensors of the stage before, in that stage's output order)
+ * and the tensors it hands on (the last stage: the outputs fetched).
+ */
+export interface PipelineStage {
+  model: { url: string; name?: string };
+  inputs: { name: string; dtype: DType }[];
+  outputs: string[];
+}
+
+/** Options of `runPipeline`. */
+export interface RunPipelineOptions extends JobOptions {
+  /** The stages, in order (at least 2). */
+  stages: PipelineStage[];
+  /** Inputs of stage 0 by name; all share the batch size on axis 0. */
+  inputs: Record<string, InputTensor>;
+  /** Items per micro-batch (default: the batch split into 2 micro-batches per stage, so every stage has work). */
+  microBatch?: number;
+}
+
+/** Progress of a pipeline: the stage a job event came from, and micro-batches decided per stage. */
+export interface PipelineProgress extends JobProgress {
+  stage: number;
+  /** Micro-batches decided so far, per stage. */
+  stagesDone: number[];
+}
+
+/**
+ * A running pipeline: one stage job per stage, activations moving between their contributors. Events:
+ * 'progress' (CustomEvent<PipelineProgress>). `result` is the last stage's outputs in batch order; `cost` the sum
+ * over the stage jobs (resolves once all ended).
+ */
+export interface PipelineHandle extends EventTarget {
+  /** The stage plan as run (with each stage model's hash and size once loaded). */
+  readonly plan: readonly (PipelineStage & { hash?: string; bytes?: number })[];
+  /** The stage jobs' ids, in stage order. */
+  readonly jobIds: Promise<string[]>;
+  readonly result: Promise<Record<string, OutputTensor>>;
+  readonly cost: Promise<JobCost>;
+  cancel(): Promise<void>;
+}
+
 /** One shard of a WGSL job. */
 export interface WgslShard {
   inputs: TensorData[];
@@ -210,6 +253,8 @@ export interface MeshClient {
   runOnnx(opts: RunOnnxOptions): JobHandle<Record<string, OutputTensor>>;
   runWgsl(opts: RunWgslOptions): JobHandle<TensorData[][]>;
   runMatmul(opts: RunMatmulOptions): JobHandle<Float32Array>;
+  /** Runs a model split into stages as a pipeline across contributors, micro-batch by micro-batch. */
+  runPipeline(opts: RunPipelineOptions): PipelineHandle;
   /** The coordinator's status of one of this client's jobs (running or recently finished). */
   jobStatus(jobId: string): Promise<JobStatus>;
   /** Shard by shard: which contributor ran what, which runs verified others, what each was paid. Only the
