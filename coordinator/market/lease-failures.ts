@@ -51,7 +51,8 @@ export class LeaseFailures {
     const why = f.message ? `${f.reason}: ${f.message}` : f.reason;
     this.d.log.info('lease failed', { jobId: job.jobId, shard, leaseId: f.leaseId, contributor: peerId, reason: f.reason, message: f.message });
     this.d.metrics.inc('errors', `lease-${f.reason}`);
-    const outcome = shardFailed(job, shard, peerId, Date.now(), this.d.backoffMs);
+    // A source that did not deliver is not this contributor's fault: it may take the shard again at once.
+    const outcome = f.reason === 'source-lost' ? 'cooling' : shardFailed(job, shard, peerId, Date.now(), this.d.backoffMs);
     this.d.runs.forget(ref);
     job.release(shard, run);
     this.d.notify(job.client, { type: 'released', leaseId: f.leaseId, jobId: job.jobId, shard, reason: `failed: ${why}`, failure: f.reason });
@@ -62,7 +63,6 @@ export class LeaseFailures {
     } else if (outcome === 'barred') {
       this.#checkBlocked(job, shard, why);
     }
-    // A source that did not deliver is the upstream holder's doing, not this contributor's.
     if (f.reason !== 'source-lost') this.#countFailure(peerId, `failed leases (last: ${why})`);
     this.d.schedule();
     return { released: true };

@@ -147,6 +147,8 @@ export class Market {
     this.#pipes = new Pipelines({
       job: (jobId) => this.#book.get(jobId),
       present: (peerId) => this.registry.get(peerId) !== undefined,
+      contributor: (peerId) => this.registry.get(peerId),
+      active: () => this.registry.taking(),
       notify: deps.notify,
       afterChange: (job, i) => this.#afterChange(job, i),
       schedule: () => this.schedule(),
@@ -624,6 +626,7 @@ export class Market {
       replicaWaitMs: this.deps.replicaWaitMs,
       rtt: (client) => this.rtt.confirmed(client),
       affinity: (job) => this.#pipes.affinity(job),
+      gate: (job) => this.#pipes.gate(job),
     });
     for (const { job, shard, assignment } of plan.assignments) {
       if (job.state === 'running' && job.needed(shard) > 0) this.#assign(job, shard, assignment.contributor, assignment.price);

@@ -26,6 +26,19 @@ function stageJob(id: string, stage: number, stages: number, opts: { upstream?: 
   };
 }
 
+/** The next assign (of job `jobId`, if given) any of `peers` received; polls, so no waiter is left behind. */
+async function anyAssign(peers: MeshTestClient[], jobId?: string, timeoutMs = 5000): Promise<{ w: MeshTestClient; a: Assign }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const w of peers) {
+      const i = w.inbox.frames.findIndex((f) => f.type === 'assign' && (jobId === undefined || f.lease.jobId === jobId));
+      if (i >= 0) return { w, a: w.inbox.frames.splice(i, 1)[0] as Assign };
+    }
+    if (Date.now() > deadline) throw new Error(`No assign${jobId ? ` of ${jobId}` : ''} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function refused(p: Promise<unknown>): Promise<MeshError> {
   return await p.then(() => assert.fail('expected a refusal'), (e) => e as MeshError);
 }
@@ -91,16 +104,11 @@ describe('market: pipeline stage jobs', () => {
       // w0 runs stage 0: stage 1 goes elsewhere (w1 or w2), and both micro-batches stay on that one contributor.
       const downs: Assign[] = [];
       const serves: Extract<ServerFrame, { type: 'serve' }>[] = [];
-      let runner: MeshTestClient | undefined;
-      for (const w of [w1, w2]) {
-        const got = await w.next('assign', 1000).catch(() => undefined);
-        if (got) {
-          runner = w;
-          downs.push(got);
-        }
-      }
-      assert.ok(runner, 'a contributor not running stage 0 took stage 1');
-      downs.push(await runner.next('assign'));
+      const placed = await anyAssign([w1, w2], down.jobId);
+      const runner = placed.w;
+      downs.push(placed.a);
+      downs.push((await anyAssign([runner], down.jobId)).a);
+      assert.equal(w0.inbox.frames.some((f) => f.type === 'assign'), false, 'the contributor running stage 0 got no stage 1 run');
       downs.sort((a, b) => a.lease.shard - b.lease.shard);
       serves.push(...(await collect(w0, 'serve', 2)));
       for (const a of downs) {
@@ -117,20 +125,14 @@ describe('market: pipeline stage jobs', () => {
       assert.equal(again.lease.jobId, up.jobId);
       assert.equal(again.lease.shard, 0);
       await claimAndPay(other, client, again, hashOf('h0-0-again'));
-      const retry = await (async () => {
-        for (;;) {
-          const got = await Promise.any([w0, runner, other].map((w) => w.next('assign', 3000).then((a) => ({ w, a }))));
-          if (got.a.lease.jobId === down.jobId) return got;
-        }
-      })();
+      const retry = await anyAssign([w0, runner, other], down.jobId);
       assert.deepEqual(retry.a.pipe?.from, { peer: other.peerId, leaseId: again.lease.leaseId, outputHash: hashOf('h0-0-again') });
       assert.equal(retry.a.spec.inputHash, hashOf('h0-0-again'));
 
       // A source-lost report for a lease that pulls nothing (stage 0) is refused; so is one for another's lease.
       const plain = await client.submit(stageJob('r', 0, 2, { shards: 1 }));
-      const lone = await Promise.any([w0, runner, other].map((w) => w.next('assign', 3000)));
-      const holder = [w0, runner, other].find((w) => w.peerId === lone.lease.contributor)!;
-      assert.match((await refused(holder.fail(lone.lease, 'source-lost'))).message, /pulls no inputs/);
+      const lone = await anyAssign([w0, runner, other], plain.jobId);
+      assert.match((await refused(lone.w.fail(lone.a.lease, 'source-lost'))).message, /pulls no inputs/);
       assert.equal((await refused(client.fail(retry.a.lease, 'source-lost'))).code, 'unauthorized');
       await client.request({ type: 'cancel', jobId: plain.jobId });
 
@@ -166,8 +168,7 @@ describe('market: pipeline stage jobs', () => {
       assert.deepEqual([recompute.lease.jobId, recompute.lease.shard], [up.jobId, 0]);
       await claimAndPay(w1, client, recompute, hashOf('h0-b'));
       const w2 = await contributor(c.url, { askPrice: 1, maxConcurrent: 4 });
-      const next = await Promise.any([w1, w2].map((w) => w.next('assign', 3000)));
-      assert.equal(next.lease.jobId, down.jobId);
+      const { a: next } = await anyAssign([w1, w2], down.jobId);
       assert.deepEqual(next.pipe?.from, { peer: w1.peerId, leaseId: recompute.lease.leaseId, outputHash: hashOf('h0-b') });
     } finally {
       await c.close();

@@ -23,6 +23,15 @@ import { MeshError } from '../../src/protocol/errors.ts';
 import { type PipeAssign, PENDING_INPUT_HASH } from '../../src/protocol/pipeline.ts';
 import type { Logger } from '../log.ts';
 import type { FinalState, Job, Run } from './job.ts';
+import { busy, type Contributor } from './contributors.ts';
+
+/** How a stage job's runs may be placed in one round (see `Pipelines.gate`). */
+export interface StageGate {
+  /** Contributors running other stages of the pipeline: kept off this stage while anyone else could take it. */
+  exclude: ReadonlySet<string>;
+  /** Runs to offer at most this round (the stage's holders' free slots), when it must not spread further. */
+  limit?: number;
+}
 
 /** Score bonus for a contributor already running a stage (its session is warm), in matcher score units. */
 export const STAGE_STICKY_BONUS = 0.5;
@@ -37,6 +46,9 @@ export interface PipelineDeps {
   job(jobId: string): Job | undefined;
   /** Whether a contributor is registered (can still serve what it keeps). */
   present(peerId: string): boolean;
+  /** The active contributors (the registry's index), and one by id. */
+  active(): Iterable<Contributor>;
+  contributor(peerId: string): Contributor | undefined;
   notify(peerId: string, frame: ServerFrame): boolean;
   /** Re-judges shard `i` of `job` after a change. */
   afterChange(job: Job, i: number): void;
@@ -111,6 +123,7 @@ export class Pipelines {
       this.d.notify(from.lease.contributor, { type: 'serve', leaseId: from.lease.leaseId, peer: contributor });
     }
     // The first placement of a stage: its other micro-batches were held back this round (matching.ts).
+    // (Holders are forgotten when they leave: see `gate`, which counts the present ones only.)
     if (job.stageHolders.size === 0) this.d.schedule();
     job.stageHolders.add(contributor);
     return part;
@@ -164,6 +177,48 @@ export class Pipelines {
     for (let other = job.downstream; other; other = other.downstream) for (const p of other.stageHolders) out.set(p, -OTHER_STAGE_PENALTY);
     for (const p of job.stageHolders) out.set(p, (out.get(p) ?? 0) + STAGE_STICKY_BONUS);
     return out;
+  }
+
+  /**
+   * Placement of a stage job's runs this round. A stage stays off contributors running another stage of its
+   * pipeline (the point is models bigger than one browser) unless no other contributor is there. A placed stage
+   * spreads to a further contributor only when more are free than the stages still unplaced need; otherwise it
+   * waits for its own contributors' free slots.
+   */
+  gate(job: Job): StageGate | undefined {
+    const p = job.spec.pipeline;
+    if (!p) return undefined;
+    const others = new Set<string>();
+    let placed = 0;
+    const visit = (stage: Job) => {
+      let any = false;
+      for (const peer of stage.stageHolders) {
+        if (!this.d.present(peer)) continue;
+        any = true;
+        if (stage !== job) others.add(peer);
+      }
+      if (any && stage !== job) placed++;
+    };
+    for (let s = job.upstream; s; s = s.upstream) visit(s);
+    for (let s = job.downstream; s; s = s.downstream) visit(s);
+    const mine = [...job.stageHolders].flatMap((peer) => {
+      const c = this.d.contributor(peer);
+      return c ? [c] : [];
+    });
+    const unplaced = p.stages - 1 - placed;
+    let outsiders = 0;
+    let freeOutsiders = 0;
+    for (const c of this.d.active()) {
+      if (others.has(c.peerId) || job.stageHolders.has(c.peerId)) continue;
+      outsiders++;
+      if (busy(c).load < c.maxConcurrent) freeOutsiders++;
+      if (freeOutsiders > unplaced) break;
+    }
+    const gate: StageGate = { exclude: outsiders > 0 || mine.length > 0 ? others : new Set() };
+    if (mine.length > 0 && freeOutsiders <= unplaced) {
+      gate.limit = mine.reduce((n, c) => n + (c.state === 'active' ? Math.max(0, c.maxConcurrent - busy(c).load) : 0), 0);
+    }
+    return gate;
   }
 
   /** A run of upstream shard `i` whose output is the verdict's and whose contributor is still here. */

@@ -46,12 +46,14 @@ export class Client implements MeshClient {
   }
 
   /**
-   * Runs a model split into stages (`stages`, a stage plan) as a pipeline: one stage job per stage, micro-batches
-   * of `microBatch` items flowing stage to stage between contributors.
+   * Runs a model split into stages (`stages`: a stage plan, or a count to split `model` into here) as a pipeline:
+   * one stage job per stage, micro-batches of `microBatch` items flowing stage to stage between contributors.
    */
   runPipeline(opts: RunPipelineOptions): PipelineHandle {
-    const stages = opts.stages.map((s) => ({ ...s, model: { ...s.model, url: resolveModelUrl(s.model.url, this.#ctx.base) } }));
-    return new PipelineRun({ ...opts, stages }, (url) => this.#models.load(url), (plan) => this.#run(plan, opts));
+    const base = this.#ctx.base;
+    const stages = Array.isArray(opts.stages) ? opts.stages.map((s) => ('url' in s.model ? { ...s, model: { ...s.model, url: resolveModelUrl(s.model.url, base) } } : s)) : opts.stages;
+    const model = opts.model ? { ...opts.model, url: resolveModelUrl(opts.model.url, base) } : undefined;
+    return new PipelineRun({ ...opts, stages, ...(model ? { model } : {}) }, (url) => this.#models.load(url), (plan) => this.#run(plan, opts));
   }
 
   /** The coordinator's status of one of this client's jobs. */

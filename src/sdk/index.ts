@@ -22,6 +22,7 @@ export type {
   PipelineHandle,
   PipelineProgress,
   PipelineStage,
+  PlannedStage,
   PowerOptions,
   PowerStatus,
   RunMatmulOptions,

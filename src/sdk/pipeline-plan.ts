@@ -12,19 +12,28 @@ import { MAX_PIPELINE_STAGES, PENDING_INPUT_HASH, type PipelineSpec } from '../p
 import type { TensorData, TensorSpec } from '../protocol/tensor.ts';
 import { type JobPlan, planOnnx } from './job-plan.ts';
 import type { LoadedModel } from './model-source.ts';
-import type { OutputTensor, PipelineStage, RunPipelineOptions } from './types.ts';
+import type { InputTensor, OutputTensor, PipelineStage } from './types.ts';
+
+/** A stage with its model loaded: what planning needs. `url` is absent for a model made in this page. */
+export interface ResolvedStage {
+  inputs: PipelineStage['inputs'];
+  outputs: string[];
+  model: LoadedModel;
+  url?: string;
+  name?: string;
+}
 
 /** Micro-batches per stage when the caller names no size: enough for every stage to have work in flight. */
 export const MICRO_BATCHES_PER_STAGE = 2;
 
 /** Checks a stage plan: 2..MAX stages, each stage's inputs the outputs of the one before. */
-export function checkStages(stages: readonly PipelineStage[]): void {
+export function checkStages(stages: readonly Pick<PipelineStage, 'inputs' | 'outputs'>[]): void {
   if (!Array.isArray(stages) || stages.length < 2 || stages.length > MAX_PIPELINE_STAGES) {
     throw new RangeError(`Cannot run a pipeline as it must have 2..${MAX_PIPELINE_STAGES} stages: current count is ${Array.isArray(stages) ? stages.length : String(stages)}`);
   }
   stages.forEach((s, k) => {
-    if (!s?.model?.url || !Array.isArray(s.inputs) || !Array.isArray(s.outputs) || s.outputs.length === 0) {
-      throw new TypeError(`Cannot run pipeline stage ${k} as it must name a model URL, its inputs and at least one output`);
+    if (!Array.isArray(s?.inputs) || !Array.isArray(s.outputs) || s.outputs.length === 0) {
+      throw new TypeError(`Cannot run pipeline stage ${k} as it must name its inputs and at least one output`);
     }
     const before = stages[k - 1];
     if (before && before.outputs.join() !== s.inputs.map((i: { name: string }) => i.name).join()) {
@@ -43,12 +52,10 @@ export function microBatches(batch: number, stages: number, microBatch: number |
 }
 
 /** Plans stage 0: its micro-batches packed from the caller's inputs; its outputs stay with its contributors. */
-export async function planFirstStage(opts: RunPipelineOptions, pipeline: PipelineSpec, loadModel: (url: string) => Promise<LoadedModel>): Promise<JobPlan<number>> {
-  const stage = opts.stages[0]!;
-  const first = opts.inputs[Object.keys(opts.inputs)[0] ?? ''];
-  const batch = first?.dims[0] ?? 0;
-  const items = microBatches(batch, opts.stages.length, opts.microBatch);
-  const plan = await planOnnx({ model: stage.model, inputs: opts.inputs, outputs: stage.outputs, itemsPerShard: items[0] ?? 1 }, loadModel);
+export async function planFirstStage(stage: ResolvedStage, inputs: Record<string, InputTensor>, items: readonly number[], pipeline: PipelineSpec): Promise<JobPlan<number>> {
+  const model = { url: stage.url ?? 'stage-0', ...(stage.name === undefined ? {} : { name: stage.name }) };
+  const plan = await planOnnx({ model, inputs, outputs: stage.outputs, itemsPerShard: items[0] ?? 1 }, () => Promise.resolve(stage.model));
+  if (plan.kernel.kind === 'onnx' && stage.url === undefined) delete plan.kernel.model.url;
   return {
     kernel: plan.kernel,
     shards: plan.shards,
@@ -63,12 +70,12 @@ export async function planFirstStage(opts: RunPipelineOptions, pipeline: Pipelin
  * Plans stage k > 0 over `items` micro-batches: no inputs here (pulled peer to peer); an intermediate stage keeps
  * its outputs, the last one sends them and is assembled into the result.
  */
-export async function planLaterStage(stage: PipelineStage, items: readonly number[], pipeline: PipelineSpec, loadModel: (url: string) => Promise<LoadedModel>): Promise<JobPlan<Record<string, OutputTensor> | number>> {
-  const { bytes: model, hash } = await loadModel(stage.model.url);
+export function planLaterStage(stage: ResolvedStage, items: readonly number[], pipeline: PipelineSpec): JobPlan<Record<string, OutputTensor> | number> {
+  const { bytes: model, hash } = stage.model;
   const last = pipeline.stage === pipeline.stages - 1;
   const kernel: KernelSpec = {
     kind: 'onnx',
-    model: { hash, bytes: model.byteLength, url: stage.model.url, ...(stage.model.name === undefined ? {} : { name: stage.model.name }) },
+    model: { hash, bytes: model.byteLength, ...(stage.url === undefined ? {} : { url: stage.url }), ...(stage.name === undefined ? {} : { name: stage.name }) },
     outputs: [...stage.outputs],
   };
   const shards = items.map((n, index) => {

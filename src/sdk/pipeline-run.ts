@@ -7,15 +7,17 @@
 import { toBase64Url } from '../core/encoding.ts';
 import type { JobPlan } from './job-plan.ts';
 import type { LoadedModel } from './model-source.ts';
-import { checkStages, microBatches, planFirstStage, planLaterStage } from './pipeline-plan.ts';
-import type { JobCost, JobHandle, JobProgress, OutputTensor, PipelineHandle, PipelineProgress, PipelineStage, RunPipelineOptions } from './types.ts';
+import { MAX_PIPELINE_STAGES } from '../protocol/pipeline.ts';
+import { microBatches, planFirstStage, planLaterStage } from './pipeline-plan.ts';
+import { resolveStages } from './pipeline-stages.ts';
+import type { JobCost, JobHandle, JobProgress, OutputTensor, PipelineHandle, PipelineProgress, PlannedStage, RunPipelineOptions } from './types.ts';
 
 /** Starts one stage job from its plan (the client's JobRun, with the pipeline's market options). */
 export type StartStage = (plan: Promise<JobPlan<unknown>>) => JobHandle<unknown>;
 
 /** A running pipeline; the PipelineHandle the SDK returns. */
 export class PipelineRun extends EventTarget implements PipelineHandle {
-  readonly plan: (PipelineStage & { hash?: string; bytes?: number })[];
+  readonly plan: Promise<PlannedStage[]>;
   readonly jobIds: Promise<string[]>;
   readonly result: Promise<Record<string, OutputTensor>>;
   readonly cost: Promise<JobCost>;
@@ -24,29 +26,22 @@ export class PipelineRun extends EventTarget implements PipelineHandle {
 
   constructor(opts: RunPipelineOptions, loadModel: (url: string) => Promise<LoadedModel>, start: StartStage) {
     super();
-    checkStages(opts.stages);
-    const k = opts.stages.length;
-    this.plan = opts.stages.map((s) => ({ model: { ...s.model }, inputs: s.inputs.map((i) => ({ ...i })), outputs: [...s.outputs] }));
+    const k = typeof opts.stages === 'number' ? opts.stages : Array.isArray(opts.stages) ? opts.stages.length : NaN;
+    if (!Number.isSafeInteger(k) || k < 2 || k > MAX_PIPELINE_STAGES) {
+      throw new RangeError(`Cannot run a pipeline as it must have 2..${MAX_PIPELINE_STAGES} stages: current count is ${k}`);
+    }
     this.#done = new Array<number>(k).fill(0);
     const id = toBase64Url(crypto.getRandomValues(new Uint8Array(12)));
     const batch = opts.inputs[Object.keys(opts.inputs)[0] ?? '']?.dims[0] ?? 0;
     const items = microBatches(batch, k, opts.microBatch);
-    // Models load at once, in parallel; each stage is submitted once the stage before it has its job id.
-    const load = (url: string) => {
-      const p = loadModel(url);
-      p.catch(() => {});
-      return p;
-    };
-    const loaded = opts.stages.map((s, i) => load(s.model.url).then((m) => {
-      Object.assign(this.plan[i]!, { hash: m.hash, bytes: m.bytes.byteLength });
-      return m;
-    }));
-    loaded.forEach((p) => p.catch(() => {}));
-    const fromLoaded = (i: number) => () => loaded[i]!;
-    this.#stages.push(start(planFirstStage(opts, { id, stage: 0, stages: k }, fromLoaded(0)) as Promise<JobPlan<unknown>>));
+    const resolved = resolveStages(opts, loadModel);
+    resolved.catch(() => {});
+    this.plan = resolved.then((r) => r.plan);
+    // Every stage job starts now; each is submitted once its models are ready and the stage before has its job id.
+    this.#stages.push(start(resolved.then((r) => planFirstStage(r.stages[0]!, opts.inputs, items, { id, stage: 0, stages: k })) as Promise<JobPlan<unknown>>));
     for (let i = 1; i < k; i++) {
       const upstream = this.#stages[i - 1]!.jobId;
-      const plan = upstream.then((up) => planLaterStage(opts.stages[i]!, items, { id, stage: i, stages: k, upstream: up }, fromLoaded(i)));
+      const plan = Promise.all([resolved, upstream]).then(([r, up]) => planLaterStage(r.stages[i]!, items, { id, stage: i, stages: k, upstream: up }));
       this.#stages.push(start(plan as Promise<JobPlan<unknown>>));
     }
     this.#stages.forEach((run, stage) => {
@@ -57,7 +52,7 @@ export class PipelineRun extends EventTarget implements PipelineHandle {
     this.jobIds = Promise.all(this.#stages.map((r) => r.jobId));
     this.result = this.#stages.at(-1)!.result as Promise<Record<string, OutputTensor>>;
     this.cost = Promise.allSettled(this.#stages.map((r) => r.cost)).then((all) => sumCosts(all));
-    for (const p of [this.jobIds, this.result, this.cost]) p.catch(() => {});
+    for (const p of [this.plan, this.jobIds, this.result, this.cost]) p.catch(() => {});
   }
 
   /** Cancels every stage job. */

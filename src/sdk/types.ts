@@ -181,15 +181,35 @@ export interface RunOnnxOptions extends JobOptions {
  * and the tensors it hands on (the last stage: the outputs fetched).
  */
 export interface PipelineStage {
-  model: { url: string; name?: string };
+  /** The stage model: at a URL, or its bytes (as the partitioner made them). */
+  model: { url: string; name?: string } | { bytes: Uint8Array; name?: string };
   inputs: { name: string; dtype: DType }[];
   outputs: string[];
 }
 
+/** A stage as a pipeline runs it, for a page to show: its tensors, model hash and size, and weight bytes. */
+export interface PlannedStage {
+  index: number;
+  inputs: { name: string; dtype: DType }[];
+  outputs: string[];
+  /** SHA-256 and bytes of the stage model. */
+  hash: string;
+  bytes: number;
+  /** Weight bytes in the stage, when the SDK split the model itself. */
+  weightBytes?: number;
+}
+
 /** Options of `runPipeline`. */
 export interface RunPipelineOptions extends JobOptions {
-  /** The stages, in order (at least 2). */
-  stages: PipelineStage[];
+  /**
+   * The stages, in order (at least 2), or how many stages to split `model` into (by weight bytes, so each fits
+   * a contributor's memory; every stage must take only the outputs of the stage before it).
+   */
+  stages: PipelineStage[] | number;
+  /** The whole model, when `stages` is a count. */
+  model?: { url: string; name?: string };
+  /** Outputs of the last stage to fetch (default: all of its outputs). */
+  outputs?: string[];
   /** Inputs of stage 0 by name; all share the batch size on axis 0. */
   inputs: Record<string, InputTensor>;
   /** Items per micro-batch (default: the batch split into 2 micro-batches per stage, so every stage has work). */
@@ -209,8 +229,8 @@ export interface PipelineProgress extends JobProgress {
  * over the stage jobs (resolves once all ended).
  */
 export interface PipelineHandle extends EventTarget {
-  /** The stage plan as run (with each stage model's hash and size once loaded). */
-  readonly plan: readonly (PipelineStage & { hash?: string; bytes?: number })[];
+  /** The stage plan as run, once the stage models are loaded (or split). */
+  readonly plan: Promise<PlannedStage[]>;
   /** The stage jobs' ids, in stage order. */
   readonly jobIds: Promise<string[]>;
   readonly result: Promise<Record<string, OutputTensor>>;
