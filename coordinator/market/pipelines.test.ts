@@ -175,3 +175,28 @@ describe('market: pipeline stage jobs', () => {
     }
   });
 });
+
+describe('market: pipeline placement after churn', () => {
+  it('a stage whose contributors also run other stages still gets its runs (never everyone kept off)', async () => {
+    const c = await startTestCoordinator({ feeRate: 0 });
+    try {
+      const client = await MeshTestClient.connect(c.url);
+      const w0 = await contributor(c.url, { askPrice: 1, maxConcurrent: 4 });
+      const up = await client.submit(stageJob('p', 0, 2, { shards: 2 }));
+      const ups = await collect(w0, 'assign', 2);
+      for (const a of ups) await claimAndPay(w0, client, a, hashOf(`h-${a.lease.shard}`));
+      // w0 is the only contributor: stage 1 must share it, and after that w0 runs both stages.
+      const down = await client.submit(stageJob('p', 1, 2, { upstream: up.jobId, shards: 2 }));
+      const first = await anyAssign([w0], down.jobId);
+      await w0.fail(first.a.lease, 'source-lost');
+      // Stage 0's shard is computed again; w0 ran it before, so a newcomer does, and then stage 1 runs again.
+      const w1 = await contributor(c.url, { askPrice: 1, maxConcurrent: 4 });
+      const again = await anyAssign([w1], up.jobId);
+      await claimAndPay(w1, client, again.a, hashOf('h-again'));
+      const next = await anyAssign([w0, w1], down.jobId);
+      assert.ok(next.a.pipe?.from);
+    } finally {
+      await c.close();
+    }
+  });
+});

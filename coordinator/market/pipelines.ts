@@ -195,7 +195,8 @@ export class Pipelines {
       for (const peer of stage.stageHolders) {
         if (!this.d.present(peer)) continue;
         any = true;
-        if (stage !== job) others.add(peer);
+        // A contributor already running this stage stays eligible for it, whatever else it runs.
+        if (stage !== job && !job.stageHolders.has(peer)) others.add(peer);
       }
       if (any && stage !== job) placed++;
     };
