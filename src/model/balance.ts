@@ -47,7 +47,7 @@ export function balancedSplit(
   }
   const prefix = [0];
   for (const c of costs) prefix.push(prefix[prefix.length - 1]! + c);
-  const q = cuts.map((b) => prefix[b]!);
+  const q = Float64Array.from(cuts, (b) => prefix[b]!);
   const integers = costs.every(Number.isInteger);
 
   let unit = 0;
@@ -55,9 +55,12 @@ export function balancedSplit(
   const total = q[q.length - 1]!;
   const best = lowestFeasible(Math.max(unit, total / k), total, integers, (b) => partsAtMost(q, b) <= k);
   let chosen: Split | undefined;
+  // The best floor only rises with the cap, so each search starts from the last one's answer.
+  let floor = 0;
   for (let step = 0; step <= (slack > 0 ? CAP_STEPS : 0); step++) {
     const cap = integers ? Math.floor(best * (1 + (slack * step) / CAP_STEPS)) : best * (1 + (slack * step) / CAP_STEPS);
-    const floor = highestFeasible(0, cap, integers, (l) => reachable(q, k, l, cap) !== undefined);
+    const ceiling = Math.min(cap, integers ? Math.floor(total / k) : total / k);
+    floor = highestFeasible(floor, Math.max(floor, ceiling), integers, (l) => reachable(q, k, l, cap) !== undefined);
     const bounds = pick(q, reachable(q, k, floor, cap)!, floor, cap).map((a) => cuts[a]!);
     const parts = bounds.slice(1).map((b, i) => prefix[b]! - prefix[bounds[i]!]!);
     const split = { bounds, max: Math.max(...parts), min: Math.min(...parts), unit };
@@ -69,7 +72,7 @@ export function balancedSplit(
 const ratio = (s: Split) => (s.min > 0 ? s.max / s.min : s.max > 0 ? Infinity : 1);
 
 /** The fewest parts with every part's cost <= limit (greedy), or Infinity when one unit exceeds it. */
-function partsAtMost(q: readonly number[], limit: number): number {
+function partsAtMost(q: Float64Array, limit: number): number {
   let parts = 0;
   for (let a = 0; a < q.length - 1; parts++) {
     const b = lastWithin(q, a, limit);
@@ -80,7 +83,7 @@ function partsAtMost(q: readonly number[], limit: number): number {
 }
 
 /** The largest index b >= a with q[b] - q[a] <= limit. */
-function lastWithin(q: readonly number[], a: number, limit: number): number {
+function lastWithin(q: Float64Array, a: number, limit: number): number {
   let lo = a;
   let hi = q.length - 1;
   while (lo < hi) {
@@ -92,7 +95,7 @@ function lastWithin(q: readonly number[], a: number, limit: number): number {
 }
 
 /** The smallest index a with q[b] - q[a] <= limit (q ascending, so the difference falls as a rises). */
-function firstWithin(q: readonly number[], b: number, limit: number): number {
+function firstWithin(q: Float64Array, b: number, limit: number): number {
   let lo = 0;
   let hi = b;
   while (lo < hi) {
@@ -104,7 +107,7 @@ function firstWithin(q: readonly number[], b: number, limit: number): number {
 }
 
 /** The largest index a < b with q[b] - q[a] >= floor, or -1. */
-function lastAtLeast(q: readonly number[], b: number, floor: number): number {
+function lastAtLeast(q: Float64Array, b: number, floor: number): number {
   let lo = -1;
   let hi = b - 1;
   while (lo < hi) {
@@ -119,7 +122,7 @@ function lastAtLeast(q: readonly number[], b: number, floor: number): number {
  * Layer t marks the cut indices that can end the t-th part with every part's cost in [floor, limit]; undefined
  * when the last index cannot end the k-th part.
  */
-function reachable(q: readonly number[], k: number, floor: number, limit: number): Uint8Array[] | undefined {
+function reachable(q: Float64Array, k: number, floor: number, limit: number): Uint8Array[] | undefined {
   const m = q.length;
   const layers = [new Uint8Array(m)];
   layers[0]![0] = 1;
@@ -132,18 +135,20 @@ function reachable(q: readonly number[], k: number, floor: number, limit: number
     // both only move forward as b grows.
     let lo = 0;
     let hi = -1;
+    let any = 0;
     for (let b = 1; b < m; b++) {
       while (q[b]! - q[lo]! > limit) lo++;
       while (hi + 1 < b && q[b]! - q[hi + 1]! >= floor) hi++;
-      if (b >= t && hi >= lo && counts[hi + 1]! - counts[lo]! > 0) layer[b] = 1;
+      if (b >= t && hi >= lo && counts[hi + 1]! - counts[lo]! > 0) any = layer[b] = 1;
     }
+    if (!any) return undefined;
     layers.push(layer);
   }
   return layers[k]![m - 1] ? layers : undefined;
 }
 
 /** Walks the layers back from the last index, taking the latest valid start of each part. */
-function pick(q: readonly number[], layers: readonly Uint8Array[], floor: number, limit: number): number[] {
+function pick(q: Float64Array, layers: readonly Uint8Array[], floor: number, limit: number): number[] {
   const k = layers.length - 1;
   const picks = [q.length - 1];
   for (let t = k, b = q.length - 1; t > 0; t--) {

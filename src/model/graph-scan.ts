@@ -77,7 +77,7 @@ export function scanGraph(model: ModelProto): ScannedGraph {
     computing.push(i);
     for (const out of list(node.output)) {
       if (!out) continue;
-      if (producer.has(out) || weights.has(out) || inputs.has(out)) throw bad(`tensor '${out}' is defined twice (node ${describe(node, i)})`);
+      if (producer.has(out) || weights.has(out) || inputs.has(out)) throw bad(`tensor '${out}' is defined twice (node ${describeNode(node, i)})`);
       producer.set(out, i);
     }
   }
@@ -88,7 +88,7 @@ export function scanGraph(model: ModelProto): ScannedGraph {
     const reads = nodeReads(node, 0);
     for (const name of reads) {
       if (!producer.has(name) && !weights.has(name) && !inputs.has(name)) {
-        throw bad(`tensor '${name}' read by node ${describe(node, i)} comes from no node, input or initializer`);
+        throw bad(`tensor '${name}' read by node ${describeNode(node, i)} comes from no node, input or initializer`);
       }
     }
     readsByNode.set(i, reads);
@@ -129,7 +129,7 @@ function collectWeights(graph: GraphProto, nodes: readonly NodeProto[]): Map<str
     if (!isConstantNode(node)) continue;
     const attr = list(node.attribute)[0];
     const value = attr && constantValue(attr);
-    if (!value || list(node.output).length !== 1) throw bad(`Constant node ${describe(node, index)} has no value or not one output`);
+    if (!value || list(node.output).length !== 1) throw bad(`Constant node ${describeNode(node, index)} has no value or not one output`);
     if (attr.t) refuseExternal(attr.t);
     add({ name: list(node.output)[0]!, ...value, source: { kind: 'node', index } });
   }
@@ -187,7 +187,7 @@ function topoOrder(
     for (const name of readsByNode.get(i)!) {
       const p = producer.get(name);
       if (p !== undefined && p !== i) deps.add(p);
-      else if (p === i) throw bad(`node ${describe(nodes[i]!, i)} reads its own output`);
+      else if (p === i) throw bad(`node ${describeNode(nodes[i]!, i)} reads its own output`);
     }
     waiting.set(i, deps.size);
     for (const p of deps) (consumers.get(p) ?? consumers.set(p, []).get(p)!).push(i);
@@ -204,12 +204,12 @@ function topoOrder(
   }
   if (order.length !== computing.length) {
     const stuck = computing.find((i) => waiting.get(i)! > 0)!;
-    throw bad(`its graph has a cycle through node ${describe(nodes[stuck]!, stuck)}`);
+    throw bad(`its graph has a cycle through node ${describeNode(nodes[stuck]!, stuck)}`);
   }
   return order;
 }
 
 /** A node as error messages name it. */
-export function describe(node: NodeProto, index: number): string {
+export function describeNode(node: NodeProto, index: number): string {
   return `#${index} '${node.name || '(unnamed)'}' (${node.opType || '?'})`;
 }

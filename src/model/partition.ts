@@ -11,7 +11,7 @@
 import { MeshError } from '../protocol/errors.ts';
 import { balancedSplit, heaviestUnitBound } from './balance.ts';
 import { tensorTypes } from './elem-types.ts';
-import { describe, scanGraph, type ScannedGraph } from './graph-scan.ts';
+import { describeNode, scanGraph, type ScannedGraph } from './graph-scan.ts';
 import { decodeModel, encodeModel, list, type TypeProto } from './onnx-codec.ts';
 import { stageModel, typeLabel } from './stage-model.ts';
 import { MAX_STAGES, type PartitionOptions, type Stage, type StagePlan } from './stage-plan.ts';
@@ -27,8 +27,9 @@ export function partitionOnnx(bytes: Uint8Array, options: PartitionOptions): Sta
   const n = scan.order.length;
   if (k > n) throw new RangeError(`Cannot partition the model into ${k} stages as it has only ${n} computing nodes`);
   const nodes = list(scan.graph.node);
-  const by = options.balance === undefined || options.balance === 'bytes' ? 'bytes' : 'cost';
-  const costs = by === 'bytes' ? firstReaderBytes(scan) : nodeCosts(scan, options.balance);
+  const balance = options.balance ?? 'bytes';
+  const by = balance === 'bytes' ? 'bytes' : 'cost';
+  const costs = balance === 'bytes' ? firstReaderBytes(scan) : nodeCosts(scan, balance);
 
   const types = tensorTypes(scan);
   const readers = readersOf(scan);
@@ -180,5 +181,5 @@ function sum(costs: readonly number[], start: number, end: number): number {
 
 function nodeLabel(scan: ScannedGraph, position: number): string {
   const i = scan.order[position]!;
-  return describe(list(scan.graph.node)[i]!, i);
+  return describeNode(list(scan.graph.node)[i]!, i);
 }

@@ -4,6 +4,8 @@
  */
 export { connect } from './connect.ts';
 export { SessionElsewhereError, sessionFree } from './session-lock.ts';
+export { splitModel } from './split-model.ts';
+export type { PartitionOptions, Stage, StageBalance, StageInput, StageOutput, StagePlan, StageTensor } from '../model/index.ts';
 export type {
   ConnectOptions,
   ContributeOptions,
