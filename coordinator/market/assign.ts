@@ -4,6 +4,7 @@
  * cannot be told gets nothing: the lease is released at once.
  */
 import type { ServerFrame } from '../../src/protocol/coordinator.ts';
+import type { PipeAssign } from '../../src/protocol/pipeline.ts';
 import { latencyMultiplier } from '../../src/core/latency.ts';
 import type { ContributorRegistry } from './contributors.ts';
 import type { Credibility } from './credibility.ts';
@@ -24,6 +25,11 @@ export interface AssignDeps {
   expired(ref: RunRef): void;
   release(leaseId: string, reason: string, revoke: boolean): boolean;
   schedule(): void;
+  /**
+   * The pipeline part of a lease (pipelines.ts): undefined outside pipelines, null when the shard's inputs are
+   * gone (the upstream shard is computed again first, and nothing is leased).
+   */
+  pipePart?(job: Job, i: number, contributor: string): PipeAssign | null | undefined;
 }
 
 /**
@@ -36,19 +42,22 @@ export function assignRun(d: AssignDeps, job: Job, i: number, contributor: strin
   const c = d.registry.get(contributor);
   if (!c) return;
   const s = job.shards[i]!;
+  const pipe = d.pipePart?.(job, i, contributor);
+  if (pipe === null) return; // its inputs are gone: the upstream shard is computed again first
   if (cached !== undefined) s.verify = false; // two runs agreed on this output already
   const role = straggler?.role ?? job.nextRole(i);
   const lease = newLease(job, i, contributor, price * latencyMultiplier(job.spec.latencyMs), role, d.leaseMs);
   if (cached !== undefined) lease.cached = cached;
   const run: Run = { lease, role, network: c.placement, startedAt: Date.now(), state: 'leased' };
   if (straggler) run.twinOf = straggler.lease.leaseId;
+  if (pipe?.from) run.from = pipe.from.leaseId;
   const ref: RunRef = { job, shard: i, run };
   job.lease(i, run);
   d.runs.add(ref);
   run.timer = setTimeout(() => d.expired(ref), d.leaseMs);
   if (cached === undefined && !straggler && role === 'primary' && !s.verify && shouldReplicate(d.credibility.replicationProbability(contributor), d.random)) job.replicate(i);
   if (s.verify && !s.waived) lease.verified = true;
-  if (!d.notify(contributor, { type: 'assign', lease: contributorView(lease), kernel: job.spec.kernel, spec: s.spec })) {
+  if (!d.notify(contributor, { type: 'assign', lease: contributorView(lease), kernel: job.spec.kernel, spec: s.spec, ...(pipe ? { pipe } : {}) })) {
     d.release(lease.leaseId, 'contributor unreachable', false);
     return;
   }

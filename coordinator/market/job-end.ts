@@ -20,6 +20,8 @@ export interface JobEndDeps {
   log: Logger;
   notify: (peerId: string, frame: ServerFrame) => boolean;
   schedule(): void;
+  /** A job ended (pipelines.ts ends the rest of its pipeline). */
+  ended?(job: Job, state: FinalState): void;
 }
 
 /** Ends a running job in `state`: revokes its leases, pays claimed runs, waits for payments, refunds the rest. */
@@ -28,6 +30,7 @@ export async function endJob(d: JobEndDeps, job: Job, state: FinalState): Promis
   job.state = state;
   clearTimeout(job.deadlineTimer);
   d.book.finish(job);
+  d.ended?.(job, state);
   job.shards.forEach((s, i) => {
     for (const run of [...s.runs]) {
       if (run.state === 'leased') {

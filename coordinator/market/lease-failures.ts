@@ -61,7 +61,8 @@ export class LeaseFailures {
     }
     this.d.log.info('lease failed', { jobId: job.jobId, shard, leaseId: f.leaseId, contributor: peerId, reason: f.reason, message: f.message });
     this.d.metrics.inc('errors', `lease-${f.reason}`);
-    const outcome = shardFailed(job, shard, peerId, Date.now(), this.d.backoffMs);
+    // A source that did not deliver is not this contributor's fault: it may take the shard again at once.
+    const outcome = f.reason === 'source-lost' ? 'cooling' : shardFailed(job, shard, peerId, Date.now(), this.d.backoffMs);
     this.d.runs.forget(ref);
     job.release(shard, run);
     this.d.notify(job.client, { type: 'released', leaseId: f.leaseId, jobId: job.jobId, shard, reason: `failed: ${why}`, failure: f.reason });
@@ -72,7 +73,7 @@ export class LeaseFailures {
     } else if (outcome === 'barred') {
       this.#checkBlocked(job, shard, why);
     }
-    this.#countFailure(peerId, `failed leases (last: ${why})`);
+    if (f.reason !== 'source-lost') this.#countFailure(peerId, `failed leases (last: ${why})`);
     this.d.schedule();
     return { released: true };
   }

@@ -35,6 +35,7 @@ import { ResultCache } from './result-cache.ts';
 import { admitJob } from './submission.ts';
 import { MatchingRounds } from './round.ts';
 import { Speculation } from './speculation.ts';
+import { Pipelines } from './pipelines.ts';
 
 export { MIN_ROUND_MS } from './round.ts';
 export { CLAIM_HOLD_MS, type MarketClusterHooks, type MarketDeps } from './market-deps.ts';
@@ -64,6 +65,7 @@ export class Market {
   readonly #claims: RunClaims;
   readonly #endDeps: JobEndDeps;
   readonly #sessions: ContributorSessions;
+  readonly #pipes: Pipelines;
   #seq = 0;
   #closed = false;
 
@@ -92,8 +94,22 @@ export class Market {
       this.credibility.onChange = (peerId, record) => persist.recordChanged(peerId, record);
       persist.onLost = (job) => this.#detach(job);
     }
+    this.#pipes = new Pipelines({
+      job: (jobId) => this.#book.get(jobId),
+      present: (peerId) => this.registry.get(peerId) !== undefined,
+      contributor: (peerId) => this.registry.get(peerId),
+      active: () => this.registry.taking(),
+      notify: deps.notify,
+      afterChange: (job, i) => this.#afterChange(job, i),
+      schedule: () => this.schedule(),
+      finishLater: (job, state) => this.#finishLater(job, state),
+      failJob: (job, message) => this.#failJob(job, 'transfer-failed', message),
+      log: deps.log,
+    });
     this.#verdictDeps = {
       ...common,
+      decided: (job, i, hash) => this.#pipes.decided(job, i, hash),
+      holdOpen: (job) => this.#pipes.holdOpen(job),
       forget: (job, shard, run) => this.#runs.forget({ job, shard, run }),
       pay: (job, shard, run, basis) => this.#payments.pay(job, shard, run, basis),
       finishLater: (job, state) => this.#finishLater(job, state),
@@ -110,7 +126,12 @@ export class Market {
       replicaWaitMs: deps.replicaWaitMs,
     });
     this.#payments = new Payments(deps, (job, i, run, paid) => this.#claims.paid(job, i, run, paid), (job) => this.#book.record(job));
-    this.#assignDeps = { ...common, leaseMs: deps.leaseMs, expired: (ref) => this.#failures.expired(ref) };
+    this.#assignDeps = {
+      ...common,
+      leaseMs: deps.leaseMs,
+      expired: (ref) => this.#failures.expired(ref),
+      pipePart: (job, i, contributor) => this.#pipes.assignPart(job, i, contributor),
+    };
     this.#rounds = new MatchingRounds({
       ...common,
       cache: this.cache,
@@ -122,8 +143,10 @@ export class Market {
       assign: (job, i, contributor, price, opts) => assignRun(this.#assignDeps, job, i, contributor, price, opts),
       waive: (job, shard) => waiveVerification(this.#verdictDeps, job, shard),
       poke: () => this.#waits.poke(),
+      affinity: (job) => this.#pipes.affinity(job),
+      gate: (job) => this.#pipes.gate(job),
     });
-    this.#endDeps = { ...common, payments: this.#payments, persist: this.#persist };
+    this.#endDeps = { ...common, payments: this.#payments, persist: this.#persist, ended: (job, state) => this.#pipes.ended(job, state) };
     this.#sessions = new ContributorSessions({
       ...common,
       failures: this.#failures,
@@ -201,6 +224,7 @@ export class Market {
   /** Admits a job (whose signature the caller verified), holds its escrow and queues its shards. */
   async submit(client: string, spec: JobSpec, bytes: number, canonical?: string): Promise<SubmitResult> {
     if (this.#closed) throw new MeshError('internal', 'Cannot submit as the coordinator is shutting down');
+    const upstream = this.#pipes.admit(client, spec);
     const job = await admitJob({
       ledger: this.deps.ledger,
       metrics: this.deps.metrics,
@@ -211,7 +235,10 @@ export class Market {
       random: this.#random,
       nextSeq: () => ++this.#seq,
     }, client, spec, bytes, canonical);
+    this.#pipes.link(job, upstream);
     this.adopt(job);
+    // The upstream stage ended while this one was admitted: the pipeline cannot finish.
+    if (upstream && upstream.state !== 'running') this.#finishLater(job, 'cancelled');
     this.deps.metrics.inc('jobs');
     const { jobId, escrow } = job;
     this.deps.log.info('job submitted', { jobId, client, shards: spec.shards.length, sampled: job.shards.filter((s) => s.sampled).length, escrow });
@@ -316,6 +343,12 @@ export class Market {
 
   /** A contributor reports it could not finish its lease (lease-failures.ts). */
   fail(peerId: string, f: ClientFrameOf<'fail'>): { released: boolean } {
+    if (f.reason === 'source-lost') {
+      const ref = this.#runs.get(f.leaseId);
+      if (ref && ref.run.lease.contributor === peerId && ref.run.state === 'leased' && ref.job.jobId === f.jobId && ref.shard === f.shard) {
+        this.#pipes.sourceLost(ref.job, ref.shard, ref.run, f);
+      }
+    }
     return this.#failures.fail(peerId, f);
   }
 

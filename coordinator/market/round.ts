@@ -14,6 +14,7 @@ import { type DuplicateContext, leaseDuplicates } from './duplicates.ts';
 import { nextCoolingEnd } from './failures.ts';
 import type { Job, Run } from './job.ts';
 import { planRound } from './matching.ts';
+import type { StageGate } from './pipelines.ts';
 import type { ResultCache } from './result-cache.ts';
 import type { Speculation } from './speculation.ts';
 
@@ -42,6 +43,9 @@ export interface RoundDeps {
   waive(job: Job, shard: number): void;
   /** Tells the job waits a round ran (market/waits.ts). */
   poke(): void;
+  /** Pipeline stage placement (pipelines.ts): preferred contributors, and who a stage must avoid. */
+  affinity?: (job: Job) => ReadonlyMap<string, number> | undefined;
+  gate?: (job: Job) => StageGate | undefined;
 }
 
 /** The market's matching rounds. */
@@ -105,6 +109,8 @@ export class MatchingRounds {
       now: Date.now(),
       replicaWaitMs: d.replicaWaitMs,
       rtt: d.rtt,
+      ...(d.affinity ? { affinity: d.affinity } : {}),
+      ...(d.gate ? { gate: d.gate } : {}),
     });
     for (const { job, shard, assignment } of plan.assignments) {
       if (job.state === 'running' && job.needed(shard) > 0) d.assign(job, shard, assignment.contributor, assignment.price);

@@ -47,7 +47,8 @@ export async function admitJob(d: SubmissionDeps, client: string, spec: JobSpec,
   const sampled = chooseVerified(spec.shards.length, spec.verifyFraction, d.random);
   const job = new Job(jobId, client, spec, d.nextSeq(), Date.now(), sampled, escrow, d.feeRate, bytes);
   const kernel = await kernelKey(spec.kernel);
-  for (const s of job.shards) s.cacheKey = shardKey(kernel, s.spec);
+  // A pipeline stage's outputs stay with its contributors for the next stage: no result cache for them.
+  if (!spec.pipeline) for (const s of job.shards) s.cacheKey = shardKey(kernel, s.spec);
   try {
     await d.persist?.admitted(job);
   } catch (err) {

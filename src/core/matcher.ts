@@ -63,6 +63,9 @@ export interface MatchRun {
   latencyMs?: number | undefined;
   /** Confirmed round-trip times (ms) from the job's client to contributors, by peer id. */
   rtt?: ReadonlyMap<string, number> | undefined;
+  /** Score added per contributor for this job's primaries (a pipeline stage prefers its warm contributors and
+   * avoids those running its other stages); the same for every run of a job in one round. */
+  affinity?: ReadonlyMap<string, number> | undefined;
 }
 
 /** A decision: `contributor` runs `run` for `price` micro-credits per work unit (its ask). */
@@ -89,6 +92,9 @@ export interface MatchWeights {
   latency?: number;
 }
 
+/** Memory an ONNX session takes per byte of its model, about (weights, their runtime copies, activations). */
+export const ONNX_MEMORY_FACTOR = 4;
+
 /** Weights used unless the caller passes others: price matters most to the client, then speed, then closeness. */
 export const DEFAULT_WEIGHTS: MatchWeights = { price: 0.28, speed: 0.24, reputation: 0.16, load: 0.12, latency: 0.2 };
 
@@ -113,6 +119,9 @@ export function ineligibility(c: MatchContributor, run: MatchRun): string | null
   }
   if (run.kernel.kind === 'onnx') {
     if (c.caps.ortEps.length === 0) return 'no ONNX runtime execution provider';
+    // A model (a pipeline stage, when the whole is too big) must fit the memory the contributor reports.
+    const need = run.kernel.model.bytes * ONNX_MEMORY_FACTOR;
+    if (c.caps.memoryGiB !== undefined && need > c.caps.memoryGiB * 2 ** 30) return `model needs about ${need} bytes of memory, more than the contributor's ${c.caps.memoryGiB} GiB`;
     return null;
   }
   const gpu = c.caps.gpu;
@@ -145,7 +154,8 @@ export function score(c: MatchContributor, run: MatchRun, fastest: number, prior
   const reputation = Math.min(1, Math.max(0, c.reputation));
   const idle = 1 - c.load / c.maxConcurrent;
   const near = w.latency ? w.latency * closeness(run.rtt?.get(c.peerId)) : 0;
-  return w.price * price + w.speed * speed + w.reputation * reputation + w.load * idle + near;
+  const affinity = run.affinity?.get(c.peerId) ?? 0;
+  return w.price * price + w.speed * speed + w.reputation * reputation + w.load * idle + near + affinity;
 }
 
 /** Price-time priority: higher bid first, then earlier submission, then shard order, primaries first. */

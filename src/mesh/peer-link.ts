@@ -40,8 +40,14 @@ export interface ShardRequest {
   frame: Extract<PeerFrame, { type: 'shard' }>;
 }
 
+/** Detail of the `pull` event: the other side asks for the outputs this peer keeps for a pipeline lease. */
+export interface PullRequest {
+  link: PeerLink;
+  frame: Extract<PeerFrame, { type: 'pull' }>;
+}
+
 /**
- * A live link to one remote peer. Events: `shard` (CustomEvent<ShardRequest>), `close`
+ * A live link to one remote peer. Events: `shard` (CustomEvent<ShardRequest>), `pull` (CustomEvent<PullRequest>), `close`
  * (CustomEvent<{ error: Error | undefined }>).
  */
 export class PeerLink extends EventTarget {
@@ -331,6 +337,9 @@ export class PeerLink extends EventTarget {
     switch (frame.type) {
       case 'shard':
         this.dispatchEvent(new CustomEvent<ShardRequest>('shard', { detail: { link: this, frame } }));
+        return;
+      case 'pull':
+        this.dispatchEvent(new CustomEvent<PullRequest>('pull', { detail: { link: this, frame } }));
         return;
       case 'blob': {
         const inbox = this.#inboxes.get(frame.leaseId);

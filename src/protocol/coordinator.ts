@@ -11,6 +11,7 @@ import * as v from 'valibot';
 import { IdSchema, int, list, real } from './_fields.ts';
 import { KernelSpecSchema, type KernelSpec, Sha256Schema, ShardSpecSchema, type ShardSpec } from './kernel.ts';
 import { CapabilitiesSchema } from './capabilities.ts';
+import { type PipeAssign, PipelineSchema } from './pipeline.ts';
 import { parser } from './validate.ts';
 import type { ErrorCode, WireError } from './errors.ts';
 
@@ -55,6 +56,8 @@ export const JobSpecSchema = v.strictObject({
    * Contributors known to be farther are not chosen, and a tighter budget costs more (see core/latency.ts).
    */
   latencyMs: v.exactOptional(int(1, MAX_RTT_MS)),
+  /** A stage of a pipeline (protocol/pipeline.ts): its shards' inputs may come from the stage before it. */
+  pipeline: v.exactOptional(PipelineSchema),
 });
 /** A job as submitted. */
 export type JobSpec = v.InferOutput<typeof JobSpecSchema>;
@@ -128,9 +131,10 @@ export const parseResultClaim = parser(ResultClaimSchema);
  * kernel needs ('unsupported'), or the job itself is wrong (an unknown output, a wrong input shape: 'bad-input').
  * 'not-cached': a lease to answer from its result cache (`cached`) whose output it no longer keeps (evicted, or
  * found corrupt and deleted); the coordinator forgets it as a holder and places the shard again, unpaid.
- * None of these is a wrong result: reputation is for results that disagree with verification.
+ * A pipeline lease whose inputs' holder did not deliver them reports 'source-lost' (the coordinator computes the
+ * upstream shard again). None of these is a wrong result: reputation is for results that disagree with verification.
  */
-export const LEASE_FAILURES = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory', 'unsupported', 'bad-input', 'not-cached'] as const;
+export const LEASE_FAILURES = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory', 'unsupported', 'bad-input', 'not-cached', 'source-lost'] as const;
 /** A class of lease failure (see LEASE_FAILURES). */
 export type LeaseFailure = typeof LEASE_FAILURES[number];
 /** The local faults among LEASE_FAILURES: the contributor may run the shard once it recovered. */
@@ -326,7 +330,11 @@ export type ServerFrame =
   | { type: 'ok'; rid: number; result?: unknown }
   | { type: 'error'; rid?: number; error: WireError }
   /** To a contributor: run this shard of this kernel. */
-  | { type: 'assign'; lease: ContributorLease; kernel: KernelSpec; spec: ShardSpec }
+  | { type: 'assign'; lease: ContributorLease; kernel: KernelSpec; spec: ShardSpec; pipe?: PipeAssign }
+  /** To a contributor keeping the outputs of pipeline lease `leaseId`: `peer` may pull them (its downstream lease). */
+  | { type: 'serve'; leaseId: string; peer: string }
+  /** To a contributor keeping the outputs of pipeline leases: the next stage has them, drop them. */
+  | { type: 'forget'; leaseIds: string[] }
   /** To a contributor: stop working on a lease. */
   | { type: 'revoke'; leaseId: string; reason: string }
   /** To a client: a shard was leased to a contributor; send it the inputs. */

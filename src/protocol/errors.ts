@@ -28,7 +28,9 @@ export type ErrorCode =
   | 'unsupported'
   | 'bad-input'
   // ...or a lease to answer from its result cache whose output it no longer keeps.
-  | 'not-cached';
+  | 'not-cached'
+  // ...or a pipeline lease whose inputs' holder did not deliver them (protocol/pipeline.ts).
+  | 'source-lost';
 
 /** An error that keeps its `code` (and `name`) across worker, peer and coordinator boundaries. */
 export class MeshError extends Error {

@@ -11,6 +11,7 @@ import { ModelSource } from './model-source.ts';
 import { DictionaryCache, ocrModelUrls } from './ocr-models.ts';
 import { OcrRun } from './ocr-run.ts';
 import type { JobRouter, SessionContext } from './session.ts';
+import { PipelineRun } from './pipeline-run.ts';
 import type {
   JobHandle,
   JobOptions,
@@ -19,8 +20,10 @@ import type {
   OcrImage,
   OcrOptions,
   OutputTensor,
+  PipelineHandle,
   RunMatmulOptions,
   RunOnnxOptions,
+  RunPipelineOptions,
   RunWgslOptions,
 } from './types.ts';
 
@@ -73,6 +76,17 @@ export class Client implements MeshClient {
   /** Multiplies A[m x k] by B[k x n] in tiles across the mesh. */
   runMatmul(opts: RunMatmulOptions): JobHandle<Float32Array> {
     return this.#run(planMatmul(opts, opts.tile === undefined ? this.#sizing('matmul') : undefined), opts);
+  }
+
+  /**
+   * Runs a model split into stages (`stages`: a stage plan, or a count to split `model` into here) as a pipeline:
+   * one stage job per stage, micro-batches of `microBatch` items flowing stage to stage between contributors.
+   */
+  runPipeline(opts: RunPipelineOptions): PipelineHandle {
+    const base = this.#ctx.base;
+    const stages = Array.isArray(opts.stages) ? opts.stages.map((s) => ('url' in s.model ? { ...s, model: { ...s.model, url: resolveModelUrl(s.model.url, base) } } : s)) : opts.stages;
+    const model = opts.model ? { ...opts.model, url: resolveModelUrl(opts.model.url, base) } : undefined;
+    return new PipelineRun({ ...opts, stages, ...(model ? { model } : {}) }, (url) => this.#models.load(url), (plan) => this.#run(plan, opts));
   }
 
   /** The coordinator's status of one of this client's jobs. */

@@ -9,7 +9,9 @@
 import { ComputePool, type FaultDetail } from '../compute/index.ts';
 import { DEFAULT_ASK_PRICE } from '../core/cost.ts';
 import type { PushFrame } from '../mesh/coordinator-client.ts';
-import type { ShardRequest } from '../mesh/peer-link.ts';
+import type { PullRequest, ShardRequest } from '../mesh/peer-link.ts';
+import { ActivationStore } from './activation-store.ts';
+import { ActivationServer } from './pipe-transfer.ts';
 import type { Capabilities } from '../protocol/capabilities.ts';
 import { parseContributorLease } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
@@ -36,6 +38,9 @@ export class Contributor extends EventTarget implements MeshContributor {
   readonly #assigned = new Map<string, { frame: AssignFrame; timer: ReturnType<typeof setTimeout> }>();
   readonly #assignWaiters = new Map<string, Set<(frame: AssignFrame | undefined) => void>>();
   readonly #runners = new Map<string, LeaseRunner>();
+  /** Outputs of pipeline stage leases kept for the next stage, and the server of their pulls. */
+  readonly #activations = new ActivationStore();
+  readonly #server = new ActivationServer(this.#activations);
   #state: ContributorState = 'stopped';
   #pool: ComputePool | undefined;
   #capabilities: Capabilities | undefined;
@@ -67,6 +72,15 @@ export class Contributor extends EventTarget implements MeshContributor {
     // A new coordinator session knows nothing of us: register again in the state we were in.
     c.addEventListener('welcome', () => void this.#reregister());
     ctx.network.addEventListener('shard', (e) => void this.#onShard((e as CustomEvent<ShardRequest>).detail));
+    ctx.network.addEventListener('pull', (e) => void this.#server.serve((e as CustomEvent<PullRequest>).detail));
+    c.addEventListener('serve', (e) => {
+      const { leaseId, peer } = (e as CustomEvent<Extract<PushFrame, { type: 'serve' }>>).detail;
+      if (typeof leaseId === 'string' && typeof peer === 'string') this.#activations.grant(leaseId, peer);
+    });
+    c.addEventListener('forget', (e) => {
+      const { leaseIds } = (e as CustomEvent<Extract<PushFrame, { type: 'forget' }>>).detail;
+      if (Array.isArray(leaseIds)) this.#activations.forget(leaseIds.filter((id): id is string => typeof id === 'string').slice(0, 1024));
+    });
   }
 
   /** 'stopped', 'starting', 'active' or 'paused'. */
@@ -249,6 +263,7 @@ export class Contributor extends EventTarget implements MeshContributor {
     this.#runners.clear();
     for (const { timer } of this.#assigned.values()) clearTimeout(timer);
     this.#assigned.clear();
+    this.#activations.clear();
     this.#pool?.removeEventListener('fault', this.#onFault);
     this.#pool?.terminate();
     this.#pool = undefined;
@@ -321,7 +336,8 @@ export class Contributor extends EventTarget implements MeshContributor {
     const pool = this.#pool;
     if (!pool) return;
     const results = this.#results;
-    const runner = new LeaseRunner({ pool, cache: this.#cache, coordinator: this.#ctx.coordinator, identity: this.#ctx.identity, ...(results ? { results } : {}) }, assign, link);
+    const pipes = { store: this.#activations, link: (peer: string) => this.#ctx.network.link(peer) };
+    const runner = new LeaseRunner({ pool, cache: this.#cache, coordinator: this.#ctx.coordinator, identity: this.#ctx.identity, pipes, ...(results ? { results } : {}) }, assign, link);
     this.#runners.set(leaseId, runner);
     const { jobId, shard } = assign.lease;
     this.#shardEvent({ leaseId, jobId, shard, phase: 'start' });

@@ -20,6 +20,7 @@ import {
   typedView,
 } from '../core/sharding.ts';
 import type { KernelSpec, ShardSpec } from '../protocol/kernel.ts';
+import type { PipelineSpec } from '../protocol/pipeline.ts';
 import { DTYPE_BYTES, type TensorData, type TensorSpec, tensorBytes } from '../protocol/tensor.ts';
 import type { LoadedModel } from './model-source.ts';
 import type { InputTensor, OutputTensor, RunMatmulOptions, RunOnnxOptions, RunWgslOptions } from './types.ts';
@@ -40,6 +41,9 @@ export interface JobPlan<T> {
   checkOutputs(spec: ShardSpec, declared: TensorSpec[]): void;
   /** Builds the result from every shard's accepted outputs, in shard order. */
   assemble(outputs: TensorData[][]): T;
+  /** A pipeline stage (sdk/pipeline-plan.ts): its place in the pipeline, whether its contributors pull their
+   * inputs from the stage before (no inputs sent from here), and whether they keep its outputs for the next. */
+  pipeline?: { spec: PipelineSpec; pulled: boolean; keep: boolean };
 }
 
 /** Shards a batch is split into when nothing was measured of the mesh. */

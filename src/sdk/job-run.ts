@@ -28,6 +28,8 @@ import type { JobPush, JobRouter, SessionContext } from './session.ts';
 import { ShardTally, type Verdict } from './shard-tally.ts';
 import type { JobCost, JobHandle, JobProgress } from './types.ts';
 import type { TensorData } from '../protocol/tensor.ts';
+import { pullOutputs } from './pipe-transfer.ts';
+import { unpackOwned } from './owned-tensors.ts';
 
 /** Market options of a job with defaults applied. */
 export interface ResolvedJobOptions {
@@ -150,6 +152,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
         tolerance: { ...tolerance },
         deadlineMs,
         nonce: toBase64Url(crypto.getRandomValues(new Uint8Array(16))),
+        ...(plan.pipeline ? { pipeline: plan.pipeline.spec } : {}),
       };
       const signature = await this.#ctx.identity.sign(signedText('job', job));
       const submitted = await this.#ctx.coordinator.request<SubmitResult>({ type: 'submit', job, signature });
@@ -171,11 +174,13 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   }
 
   #onAssigned(lease: Lease): void {
-    const tally = this.#tallies[lease.shard];
+    let tally = this.#tallies[lease.shard];
     const plan = this.#plan;
     // Every lease the coordinator assigns is served: it only adds runs a shard needs (replica, tie-breaker,
     // arbitration of a complaint).
     if (this.#finished || !tally || !plan || this.#leases.has(lease.leaseId)) return;
+    // A pipeline stage's shard computed again (its kept output was lost): a fresh run to pay, same result.
+    if (plan.pipeline?.keep && this.#settled.has(lease.shard) && tally.settled) tally = this.#retally(lease.shard);
     tally.addLease(lease);
     const ctrl = new AbortController();
     this.#leases.set(lease.leaseId, { lease, ctrl });
@@ -187,7 +192,9 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     const shard = plan.shards[lease.shard]!;
     try {
       const link = await this.#ctx.network.link(lease.contributor);
-      const out = await transferLease(link, lease, { spec: shard.spec, inputs: shard.inputs, model: plan.model, checkOutputs: plan.checkOutputs, link: this.#options.link }, signal);
+      const pipe = plan.pipeline;
+      const job = { spec: shard.spec, inputs: pipe?.pulled ? undefined : shard.inputs, keep: pipe?.keep ?? false, model: plan.model, checkOutputs: plan.checkOutputs, link: this.#options.link };
+      const out = await transferLease(link, lease, job, signal);
       if (signal.aborted || this.#finished) return;
       this.#leases.delete(lease.leaseId);
       this.#apply(lease, tally, tally.output(lease.leaseId, out.outputs, out.outputHash));
@@ -209,7 +216,8 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
 
   #apply(lease: Lease, tally: ShardTally, verdicts: Verdict[]): void {
     for (const v of verdicts) {
-      if (v.kind === 'receipt') void this.#pay(lease.shard, tally, v.leaseId);
+      if (v.kind === 'fetch') void this.#fetch(lease, tally, v.leaseIds);
+      else if (v.kind === 'receipt') void this.#pay(lease.shard, tally, v.leaseId);
       else if (v.kind === 'reject') this.#reject({ ...lease, leaseId: v.leaseId }, v.reason);
       else if (v.kind === 'dispute') {
         this.#progress({ shard: lease.shard, state: 'disputed' });
@@ -217,6 +225,32 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
       }
       // 'settle': the client's own choice; the shard counts once the coordinator's verdict names its hash.
     }
+  }
+
+  /**
+   * Pulls the kept outputs of runs of a pipeline stage whose hashes differ (only they are fetched), so they can be
+   * compared within the tolerance; a run whose outputs cannot be had is rejected as a failed transfer.
+   */
+  async #fetch(lease: Lease, tally: ShardTally, leaseIds: string[]): Promise<void> {
+    for (const leaseId of leaseIds) {
+      const run = tally.run(leaseId);
+      if (!run?.outputHash || this.#finished) continue;
+      try {
+        const link = await this.#ctx.network.link(run.contributor);
+        const pulled = await pullOutputs(link, { leaseId, outputHash: run.outputHash });
+        this.#apply(lease, tally, tally.fill(leaseId, unpackOwned(pulled.bytes, pulled.specs)));
+      } catch {
+        tally.drop(leaseId);
+        this.#reject({ ...lease, leaseId, contributor: run.contributor }, 'transfer-failed');
+      }
+    }
+  }
+
+  /** A fresh tally for a pipeline shard whose kept output is computed again. */
+  #retally(shard: number): ShardTally {
+    const tally = new ShardTally(shard, this.#options.tolerance);
+    this.#tallies[shard] = tally;
+    return tally;
   }
 
   async #pay(shard: number, tally: ShardTally, leaseId: string): Promise<void> {
@@ -287,9 +321,10 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     const hash = this.#decided.get(shard);
     const tally = this.#tallies[shard];
     if (hash === undefined || !tally || this.#settled.has(shard)) return;
-    const run = tally.withHash(hash);
-    if (!run?.outputs) return; // the agreeing run's output is still on its way
-    this.#outputs.set(shard, run.outputs);
+    const run = tally.withHash(hash) ?? (this.#plan?.pipeline?.keep ? tally.runWithHash(hash) : undefined);
+    // The agreeing run's output is still on its way (a pipeline stage that keeps its outputs has none to wait for).
+    if (!run || (!run.outputs && !this.#plan?.pipeline?.keep)) return;
+    this.#outputs.set(shard, run.outputs ?? []);
     this.#settled.add(shard);
     this.#progress({ shard, contributor: run.contributor, state: 'settled' });
     this.#maybeResolve();

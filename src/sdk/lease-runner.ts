@@ -28,9 +28,11 @@ import { recordReceipt } from '../storage/receipt-log.ts';
 import { classifyComputeFailure, type ModelSource } from './lease-failure.ts';
 import { packOwned } from './owned-tensors.ts';
 import { type BlockSink, matmulOutputBytes, rowBlocks, streamedMatmul } from './streamed-matmul.ts';
-import type { BlobStream } from '../mesh/blob-stream.ts';
+import { BlobStream } from '../mesh/blob-stream.ts';
 import type { LeaseInbox } from '../mesh/lease-inbox.ts';
 import type { StoredOutput } from '../storage/result-store.ts';
+import type { ActivationStore } from './activation-store.ts';
+import { pullOutputs } from './pipe-transfer.ts';
 
 /** The `assign` push that created a lease. */
 export type AssignFrame = Extract<PushFrame, { type: 'assign' }>;
@@ -66,6 +68,8 @@ export interface RunnerContext {
   identity: Identity;
   /** Verified outputs kept to answer repeated shards; absent: every lease is computed. */
   results?: LeaseResults;
+  /** Pipeline stage leases: where kept outputs go, and links to the peers inputs are pulled from. */
+  pipes?: { store: ActivationStore; link(peer: string): Promise<PeerLink> };
 }
 
 /** What a finished lease reports: its compute milliseconds, and whether it was answered from the result store. */
@@ -87,6 +91,8 @@ export class LeaseRunner {
   readonly link: PeerLink;
   readonly #ctx: RunnerContext;
   readonly #ctrl = new AbortController();
+  /** The inputs' tensors when they differ from the shard's (pulled pipeline inputs name their own shapes). */
+  #inputSpecs: TensorSpec[] | undefined;
 
   constructor(ctx: RunnerContext, assign: AssignFrame, link: PeerLink) {
     this.#ctx = ctx;
@@ -142,7 +148,9 @@ export class LeaseRunner {
         model = Promise.resolve(bytes);
       }
       // A matmul starts on its inputs' first bytes (streamed-matmul.ts); nothing is claimed before they check.
-      const stream = await inbox.nextStream('inputs', waitMs());
+      // A later pipeline stage pulls its inputs from the contributor that computed them (pipe-transfer.ts).
+      const from = this.assign.pipe?.from;
+      const stream = from ? await this.#pull(from) : await inbox.nextStream('inputs', waitMs());
       const checked = withTimeout(stream.done, waitMs(), `the inputs of lease ${lease.leaseId}`).then(({ sha256: inputHash }) => {
         if (inputHash !== spec.inputHash) {
           throw new MeshError('hash-mismatch', `Cannot run lease ${lease.leaseId} as its inputs must hash to ${spec.inputHash}: current hash is ${inputHash}`);
@@ -175,10 +183,18 @@ export class LeaseRunner {
       const packed = packOwned(outputs);
       const outputHash = await sha256Hex(packed);
       const specs = outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims] }));
-      // Held before the claim leaves: the payment that promotes it to the store may follow at once.
-      this.#ctx.results?.claimed(this.assign, outputHash, packed, specs);
+      const keep = this.assign.pipe?.keep === true;
+      if (keep) {
+        // An intermediate stage: the outputs stay here for the next stage (and the client, should it compare).
+        const stored = this.#ctx.pipes?.store.put({ leaseId: lease.leaseId, jobId: lease.jobId, client: lease.client, outputHash, bytes: new Uint8Array(packed), specs });
+        if (!stored) throw new LocalFault('out-of-memory', `Cannot keep the ${packed.byteLength} output bytes of lease ${lease.leaseId} for the next stage`, undefined);
+      } else {
+        // Held before the claim leaves: the payment that promotes it to the store may follow at once.
+        this.#ctx.results?.claimed(this.assign, outputHash, packed, specs);
+      }
+      const send = writer ? () => writer!.end() : keep ? () => Promise.resolve() : () => this.link.sendBlob(lease.leaseId, 'outputs', packed, { signal, sha256: outputHash });
       try {
-        await this.#deliver(outputHash, specs, writer ? () => writer!.end() : () => this.link.sendBlob(lease.leaseId, 'outputs', packed, { signal, sha256: outputHash }));
+        await this.#deliver(outputHash, specs, send);
       } catch (err) {
         this.#ctx.results?.dropped(lease.leaseId);
         throw err;
@@ -191,6 +207,23 @@ export class LeaseRunner {
       throw error;
     } finally {
       this.link.endLease(lease.leaseId);
+    }
+  }
+
+  /** The inputs of a later pipeline stage, pulled from their holder as one complete blob; their tensors are kept. */
+  async #pull(from: NonNullable<NonNullable<AssignFrame['pipe']>['from']>): Promise<BlobStream> {
+    const pipes = this.#ctx.pipes;
+    if (!pipes) throw new MeshError('unsupported', `Cannot run lease ${this.leaseId} as this peer cannot pull pipeline inputs`);
+    try {
+      const link = await pipes.link(from.peer);
+      const pulled = await pullOutputs(link, from, this.assign.spec.inputs);
+      this.#inputSpecs = pulled.specs;
+      const stream = new BlobStream(pulled.bytes.byteLength);
+      stream.complete(Promise.resolve({ bytes: pulled.bytes, sha256: from.outputHash }));
+      return stream;
+    } catch (err) {
+      if (this.#ctrl.signal.aborted) throw err;
+      throw new LocalFault('source-lost', (err as Error).message, err);
     }
   }
 
@@ -309,7 +342,7 @@ export class LeaseRunner {
       const task = (bytes: ArrayBuffer | undefined) => ({
         modelHash: hash,
         ...(bytes === undefined ? {} : { model: bytes }),
-        inputs: unpackTensors(inputs, spec.inputs),
+        inputs: unpackTensors(inputs, this.#inputSpecs ?? spec.inputs),
         outputNames: kernel.outputs,
       });
       const bytes = await model;
