@@ -7,4 +7,5 @@ export * from './kernel.ts';
 export * from './capabilities.ts';
 export * from './coordinator.ts';
 export * from './peer.ts';
+export * from './serving.ts';
 export * from './worker.ts';
