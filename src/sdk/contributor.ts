@@ -18,6 +18,7 @@ import { type AssignFrame, LeaseRunner, LocalFault } from './lease-runner.ts';
 import { PowerGuard, powerPrefs } from './power-guard.ts';
 import { SelfHealer } from './self-heal.ts';
 import type { SessionContext } from './session.ts';
+import { ServeHost } from './serving/serve-host.ts';
 import type { ContributeOptions, ContributorPause, ContributorState, MeshContributor, PowerOptions, PowerStatus, ShardEventDetail } from './types.ts';
 
 /** Milliseconds a `shard` request waits for its `assign` push (both race from the coordinator). */
@@ -38,6 +39,8 @@ export class Contributor extends EventTarget implements MeshContributor {
   #registration: { askPrice: number; maxConcurrent: number } | undefined;
   #pausedBy: ContributorPause | undefined;
   readonly #healer: SelfHealer;
+  /** Serving leases (continuous serving: serving/serve-host.ts). Its 'serve' events are re-sent from here. */
+  readonly serving: ServeHost;
   readonly #onFault = (e: Event) => this.#healer.fault((e as CustomEvent<FaultDetail>).detail);
   #power: PowerGuard | undefined;
 
@@ -61,6 +64,16 @@ export class Contributor extends EventTarget implements MeshContributor {
     // A new coordinator session knows nothing of us: register again in the state we were in.
     c.addEventListener('welcome', () => void this.#reregister());
     ctx.network.addEventListener('shard', (e) => void this.#onShard((e as CustomEvent<ShardRequest>).detail));
+    this.serving = new ServeHost({
+      ctx,
+      compute: () => (this.#state === 'active' && this.#pool ? { pool: this.#pool, cache: this.#cache } : undefined),
+      credited: (amount, balance) => {
+        this.stats.earned += amount;
+        this.dispatchEvent(new CustomEvent('credited', { detail: { amount, balance } }));
+        this.#ctx.balanceChanged(balance);
+      },
+    });
+    this.serving.addEventListener('serve', (e) => this.dispatchEvent(new CustomEvent('serve', { detail: (e as CustomEvent).detail })));
   }
 
   /** 'stopped', 'starting', 'active' or 'paused'. */
@@ -184,6 +197,7 @@ export class Contributor extends EventTarget implements MeshContributor {
     this.#pauseFor({ by, reason, since: Date.now(), final: false });
     console.warn(`meshwork: contributor paused: ${reason}`);
     for (const runner of this.#runners.values()) runner.abort(`the contributor paused: ${reason}`);
+    this.serving.stopAll(`the contributor paused: ${reason}`);
     await this.#ctx.coordinator.request({ type: 'state', state: 'paused' }, { idempotent: true }).catch(() => {});
     return true;
   }
@@ -233,6 +247,7 @@ export class Contributor extends EventTarget implements MeshContributor {
   }
 
   #teardown(): void {
+    this.serving.stopAll('the contributor stopped');
     this.#power?.dispose();
     this.#power = undefined;
     for (const runner of this.#runners.values()) runner.abort('the contributor stopped');
