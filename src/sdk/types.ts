@@ -315,6 +315,8 @@ export interface PowerStatus {
  */
 export interface MeshContributor extends EventTarget {
   readonly state: ContributorState;
+  /** Its serving leases (continuous serving), with each replica's batch counters in `stats`. */
+  readonly serving: import('./serving/serve-host.ts').ServeHost;
   /** The power rules' verdict (allowed, with no rules, while stopped). */
   readonly power: PowerStatus;
   /** Changes the power rules while contributing (applied at once). */

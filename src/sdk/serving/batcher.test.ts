@@ -81,6 +81,20 @@ describe('ContinuousBatcher', () => {
     assert.equal(await r, 'out-1');
   });
 
+  it('a lone caller whose requests come further apart than maxWaitMs is not held back', async () => {
+    const { batcher, batches, release } = gated({ maxWaitMs: 30 });
+    const first = ok(batcher.submit('a', { id: '1' }));
+    assert.deepEqual(batches, [], 'nothing known of arrivals yet: it waits for joiners');
+    for (let i = 0; i < 5000 && batches.length === 0; i++) await new Promise((res) => setTimeout(res, 2));
+    await release();
+    await first;
+    await new Promise((res) => setTimeout(res, 60)); // the next request comes twice maxWaitMs later
+    const second = ok(batcher.submit('a', { id: '2' }));
+    assert.deepEqual(batches, [['1'], ['2']], 'runs at once: waiting would only add latency');
+    await release();
+    assert.equal(await second, 'out-2');
+  });
+
   it('counts items, not requests, against maxBatch, and never splits a request', async () => {
     const { batcher, batches, release } = gated();
     ok(batcher.submit('a', { id: 'x' }));

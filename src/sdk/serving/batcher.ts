@@ -2,7 +2,8 @@
  * Continuous batching for a serving replica. Requests queue per client; whenever the runner is free it takes
  * the next batch at once if the queue holds `maxBatch` items, else after the oldest queued request has waited
  * `maxWaitMs` (so requests arriving while a batch runs join the next one instead of waiting for a job to
- * end). A batch takes items round robin across clients, starting after the client served first last time,
+ * end). The wait is skipped while requests arrive further apart than `maxWaitMs` on average (a lone caller):
+ * nothing would join, so waiting would only add latency. A batch takes items round robin across clients, starting after the client served first last time,
  * so one client flooding the queue cannot starve the others; only items of one shape key share a batch (they
  * are concatenated along axis 0). Queues are bounded (per client and in all): past a bound a request is
  * refused at once with a 'busy' answer and a retry-after estimate from the measured batch times, never queued.
@@ -72,6 +73,9 @@ export class ContinuousBatcher<T, R> {
   #lastFirst: string | undefined;
   /** Moving average of batch run time (ms), for retry-after estimates. */
   #batchMs = 0;
+  /** Moving average of the time between submissions (ms); undefined before the second one. */
+  #gapMs: number | undefined;
+  #lastArrival: number | undefined;
   readonly #stats = { batches: 0, requests: 0, items: 0, largestBatch: 0, refused: 0 };
 
   constructor(opts: BatcherOptions<T, R>) {
@@ -114,7 +118,13 @@ export class ContinuousBatcher<T, R> {
     let resolve!: (value: R) => void;
     let reject!: (err: unknown) => void;
     const result = new Promise<R>((res, rej) => ((resolve = res), (reject = rej)));
-    const entry: Entry<T, R> = { request, items, key: this.#opts.key?.(request) ?? '', at: performance.now(), resolve, reject };
+    const at = performance.now();
+    if (this.#lastArrival !== undefined) {
+      const gap = at - this.#lastArrival;
+      this.#gapMs = this.#gapMs === undefined ? gap : 0.7 * this.#gapMs + 0.3 * gap;
+    }
+    this.#lastArrival = at;
+    const entry: Entry<T, R> = { request, items, key: this.#opts.key?.(request) ?? '', at, resolve, reject };
     let queue = this.#queues.get(client);
     if (!queue) this.#queues.set(client, (queue = []));
     queue.push(entry);
@@ -149,7 +159,8 @@ export class ContinuousBatcher<T, R> {
   #pump(): void {
     if (this.#running || this.#closed || this.#queued === 0) return;
     const wait = this.#opts.maxWaitMs - (performance.now() - this.#oldest());
-    if (this.#queued < this.#opts.maxBatch && wait > 0) {
+    const joinersLikely = this.#gapMs === undefined || this.#gapMs < this.#opts.maxWaitMs;
+    if (this.#queued < this.#opts.maxBatch && wait > 0 && joinersLikely) {
       if (this.#timer === undefined) {
         this.#timer = setTimeout(() => {
           this.#timer = undefined;

@@ -26,6 +26,8 @@ import { arbitrateMismatch } from './spot-check.ts';
 const FAILED_PAUSE_MS = 1_000;
 /** Sends of one request at most (busy answers and failures together). */
 const MAX_ATTEMPTS = 64;
+/** Model failures of one request (on any replicas) after which it fails: the input, not a replica, is at fault. */
+const MAX_MODEL_FAILURES = 2;
 
 /** Options of a handle that the opener chose (joiners read them from the service). */
 export interface HandleOptions {
@@ -163,6 +165,7 @@ export class ServiceHandle extends EventTarget {
   async #ask(req: PreparedRequest, exclude: ReadonlySet<string>) {
     const deadline = performance.now() + this.#opts.timeoutMs;
     let lastError: unknown;
+    let modelFailures = 0;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (this.#closed) throw this.#closed;
       const r = await this.#pick(exclude, deadline);
@@ -182,7 +185,9 @@ export class ServiceHandle extends EventTarget {
       } catch (err) {
         // The caller's own mistake fails the request; anything of the replica's sends it elsewhere.
         if (err instanceof RemoteFailure && (err.code === 'bad-input' || err.code === 'too-large')) throw err;
+        if (err instanceof RemoteFailure && err.code === 'onnx-failed' && ++modelFailures >= MAX_MODEL_FAILURES) throw err;
         lastError = err;
+        console.warn(`meshwork: serving request to ${r.lease.leaseId} failed: ${(err as Error).message}`);
         r.until = performance.now() + FAILED_PAUSE_MS;
       } finally {
         r.inFlight--;
