@@ -5,7 +5,7 @@ import type { MeshError } from '../../src/protocol/errors.ts';
 import type { ServeReceipt } from '../../src/protocol/serving.ts';
 import { eventually, startTestCoordinator } from '../testing/coordinator.ts';
 import { MeshTestClient } from '../testing/mesh-client.ts';
-import { collect, contributor } from '../testing/peers.ts';
+import { contributor } from '../testing/peers.ts';
 import { openService, payServe, serviceSpec } from '../testing/serving.ts';
 
 const START = 1000 * 1e6;
@@ -221,8 +221,3 @@ describe('serving: hostile frames', () => {
     }
   });
 });
-
-/** Waits for `n` serve-assign pushes on each of `peers`. */
-export async function assigns(peers: Parameters<typeof collect>[0][], n = 1) {
-  return Promise.all(peers.map((p) => collect(p, 'serve-assign', n)));
-}

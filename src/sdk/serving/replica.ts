@@ -22,6 +22,7 @@ import type { LeaseCompute } from '../lease-runner.ts';
 import { packOwned } from '../owned-tensors.ts';
 import { mergeInputs, requestItems, shapeKey, splitOutputs } from './batch-tensors.ts';
 import { type Busy, ContinuousBatcher } from './batcher.ts';
+import { sendInTurn } from './link-sends.ts';
 
 /** The `serve-assign` push. */
 export type ServeAssign = Extract<PushFrame, { type: 'serve-assign' }>;
@@ -244,14 +245,16 @@ export class ServeReplica {
     const outputHash = await sha256Hex(packed);
     const claim: AnswerClaim = { serviceId: this.assign.lease.serviceId, leaseId: this.leaseId, req, inputHash, outputHash };
     const signature = await this.#ctx.identity.sign(signedText('answer', claim));
-    await link.sendBlob(req, 'outputs', packed, { sha256: outputHash });
-    link.sendControl({
-      type: 'answer',
-      leaseId: req,
-      outputs: outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims] })),
-      answer: { claim, key: this.#ctx.identity.publicKey, signature },
-      batch: Math.max(1, Math.min(batch, this.assign.maxBatch)),
-      queued: this.#batcher.stats.queued,
+    await sendInTurn(link, async () => {
+      await link.sendBlob(req, 'outputs', packed, { sha256: outputHash });
+      link.sendControl({
+        type: 'answer',
+        leaseId: req,
+        outputs: outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims] })),
+        answer: { claim, key: this.#ctx.identity.publicKey, signature },
+        batch: Math.max(1, Math.min(batch, this.assign.maxBatch)),
+        queued: this.#batcher.stats.queued,
+      });
     });
     this.#creditOf(link.remote).answered += items;
   }

@@ -10,6 +10,7 @@ import type { PeerNetwork } from '../../mesh/peer-network.ts';
 import { MeshError } from '../../protocol/errors.ts';
 import type { ServeLease, SignedAnswer } from '../../protocol/serving.ts';
 import type { TensorData, TensorSpec } from '../../protocol/tensor.ts';
+import { sendInTurn } from './link-sends.ts';
 
 /** A request ready to send (to any replica, as often as needed). */
 export interface PreparedRequest {
@@ -33,8 +34,10 @@ export async function exchange(network: PeerNetwork, lease: ServeLease, req: Pre
   const key = `q${prefix}${(++counter).toString(36)}`;
   const inbox = link.lease(key);
   try {
-    link.sendControl({ type: 'infer', leaseId: key, lease: lease.leaseId, inputs: req.specs });
-    await link.sendBlob(key, 'inputs', req.bytes, { sha256: req.inputHash });
+    await sendInTurn(link, async () => {
+      link.sendControl({ type: 'infer', leaseId: key, lease: lease.leaseId, inputs: req.specs });
+      await link.sendBlob(key, 'inputs', req.bytes, { sha256: req.inputHash });
+    });
     const frame = await inbox.nextFrameOf(['answer', 'busy'], timeoutMs);
     if (frame.type === 'busy') return { kind: 'busy', reason: frame.reason, retryAfterMs: frame.retryAfterMs };
     const blob = await inbox.nextBlob('outputs', timeoutMs);
