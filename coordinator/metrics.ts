@@ -19,6 +19,10 @@ export type CounterName =
   | 'cache_evictions'
   | 'match_ms'
   | 'speculative_runs'
+  | 'services'
+  | 'serve_placements'
+  | 'serve_ended'
+  | 'serve_disputes'
   | 'cluster_frames'
   | 'cluster_market'
   | 'bus_errors';
@@ -38,6 +42,10 @@ const HELP: Record<CounterName, string> = {
   cache_evictions: 'Holders of verified outputs forgotten because they reported evicting them.',
   match_ms: 'Milliseconds spent in matching rounds.',
   speculative_runs: 'Speculative duplicates of stragglers leased near the end of a job.',
+  services: 'Serving endpoints opened.',
+  serve_placements: 'Serving leases placed on contributors (re-placements included).',
+  serve_ended: 'Serving leases ended (closed, expired, left, revoked).',
+  serve_disputes: 'Spot-check disputes between serving replicas.',
   cluster_frames: 'Cross-instance signalling, by kind (forwarded, received, id-taken, takeover, evicted).',
   cluster_market: 'Cross-instance market events, by kind (declined, forwarded-claim, handoff, takeover).',
   bus_errors: 'Bus and peer directory failures and drops, by kind (publish, outbound-full, subscriber-full, decode, handler, connection, directory, envelope).',

@@ -46,8 +46,16 @@ export interface PullRequest {
   frame: Extract<PeerFrame, { type: 'pull' }>;
 }
 
+/** Detail of the `infer` event: the other side sends a serving request (its inputs blob follows). */
+export interface InferRequest {
+  link: PeerLink;
+  frame: Extract<PeerFrame, { type: 'infer' }>;
+}
+
 /**
- * A live link to one remote peer. Events: `shard` (CustomEvent<ShardRequest>), `pull` (CustomEvent<PullRequest>), `close`
+ * A live link to one remote peer. Events: `shard` (CustomEvent<ShardRequest>), `pull` (CustomEvent<PullRequest>),
+ * `infer` (CustomEvent<InferRequest>: a listener that wants the request's inputs opens its inbox,
+ * `lease(frame.leaseId)`, before returning), `close`
  * (CustomEvent<{ error: Error | undefined }>).
  */
 export class PeerLink extends EventTarget {
@@ -340,6 +348,9 @@ export class PeerLink extends EventTarget {
         return;
       case 'pull':
         this.dispatchEvent(new CustomEvent<PullRequest>('pull', { detail: { link: this, frame } }));
+        return;
+      case 'infer':
+        this.dispatchEvent(new CustomEvent<InferRequest>('infer', { detail: { link: this, frame } }));
         return;
       case 'blob': {
         const inbox = this.#inboxes.get(frame.leaseId);

@@ -13,6 +13,7 @@ import { KernelSpecSchema, type KernelSpec, Sha256Schema, ShardSpecSchema, type 
 import { CapabilitiesSchema } from './capabilities.ts';
 import { type PipeAssign, PipelineSchema } from './pipeline.ts';
 import { parser } from './validate.ts';
+import { SERVE_FRAMES, type ServeServerFrame } from './serving.ts';
 import type { ErrorCode, WireError } from './errors.ts';
 
 /** Ids of keyed peers: `mw` + 40 hex digits of SHA-256(public key). */
@@ -195,6 +196,8 @@ export const ClientFrameSchema = v.variant('type', [
   request('evicted', { outputs: list(Sha256Schema, 1, MAX_EVICTED) }),
   /** A measured round-trip time (ms) to another peer this one connected to (both sides report; see market/rtt.ts). */
   request('rtt', { peer: v.pipe(v.string(), v.regex(KEYED_PEER_ID)), ms: real(0, MAX_RTT_MS) }),
+  /** Continuous serving (serving.ts). */
+  ...SERVE_FRAMES,
 ]);
 /** A frame from peer to coordinator. */
 export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
@@ -360,7 +363,9 @@ export type ServerFrame =
   | { type: 'verdict'; jobId: string; shard: number; state: 'verified' | 'unverified'; outputHash?: string }
   /** To a client: a contributor that claimed results for its leases has left; what it has not delivered yet
    * never will be, so stop waiting for it (reject those leases and the shards are queued again). */
-  | { type: 'peer-left'; peerId: string };
+  | { type: 'peer-left'; peerId: string }
+  /** Continuous serving (serving.ts). */
+  | ServeServerFrame;
 
 /** Result of `submit`. */
 export interface SubmitResult {
@@ -401,7 +406,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** Domain-separated text signed for submits, receipts and result claims. */
-export function signedText(kind: 'job' | 'receipt' | 'result' | 'link', value: unknown): string {
+export function signedText(kind: 'job' | 'receipt' | 'result' | 'link' | 'service' | 'serve-receipt' | 'answer', value: unknown): string {
   return `meshwork-${kind}:v1:${canonicalJson(value)}`;
 }
 

@@ -8,4 +8,5 @@ export * from './capabilities.ts';
 export * from './coordinator.ts';
 export * from './pipeline.ts';
 export * from './peer.ts';
+export * from './serving.ts';
 export * from './worker.ts';

@@ -20,6 +20,7 @@ import { Sha256Schema } from './kernel.ts';
 import { TensorSpecSchema } from './tensor.ts';
 import { parser } from './validate.ts';
 import type { WireError } from './errors.ts';
+import { SERVE_PEER_FRAMES } from './serving.ts';
 
 /** Largest chunk payload: keeps frames under the 256 KiB SCTP message limit with room for the header. */
 export const CHUNK_BYTES = 64 * 1024;
@@ -76,6 +77,8 @@ export const PeerFrameSchema = v.variant('type', [
     leaseId: IdSchema,
     error: v.strictObject({ name: text(0, 100), code: text(0, 40), message: text(0, 2000) }),
   }),
+  /** Continuous serving (serving.ts): requests and answers keyed by request. */
+  ...SERVE_PEER_FRAMES,
 ]);
 /** A control frame between peers. */
 export type PeerFrame = v.InferOutput<typeof PeerFrameSchema>;

@@ -25,7 +25,13 @@ import type {
   RunOnnxOptions,
   RunPipelineOptions,
   RunWgslOptions,
+  InputTensor,
 } from './types.ts';
+import { DEFAULT_SERVE_BUDGET, type JoinOptions, resolveServeOptions, type ServeOptions } from './serving/serve-options.ts';
+import { ServiceHandle } from './serving/service-handle.ts';
+import { type ServeOpenResult, type ServiceSpec } from '../protocol/serving.ts';
+import { signedText } from '../protocol/coordinator.ts';
+import { toBase64Url } from '../core/encoding.ts';
 
 /** Tolerance used when a job names none: loose enough for GPU/CPU float differences. */
 export const DEFAULT_TOLERANCE = { abs: 1e-4, rel: 1e-3 };
@@ -43,6 +49,9 @@ export class Client implements MeshClient {
   readonly #figures: MeshFigureSource;
   /** OCR dictionaries by URL for this session. */
   readonly #dictionaries = new DictionaryCache();
+  /** Services this client opened or joined, by id (open ones only). */
+  readonly #services = new Map<string, ServiceHandle>();
+  readonly #joining = new Map<string, Promise<ServiceHandle>>();
 
   constructor(ctx: SessionContext, router: JobRouter) {
     this.#ctx = ctx;
@@ -99,8 +108,63 @@ export class Client implements MeshClient {
     return this.#ctx.coordinator.request<JobDetail>({ type: 'job', jobId, detail: true });
   }
 
-  /** Fails every running job (the connection closed). */
+  /**
+   * Opens a continuous-serving endpoint for an ONNX model (see serving/service-handle.ts): resolves once the
+   * coordinator holds its budget, with a handle whose `infer()` many callers may use at once.
+   */
+  async serve(opts: ServeOptions): Promise<ServiceHandle> {
+    const o = resolveServeOptions(opts);
+    const url = resolveModelUrl(o.model.url, this.#ctx.base);
+    const { bytes, hash } = await this.#models.load(url);
+    const spec: ServiceSpec = {
+      kernel: { kind: 'onnx', model: { hash, bytes: bytes.byteLength, url, ...(o.model.name === undefined ? {} : { name: o.model.name }) }, outputs: o.outputs },
+      maxBatch: o.maxBatch,
+      maxWaitMs: o.maxWaitMs,
+      replicas: o.replicas,
+      bid: o.bid,
+      budget: o.budget,
+      shared: o.shared,
+      ttlMs: o.ttlMs,
+      nonce: toBase64Url(crypto.getRandomValues(new Uint8Array(16))),
+    };
+    const signature = await this.#ctx.identity.sign(signedText('service', spec));
+    const opened = await this.#ctx.coordinator.request<ServeOpenResult>({ type: 'serve-open', service: spec, signature });
+    return this.#track(new ServiceHandle(this.#ctx, opened.status, { spotCheck: o.spotCheck, tolerance: o.tolerance, timeoutMs: o.timeoutMs }));
+  }
+
+  /** Joins a shared service another client opened, paying for this client's requests from an escrow of its own. */
+  join(serviceId: string, opts: JoinOptions = {}): Promise<ServiceHandle> {
+    const open = this.#services.get(serviceId);
+    if (open) return Promise.resolve(open);
+    let joining = this.#joining.get(serviceId);
+    if (!joining) {
+      joining = (async () => {
+        const budget = opts.budget ?? DEFAULT_SERVE_BUDGET;
+        const joined = await this.#ctx.coordinator.request<ServeOpenResult>({ type: 'serve-join', serviceId, budget });
+        const { spotCheck = 0, tolerance = DEFAULT_TOLERANCE, timeoutMs = 60_000 } = opts;
+        return this.#track(new ServiceHandle(this.#ctx, joined.status, { spotCheck, tolerance, timeoutMs }));
+      })().finally(() => this.#joining.delete(serviceId));
+      this.#joining.set(serviceId, joining);
+    }
+    return joining;
+  }
+
+  /** One request to a service this client opened, or to a shared one (joined on first use with the default budget). */
+  async infer(serviceId: string, inputs: Record<string, InputTensor>): Promise<Record<string, OutputTensor>> {
+    return (await this.join(serviceId)).infer(inputs);
+  }
+
+  #track(handle: ServiceHandle): ServiceHandle {
+    this.#services.set(handle.serviceId, handle);
+    handle.addEventListener('closed', () => {
+      if (this.#services.get(handle.serviceId) === handle) this.#services.delete(handle.serviceId);
+    }, { once: true });
+    return handle;
+  }
+
+  /** Fails every running job and service handle (the connection closed). */
   abandonAll(err: Error): void {
+    for (const handle of [...this.#services.values()]) handle.abandon(err);
     for (const run of this.#runs) run.abandon(err);
     this.#runs.clear();
     this.#models.clear();

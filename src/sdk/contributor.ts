@@ -24,6 +24,7 @@ import { PowerGuard, powerPrefs } from './power-guard.ts';
 import { ResultKeeper } from './result-keeper.ts';
 import { SelfHealer } from './self-heal.ts';
 import type { SessionContext } from './session.ts';
+import { ServeHost } from './serving/serve-host.ts';
 import type { ContributeOptions, ContributorPause, ContributorState, MeshContributor, PowerOptions, PowerStatus, ShardEventDetail } from './types.ts';
 
 /** Milliseconds a `shard` request waits for its `assign` push (both race from the coordinator). */
@@ -49,6 +50,8 @@ export class Contributor extends EventTarget implements MeshContributor {
   #pausedBy: ContributorPause | undefined;
   #results: ResultKeeper | undefined;
   readonly #healer: SelfHealer;
+  /** Serving leases (continuous serving: serving/serve-host.ts). Its 'serve' events are re-sent from here. */
+  readonly serving: ServeHost;
   readonly #onFault = (e: Event) => this.#healer.fault((e as CustomEvent<FaultDetail>).detail);
   #power: PowerGuard | undefined;
 
@@ -81,6 +84,16 @@ export class Contributor extends EventTarget implements MeshContributor {
       const { leaseIds } = (e as CustomEvent<Extract<PushFrame, { type: 'forget' }>>).detail;
       if (Array.isArray(leaseIds)) this.#activations.forget(leaseIds.filter((id): id is string => typeof id === 'string').slice(0, 1024));
     });
+    this.serving = new ServeHost({
+      ctx,
+      compute: () => (this.#state === 'active' && this.#pool ? { pool: this.#pool, cache: this.#cache } : undefined),
+      credited: (amount, balance) => {
+        this.stats.earned += amount;
+        this.dispatchEvent(new CustomEvent('credited', { detail: { amount, balance } }));
+        this.#ctx.balanceChanged(balance);
+      },
+    });
+    this.serving.addEventListener('serve', (e) => this.dispatchEvent(new CustomEvent('serve', { detail: (e as CustomEvent).detail })));
   }
 
   /** 'stopped', 'starting', 'active' or 'paused'. */
@@ -208,6 +221,7 @@ export class Contributor extends EventTarget implements MeshContributor {
     this.#pauseFor({ by, reason, since: Date.now(), final: false });
     console.warn(`meshwork: contributor paused: ${reason}`);
     for (const runner of this.#runners.values()) runner.abort(`the contributor paused: ${reason}`);
+    this.serving.stopAll(`the contributor paused: ${reason}`);
     await this.#ctx.coordinator.request({ type: 'state', state: 'paused' }, { idempotent: true }).catch(() => {});
     return true;
   }
@@ -257,6 +271,7 @@ export class Contributor extends EventTarget implements MeshContributor {
   }
 
   #teardown(): void {
+    this.serving.stopAll('the contributor stopped');
     this.#power?.dispose();
     this.#power = undefined;
     for (const runner of this.#runners.values()) runner.abort('the contributor stopped');

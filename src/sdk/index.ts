@@ -53,3 +53,8 @@ export type { CreditLink, JobWait, LinkCreditsResult } from '../protocol/coordin
 export { parseClaimHash, type SignedCreditLink } from './credit-link.ts';
 export type { Capabilities } from '../protocol/capabilities.ts';
 export type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';
+export type { JoinOptions, ServeOptions } from './serving/serve-options.ts';
+export type { ServiceHandle } from './serving/service-handle.ts';
+export type { ServeStats } from './serving/serve-stats.ts';
+export type { ServeEventDetail } from './serving/serve-host.ts';
+export type { ServeLease, ServiceStatus } from '../protocol/serving.ts';

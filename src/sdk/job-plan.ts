@@ -243,7 +243,7 @@ function specOf(t: TensorSpec): TensorSpec {
 }
 
 /** The caller's input as a checked byte view (not copied). */
-function inputBytes(name: string, t: InputTensor): { name: string; dtype: TensorSpec['dtype']; dims: number[]; bytes: Uint8Array } {
+export function inputBytes(name: string, t: InputTensor): { name: string; dtype: TensorSpec['dtype']; dims: number[]; bytes: Uint8Array } {
   if (!t || !ArrayBuffer.isView(t.data)) throw new TypeError(`Cannot use input '${name}' as its data must be a typed array: current value is ${String(t?.data)}`);
   const width = (t.data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT;
   if (width !== undefined && width !== DTYPE_BYTES[t.dtype]) {
@@ -258,6 +258,7 @@ function checkBytes(name: string, spec: Pick<TensorSpec, 'dims' | 'dtype'>, byte
   if (bytes !== want) throw new RangeError(`Cannot use tensor '${name}' as ${spec.dtype}[${spec.dims}] needs ${want} bytes: current length is ${bytes}`);
 }
 
-function toOutputTensor(t: TensorData): OutputTensor {
+/** A tensor's bytes as the typed array of its dtype (not copied). */
+export function toOutputTensor(t: TensorData): OutputTensor {
   return { dtype: t.dtype, dims: t.dims, data: typedView(t.dtype, t.data) };
 }

@@ -377,6 +377,12 @@ export interface MeshClient {
   /** Shard by shard: which contributor ran what, which runs verified others, what each was paid. Only the
    * job's owner can read it; a finished job's detail is kept for a few minutes. */
   jobDetail(jobId: string): Promise<JobDetail>;
+  /** Opens a continuous-serving endpoint (a long-lived inference service) for an ONNX model. */
+  serve(opts: import('./serving/serve-options.ts').ServeOptions): Promise<import('./serving/service-handle.ts').ServiceHandle>;
+  /** Joins a shared service another client opened; this client pays for its own requests. */
+  join(serviceId: string, opts?: import('./serving/serve-options.ts').JoinOptions): Promise<import('./serving/service-handle.ts').ServiceHandle>;
+  /** One request to a service this client opened or may join. */
+  infer(serviceId: string, inputs: Record<string, InputTensor>): Promise<Record<string, OutputTensor>>;
 }
 
 /** Detail of the contributor's 'shard' event. 'cancelled': the lease ended by no fault of this peer (the client
@@ -479,6 +485,8 @@ export interface PowerStatus {
  */
 export interface MeshContributor extends EventTarget {
   readonly state: ContributorState;
+  /** Its serving leases (continuous serving), with each replica's batch counters in `stats`. */
+  readonly serving: import('./serving/serve-host.ts').ServeHost;
   /** The power rules' verdict (allowed, with no rules, while stopped). */
   readonly power: PowerStatus;
   /** Changes the power rules while contributing (applied at once). */
