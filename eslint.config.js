@@ -6,7 +6,7 @@ import globals from 'globals';
 
 /** Each zone: files in `target` must not import from `from`. */
 const zone = (target, from, message) => ({ target, from, message });
-const OUTSIDE_PROTOCOL = ['./src/core', './src/mesh', './src/compute', './src/storage', './src/sdk', './src/ui', './workers', './shaders', './coordinator'];
+const OUTSIDE_PROTOCOL = ['./src/core', './src/model', './src/mesh', './src/compute', './src/storage', './src/sdk', './src/ui', './workers', './shaders', './coordinator'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test-results/**', 'playwright-report/**', '.tmp/**', 'data/**', '.gpu/**'] },
@@ -23,14 +23,15 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', {
         zones: [
           zone('./src/protocol', OUTSIDE_PROTOCOL, 'src/protocol imports nothing outside itself.'),
-          zone('./src/core', ['./src/mesh', './src/compute', './src/storage', './src/sdk', './src/ui', './workers', './coordinator'], 'src/core imports protocol only.'),
-          zone('./src/mesh', ['./src/compute', './src/storage', './src/sdk', './src/ui', './workers', './coordinator'], 'src/mesh imports core and protocol only.'),
-          zone('./src/storage', ['./src/compute', './src/mesh', './src/sdk', './src/ui', './workers', './coordinator'], 'src/storage imports core and protocol only.'),
-          zone('./src/compute', ['./src/mesh', './src/storage', './src/sdk', './src/ui', './coordinator'], 'src/compute imports core, protocol and spawns workers.'),
+          zone('./src/core', ['./src/model', './src/mesh', './src/compute', './src/storage', './src/sdk', './src/ui', './workers', './coordinator'], 'src/core imports protocol only.'),
+          zone('./src/model', ['./src/mesh', './src/compute', './src/storage', './src/sdk', './src/ui', './workers', './coordinator'], 'src/model imports core and protocol only.'),
+          zone('./src/mesh', ['./src/model', './src/compute', './src/storage', './src/sdk', './src/ui', './workers', './coordinator'], 'src/mesh imports core and protocol only.'),
+          zone('./src/storage', ['./src/model', './src/compute', './src/mesh', './src/sdk', './src/ui', './workers', './coordinator'], 'src/storage imports core and protocol only.'),
+          zone('./src/compute', ['./src/model', './src/mesh', './src/storage', './src/sdk', './src/ui', './coordinator'], 'src/compute imports core, protocol and spawns workers.'),
           zone('./src/sdk', ['./src/ui', './coordinator', './workers'], 'src/sdk never imports ui, workers or the coordinator.'),
-          zone('./src/ui', ['./src/mesh', './src/compute', './src/storage', './workers', './coordinator'], 'src/ui talks to the mesh through src/sdk only.'),
-          zone('./workers', ['./src/ui', './src/mesh', './src/sdk', './src/compute', './src/storage', './coordinator'], 'workers import core, protocol and shaders only.'),
-          zone('./coordinator', ['./src/mesh', './src/compute', './src/storage', './src/sdk', './src/ui', './workers'], 'the coordinator imports core and protocol only.'),
+          zone('./src/ui', ['./src/model', './src/mesh', './src/compute', './src/storage', './workers', './coordinator'], 'src/ui talks to the mesh through src/sdk only.'),
+          zone('./workers', ['./src/model', './src/ui', './src/mesh', './src/sdk', './src/compute', './src/storage', './coordinator'], 'workers import core, protocol and shaders only.'),
+          zone('./coordinator', ['./src/model', './src/mesh', './src/compute', './src/storage', './src/sdk', './src/ui', './workers'], 'the coordinator imports core and protocol only.'),
         ],
       }],
     },

@@ -16,8 +16,13 @@ export type CounterName =
   | 'match_rounds'
   | 'match_offers'
   | 'cache_serves'
+  | 'cache_evictions'
   | 'match_ms'
   | 'speculative_runs'
+  | 'services'
+  | 'serve_placements'
+  | 'serve_ended'
+  | 'serve_disputes'
   | 'cluster_frames'
   | 'cluster_market'
   | 'bus_errors';
@@ -34,8 +39,13 @@ const HELP: Record<CounterName, string> = {
   match_rounds: 'Matching rounds run.',
   match_offers: 'Runs offered to matching rounds (bounded per round by free capacity).',
   cache_serves: 'Shards answered from a contributor\'s cache of verified outputs.',
+  cache_evictions: 'Holders of verified outputs forgotten because they reported evicting them.',
   match_ms: 'Milliseconds spent in matching rounds.',
   speculative_runs: 'Speculative duplicates of stragglers leased near the end of a job.',
+  services: 'Serving endpoints opened.',
+  serve_placements: 'Serving leases placed on contributors (re-placements included).',
+  serve_ended: 'Serving leases ended (closed, expired, left, revoked).',
+  serve_disputes: 'Spot-check disputes between serving replicas.',
   cluster_frames: 'Cross-instance signalling, by kind (forwarded, received, id-taken, takeover, evicted).',
   cluster_market: 'Cross-instance market events, by kind (declined, forwarded-claim, handoff, takeover).',
   bus_errors: 'Bus and peer directory failures and drops, by kind (publish, outbound-full, subscriber-full, decode, handler, connection, directory, envelope).',

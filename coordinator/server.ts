@@ -14,6 +14,7 @@ import { DEFAULT_OWNERSHIP_TIMING, MarketLink, type OwnershipTiming } from './cl
 import { resumeMarket } from './market/resume.ts';
 import type { Ledger } from './ledger/types.ts';
 import { Market } from './market/market.ts';
+import { ServingBook } from './serving/index.ts';
 import { DEFAULT_LIMITS } from './market/admission.ts';
 import { STRANGERS, TRUSTED } from './market/credibility.ts';
 import { refundOrphanedEscrows } from './market/recovery.ts';
@@ -38,6 +39,8 @@ export interface RunningCoordinator {
   url: string;
   port: number;
   market: Market;
+  /** Continuous serving (coordinator/serving). */
+  serving: ServingBook;
   ledger: Ledger;
   metrics: Metrics;
   signalling: SignallingServer;
@@ -112,6 +115,20 @@ export async function startCoordinator(
     },
   });
   await resumeMarket(market, store.market, { log, owner: instanceId });
+  // Continuous serving shares the market's contributors and credibility; its services live on this instance.
+  const serving = new ServingBook({
+    ledger,
+    registry: market.registry,
+    credibility: market.credibility,
+    notify: (peerId, frame) => sessions.send(peerId, frame),
+    feeRate: o.feeRate,
+    leaseMs: o.leaseMs,
+    online: (peerId) => sessions.get(peerId) !== undefined,
+    clientGraceMs: o.clientGraceMs,
+    log,
+    metrics,
+    ...(options.random ? { random: options.random } : {}),
+  });
   // Behind a trusted proxy the listener cannot tell clients apart: WebSockets are capped by forwarded address.
   const trusted = new Set(o.trustProxy);
   const forwardedCap = new IpCap(o.maxConnsPerIp);
@@ -128,6 +145,7 @@ export async function startCoordinator(
   metrics.gauge('contributors_active', 'Contributors taking work.', () => market.registry.active);
   metrics.gauge('mesh_sessions', 'Authenticated mesh API sessions.', () => sessions.size);
   metrics.gauge('jobs_running', 'Jobs not yet finished.', () => market.runningJobs);
+  metrics.gauge('services_open', 'Serving endpoints open.', () => serving.open);
   metrics.gauge('rss_bytes', 'Resident memory of the process.', () => Deno.memoryUsage().rss);
   metrics.gauge('heap_used_bytes', 'JavaScript heap in use.', () => Deno.memoryUsage().heapUsed);
   metrics.gauge('external_bytes', 'Memory of buffers outside the JavaScript heap.', () => Deno.memoryUsage().external);
@@ -138,6 +156,7 @@ export async function startCoordinator(
   };
   const sessionDeps = {
     market,
+    serving,
     ledger,
     linkTargets: new LinkTargets(),
     sessions,
@@ -249,6 +268,7 @@ export async function startCoordinator(
     url,
     port: addr.port,
     market,
+    serving,
     ledger,
     metrics,
     signalling,
@@ -258,6 +278,7 @@ export async function startCoordinator(
     close: () =>
       closing ??= (async () => {
         clearTimeout(refundTimer);
+        await serving.shutdown();
         await market.shutdown();
         await marketLink?.close();
         stopHousekeeping();

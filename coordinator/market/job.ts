@@ -47,6 +47,11 @@ export interface Run {
   settling?: Promise<boolean>;
   /** A speculative duplicate: the lease id of the straggler it races (market/speculation.ts). */
   twinOf?: string;
+  /** A pipeline stage's output that is gone (its holder left or dropped it): it no longer counts as the shard's
+   * result, though what it earned stands (market/pipelines.ts). */
+  lost?: boolean;
+  /** A pipeline lease's inputs: the upstream lease it pulls them from. */
+  from?: string;
 }
 
 /** One shard's state. */
@@ -115,6 +120,13 @@ export class Job {
   readonly inflight = new Set<Promise<unknown>>();
   /** Told of every change to a shard (the market persists it). */
   onChange: ((shard: number) => void) | undefined;
+  /** Pipeline stages (market/pipelines.ts): the stage job before and after this one. */
+  upstream?: Job;
+  downstream?: Job;
+  /** A later pipeline stage's shards whose inputs do not exist yet: not matchable. */
+  readonly awaiting: Set<number>;
+  /** Contributors that ran this pipeline stage (placement prefers them for its next micro-batches). */
+  readonly stageHolders = new Set<string>();
   readonly #done = new Set<number>();
 
   constructor(
@@ -130,6 +142,7 @@ export class Job {
     readonly bytes: number,
   ) {
     this.escrow = escrow;
+    this.awaiting = new Set(spec.pipeline && spec.pipeline.stage > 0 ? spec.shards.map((_, i) => i) : []);
     this.shards = spec.shards.map((s, i) => ({ spec: s, verify: sampled.has(i), sampled: sampled.has(i), waived: false, tiebreak: false, runs: [], done: false, committed: 0 }));
     for (let i = 0; i < this.shards.length; i++) this.refresh(i);
   }
@@ -165,7 +178,7 @@ export class Job {
     let live = 0;
     let payable = 0;
     for (const r of s.runs) {
-      if (r.state === 'leased' || r.state === 'claimed' || r.state === 'paid') live++;
+      if (!r.lost && (r.state === 'leased' || r.state === 'claimed' || r.state === 'paid')) live++;
       if (r.state !== 'rejected') payable++;
     }
     const target = (s.verify && !s.waived ? 2 : 1) + (s.tiebreak ? 1 : 0);
@@ -175,7 +188,7 @@ export class Job {
   /** The role the next run of shard `i` takes. */
   nextRole(i: number): RunRole {
     const s = this.shards[i]!;
-    const live = s.runs.filter((r) => r.state !== 'rejected');
+    const live = s.runs.filter((r) => r.state !== 'rejected' && !r.lost);
     if (live.length === 0) return 'primary';
     if (live.some((r) => r.state === 'contested')) return 'arbiter';
     return s.tiebreak ? 'tiebreak' : 'replica';
@@ -241,6 +254,30 @@ export class Job {
   waive(i: number): void {
     this.shards[i]!.waived = true;
     this.refresh(i);
+  }
+
+  /**
+   * Opens done shard `i` again because its output is gone (a pipeline stage's holder left): its runs with a
+   * result are set aside as lost (paid or payable as before) and a fresh run is needed. False when the escrow
+   * covers no further run of it.
+   */
+  reopen(i: number): boolean {
+    const s = this.shards[i]!;
+    if (!s.done || this.state !== 'running') return false;
+    const payable = s.runs.filter((r) => r.state !== 'rejected').length;
+    if (payable >= MAX_RUNS_PER_SHARD) return false;
+    for (const r of s.runs) if (r.state !== 'rejected') r.lost = true;
+    s.done = false;
+    s.tiebreak = false;
+    delete s.acceptedHash;
+    delete s.unplacedSince;
+    this.refresh(i);
+    return true;
+  }
+
+  /** Whether shard `i`'s inputs exist (always, but for a later pipeline stage waiting on the one before). */
+  inputReady(i: number): boolean {
+    return !this.awaiting.has(i);
   }
 
   /** Marks shard `i` decided on `hash` (or on a paid run without agreement) and done. */
@@ -317,7 +354,7 @@ export class Job {
   /** Networks of the runs of shard `i` that may still count, which a verifier must differ from. */
   networks(i: number): Set<string> {
     const out = new Set<string>();
-    for (const r of this.shards[i]!.runs) if (r.state !== 'rejected') out.add(r.network);
+    for (const r of this.shards[i]!.runs) if (r.state !== 'rejected' && !r.lost) out.add(r.network);
     return out;
   }
 

@@ -4,7 +4,7 @@
  * the contributor off the shard, counts the contributor's streak and pauses it at the breaker, and ends a job that
  * can no longer finish (every capable contributor barred) or that its contributors find wrong.
  */
-import type { ClientFrameOf, ServerFrame } from '../../src/protocol/coordinator.ts';
+import type { ClientFrameOf, LeaseFailure, ServerFrame } from '../../src/protocol/coordinator.ts';
 import type { ErrorCode } from '../../src/protocol/errors.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import type { Logger } from '../log.ts';
@@ -23,7 +23,7 @@ export interface LeaseFailureDeps {
   metrics: Metrics;
   notify(peerId: string, frame: ServerFrame): boolean;
   backoffMs?: readonly number[];
-  release(leaseId: string, reason: string, revoke: boolean): boolean;
+  release(leaseId: string, reason: string, revoke: boolean, failure?: LeaseFailure): boolean;
   releaseAll(peerId: string, reason: string, revoke: boolean): void;
   afterChange(job: Job, i: number): void;
   schedule(): void;
@@ -49,9 +49,20 @@ export class LeaseFailures {
     if (job.jobId !== f.jobId || shard !== f.shard) throw new MeshError('invalid-message', `Cannot report lease ${f.leaseId} failed as it is for job ${job.jobId} shard ${shard}`);
     if (run.state !== 'leased') throw new MeshError('conflict', `Cannot report lease ${f.leaseId} failed as its result was already claimed`);
     const why = f.message ? `${f.reason}: ${f.message}` : f.reason;
+    if (run.lease.cached !== undefined) {
+      // A holder that cannot answer from its cache did no work: it is forgotten as a holder (Market.release),
+      // unpaid, and the shard is placed again; no streak and no bar, as nothing it computed was at fault.
+      this.d.log.info('cached lease declined', { jobId: job.jobId, shard, leaseId: f.leaseId, contributor: peerId, reason: f.reason });
+      this.d.metrics.inc('errors', `lease-${f.reason}`);
+      return { released: this.d.release(f.leaseId, `failed: ${why}`, false, f.reason) };
+    }
+    if (f.reason === 'not-cached') {
+      throw new MeshError('invalid-message', `Cannot report lease ${f.leaseId} as not cached as it is not a lease to answer from the result cache`);
+    }
     this.d.log.info('lease failed', { jobId: job.jobId, shard, leaseId: f.leaseId, contributor: peerId, reason: f.reason, message: f.message });
     this.d.metrics.inc('errors', `lease-${f.reason}`);
-    const outcome = shardFailed(job, shard, peerId, Date.now(), this.d.backoffMs);
+    // A source that did not deliver is not this contributor's fault: it may take the shard again at once.
+    const outcome = f.reason === 'source-lost' ? 'cooling' : shardFailed(job, shard, peerId, Date.now(), this.d.backoffMs);
     this.d.runs.forget(ref);
     job.release(shard, run);
     this.d.notify(job.client, { type: 'released', leaseId: f.leaseId, jobId: job.jobId, shard, reason: `failed: ${why}`, failure: f.reason });
@@ -62,7 +73,7 @@ export class LeaseFailures {
     } else if (outcome === 'barred') {
       this.#checkBlocked(job, shard, why);
     }
-    this.#countFailure(peerId, `failed leases (last: ${why})`);
+    if (f.reason !== 'source-lost') this.#countFailure(peerId, `failed leases (last: ${why})`);
     this.d.schedule();
     return { released: true };
   }

@@ -13,6 +13,7 @@ import { perShard } from '../../src/core/kernels/index.ts';
 import type { KernelKind } from '../../src/protocol/kernel.ts';
 import type { Contributor } from './contributors.ts';
 import type { Job } from './job.ts';
+import type { StageGate } from './pipelines.ts';
 
 /** Runs offered per free slot in one round. */
 export const OFFERS_PER_FREE_SLOT = 2;
@@ -35,6 +36,10 @@ export interface RoundContext {
   replicaWaitMs: number;
   /** Confirmed round trips (ms) from a client to contributors (market/rtt.ts), if any are known. */
   rtt?: (client: string) => ReadonlyMap<string, number> | undefined;
+  /** Score adjustments per contributor for a job's runs (pipeline stages: market/pipelines.ts). */
+  affinity?: (job: Job) => ReadonlyMap<string, number> | undefined;
+  /** Placement limits of a pipeline stage job's runs this round (market/pipelines.ts). */
+  gate?: (job: Job) => StageGate | undefined;
 }
 
 /** The round's decisions. */
@@ -65,13 +70,27 @@ export function planRound(jobs: readonly Job[], ctx: RoundContext): RoundPlan {
   const owner = new Map<MatchRun, Job>();
   const placeable = new Placeable(ctx.pool);
   let walked = 0;
+  const affinities = new Map<Job, ReadonlyMap<string, number> | undefined>();
+  const gates = new Map<Job, { gate: StageGate | undefined; offered: number }>();
   const offer = (job: Job, i: number, rtt: ReadonlyMap<string, number> | undefined) => {
-    if (job.shards[i]!.cacheWaiting) return;
-    const n = job.needed(i);
+    // A later pipeline stage's shard waits for its inputs to exist.
+    if (job.shards[i]!.cacheWaiting || !job.inputReady(i)) return;
+    // A pipeline stage not placed yet offers one run this round: the next round prefers where it went, so a
+    // stage's micro-batches share one warm session instead of spreading over contributors in one round.
+    if (job.spec.pipeline && job.stageHolders.size === 0 && affinities.has(job)) return;
+    if (ctx.affinity && !affinities.has(job)) affinities.set(job, ctx.affinity(job));
+    if (ctx.gate && !gates.has(job)) gates.set(job, { gate: ctx.gate(job), offered: 0 });
+    const gated = gates.get(job);
+    let n = job.needed(i);
+    if (gated?.gate?.limit !== undefined) n = Math.min(n, gated.gate.limit - gated.offered);
     for (let k = 0; k < n; k++) {
       // Over the credible budget, a run that would be credible-only is passed over before it is built.
       if (credibleOffered >= credibleLimit && (k > 0 || job.nextRole(i) !== 'primary') && wantsCredible(job, i, ctx) && placeable.anyFor(job, i, true, ctx.now)) continue;
       const run = matchRun(job, i, k, rtt);
+      const affinity = affinities.get(job);
+      if (affinity) run.affinity = affinity;
+      if (gated?.gate && gated.gate.exclude.size > 0) run.exclude = new Set([...run.exclude, ...gated.gate.exclude]);
+      if (gated) gated.offered++;
       if (run.role === 'verifier') run.credibleOnly = needsCredible(job, i, run, ctx, placeable);
       if (run.credibleOnly && credibleOffered++ >= credibleLimit) continue;
       runs.push(run);

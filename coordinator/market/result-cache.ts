@@ -5,11 +5,13 @@
  * shard with the same key is offered to a holder at the cache rate (core/latency.ts), and its claim must name
  * the verified hash.
  *
- * Bounds: MAX_ENTRIES keys (least recently used dropped first), MAX_HOLDERS holders per key (oldest dropped).
+ * Bounds: MAX_ENTRIES keys (least recently used dropped first), MAX_HOLDERS holders per key (oldest dropped);
+ * the index by output hash holds only kept keys. A holder leaves an entry when it fails to answer from it, names
+ * another output, or reports that it evicted the output (`evicted` frame).
  */
-import { canonicalJson } from '../../src/protocol/coordinator.ts';
-import type { KernelSpec, ShardSpec } from '../../src/protocol/kernel.ts';
-import { sha256Hex } from '../../src/core/hash.ts';
+import { kernelKey, shardKey } from '../../src/core/result-key.ts';
+
+export { kernelKey, shardKey };
 
 /** Keys kept at once. */
 export const MAX_ENTRIES = 50_000;
@@ -22,26 +24,21 @@ export interface CacheEntry {
   holders: string[];
 }
 
-/** The content key of a kernel: SHA-256 of its canonical JSON. */
-export function kernelKey(kernel: KernelSpec): Promise<string> {
-  return sha256Hex(new TextEncoder().encode(canonicalJson(kernel)));
-}
-
-/** The cache key of a shard of a kernel keyed `kernel`: the inputs' hash and what the outputs must be. */
-export function shardKey(kernel: string, spec: ShardSpec): string {
-  return `${kernel}:${spec.inputHash}:${canonicalJson({ inputs: spec.inputs, outputs: spec.outputs, dispatch: spec.dispatch })}`;
-}
-
 /** The coordinator's index of verified outputs. */
 export class ResultCache {
   readonly #entries = new Map<string, CacheEntry>();
+  /** Keys by output hash, so a holder's report that it evicted an output reaches every key naming it. */
+  readonly #byOutput = new Map<string, Set<string>>();
 
   constructor(readonly maxEntries = MAX_ENTRIES, readonly maxHolders = MAX_HOLDERS) {}
 
   /** Records that `holders` produced the verified `outputHash` for `key` (a different hash replaces the entry). */
   record(key: string, outputHash: string, holders: readonly string[]): void {
     let e = this.#entries.get(key);
-    if (!e || e.outputHash !== outputHash) e = { outputHash, holders: [] };
+    if (!e || e.outputHash !== outputHash) {
+      if (e) this.#unindex(key, e.outputHash);
+      e = { outputHash, holders: [] };
+    }
     this.#entries.delete(key);
     for (const h of holders) {
       const at = e.holders.indexOf(h);
@@ -50,7 +47,10 @@ export class ResultCache {
       if (e.holders.length > this.maxHolders) e.holders.shift();
     }
     this.#entries.set(key, e);
-    if (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+    let keys = this.#byOutput.get(outputHash);
+    if (!keys) this.#byOutput.set(outputHash, (keys = new Set()));
+    keys.add(key);
+    if (this.#entries.size > this.maxEntries) this.#remove(this.#entries.keys().next().value!);
   }
 
   /** The verified output of `key`, if some contributor holds it (refreshed as recently used). */
@@ -67,7 +67,21 @@ export class ResultCache {
     const e = this.#entries.get(key);
     if (!e) return;
     e.holders = e.holders.filter((h) => h !== holder);
-    if (e.holders.length === 0) this.#entries.delete(key);
+    if (e.holders.length === 0) this.#remove(key);
+  }
+
+  /**
+   * `holder` says it no longer keeps `outputHash` (evicted or found corrupt): it stops being a holder of every
+   * key with that output. Returns how many keys it held it for (a holder can only drop itself).
+   */
+  forgetHeld(holder: string, outputHash: string): number {
+    let n = 0;
+    for (const key of [...(this.#byOutput.get(outputHash) ?? [])]) {
+      if (!this.#entries.get(key)?.holders.includes(holder)) continue;
+      this.drop(key, holder);
+      n++;
+    }
+    return n;
   }
 
   /** Keys kept, least recently used first (tests). */
@@ -78,5 +92,23 @@ export class ResultCache {
   /** Keys kept (tests and metrics). */
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Distinct outputs indexed (tests: it never outgrows the keys). */
+  get outputs(): number {
+    return this.#byOutput.size;
+  }
+
+  #remove(key: string): void {
+    const e = this.#entries.get(key);
+    if (!e) return;
+    this.#entries.delete(key);
+    this.#unindex(key, e.outputHash);
+  }
+
+  #unindex(key: string, outputHash: string): void {
+    const keys = this.#byOutput.get(outputHash);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#byOutput.delete(outputHash);
   }
 }

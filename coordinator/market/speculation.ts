@@ -10,8 +10,8 @@
  * - **Escrow covers it by construction.** A duplicate is a run that "may be paid" while leased, so it counts in
  *   `committed`, and one is only added while the shard's payable runs stay below MAX_RUNS_PER_SHARD.
  * - **Nobody can farm it.** A duplicate never goes to a contributor that holds, held or is barred from the
- *   shard (job.exclusions), at most one duplicate per run and one live per shard, and only once every shard of the job is placed: a
- *   peer that stalls gains nothing (only one of the pair is paid, and a stalled loser is paid nothing) and
+ *   shard (job.exclusions), nor to one on a network of the shard's runs (job.networks), at most one duplicate
+ *   per run and one live per shard, and only once every shard of the job is placed: a peer that stalls gains nothing (only one of the pair is paid, and a stalled loser is paid nothing) and
  *   cannot choose who gets the duplicate (the matcher does, by score or at random for verifiers).
  *
  * Cost: the tail test is O(1) per job; finding stragglers scans a fully placed job's shards, at most once per
@@ -121,10 +121,16 @@ function canDuplicate(runs: readonly Run[]): boolean {
   return payable + 1 <= MAX_RUNS_PER_SHARD;
 }
 
-/** The duplicate as the matcher sees it: a primary is placed by score, a replica's twin like any verifier. */
+/**
+ * The duplicate as the matcher sees it: a primary is placed by score, a replica's twin like any verifier; both
+ * off every network the shard's runs came from. A primary's duplicate that won on the network of the shard's
+ * replica would leave the two runs compared with each other on one network (one person's sybils could then
+ * "verify" each other), and one on the straggler's own network would let a household's peers pass the shard
+ * between them.
+ */
 function offerFor(job: Job, i: number, run: Run, rtt?: ReadonlyMap<string, number>): MatchRun {
   const primary = run.role === 'primary';
-  return { ...shardOffer(job, i, primary ? 'primary' : 'verifier', rtt), avoidNetworks: primary ? new Set() : job.networks(i), credibleOnly: !primary };
+  return { ...shardOffer(job, i, primary ? 'primary' : 'verifier', rtt), avoidNetworks: job.networks(i), credibleOnly: !primary };
 }
 
 /** The other run of a speculative pair that `run` belongs to, while it is still unclaimed. */

@@ -25,6 +25,10 @@ export interface VerdictDeps {
   schedule: () => void;
   /** Two agreeing runs verified shard `i` at `hash`; `holders` ran them (the result cache records it). */
   verified?: (job: Job, i: number, hash: string, holders: string[]) => void;
+  /** Shard `i` is done on `hash` (a pipeline's next stage takes it as its inputs: market/pipelines.ts). */
+  decided?: (job: Job, i: number, hash: string | undefined) => void;
+  /** Whether a complete job must stay open (a pipeline stage whose next stage may still need its outputs). */
+  holdOpen?: (job: Job) => boolean;
 }
 
 /** Judges shard `i` of a running job and acts on the judgement. */
@@ -39,7 +43,7 @@ export function applyVerdicts(d: VerdictDeps, job: Job, i: number): void {
   }
   for (const run of j.pay) void d.pay(job, i, run, 'agreement');
   if (j.tiebreak) job.addTiebreak(i);
-  if (j.done && !s.done) finishShard(d, job, i, j.agreedHash ?? s.runs.find((r) => r.state === 'paid')?.claim?.outputHash);
+  if (j.done && !s.done) finishShard(d, job, i, j.agreedHash ?? s.runs.find((r) => r.state === 'paid' && !r.lost)?.claim?.outputHash);
   if (job.pending.has(i)) d.schedule();
 }
 
@@ -63,7 +67,8 @@ function finishShard(d: VerdictDeps, job: Job, i: number, hash: string | undefin
   if (hash !== undefined) verdict.outputHash = hash;
   d.notify(job.client, verdict);
   d.notify(job.client, { type: 'job', status: job.status() });
-  if (job.complete) d.finishLater(job, 'done');
+  d.decided?.(job, i, hash);
+  if (job.complete && !d.holdOpen?.(job)) d.finishLater(job, 'done');
 }
 
 function rejectOnEvidence(d: VerdictDeps, job: Job, i: number, run: Run, why: 'outvoted' | 'arbitration'): void {

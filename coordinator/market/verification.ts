@@ -72,7 +72,8 @@ export interface ShardFacts {
 /** Judges a shard's runs from their claims. */
 export function judge(s: ShardFacts): Judgement {
   const out: Judgement = { pay: [], reject: [], agreeing: [], tiebreak: false, done: false };
-  const claimed = s.runs.filter((r) => r.claim && r.state !== 'rejected');
+  // A lost run (market/pipelines.ts) is no evidence either way: its output is gone, a fresh run decides.
+  const claimed = s.runs.filter((r) => r.claim && r.state !== 'rejected' && !r.lost);
   const byHash = new Map<string, Run[]>();
   for (const r of claimed) {
     const h = r.claim!.outputHash;
@@ -95,7 +96,7 @@ export function judge(s: ShardFacts): Judgement {
     if (r.state !== 'contested') continue;
     if (arbiters.some((a) => a.claim!.outputHash !== r.claim!.outputHash && a.startedAt > r.startedAt)) out.reject.push({ run: r, why: 'arbitration' });
   }
-  const paid = s.runs.filter((r) => r.state === 'paid').length;
+  const paid = s.runs.filter((r) => r.state === 'paid' && !r.lost).length;
   const verified = s.verify && !s.waived;
   if (!verified) {
     out.done = paid >= 1;

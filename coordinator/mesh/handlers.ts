@@ -2,11 +2,13 @@
  * Request handlers of the mesh API, one per client frame type (except `auth`, which the session handles).
  * Each returns the `ok` result or throws; signed frames are verified against the session's public key.
  */
-import { type ClientFrame, type ClientFrameOf, type ResultClaim, signedText } from '../../src/protocol/coordinator.ts';
+import type { ClientFrame, ClientFrameOf, ResultClaim } from '../../src/protocol/coordinator.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
-import { verifySignature } from '../../src/core/identity.ts';
+import { requireSignature } from './signatures.ts';
 import type { Ledger } from '../ledger/types.ts';
 import type { Market } from '../market/market.ts';
+import type { ServingBook } from '../serving/index.ts';
+import { SERVE_HANDLERS } from './serve-handlers.ts';
 import { linkCredits } from './credit-link.ts';
 import type { LinkTargets } from './link-targets.ts';
 
@@ -22,6 +24,8 @@ export interface Caller {
 export interface HandlerDeps {
   market: Market;
   ledger: Ledger;
+  /** Continuous serving (coordinator/serving). */
+  serving: ServingBook;
   /** Credit link rendezvous codes (mesh/link-targets.ts). */
   linkTargets: LinkTargets;
   /** Cluster: a claim for a lease another instance's market holds goes to it (cluster/market-link.ts). */
@@ -32,23 +36,28 @@ export interface HandlerDeps {
 }
 
 type Request = Exclude<ClientFrame, { type: 'auth' }>;
+/** Request frame types of continuous serving (serve-handlers.ts). */
+export type ServeRequestType = Extract<Request['type'], `serve-${string}`>;
 /**
  * A handler gets the frame, its size in characters (submits count against the client's byte cap) and, for a
  * submit, the canonical text of its job when the session already built it.
  */
-type Handler<T extends Request['type']> = (d: HandlerDeps, caller: Caller, f: ClientFrameOf<T>, chars: number, canonical?: string) => unknown;
-
-async function requireSignature(caller: Caller, kind: 'job' | 'receipt' | 'result', value: unknown, signature: string, canonical?: string): Promise<void> {
-  const text = canonical === undefined ? signedText(kind, value) : `meshwork-${kind}:v1:${canonical}`;
-  if (!(await verifySignature(caller.publicKey, text, signature))) {
-    throw new MeshError('unauthorized', `Cannot accept the ${kind} as its signature does not verify with ${caller.peerId}'s key`);
-  }
-}
+export type Handler<T extends Request['type']> = (d: HandlerDeps, caller: Caller, f: ClientFrameOf<T>, chars: number, canonical?: string) => unknown;
 
 const HANDLERS: { [T in Request['type']]: Handler<T> } = {
+  ...SERVE_HANDLERS,
   register: (d, c, f) => d.market.register(c.peerId, f, c.network),
-  state: (d, c, f) => d.market.setState(c.peerId, f.state),
-  unregister: (d, c) => ({ unregistered: d.market.unregister(c.peerId, true) }),
+  state: (d, c, f) => {
+    const state = d.market.setState(c.peerId, f.state);
+    // A paused contributor serves nothing either: its serving leases go elsewhere (paused first, so not back to it).
+    if (f.state === 'paused') d.serving.contributorGone(c.peerId, 'contributor paused', true);
+    return state;
+  },
+  unregister: (d, c) => {
+    const unregistered = d.market.unregister(c.peerId, true);
+    d.serving.contributorGone(c.peerId, 'contributor unregistered', true);
+    return { unregistered };
+  },
   submit: async (d, c, f, chars, canonical) => {
     await requireSignature(c, 'job', f.job, f.signature, canonical);
     return await d.market.submit(c.peerId, f.job, chars, canonical);
@@ -71,6 +80,7 @@ const HANDLERS: { [T in Request['type']]: Handler<T> } = {
   link: (d, c, f) => linkCredits({ ledger: d.ledger, targets: d.linkTargets, notify: d.market.deps.notify }, c.peerId, f),
   'link-target': (d, c, f) => d.linkTargets.claim(f.code, c.peerId),
   'link-lookup': (d, _c, f) => ({ to: d.linkTargets.lookup(f.code) ?? null }),
+  evicted: (d, c, f) => d.market.evicted(c.peerId, f.outputs),
   rtt: (d, c, f) => {
     if (d.market.deps.online && !d.market.deps.online(f.peer)) {
       throw new MeshError('not-found', `Cannot record a round trip to ${f.peer} as it has no session here`);

@@ -246,6 +246,7 @@ export class MeshSession {
     if (!peerId || this.#replaced) return;
     if (this.deps.sessions.unbind(peerId, this)) {
       this.deps.market.peerGone(peerId).catch((err) => this.deps.log.error('peer cleanup failed', { peerId, err }));
+      this.deps.serving.peerGone(peerId).catch((err) => this.deps.log.error('serving cleanup failed', { peerId, err }));
     }
   }
 }

@@ -4,6 +4,8 @@ import * as sdk from '../../src/sdk/index.ts';
 import { ICE_DEAD_MS } from '../../src/mesh/ice-watch.ts';
 import * as ort from 'onnxruntime-web';
 import { renderTextImages } from './text-images.ts';
+import { renderOcrPages } from './ocr-lines.ts';
+import { characterAccuracy } from '../../src/core/ocr/accuracy.ts';
 import { elementwiseReference, layerNormReference, matmulReference, randomFloats, reduceReference, softmaxReference } from '../../shaders/testing/reference.ts';
 
 ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
@@ -18,6 +20,9 @@ export interface MeshTestHarness {
   iceDeadMs: number;
   ort: typeof ort;
   renderTextImages: typeof renderTextImages;
+  /** Seeded pages of text lines for the OCR spec, and the accuracy measure it applies. */
+  renderOcrPages: typeof renderOcrPages;
+  characterAccuracy: typeof characterAccuracy;
   randomFloats: typeof randomFloats;
   matmulMaxRel: typeof matmulMaxRel;
   matmulMismatches: typeof matmulMismatches;
@@ -173,5 +178,5 @@ function rowsMaxRel(op: sdk.RunRowsOptions['op'], rows: number, cols: number, o:
   return Number.isNaN(worst) ? Infinity : worst;
 }
 
-window.meshTest = { sdk, iceReport, iceDeadMs: ICE_DEAD_MS, ort, renderTextImages, randomFloats, matmulMaxRel, matmulMismatches, rowsMaxRel };
+window.meshTest = { sdk, iceReport, iceDeadMs: ICE_DEAD_MS, ort, renderTextImages, renderOcrPages, characterAccuracy, randomFloats, matmulMaxRel, matmulMismatches, rowsMaxRel };
 document.body.dataset.ready = 'true';

@@ -182,3 +182,20 @@ describe('matcher verifier placement', () => {
     assert.notEqual(nets[0], nets[1]);
   });
 });
+
+describe('matcher: pipeline stages', () => {
+  it('ineligibility() refuses a model that does not fit the memory a contributor reports', () => {
+    const big: KernelSpec = { kind: 'onnx', model: { hash: HASH, bytes: 1 << 30 }, outputs: ['y'] };
+    const small = peer('s', { caps: { ...caps(), memoryGiB: 2 } });
+    assert.match(ineligibility(small, run({ kernel: big })) ?? '', /more than the contributor's 2 GiB/);
+    assert.equal(ineligibility(peer('l', { caps: { ...caps(), memoryGiB: 8 } }), run({ kernel: big })), null);
+    assert.equal(ineligibility(peer('u'), run({ kernel: big })), null, 'unknown memory is not held against anyone');
+  });
+
+  it('match() follows a job\'s affinity: the warm contributor first, one running another stage last', () => {
+    const peers = [peer('a'), peer('b'), peer('c')];
+    const affinity = new Map([['a', -0.6], ['c', 0.5]]);
+    const got = match([run({ shard: 0, affinity }), run({ shard: 1, affinity }), run({ shard: 2, affinity })], peers);
+    assert.deepEqual(got.map((g) => g.contributor), ['c', 'c', 'b']);
+  });
+});

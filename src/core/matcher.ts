@@ -54,7 +54,7 @@ export interface MatchRun {
   exclude: ReadonlySet<string>;
   /** 'primary' runs are placed by score; 'verifier' runs at random on a distinct network. */
   role: 'primary' | 'verifier';
-  /** Networks of the shard's other runs (verifiers must come from elsewhere). */
+  /** Networks of the shard's other runs: a run never goes to one of them (empty for a shard's first run). */
   avoidNetworks: ReadonlySet<string>;
   /** A verifier that must be credible (a newcomer's result, a tie-breaker, an arbiter): only credible
    * contributors are drawn, and the run waits for one when none is free. */
@@ -63,6 +63,9 @@ export interface MatchRun {
   latencyMs?: number | undefined;
   /** Confirmed round-trip times (ms) from the job's client to contributors, by peer id. */
   rtt?: ReadonlyMap<string, number> | undefined;
+  /** Score added per contributor for this job's primaries (a pipeline stage prefers its warm contributors and
+   * avoids those running its other stages); the same for every run of a job in one round. */
+  affinity?: ReadonlyMap<string, number> | undefined;
 }
 
 /** A decision: `contributor` runs `run` for `price` micro-credits per work unit (its ask). */
@@ -124,7 +127,8 @@ export function score(c: MatchContributor, run: MatchRun, fastest: number, prior
   const reputation = Math.min(1, Math.max(0, c.reputation));
   const idle = 1 - c.load / c.maxConcurrent;
   const near = w.latency ? w.latency * closeness(run.rtt?.get(c.peerId)) : 0;
-  return w.price * price + w.speed * speed + w.reputation * reputation + w.load * idle + near;
+  const affinity = run.affinity?.get(c.peerId) ?? 0;
+  return w.price * price + w.speed * speed + w.reputation * reputation + w.load * idle + near + affinity;
 }
 
 /** Price-time priority: higher bid first, then earlier submission, then shard order, primaries first. */
@@ -166,7 +170,8 @@ export function match(runs: readonly MatchRun[], contributors: readonly MatchCon
         (!run.credibleOnly || c.credible) && ineligibility(c, run) === null;
       best = (run.credibleOnly ? openCredible : open).draw(fits, random);
     } else {
-      best = ranking(run).best((c) => !taken?.peers.has(c.peerId) && !run.exclude.has(c.peerId));
+      // A shard's first run has no other run to keep apart from; a speculative duplicate's shard has.
+      best = ranking(run).best((c) => !taken?.peers.has(c.peerId) && !run.exclude.has(c.peerId) && !run.avoidNetworks.has(c.network));
     }
     if (!best) continue;
     const l = loadOf(best) + 1;

@@ -22,11 +22,18 @@ import type { ReconnectPolicy } from './peer-network.ts';
 /** The server's `welcome` frame. */
 export type WelcomeFrame = Extract<ServerFrame, { type: 'welcome' }>;
 /** Frames the server pushes without a request. */
-export type PushFrame = Extract<ServerFrame, { type: 'assign' | 'revoke' | 'assigned' | 'released' | 'credited' | 'job' | 'verdict' | 'waiting' | 'peer-left' | 'paused' | 'linked' }>;
+export type PushFrame = Extract<ServerFrame, {
+  type: 'assign' | 'revoke' | 'assigned' | 'released' | 'credited' | 'job' | 'verdict' | 'waiting' | 'peer-left' | 'paused' | 'linked' | 'serve' | 'forget' | ServePushType;
+}>;
+/** Pushes of continuous serving. */
+export type ServePushType = 'serve-assign' | 'serve-payer' | 'serve-revoke' | 'serve-credited' | 'serve-replicas' | 'serve-closed';
 /** A request as the caller writes it: any client frame but `auth`, without `rid`. */
 export type RequestFrame = ClientFrame extends infer F ? F extends { rid: number } ? Omit<F, 'rid'> : never : never;
 
-const PUSH_TYPES = new Set(['assign', 'revoke', 'assigned', 'released', 'credited', 'job', 'verdict', 'waiting', 'peer-left', 'paused', 'linked']);
+const PUSH_TYPES = new Set([
+  'assign', 'revoke', 'assigned', 'released', 'credited', 'job', 'verdict', 'waiting', 'peer-left', 'paused', 'linked', 'serve', 'forget',
+  'serve-assign', 'serve-payer', 'serve-revoke', 'serve-credited', 'serve-replicas', 'serve-closed',
+]);
 /** Close code of a session the coordinator replaced by a newer one of the same identity (coordinator/mesh/session.ts). */
 export const REPLACED_CLOSE_CODE = 4000;
 const DEFAULT_POLICY: ReconnectPolicy = { attempts: 6, baseMs: 250, maxMs: 8000 };

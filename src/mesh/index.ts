@@ -6,7 +6,7 @@ export { backoffMs, coordinatorBase, coordinatorList, MAX_COORDINATORS, reconnec
 export { isFatalPeerError, openSignalling } from './signalling.ts';
 export { pointSignallingAt, reconnectSignalling, SignallingKeeper } from './signalling-keeper.ts';
 export { PeerNetwork, type PeerNetworkOptions, type ReconnectPolicy } from './peer-network.ts';
-export { HIGH_WATER_BYTES, LOW_WATER_BYTES, MAX_CONTROL_CHARS, PeerLink, type ShardRequest } from './peer-link.ts';
+export { HIGH_WATER_BYTES, LOW_WATER_BYTES, MAX_CONTROL_CHARS, PeerLink, type PullRequest, type ShardRequest } from './peer-link.ts';
 export { type BlobKind, type InboxFrame, LeaseInbox, MAX_UNREAD, RemoteFailure } from './lease-inbox.ts';
 export { type BlobFrame, BlobReceiver, chunkPayloads, type CompletedBlob, type VerifiedBlob, verifyBlob } from './transfer.ts';
 export { loopbackPair } from './loopback.ts';

@@ -83,6 +83,12 @@ export class LeaseInbox {
     return (item as Extract<Item, { kind: 'frame' }>).frame as Extract<InboxFrame, { type: T }>;
   }
 
+  /** The next frame of any of these types, waiting up to `timeoutMs` (a request's answer or its refusal). */
+  async nextFrameOf<T extends InboxFrame['type']>(types: readonly T[], timeoutMs?: number): Promise<Extract<InboxFrame, { type: T }>> {
+    const item = await this.#take((i) => i.kind === 'frame' && (types as readonly string[]).includes(i.frame.type), `a '${types.join("' or '")}' frame`, timeoutMs);
+    return (item as Extract<Item, { kind: 'frame' }>).frame as Extract<InboxFrame, { type: T }>;
+  }
+
   /** The next blob of this kind (bytes and their checked hash), waiting up to `timeoutMs`. */
   async nextBlob(what: BlobKind, timeoutMs?: number): Promise<VerifiedBlob> {
     const item = await this.#take((i) => i.kind === 'blob' && i.what === what, `the ${what} blob`, timeoutMs);

@@ -40,8 +40,22 @@ export interface ShardRequest {
   frame: Extract<PeerFrame, { type: 'shard' }>;
 }
 
+/** Detail of the `pull` event: the other side asks for the outputs this peer keeps for a pipeline lease. */
+export interface PullRequest {
+  link: PeerLink;
+  frame: Extract<PeerFrame, { type: 'pull' }>;
+}
+
+/** Detail of the `infer` event: the other side sends a serving request (its inputs blob follows). */
+export interface InferRequest {
+  link: PeerLink;
+  frame: Extract<PeerFrame, { type: 'infer' }>;
+}
+
 /**
- * A live link to one remote peer. Events: `shard` (CustomEvent<ShardRequest>), `close`
+ * A live link to one remote peer. Events: `shard` (CustomEvent<ShardRequest>), `pull` (CustomEvent<PullRequest>),
+ * `infer` (CustomEvent<InferRequest>: a listener that wants the request's inputs opens its inbox,
+ * `lease(frame.leaseId)`, before returning), `close`
  * (CustomEvent<{ error: Error | undefined }>).
  */
 export class PeerLink extends EventTarget {
@@ -331,6 +345,12 @@ export class PeerLink extends EventTarget {
     switch (frame.type) {
       case 'shard':
         this.dispatchEvent(new CustomEvent<ShardRequest>('shard', { detail: { link: this, frame } }));
+        return;
+      case 'pull':
+        this.dispatchEvent(new CustomEvent<PullRequest>('pull', { detail: { link: this, frame } }));
+        return;
+      case 'infer':
+        this.dispatchEvent(new CustomEvent<InferRequest>('infer', { detail: { link: this, frame } }));
         return;
       case 'blob': {
         const inbox = this.#inboxes.get(frame.leaseId);

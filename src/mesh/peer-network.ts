@@ -3,7 +3,8 @@
  * the signalling connection alive (signalling-keeper.ts: a fresh token on every reconnect, bounded retries with
  * backoff, `moveTo` another coordinator of the cluster while links stay open).
  * Events: `link` (CustomEvent<PeerLink>, every new link, either direction), `shard`
- * (CustomEvent<ShardRequest>, from any link), `close` (CustomEvent<{ error?: Error }>, signalling is gone).
+ * (CustomEvent<ShardRequest>, from any link), `pull` (CustomEvent<PullRequest>, likewise), `infer` (CustomEvent<InferRequest>, likewise),
+ * `close` (CustomEvent<{ error?: Error }>, signalling is gone).
  */
 import type { DataConnection, Peer, PeerError } from 'peerjs';
 import type { Identity } from '../core/identity.ts';
@@ -11,7 +12,7 @@ import { MeshError } from '../protocol/errors.ts';
 import type { MeshConfig } from './config.ts';
 import { IceWatch } from './ice-watch.ts';
 import { loopbackPair } from './loopback.ts';
-import { PeerLink, type ShardRequest } from './peer-link.ts';
+import { type InferRequest, PeerLink, type PullRequest, type ShardRequest } from './peer-link.ts';
 import { isFatalPeerError, openSignalling } from './signalling.ts';
 import { SignallingKeeper } from './signalling-keeper.ts';
 
@@ -185,9 +186,15 @@ export class PeerNetwork extends EventTarget {
     if (!set) this.#links.set(link.remote, (set = new Set()));
     set.add(link);
     const onShard = (e: Event) => this.dispatchEvent(new CustomEvent<ShardRequest>('shard', { detail: (e as CustomEvent<ShardRequest>).detail }));
+    const onPull = (e: Event) => this.dispatchEvent(new CustomEvent<PullRequest>('pull', { detail: (e as CustomEvent<PullRequest>).detail }));
+    const onInfer = (e: Event) => this.dispatchEvent(new CustomEvent<InferRequest>('infer', { detail: (e as CustomEvent<InferRequest>).detail }));
     link.addEventListener('shard', onShard);
+    link.addEventListener('pull', onPull);
+    link.addEventListener('infer', onInfer);
     link.addEventListener('close', () => {
       link.removeEventListener('shard', onShard);
+      link.removeEventListener('pull', onPull);
+      link.removeEventListener('infer', onInfer);
       set.delete(link);
       if (set.size === 0 && this.#links.get(link.remote) === set) this.#links.delete(link.remote);
     }, { once: true });

@@ -11,7 +11,9 @@ import * as v from 'valibot';
 import { IdSchema, int, list, real } from './_fields.ts';
 import { KernelSpecSchema, type KernelSpec, Sha256Schema, ShardSpecSchema, type ShardSpec } from './kernel.ts';
 import { CapabilitiesSchema } from './capabilities.ts';
+import { type PipeAssign, PipelineSchema } from './pipeline.ts';
 import { parser } from './validate.ts';
+import { SERVE_FRAMES, type ServeServerFrame } from './serving.ts';
 import type { ErrorCode, WireError } from './errors.ts';
 
 /** Ids of keyed peers: `mw` + 40 hex digits of SHA-256(public key). */
@@ -55,6 +57,8 @@ export const JobSpecSchema = v.strictObject({
    * Contributors known to be farther are not chosen, and a tighter budget costs more (see core/latency.ts).
    */
   latencyMs: v.exactOptional(int(1, MAX_RTT_MS)),
+  /** A stage of a pipeline (protocol/pipeline.ts): its shards' inputs may come from the stage before it. */
+  pipeline: v.exactOptional(PipelineSchema),
 });
 /** A job as submitted. */
 export type JobSpec = v.InferOutput<typeof JobSpecSchema>;
@@ -126,13 +130,19 @@ export const parseResultClaim = parser(ResultClaimSchema);
  * crashed or hung ('worker-crashed', 'timeout'), its GPU device was lost, a cached model failed its hash
  * ('cache-corrupt'), it ran out of memory; or it cannot run the shard as given: its runtime lacks something the
  * kernel needs ('unsupported'), or the job itself is wrong (an unknown output, a wrong input shape: 'bad-input').
- * None of these is a wrong result: reputation is for results that disagree with verification.
+ * 'not-cached': a lease to answer from its result cache (`cached`) whose output it no longer keeps (evicted, or
+ * found corrupt and deleted); the coordinator forgets it as a holder and places the shard again, unpaid.
+ * A pipeline lease whose inputs' holder did not deliver them reports 'source-lost' (the coordinator computes the
+ * upstream shard again). None of these is a wrong result: reputation is for results that disagree with verification.
  */
-export const LEASE_FAILURES = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory', 'unsupported', 'bad-input'] as const;
+export const LEASE_FAILURES = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory', 'unsupported', 'bad-input', 'not-cached', 'source-lost'] as const;
 /** A class of lease failure (see LEASE_FAILURES). */
 export type LeaseFailure = typeof LEASE_FAILURES[number];
 /** The local faults among LEASE_FAILURES: the contributor may run the shard once it recovered. */
 export const LOCAL_FAULTS: readonly LeaseFailure[] = ['worker-crashed', 'timeout', 'device-lost', 'cache-corrupt', 'out-of-memory'];
+
+/** Output hashes one `evicted` frame may name. */
+export const MAX_EVICTED = 256;
 
 const request = <const T extends string, E extends v.ObjectEntries>(type: T, entries: E) =>
   v.strictObject({ type: v.literal(type), rid, ...entries });
@@ -181,8 +191,13 @@ export const ClientFrameSchema = v.variant('type', [
   request('link-target', { code: linkCode }),
   /** The embed side: which identity named itself for `code` (null while none has). */
   request('link-lookup', { code: linkCode }),
+  /** From a contributor: it no longer keeps these verified outputs (evicted from its result store, or corrupt), so
+   * the coordinator stops naming it as their holder. */
+  request('evicted', { outputs: list(Sha256Schema, 1, MAX_EVICTED) }),
   /** A measured round-trip time (ms) to another peer this one connected to (both sides report; see market/rtt.ts). */
   request('rtt', { peer: v.pipe(v.string(), v.regex(KEYED_PEER_ID)), ms: real(0, MAX_RTT_MS) }),
+  /** Continuous serving (serving.ts). */
+  ...SERVE_FRAMES,
 ]);
 /** A frame from peer to coordinator. */
 export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
@@ -213,6 +228,23 @@ export interface Lease {
 
 /** A lease as its contributor sees it: whether the run is checked, or checks another, is not shown. */
 export type ContributorLease = Omit<Lease, 'replica' | 'verified'>;
+
+/**
+ * The lease of an `assign` push as a contributor checks it before acting on it: the fields it uses, well formed
+ * (other fields pass unchecked). `cached` names the stored output to answer with, so it must be a SHA-256.
+ */
+export const ContributorLeaseSchema = v.looseObject({
+  leaseId: IdSchema,
+  jobId: IdSchema,
+  shard: shardIndex,
+  client: PeerIdSchema,
+  contributor: PeerIdSchema,
+  price: micro,
+  expiresAt: int(0, 2 ** 53 - 1),
+  cached: v.exactOptional(Sha256Schema),
+});
+/** Validates the lease of an `assign` push (see ContributorLeaseSchema). */
+export const parseContributorLease = parser(ContributorLeaseSchema);
 
 /** Progress of a job as the coordinator sees it. */
 export interface JobStatus {
@@ -301,7 +333,11 @@ export type ServerFrame =
   | { type: 'ok'; rid: number; result?: unknown }
   | { type: 'error'; rid?: number; error: WireError }
   /** To a contributor: run this shard of this kernel. */
-  | { type: 'assign'; lease: ContributorLease; kernel: KernelSpec; spec: ShardSpec }
+  | { type: 'assign'; lease: ContributorLease; kernel: KernelSpec; spec: ShardSpec; pipe?: PipeAssign }
+  /** To a contributor keeping the outputs of pipeline lease `leaseId`: `peer` may pull them (its downstream lease). */
+  | { type: 'serve'; leaseId: string; peer: string }
+  /** To a contributor keeping the outputs of pipeline leases: the next stage has them, drop them. */
+  | { type: 'forget'; leaseIds: string[] }
   /** To a contributor: stop working on a lease. */
   | { type: 'revoke'; leaseId: string; reason: string }
   /** To a client: a shard was leased to a contributor; send it the inputs. */
@@ -327,7 +363,9 @@ export type ServerFrame =
   | { type: 'verdict'; jobId: string; shard: number; state: 'verified' | 'unverified'; outputHash?: string }
   /** To a client: a contributor that claimed results for its leases has left; what it has not delivered yet
    * never will be, so stop waiting for it (reject those leases and the shards are queued again). */
-  | { type: 'peer-left'; peerId: string };
+  | { type: 'peer-left'; peerId: string }
+  /** Continuous serving (serving.ts). */
+  | ServeServerFrame;
 
 /** Result of `submit`. */
 export interface SubmitResult {
@@ -368,7 +406,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** Domain-separated text signed for submits, receipts and result claims. */
-export function signedText(kind: 'job' | 'receipt' | 'result' | 'link', value: unknown): string {
+export function signedText(kind: 'job' | 'receipt' | 'result' | 'link' | 'service' | 'serve-receipt' | 'answer', value: unknown): string {
   return `meshwork-${kind}:v1:${canonicalJson(value)}`;
 }
 

@@ -26,7 +26,11 @@ export type ErrorCode =
   | 'out-of-memory'
   // ...or a shard it cannot run as given.
   | 'unsupported'
-  | 'bad-input';
+  | 'bad-input'
+  // ...or a lease to answer from its result cache whose output it no longer keeps.
+  | 'not-cached'
+  // ...or a pipeline lease whose inputs' holder did not deliver them (protocol/pipeline.ts).
+  | 'source-lost';
 
 /** An error that keeps its `code` (and `name`) across worker, peer and coordinator boundaries. */
 export class MeshError extends Error {

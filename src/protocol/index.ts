@@ -6,5 +6,7 @@ export * from './tensor.ts';
 export * from './kernel.ts';
 export * from './capabilities.ts';
 export * from './coordinator.ts';
+export * from './pipeline.ts';
 export * from './peer.ts';
+export * from './serving.ts';
 export * from './worker.ts';

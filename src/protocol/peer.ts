@@ -10,7 +10,9 @@
  *
  * Flow for one lease: client `shard` -> contributor `need` (does it lack the model?) -> client `blob`
  * (model, if needed) and `blob` (inputs) -> contributor runs -> contributor `blob` (outputs) then `done`,
- * or `fail` at any point.
+ * or `fail` at any point. A pipeline stage that keeps its outputs for the next stage sends `done` without the
+ * outputs blob; the next stage's contributor asks for them with `pull` (protocol/pipeline.ts), and so may the
+ * job's client when it must compare two replicas' outputs.
  */
 import * as v from 'valibot';
 import { IdSchema, int, list, text } from './_fields.ts';
@@ -18,6 +20,7 @@ import { Sha256Schema } from './kernel.ts';
 import { TensorSpecSchema } from './tensor.ts';
 import { parser } from './validate.ts';
 import type { WireError } from './errors.ts';
+import { SERVE_PEER_FRAMES } from './serving.ts';
 
 /** Largest chunk payload: keeps frames under the 256 KiB SCTP message limit with room for the header. */
 export const CHUNK_BYTES = 64 * 1024;
@@ -65,6 +68,8 @@ export const parseLinkFrame = parser(LinkFrameSchema);
 export const PeerFrameSchema = v.variant('type', [
   v.strictObject({ type: v.literal('shard'), v: int(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), leaseId: IdSchema }),
   v.strictObject({ type: v.literal('need'), leaseId: IdSchema, model: v.boolean() }),
+  /** Asks for the outputs a peer keeps for pipeline lease `leaseId` (answered by `blob` + `done`, or `fail`). */
+  v.strictObject({ type: v.literal('pull'), v: int(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), leaseId: IdSchema }),
   BlobFrameSchema,
   v.strictObject({ type: v.literal('done'), leaseId: IdSchema, outputHash: Sha256Schema, outputs: list(TensorSpecSchema, 0, 64) }),
   v.strictObject({
@@ -72,6 +77,8 @@ export const PeerFrameSchema = v.variant('type', [
     leaseId: IdSchema,
     error: v.strictObject({ name: text(0, 100), code: text(0, 40), message: text(0, 2000) }),
   }),
+  /** Continuous serving (serving.ts): requests and answers keyed by request. */
+  ...SERVE_PEER_FRAMES,
 ]);
 /** A control frame between peers. */
 export type PeerFrame = v.InferOutput<typeof PeerFrameSchema>;

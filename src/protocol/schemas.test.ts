@@ -11,7 +11,7 @@ type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B 
 const _typeChecks: [
   Equal<Pick<ShardSpec, 'dispatch'>, { dispatch?: [number, number, number] }>,
   Equal<ClientFrameOf<'state'>, { type: 'state'; rid: number; state: 'active' | 'paused' }>,
-  Equal<PeerFrame['type'], 'shard' | 'need' | 'blob' | 'done' | 'fail'>,
+  Equal<PeerFrame['type'], 'shard' | 'need' | 'pull' | 'blob' | 'done' | 'fail' | 'infer' | 'answer' | 'busy'>,
   Equal<Capabilities['ortEps'], ('wasm' | 'webgpu')[]>,
   Equal<typeof parseJobSpec, Parser<JobSpec>>,
 ] = [true, true, true, true, true];

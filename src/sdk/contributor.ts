@@ -3,21 +3,28 @@
  * and run leases the coordinator assigns when their client connects. A lease starts only when the coordinator
  * assigned it to us AND the link's remote peer is that lease's client, so nobody can make us compute for free.
  * Repeated compute faults, or the coordinator's 'paused' push, pause it with a reason (`pausedBy`); it then
- * heals and resumes on its own (self-heal.ts).
+ * heals and resumes on its own (self-heal.ts). Outputs it was paid for are kept (result-keeper.ts), so a lease the
+ * coordinator marks `cached` is answered from them without running the kernel.
  */
 import { ComputePool, type FaultDetail } from '../compute/index.ts';
 import { DEFAULT_ASK_PRICE } from '../core/cost.ts';
 import type { PushFrame } from '../mesh/coordinator-client.ts';
-import type { ShardRequest } from '../mesh/peer-link.ts';
+import type { PullRequest, ShardRequest } from '../mesh/peer-link.ts';
+import { ActivationStore } from './activation-store.ts';
+import { ActivationServer } from './pipe-transfer.ts';
 import type { Capabilities } from '../protocol/capabilities.ts';
+import { parseContributorLease } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { ModelCache } from '../storage/model-cache.ts';
+import { DEFAULT_RESULT_BOUNDS, ResultStore } from '../storage/result-store.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
 import { type AssignFrame, LeaseRunner, LocalFault } from './lease-runner.ts';
 import { PowerGuard, powerPrefs } from './power-guard.ts';
+import { ResultKeeper } from './result-keeper.ts';
 import { SelfHealer } from './self-heal.ts';
 import type { SessionContext } from './session.ts';
+import { ServeHost } from './serving/serve-host.ts';
 import type { ContributeOptions, ContributorPause, ContributorState, MeshContributor, PowerOptions, PowerStatus, ShardEventDetail } from './types.ts';
 
 /** Milliseconds a `shard` request waits for its `assign` push (both race from the coordinator). */
@@ -25,19 +32,26 @@ export const ASSIGN_WAIT_MS = 5_000;
 
 /** The SDK's contributor (`mesh.contributor`). */
 export class Contributor extends EventTarget implements MeshContributor {
-  readonly stats = { shardsRun: 0, shardsFailed: 0, earned: 0 };
+  /** `cacheServed`: leases answered from the result store without running the kernel (also in `shardsRun`). */
+  readonly stats = { shardsRun: 0, shardsFailed: 0, earned: 0, cacheServed: 0 };
   readonly #ctx: SessionContext;
   readonly #cache = new ModelCache();
   readonly #assigned = new Map<string, { frame: AssignFrame; timer: ReturnType<typeof setTimeout> }>();
   readonly #assignWaiters = new Map<string, Set<(frame: AssignFrame | undefined) => void>>();
   readonly #runners = new Map<string, LeaseRunner>();
+  /** Outputs of pipeline stage leases kept for the next stage, and the server of their pulls. */
+  readonly #activations = new ActivationStore();
+  readonly #server = new ActivationServer(this.#activations);
   #state: ContributorState = 'stopped';
   #pool: ComputePool | undefined;
   #capabilities: Capabilities | undefined;
   #caps: { cpuCap?: number; gpuCap?: number } = {};
   #registration: { askPrice: number; maxConcurrent: number } | undefined;
   #pausedBy: ContributorPause | undefined;
+  #results: ResultKeeper | undefined;
   readonly #healer: SelfHealer;
+  /** Serving leases (continuous serving: serving/serve-host.ts). Its 'serve' events are re-sent from here. */
+  readonly serving: ServeHost;
   readonly #onFault = (e: Event) => this.#healer.fault((e as CustomEvent<FaultDetail>).detail);
   #power: PowerGuard | undefined;
 
@@ -61,6 +75,25 @@ export class Contributor extends EventTarget implements MeshContributor {
     // A new coordinator session knows nothing of us: register again in the state we were in.
     c.addEventListener('welcome', () => void this.#reregister());
     ctx.network.addEventListener('shard', (e) => void this.#onShard((e as CustomEvent<ShardRequest>).detail));
+    ctx.network.addEventListener('pull', (e) => void this.#server.serve((e as CustomEvent<PullRequest>).detail));
+    c.addEventListener('serve', (e) => {
+      const { leaseId, peer } = (e as CustomEvent<Extract<PushFrame, { type: 'serve' }>>).detail;
+      if (typeof leaseId === 'string' && typeof peer === 'string') this.#activations.grant(leaseId, peer);
+    });
+    c.addEventListener('forget', (e) => {
+      const { leaseIds } = (e as CustomEvent<Extract<PushFrame, { type: 'forget' }>>).detail;
+      if (Array.isArray(leaseIds)) this.#activations.forget(leaseIds.filter((id): id is string => typeof id === 'string').slice(0, 1024));
+    });
+    this.serving = new ServeHost({
+      ctx,
+      compute: () => (this.#state === 'active' && this.#pool ? { pool: this.#pool, cache: this.#cache } : undefined),
+      credited: (amount, balance) => {
+        this.stats.earned += amount;
+        this.dispatchEvent(new CustomEvent('credited', { detail: { amount, balance } }));
+        this.#ctx.balanceChanged(balance);
+      },
+    });
+    this.serving.addEventListener('serve', (e) => this.dispatchEvent(new CustomEvent('serve', { detail: (e as CustomEvent).detail })));
   }
 
   /** 'stopped', 'starting', 'active' or 'paused'. */
@@ -92,6 +125,9 @@ export class Contributor extends EventTarget implements MeshContributor {
     if (!Number.isSafeInteger(askPrice) || askPrice < 0) {
       throw new RangeError(`Cannot start contributing as 'askPrice' must be a non-negative integer of micro-credits: current value is ${askPrice}`);
     }
+    const keep = opts.resultCache ?? {};
+    // Checked before anything starts (RangeError for bounds out of range).
+    const store = keep === false ? undefined : new ResultStore({ ...DEFAULT_RESULT_BOUNDS, ...keep, onEvict: (h) => this.#results?.evicted(h) });
     const prefetch = opts.prefetch ?? 0;
     if (!Number.isSafeInteger(prefetch) || prefetch < 0 || prefetch > 8) {
       throw new RangeError(`Cannot start contributing as 'prefetch' must be an integer from 0 to 8: current value is ${prefetch}`);
@@ -102,6 +138,7 @@ export class Contributor extends EventTarget implements MeshContributor {
       ...(opts.gpuCap === undefined ? {} : { gpuCap: opts.gpuCap }),
     };
     this.#setState('starting');
+    this.#results = new ResultKeeper(store, (outputs) => this.#ctx.coordinator.request({ type: 'evicted', outputs }));
     try {
       const pool = await ComputePool.create({ ...this.#caps, assetBase: this.#ctx.base, backgroundTuning: opts.backgroundTuning ?? true });
       this.#pool = pool;
@@ -184,6 +221,7 @@ export class Contributor extends EventTarget implements MeshContributor {
     this.#pauseFor({ by, reason, since: Date.now(), final: false });
     console.warn(`meshwork: contributor paused: ${reason}`);
     for (const runner of this.#runners.values()) runner.abort(`the contributor paused: ${reason}`);
+    this.serving.stopAll(`the contributor paused: ${reason}`);
     await this.#ctx.coordinator.request({ type: 'state', state: 'paused' }, { idempotent: true }).catch(() => {});
     return true;
   }
@@ -233,17 +271,21 @@ export class Contributor extends EventTarget implements MeshContributor {
   }
 
   #teardown(): void {
+    this.serving.stopAll('the contributor stopped');
     this.#power?.dispose();
     this.#power = undefined;
     for (const runner of this.#runners.values()) runner.abort('the contributor stopped');
     this.#runners.clear();
     for (const { timer } of this.#assigned.values()) clearTimeout(timer);
     this.#assigned.clear();
+    this.#activations.clear();
     this.#pool?.removeEventListener('fault', this.#onFault);
     this.#pool?.terminate();
     this.#pool = undefined;
     this.#registration = undefined;
     this.#pausedBy = undefined;
+    this.#results?.dispose();
+    this.#results = undefined;
     this.#healer.reset();
   }
 
@@ -255,6 +297,13 @@ export class Contributor extends EventTarget implements MeshContributor {
 
   #onAssign(frame: AssignFrame): void {
     if (this.#state === 'stopped') return;
+    try {
+      parseContributorLease(frame.lease, 'lease');
+    } catch (err) {
+      // Nothing acts on a lease it cannot read; its client hears 'unauthorized' when it asks for it.
+      console.warn(`meshwork: ignored an assign push: ${(err as Error).message}`);
+      return;
+    }
     const { leaseId, expiresAt } = frame.lease;
     const timer = setTimeout(() => this.#assigned.delete(leaseId), Math.max(expiresAt - Date.now(), 0) + 10_000);
     this.#assigned.set(leaseId, { frame, timer });
@@ -268,10 +317,12 @@ export class Contributor extends EventTarget implements MeshContributor {
     this.#assigned.delete(frame.leaseId);
     this.#runners.get(frame.leaseId)?.abort(`revoked by the coordinator (${frame.reason})`);
     this.#runners.delete(frame.leaseId);
+    this.#results?.dropped(frame.leaseId);
   }
 
   #onCredited(frame: Extract<PushFrame, { type: 'credited' }>): void {
     this.stats.earned += frame.amount;
+    void this.#results?.credited(frame.leaseId);
     recordReceipt({ leaseId: frame.leaseId, jobId: this.#assigned.get(frame.leaseId)?.frame.lease.jobId ?? '', kind: 'credited', amount: frame.amount, at: Date.now() })
       .catch(() => {});
     this.dispatchEvent(new CustomEvent('credited', { detail: { amount: frame.amount, balance: frame.balance } }));
@@ -299,14 +350,17 @@ export class Contributor extends EventTarget implements MeshContributor {
     }
     const pool = this.#pool;
     if (!pool) return;
-    const runner = new LeaseRunner({ pool, cache: this.#cache, coordinator: this.#ctx.coordinator, identity: this.#ctx.identity }, assign, link);
+    const results = this.#results;
+    const pipes = { store: this.#activations, link: (peer: string) => this.#ctx.network.link(peer) };
+    const runner = new LeaseRunner({ pool, cache: this.#cache, coordinator: this.#ctx.coordinator, identity: this.#ctx.identity, pipes, ...(results ? { results } : {}) }, assign, link);
     this.#runners.set(leaseId, runner);
     const { jobId, shard } = assign.lease;
     this.#shardEvent({ leaseId, jobId, shard, phase: 'start' });
     try {
-      const ms = await runner.run();
+      const { ms, fromCache } = await runner.run();
       this.stats.shardsRun++;
-      this.#shardEvent({ leaseId, jobId, shard, phase: 'done', ms });
+      if (fromCache) this.stats.cacheServed++;
+      this.#shardEvent({ leaseId, jobId, shard, phase: 'done', ms, ...(fromCache ? { fromCache: true as const } : {}) });
     } catch (err) {
       if (err instanceof MeshError && err.code === 'cancelled') {
         this.#shardEvent({ leaseId, jobId, shard, phase: 'cancelled', error: err.message });

@@ -18,6 +18,7 @@ import * as sdk from './index.ts';
 import { type ConsentChoice, defineConsentElements, type MeshworkBadge } from './consent-prompt.ts';
 import { type EmbedConfig, readEmbedConfig } from './embed-config.ts';
 import { type BadgeAction, badgeView, type EmbedState } from './embed-status.ts';
+import { EMBED_RESULT_BOUNDS } from '../storage/result-store.ts';
 
 export * from './index.ts';
 export { sdk };
@@ -204,8 +205,9 @@ class Embed {
 
   async #start(mesh: sdk.Mesh): Promise<void> {
     const { cpuCap, gpuCap, askPrice } = this.config;
-    // The contributor's own power rules pause it while the tab is hidden, as in the PWA.
-    await mesh.contributor.start({ cpuCap, gpuCap, askPrice, power: { pauseWhenHidden: true } });
+    // The contributor's own power rules pause it while the tab is hidden, as in the PWA; a guest on someone
+    // else's page keeps a smaller store of verified outputs than the app.
+    await mesh.contributor.start({ cpuCap, gpuCap, askPrice, power: { pauseWhenHidden: true }, resultCache: EMBED_RESULT_BOUNDS });
     this.#refresh();
   }
 

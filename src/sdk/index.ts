@@ -4,6 +4,9 @@
  */
 export { connect } from './connect.ts';
 export { SessionElsewhereError, sessionFree } from './session-lock.ts';
+export { splitModel } from './split-model.ts';
+export type { PartitionOptions, Stage, StageBalance, StageInput, StageOutput, StagePlan, StageTensor } from '../model/index.ts';
+export { ocrLocal } from './ocr-local.ts';
 export type {
   ConnectOptions,
   ContributeOptions,
@@ -18,11 +21,26 @@ export type {
   Mesh,
   MeshClient,
   MeshContributor,
+  OcrHandle,
+  OcrImage,
+  OcrLine,
+  OcrLocalOptions,
+  OcrModels,
+  OcrOptions,
+  OcrPipelineOptions,
+  OcrProgress,
+  OcrResult,
+  OcrRgba,
   OutputTensor,
+  PipelineHandle,
+  PipelineProgress,
+  PipelineStage,
+  PlannedStage,
   PowerOptions,
   PowerStatus,
   RunMatmulOptions,
   RunOnnxOptions,
+  RunPipelineOptions,
   RunRowsOptions,
   RunWgslOptions,
   ShardEventDetail,
@@ -36,3 +54,8 @@ export type { CreditLink, JobWait, LinkCreditsResult } from '../protocol/coordin
 export { parseClaimHash, type SignedCreditLink } from './credit-link.ts';
 export type { Capabilities } from '../protocol/capabilities.ts';
 export type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';
+export type { JoinOptions, ServeOptions } from './serving/serve-options.ts';
+export type { ServiceHandle } from './serving/service-handle.ts';
+export type { ServeStats } from './serving/serve-stats.ts';
+export type { ServeEventDetail } from './serving/serve-host.ts';
+export type { ServeLease, ServiceStatus } from '../protocol/serving.ts';

@@ -6,6 +6,7 @@
  */
 import { batchSize, itemBytes, shardCount, typedView } from '../core/sharding.ts';
 import type { KernelSpec, ShardSpec } from '../protocol/kernel.ts';
+import type { PipelineSpec } from '../protocol/pipeline.ts';
 import { DTYPE_BYTES, type TensorData, type TensorSpec, tensorBytes } from '../protocol/tensor.ts';
 import type { InputTensor, OutputTensor } from './types.ts';
 
@@ -25,6 +26,9 @@ export interface JobPlan<T> {
   checkOutputs(spec: ShardSpec, declared: TensorSpec[]): void;
   /** Builds the result from every shard's accepted outputs, in shard order. */
   assemble(outputs: TensorData[][]): T;
+  /** A pipeline stage (sdk/pipeline-plan.ts): its place in the pipeline, whether its contributors pull their
+   * inputs from the stage before (no inputs sent from here), and whether they keep its outputs for the next. */
+  pipeline?: { spec: PipelineSpec; pulled: boolean; keep: boolean };
 }
 
 /** A shard's input specs and its packed wire bytes. */

@@ -56,7 +56,18 @@ function failingLink(code: string): PeerLink {
   return link as unknown as PeerLink;
 }
 
-async function setup(link: PeerLink = failingLink('gpu-device-lost')) {
+/** A peer link on which the contributor stays silent: a lease's transfer is still running. */
+function silentLink(): PeerLink {
+  const inboxes = new Map<string, LeaseInbox>();
+  const link = {
+    lease: (leaseId: string) => inboxes.get(leaseId) ?? inboxes.set(leaseId, new LeaseInbox(leaseId)).get(leaseId)!,
+    sendControl() {},
+    endLease: (leaseId: string) => void inboxes.delete(leaseId),
+  };
+  return link as unknown as PeerLink;
+}
+
+async function setup(link: PeerLink = failingLink('gpu-device-lost'), outputGraceMs?: number) {
   const coordinator = new CoordinatorStandIn();
   const identity = await identityFromKeyPair(await generateKeyPair());
   const ctx = {
@@ -71,7 +82,7 @@ async function setup(link: PeerLink = failingLink('gpu-device-lost')) {
     kernel: { source: '@compute @workgroup_size(1) fn main() {}', entryPoint: 'main', bindings: [{ binding: 0, role: 'output' }] },
     shards: [{ inputs: [], outputs: [{ name: 'y', dtype: 'float32', dims: [1] }], dispatch: [1, 1, 1], workUnits: 1 }],
   });
-  const run = new JobRun(ctx, router, plan, { bid: 1, verifyFraction: 0, tolerance: { abs: 0, rel: 0 }, deadlineMs: 60_000 });
+  const run = new JobRun(ctx, router, plan, { bid: 1, verifyFraction: 0, tolerance: { abs: 0, rel: 0 }, deadlineMs: 60_000, ...(outputGraceMs === undefined ? {} : { outputGraceMs }) });
   const events: JobProgress[] = [];
   run.addEventListener('progress', (e) => events.push((e as CustomEvent<JobProgress>).detail));
   assert.equal(await run.jobId, JOB);
@@ -145,5 +156,28 @@ describe('JobRun', () => {
     assert.deepEqual(coordinator.rejects(), ['transfer-failed']);
     assert.equal(events.at(-1)?.state, 'failed');
     await run.cancel();
+  });
+
+  it('a job reported done while an output is still streaming waits for it, within the grace, before it ends', async () => {
+    const { coordinator, run, events } = await setup(silentLink(), 600);
+    coordinator.push({ type: 'assigned', lease: lease('l3') });
+    await sleep(50);
+    coordinator.push({ type: 'job', status: { ...running, state: 'done', settled: 1, spent: 10, fees: 1, refunded: ESCROW - 11 } });
+    let ended = false;
+    run.result.catch(() => {}).finally(() => (ended = true));
+    await sleep(300);
+    assert.equal(ended, false, 'the handle must not end while the lease of an unsettled shard is still transferring');
+    assert.equal(events.some((e) => e.state === 'done'), false);
+    await assert.rejects(run.result, (err: MeshError) => err.code === 'transfer-failed' && /before the outputs of 1 shards arrived/.test(err.message));
+    assert.equal((await run.cost).spent, 10);
+    assert.equal(events.at(-1)?.state, 'done');
+  });
+
+  it('a job reported done with no transfer running ends at once', async () => {
+    const { coordinator, run } = await setup(silentLink(), 60_000);
+    const started = Date.now();
+    coordinator.push({ type: 'job', status: { ...running, state: 'done', settled: 1 } });
+    await assert.rejects(run.result, (err: MeshError) => err.code === 'transfer-failed');
+    assert.ok(Date.now() - started < 5_000);
   });
 });

@@ -22,12 +22,14 @@ import { RemoteFailure } from '../mesh/lease-inbox.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
 import { CostRecord, endError, lostError } from './job-end.ts';
 import type { JobPlan } from './job-plan.ts';
-import { rejectReason, transferLease } from './lease-transfer.ts';
+import { type LeaseJob, rejectReason, transferLease } from './lease-transfer.ts';
 import { isJobStatus, JobWatch } from './job-watch.ts';
 import type { JobPush, JobRouter, SessionContext } from './session.ts';
 import { ShardTally, type Verdict } from './shard-tally.ts';
 import type { JobCost, JobHandle, JobProgress } from './types.ts';
 import type { TensorData } from '../protocol/tensor.ts';
+import { pullOutputs } from './pipe-transfer.ts';
+import { unpackOwned } from './owned-tensors.ts';
 
 /** Market options of a job with defaults applied. */
 export interface ResolvedJobOptions {
@@ -35,7 +37,17 @@ export interface ResolvedJobOptions {
   verifyFraction: number;
   tolerance: Tolerance;
   deadlineMs: number;
+  /** Told what each lease measured of the link (the session's sdk/mesh-figures.ts meter). */
+  link?: LeaseJob['link'];
+  /**
+   * How long a job the coordinator reports done may wait for outputs still streaming here (default
+   * OUTPUT_GRACE_MS): agreeing claims pay and decide a shard before its output has finished arriving.
+   */
+  outputGraceMs?: number;
 }
+
+/** Default of ResolvedJobOptions.outputGraceMs. */
+export const OUTPUT_GRACE_MS = 30_000;
 
 /** Retries of a receipt refused with 'conflict' (about 8 s in all). */
 const RECEIPT_RETRIES = 5;
@@ -64,6 +76,8 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   #tallies: ShardTally[] = [];
   #id: string | undefined;
   #finished = false;
+  /** The final status of a done job that waits for outputs still in flight, and the timer bounding that wait. */
+  #ending: { status: JobStatus; timer: ReturnType<typeof setTimeout> } | undefined;
   #wait: JobWait | undefined;
   #cancelRequested = false;
   #resolveId!: (id: string) => void;
@@ -138,6 +152,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
         tolerance: { ...tolerance },
         deadlineMs,
         nonce: toBase64Url(crypto.getRandomValues(new Uint8Array(16))),
+        ...(plan.pipeline ? { pipeline: plan.pipeline.spec } : {}),
       };
       const signature = await this.#ctx.identity.sign(signedText('job', job));
       const submitted = await this.#ctx.coordinator.request<SubmitResult>({ type: 'submit', job, signature });
@@ -159,11 +174,13 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   }
 
   #onAssigned(lease: Lease): void {
-    const tally = this.#tallies[lease.shard];
+    let tally = this.#tallies[lease.shard];
     const plan = this.#plan;
     // Every lease the coordinator assigns is served: it only adds runs a shard needs (replica, tie-breaker,
     // arbitration of a complaint).
     if (this.#finished || !tally || !plan || this.#leases.has(lease.leaseId)) return;
+    // A pipeline stage's shard computed again (its kept output was lost): a fresh run to pay, same result.
+    if (plan.pipeline?.keep && this.#settled.has(lease.shard) && tally.settled) tally = this.#retally(lease.shard);
     tally.addLease(lease);
     const ctrl = new AbortController();
     this.#leases.set(lease.leaseId, { lease, ctrl });
@@ -175,7 +192,9 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     const shard = plan.shards[lease.shard]!;
     try {
       const link = await this.#ctx.network.link(lease.contributor);
-      const out = await transferLease(link, lease, { spec: shard.spec, inputs: shard.inputs, model: plan.model, checkOutputs: plan.checkOutputs }, signal);
+      const pipe = plan.pipeline;
+      const job = { spec: shard.spec, inputs: pipe?.pulled ? undefined : shard.inputs, keep: pipe?.keep ?? false, model: plan.model, checkOutputs: plan.checkOutputs, link: this.#options.link };
+      const out = await transferLease(link, lease, job, signal);
       if (signal.aborted || this.#finished) return;
       this.#leases.delete(lease.leaseId);
       this.#apply(lease, tally, tally.output(lease.leaseId, out.outputs, out.outputHash));
@@ -191,12 +210,14 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
       this.#progress({ shard: lease.shard, contributor: lease.contributor, state: 'failed' });
     } finally {
       if (this.#leases.get(lease.leaseId)?.ctrl.signal === signal) this.#leases.delete(lease.leaseId);
+      this.#endIfReady();
     }
   }
 
   #apply(lease: Lease, tally: ShardTally, verdicts: Verdict[]): void {
     for (const v of verdicts) {
-      if (v.kind === 'receipt') void this.#pay(lease.shard, tally, v.leaseId);
+      if (v.kind === 'fetch') void this.#fetch(lease, tally, v.leaseIds);
+      else if (v.kind === 'receipt') void this.#pay(lease.shard, tally, v.leaseId);
       else if (v.kind === 'reject') this.#reject({ ...lease, leaseId: v.leaseId }, v.reason);
       else if (v.kind === 'dispute') {
         this.#progress({ shard: lease.shard, state: 'disputed' });
@@ -204,6 +225,32 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
       }
       // 'settle': the client's own choice; the shard counts once the coordinator's verdict names its hash.
     }
+  }
+
+  /**
+   * Pulls the kept outputs of runs of a pipeline stage whose hashes differ (only they are fetched), so they can be
+   * compared within the tolerance; a run whose outputs cannot be had is rejected as a failed transfer.
+   */
+  async #fetch(lease: Lease, tally: ShardTally, leaseIds: string[]): Promise<void> {
+    for (const leaseId of leaseIds) {
+      const run = tally.run(leaseId);
+      if (!run?.outputHash || this.#finished) continue;
+      try {
+        const link = await this.#ctx.network.link(run.contributor);
+        const pulled = await pullOutputs(link, { leaseId, outputHash: run.outputHash });
+        this.#apply(lease, tally, tally.fill(leaseId, unpackOwned(pulled.bytes, pulled.specs)));
+      } catch {
+        tally.drop(leaseId);
+        this.#reject({ ...lease, leaseId, contributor: run.contributor }, 'transfer-failed');
+      }
+    }
+  }
+
+  /** A fresh tally for a pipeline shard whose kept output is computed again. */
+  #retally(shard: number): ShardTally {
+    const tally = new ShardTally(shard, this.#options.tolerance);
+    this.#tallies[shard] = tally;
+    return tally;
   }
 
   async #pay(shard: number, tally: ShardTally, leaseId: string): Promise<void> {
@@ -274,9 +321,10 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     const hash = this.#decided.get(shard);
     const tally = this.#tallies[shard];
     if (hash === undefined || !tally || this.#settled.has(shard)) return;
-    const run = tally.withHash(hash);
-    if (!run?.outputs) return; // the agreeing run's output is still on its way
-    this.#outputs.set(shard, run.outputs);
+    const run = tally.withHash(hash) ?? (this.#plan?.pipeline?.keep ? tally.runWithHash(hash) : undefined);
+    // The agreeing run's output is still on its way (a pipeline stage that keeps its outputs has none to wait for).
+    if (!run || (!run.outputs && !this.#plan?.pipeline?.keep)) return;
+    this.#outputs.set(shard, run.outputs ?? []);
     this.#settled.add(shard);
     this.#progress({ shard, contributor: run.contributor, state: 'settled' });
     this.#maybeResolve();
@@ -300,9 +348,36 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     } catch (err) {
       this.#rejectResult(err as Error);
     }
+    this.#endIfReady();
   }
 
+  /**
+   * Ends the run on the coordinator's final status. A job is done once every shard is decided and paid, which
+   * can come before the agreeing outputs finished streaming here (the coordinator pays on agreeing claims): the
+   * end then waits, at most outputGraceMs, for the transfers still running for unsettled shards.
+   */
   #finish(status: JobStatus): void {
+    if (this.#finished || this.#ending) return;
+    if (status.state === 'done' && !this.#resultDone && this.#outputsInFlight()) {
+      const timer = setTimeout(() => this.#finishNow(status), this.#options.outputGraceMs ?? OUTPUT_GRACE_MS);
+      this.#ending = { status, timer };
+      return;
+    }
+    this.#finishNow(status);
+  }
+
+  /** Whether a lease of a shard not settled yet is still transferring. */
+  #outputsInFlight(): boolean {
+    for (const { lease } of this.#leases.values()) if (!this.#settled.has(lease.shard)) return true;
+    return false;
+  }
+
+  /** Finishes a done job that waited for outputs, once the result is here or nothing is in flight any more. */
+  #endIfReady(): void {
+    if (this.#ending && !this.#finished && (this.#resultDone || !this.#outputsInFlight())) this.#finishNow(this.#ending.status);
+  }
+
+  #finishNow(status: JobStatus): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#cleanup();
@@ -344,6 +419,7 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   }
 
   #cleanup(): void {
+    if (this.#ending) clearTimeout(this.#ending.timer);
     for (const { ctrl } of this.#leases.values()) ctrl.abort(new MeshError('cancelled', 'Cannot finish the lease as the job ended'));
     this.#leases.clear();
     this.#watch?.stop();

@@ -151,7 +151,7 @@ describe('LeaseRunner with transferLease', () => {
     assert.deepEqual(t.needs, [false]);
     assert.deepEqual(t.pool.tasks.map((x) => x.modelBytes), [undefined]);
     assert.equal(t.cache.reads, 0);
-    assert.deepEqual([...new Float32Array(out.outputs[0]!.data)], [2, 4, 6, 8]);
+    assert.deepEqual([...new Float32Array(out.outputs![0]!.data)], [2, 4, 6, 8]);
     assert.deepEqual(t.frames.map((f) => f.type), ['result']);
   });
 
@@ -188,7 +188,7 @@ describe('LeaseRunner with transferLease', () => {
     const { out } = await t.run();
     assert.deepEqual(t.needs, [false]);
     assert.deepEqual(t.pool.tasks.map((x) => x.modelBytes), [undefined, model.byteLength]);
-    assert.deepEqual([...new Float32Array(out.outputs[0]!.data)], [2, 4, 6, 8]);
+    assert.deepEqual([...new Float32Array(out.outputs![0]!.data)], [2, 4, 6, 8]);
   });
 
   it('gives every compute call the lease\'s expiry as its deadline', async () => {
@@ -205,7 +205,7 @@ describe('LeaseRunner with transferLease', () => {
     assert.deepEqual(t.needs, [true]);
     assert.deepEqual(t.cache.evicted, [t.modelHash]);
     assert.deepEqual(new Uint8Array(t.cache.models.get(t.modelHash)!), new Uint8Array(model));
-    assert.deepEqual([...new Float32Array(out.outputs[0]!.data)], [2, 4, 6, 8]);
+    assert.deepEqual([...new Float32Array(out.outputs![0]!.data)], [2, 4, 6, 8]);
     assert.deepEqual(t.frames.map((f) => f.type), ['result']);
   });
 
@@ -300,7 +300,7 @@ describe('LeaseRunner streaming a matmul\'s outputs', () => {
     const { run, sent, calls, whole } = await matmulSetup();
     const out = await run();
     assert.deepEqual(calls, [65, 65]);
-    assert.deepEqual(new Float32Array(out.outputs[0]!.data), whole);
+    assert.deepEqual(new Float32Array(out.outputs![0]!.data), whole);
     const blob = sent.find((f) => f.type === 'blob');
     assert.ok(blob && blob.type === 'blob' && blob.what === 'outputs' && blob.sha256 === undefined, JSON.stringify(blob));
     const done = sent.find((f) => f.type === 'done');

@@ -19,14 +19,30 @@ import type { CoordinatorClient } from '../mesh/coordinator-client.ts';
 import type { BlobWriter, PeerLink } from '../mesh/peer-link.ts';
 import { type LeaseFailure, type ResultClaim, signedText } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
+import type { TensorSpec } from '../protocol/tensor.ts';
 import type { ModelCache } from '../storage/model-cache.ts';
 import { recordReceipt } from '../storage/receipt-log.ts';
 import { type AssignFrame, type LeaseCompute, type LeaseTask, leaseTask, type ShardInput } from './kernels/index.ts';
 import { classifyComputeFailure, type ModelSource } from './lease-failure.ts';
 import { packOwned } from './owned-tensors.ts';
 import type { BlockSink } from './streamed-matmul.ts';
+import { BlobStream } from '../mesh/blob-stream.ts';
+import type { LeaseInbox } from '../mesh/lease-inbox.ts';
+import type { StoredOutput } from '../storage/result-store.ts';
+import type { ActivationStore } from './activation-store.ts';
+import { pullOutputs } from './pipe-transfer.ts';
 
 export type { AssignFrame, LeaseCompute, LeaseTaskOptions } from './kernels/index.ts';
+
+/** The result cache as a lease runner uses it (result-keeper.ts). */
+export interface LeaseResults {
+  /** The checked stored output a cached lease names, if this contributor still keeps it. */
+  lookup(assign: AssignFrame): Promise<StoredOutput | undefined>;
+  /** A result this contributor is about to claim, kept until it is paid (or dropped). */
+  claimed(assign: AssignFrame, outputHash: string, bytes: ArrayBuffer, outputs: readonly TensorSpec[]): void;
+  /** The lease ended without a claim to be paid: its output is forgotten. */
+  dropped(leaseId: string): void;
+}
 
 /** What a lease runner uses. */
 export interface RunnerContext {
@@ -34,6 +50,16 @@ export interface RunnerContext {
   cache: ModelCache;
   coordinator: CoordinatorClient;
   identity: Identity;
+  /** Verified outputs kept to answer repeated shards; absent: every lease is computed. */
+  results?: LeaseResults;
+  /** Pipeline stage leases: where kept outputs go, and links to the peers inputs are pulled from. */
+  pipes?: { store: ActivationStore; link(peer: string): Promise<PeerLink> };
+}
+
+/** What a finished lease reports: its compute milliseconds, and whether it was answered from the result store. */
+export interface LeaseRunResult {
+  ms: number;
+  fromCache: boolean;
 }
 
 /** Milliseconds granted past a lease's expiry for blobs still arriving. */
@@ -50,6 +76,8 @@ export class LeaseRunner {
   readonly #ctx: RunnerContext;
   readonly #ctrl = new AbortController();
   readonly #task: LeaseTask;
+  /** The inputs' tensors when they differ from the shard's (pulled pipeline inputs name their own shapes). */
+  #inputSpecs: TensorSpec[] | undefined;
 
   constructor(ctx: RunnerContext, assign: AssignFrame, link: PeerLink) {
     this.#ctx = ctx;
@@ -72,21 +100,30 @@ export class LeaseRunner {
     this.link.endLease(this.leaseId, err);
   }
 
-  /** Runs the exchange to the end; resolves with the run's milliseconds, rejects with what failed. */
-  async run(): Promise<number> {
+  /**
+   * Runs the exchange to the end; resolves with the compute milliseconds (0 for an answer from the result store),
+   * rejects with what failed.
+   */
+  async run(): Promise<LeaseRunResult> {
     const { lease, spec } = this.assign;
     const signal = this.#ctrl.signal;
     const inbox = this.link.lease(lease.leaseId);
     const waitMs = () => Math.max(lease.expiresAt - Date.now(), 1000) + GRACE_MS;
     let where: ModelSource = 'none';
     try {
+      if (lease.cached !== undefined) {
+        await this.#answerFromStore(lease.cached, inbox, waitMs());
+        return { ms: 0, fromCache: true };
+      }
       // A cached model is read (and checked) now; a session the worker holds needs no bytes at all.
       where = await this.#task.findModel();
       signal.throwIfAborted();
       this.link.sendControl({ type: 'need', leaseId: lease.leaseId, model: where === 'peer' });
       if (where === 'peer') this.#task.takeModel(await inbox.nextBlob('model', waitMs()));
       // A streamed kind (matmul) starts on its inputs' first bytes; nothing is claimed before they check.
-      const stream = await inbox.nextStream('inputs', waitMs());
+      // A later pipeline stage pulls its inputs from the contributor that computed them (pipe-transfer.ts).
+      const from = this.assign.pipe?.from;
+      const stream = from ? await this.#pull(from) : await inbox.nextStream('inputs', waitMs());
       const checked = withTimeout(stream.done, waitMs(), `the inputs of lease ${lease.leaseId}`).then(({ sha256: inputHash }) => {
         if (inputHash !== spec.inputHash) {
           throw new MeshError('hash-mismatch', `Cannot run lease ${lease.leaseId} as its inputs must hash to ${spec.inputHash}: current hash is ${inputHash}`);
@@ -108,6 +145,7 @@ export class LeaseRunner {
       };
       const input: ShardInput = {
         stream,
+        specs: this.#inputSpecs ?? spec.inputs,
         whole: () => checked.then(() => stream.done).then(({ bytes }) => bytes),
         // Past the lease's expiry the result is worthless: a task still running then means a hung worker. The
         // expiry is the coordinator's clock: a floor keeps a peer whose clock runs ahead from timing out every task.
@@ -126,26 +164,24 @@ export class LeaseRunner {
       if (writeError !== undefined) throw writeError;
       const packed = packOwned(outputs);
       const outputHash = await sha256Hex(packed);
-      // The claim must reach the coordinator before the client's receipt can, so `done` waits for its answer;
-      // signing and the claim's round trip run while the outputs stream.
-      const claim: ResultClaim = { jobId: lease.jobId, shard: lease.shard, leaseId: lease.leaseId, outputHash };
-      const claimed = this.#ctx.identity.sign(signedText('result', claim)).then(async (signature) => {
-        await this.#ctx.coordinator.request({ type: 'result', claim, signature }, { idempotent: true });
-        return signature;
-      });
-      claimed.catch(() => {});
-      if (writer) await writer.end();
-      else await this.link.sendBlob(lease.leaseId, 'outputs', packed, { signal, sha256: outputHash });
-      const signature = await claimed;
-      signal.throwIfAborted();
-      this.link.sendControl({
-        type: 'done',
-        leaseId: lease.leaseId,
-        outputHash,
-        outputs: outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims] })),
-      });
-      recordReceipt({ leaseId: lease.leaseId, jobId: lease.jobId, kind: 'claimed', claim, signature, at: Date.now() }).catch(() => {});
-      return ms;
+      const specs = outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: [...t.dims] }));
+      const keep = this.assign.pipe?.keep === true;
+      if (keep) {
+        // An intermediate stage: the outputs stay here for the next stage (and the client, should it compare).
+        const stored = this.#ctx.pipes?.store.put({ leaseId: lease.leaseId, jobId: lease.jobId, client: lease.client, outputHash, bytes: new Uint8Array(packed), specs });
+        if (!stored) throw new LocalFault('out-of-memory', `Cannot keep the ${packed.byteLength} output bytes of lease ${lease.leaseId} for the next stage`, undefined);
+      } else {
+        // Held before the claim leaves: the payment that promotes it to the store may follow at once.
+        this.#ctx.results?.claimed(this.assign, outputHash, packed, specs);
+      }
+      const send = writer ? () => writer!.end() : keep ? () => Promise.resolve() : () => this.link.sendBlob(lease.leaseId, 'outputs', packed, { signal, sha256: outputHash });
+      try {
+        await this.#deliver(outputHash, specs, send);
+      } catch (err) {
+        this.#ctx.results?.dropped(lease.leaseId);
+        throw err;
+      }
+      return { ms, fromCache: false };
     } catch (err) {
       const error = signal.aborted ? (signal.reason as Error) : err;
       if (error instanceof LocalFault) await this.#reportFailure(error.reason, error.message);
@@ -154,6 +190,68 @@ export class LeaseRunner {
     } finally {
       this.link.endLease(lease.leaseId);
     }
+  }
+
+  /** The inputs of a later pipeline stage, pulled from their holder as one complete blob; their tensors are kept. */
+  async #pull(from: NonNullable<NonNullable<AssignFrame['pipe']>['from']>): Promise<BlobStream> {
+    const pipes = this.#ctx.pipes;
+    if (!pipes) throw new MeshError('unsupported', `Cannot run lease ${this.leaseId} as this peer cannot pull pipeline inputs`);
+    try {
+      const link = await pipes.link(from.peer);
+      const pulled = await pullOutputs(link, from, this.assign.spec.inputs);
+      this.#inputSpecs = pulled.specs;
+      const stream = new BlobStream(pulled.bytes.byteLength);
+      stream.complete(Promise.resolve({ bytes: pulled.bytes, sha256: from.outputHash }));
+      return stream;
+    } catch (err) {
+      if (this.#ctrl.signal.aborted) throw err;
+      throw new LocalFault('source-lost', (err as Error).message, err);
+    }
+  }
+
+  /**
+   * Claims `outputHash` with the coordinator while `send` streams the outputs, then sends `done`. The claim must
+   * reach the coordinator before the client's receipt can, so `done` waits for its answer; signing and the
+   * claim's round trip run while the outputs stream.
+   */
+  async #deliver(outputHash: string, outputs: TensorSpec[], send: () => Promise<unknown>): Promise<void> {
+    const { lease } = this.assign;
+    const signal = this.#ctrl.signal;
+    const claim: ResultClaim = { jobId: lease.jobId, shard: lease.shard, leaseId: lease.leaseId, outputHash };
+    const claimed = this.#ctx.identity.sign(signedText('result', claim)).then(async (signature) => {
+      await this.#ctx.coordinator.request({ type: 'result', claim, signature }, { idempotent: true });
+      return signature;
+    });
+    claimed.catch(() => {});
+    await send();
+    const signature = await claimed;
+    signal.throwIfAborted();
+    this.link.sendControl({ type: 'done', leaseId: lease.leaseId, outputHash, outputs });
+    recordReceipt({ leaseId: lease.leaseId, jobId: lease.jobId, kind: 'claimed', claim, signature, at: Date.now() }).catch(() => {});
+  }
+
+  /**
+   * Answers a cached lease from the result store without running the kernel: the stored output is read and
+   * checked first (result-store.ts), the client's inputs must still arrive and hash to the shard's (only the
+   * client that presents them gets the output), then the output is claimed and sent. A contributor that no
+   * longer keeps it declines with 'not-cached' (a LocalFault: reported to the coordinator, which forgets it as
+   * a holder and places the shard again, unpaid).
+   */
+  async #answerFromStore(cached: string, inbox: LeaseInbox, waitMs: number): Promise<void> {
+    const { lease, spec } = this.assign;
+    const signal = this.#ctrl.signal;
+    const stored = await this.#ctx.results?.lookup(this.assign).catch(() => undefined);
+    if (!stored) {
+      throw new LocalFault('not-cached', `Cannot answer lease ${lease.leaseId} from the result store as it no longer keeps output ${cached}`, undefined);
+    }
+    signal.throwIfAborted();
+    this.link.sendControl({ type: 'need', leaseId: lease.leaseId, model: false });
+    const { sha256: inputHash } = await inbox.nextBlob('inputs', waitMs);
+    if (inputHash !== spec.inputHash) {
+      throw new MeshError('hash-mismatch', `Cannot answer lease ${lease.leaseId} as its inputs must hash to ${spec.inputHash}: current hash is ${inputHash}`);
+    }
+    signal.throwIfAborted();
+    await this.#deliver(stored.outputHash, stored.outputs, () => this.link.sendBlob(lease.leaseId, 'outputs', stored.bytes, { signal, sha256: stored.outputHash }));
   }
 
   /**

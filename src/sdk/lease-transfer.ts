@@ -21,14 +21,19 @@ export const EXPIRY_GRACE_MS = 5_000;
 /** What the transfer needs to know about the job. */
 export interface LeaseJob {
   spec: ShardSpec;
-  inputs: ArrayBuffer;
+  /** The shard's packed inputs; undefined for a later pipeline stage, whose contributor pulls them itself. */
+  inputs: ArrayBuffer | undefined;
+  /** A pipeline stage that keeps its outputs for the next stage: only `done` (with their hash) comes back. */
+  keep?: boolean;
   model: ArrayBuffer | undefined;
   checkOutputs(spec: ShardSpec, declared: TensorSpec[]): void;
+  /** Told what this lease measured of the link (sdk/mesh-figures.ts), if anyone listens. */
+  link?: { recordRtt(ms: number): void; recordSend(bytes: number, ms: number): void } | undefined;
 }
 
-/** A checked output of one run. */
+/** A checked output of one run (outputs undefined when the contributor keeps them: see LeaseJob.keep). */
 export interface LeaseOutput {
-  outputs: TensorData[];
+  outputs: TensorData[] | undefined;
   outputHash: string;
 }
 
@@ -39,18 +44,37 @@ export async function transferLease(link: PeerLink, lease: Lease, job: LeaseJob,
   signal.addEventListener('abort', onAbort);
   try {
     signal.throwIfAborted();
+    const asked = performance.now();
     link.sendControl({ type: 'shard', v: PROTOCOL_VERSION, leaseId: lease.leaseId });
     const need = await inbox.nextFrame('need', CONTROL_TIMEOUT_MS);
+    job.link?.recordRtt(performance.now() - asked);
     if (need.model) {
       if (!job.model) throw new MeshError('invalid-message', `Cannot send a model for lease ${lease.leaseId} as the job has none: the contributor asked for one`);
       await link.sendBlob(lease.leaseId, 'model', job.model, { signal });
     }
-    await link.sendBlob(lease.leaseId, 'inputs', job.inputs, { signal, sha256: job.spec.inputHash });
+    if (job.inputs) {
+      const sending = performance.now();
+      await link.sendBlob(lease.leaseId, 'inputs', job.inputs, { signal, sha256: job.spec.inputHash });
+      job.link?.recordSend(job.inputs.byteLength, performance.now() - sending);
+    }
     const waitMs = Math.max(lease.expiresAt - Date.now(), CONTROL_TIMEOUT_MS) + EXPIRY_GRACE_MS;
+    if (job.keep) {
+      const done = await inbox.nextFrame('done', waitMs);
+      try {
+        job.checkOutputs(job.spec, done.outputs);
+      } catch (err) {
+        throw new MeshError('invalid-message', (err as Error).message);
+      }
+      return { outputs: undefined, outputHash: done.outputHash };
+    }
     const { bytes, sha256: outputHash } = await inbox.nextBlob('outputs', waitMs);
     const done = await inbox.nextFrame('done', CONTROL_TIMEOUT_MS);
     if (outputHash !== done.outputHash) {
       throw new MeshError('hash-mismatch', `Cannot accept the outputs of lease ${lease.leaseId} as they must hash to ${done.outputHash}: current hash is ${outputHash}`);
+    }
+    // An answer from the result cache must be the output two agreeing runs verified before.
+    if (lease.cached !== undefined && outputHash !== lease.cached) {
+      throw new MeshError('hash-mismatch', `Cannot accept the cached answer of lease ${lease.leaseId} as it must hash to ${lease.cached}: current hash is ${outputHash}`);
     }
     let outputs: TensorData[];
     try {

@@ -92,3 +92,36 @@ describe('ShardTally', () => {
     assert.deepEqual(t.output('r2', out(5), 'h').map((v) => v.kind), ['receipt', 'receipt', 'settle']);
   });
 });
+
+describe('ShardTally with outputs kept by a pipeline stage (hash only)', () => {
+  const tol = { abs: 1e-4, rel: 0 };
+  const t = (v: number) => [{ name: 'h', dtype: 'float32' as const, dims: [1], data: new Float32Array([v]).buffer }];
+  const lease = (leaseId: string, contributor: string) => ({ leaseId, contributor, replica: false, verified: true });
+
+  it('pays two replicas that report the same hash without their outputs', () => {
+    const tally = new ShardTally(0, tol);
+    tally.addLease(lease('a', 'p1'));
+    tally.addLease(lease('b', 'p2'));
+    assert.deepEqual(tally.output('a', undefined, 'h1'), []);
+    assert.deepEqual(tally.output('b', undefined, 'h1').map((v) => v.kind), ['receipt', 'receipt', 'settle']);
+  });
+
+  it('asks for both outputs when the hashes differ, then compares them within the tolerance', () => {
+    const tally = new ShardTally(0, tol);
+    tally.addLease(lease('a', 'p1'));
+    tally.addLease(lease('b', 'p2'));
+    tally.output('a', undefined, 'h1');
+    assert.deepEqual(tally.output('b', undefined, 'h2'), [{ kind: 'fetch', leaseIds: ['a', 'b'] }]);
+    assert.deepEqual(tally.fill('a', t(1)), [{ kind: 'fetch', leaseIds: ['b'] }]);
+    assert.deepEqual(tally.fill('b', t(1 + 1e-5)).map((v) => v.kind), ['receipt', 'receipt', 'settle']);
+  });
+
+  it('disputes replicas whose fetched outputs differ beyond the tolerance', () => {
+    const tally = new ShardTally(0, tol);
+    tally.addLease(lease('a', 'p1'));
+    tally.addLease(lease('b', 'p2'));
+    tally.output('a', t(1), 'h1');
+    tally.output('b', undefined, 'h2');
+    assert.deepEqual(tally.fill('b', t(2)), [{ kind: 'dispute' }]);
+  });
+});

@@ -6,6 +6,9 @@
  * - a verified shard (the coordinator planned a replica, or a replica lease showed up): the first two outputs
  *   are compared within the tolerance; equal -> both paid; different -> a dispute asks for a third run, and
  *   the strict majority of three is paid and used while the odd one out is rejected.
+ * A pipeline stage that keeps its outputs for the next stage reports only their hash: two equal hashes agree;
+ * when hashes differ the outputs are needed to compare within the tolerance, and a 'fetch' verdict names the runs
+ * whose outputs the client must pull (then `fill` them in).
  */
 import type { Lease } from '../protocol/coordinator.ts';
 import type { TensorData } from '../protocol/tensor.ts';
@@ -27,7 +30,8 @@ export type Verdict =
   | { kind: 'receipt'; leaseId: string }
   | { kind: 'reject'; leaseId: string; reason: 'verification-failed' }
   | { kind: 'dispute' }
-  | { kind: 'settle'; leaseId: string };
+  | { kind: 'settle'; leaseId: string }
+  | { kind: 'fetch'; leaseIds: string[] };
 
 /** Runs and verdicts of one shard. */
 export class ShardTally {
@@ -84,13 +88,19 @@ export class ShardTally {
     this.#waived = true;
     this.#expectedRuns = 1;
     if (this.#disputed || this.settled) return [];
-    const first = [...this.#runs.values()].find((r) => r.outputs && !r.rejected);
+    const first = [...this.#runs.values()].find((r) => r.outputHash !== undefined && !r.rejected);
     return first ? [this.#pay(first), this.#settle(first)] : [];
   }
 
   /** A run whose output has this hash and is here, if any. */
   withHash(outputHash: string): RunRecord | undefined {
     for (const r of this.#runs.values()) if (r.outputHash === outputHash && r.outputs) return r;
+    return undefined;
+  }
+
+  /** A run that reported this output hash (its outputs may be kept by a pipeline stage, not here). */
+  runWithHash(outputHash: string): RunRecord | undefined {
+    for (const r of this.#runs.values()) if (r.outputHash === outputHash) return r;
     return undefined;
   }
 
@@ -113,21 +123,46 @@ export class ShardTally {
     if (run && !run.paid) this.#runs.delete(leaseId);
   }
 
-  /** Records a run's valid output and returns what to do next. */
-  output(leaseId: string, outputs: TensorData[], outputHash: string): Verdict[] {
+  /**
+   * Records a run's valid output (or only its hash, for outputs kept by a pipeline stage) and returns what to do
+   * next.
+   */
+  output(leaseId: string, outputs: TensorData[] | undefined, outputHash: string): Verdict[] {
     const run = this.#runs.get(leaseId);
-    if (!run || run.rejected || run.outputs) return [];
-    run.outputs = outputs;
+    if (!run || run.rejected || run.outputHash !== undefined) return [];
+    if (outputs) run.outputs = outputs;
     run.outputHash = outputHash;
     if (!this.verified) {
       if (this.settled) return []; // a speculative duplicate: the first valid result won
       return [this.#pay(run), this.#settle(run)];
     }
-    const complete = [...this.#runs.values()].filter((r) => r.outputs && !r.rejected);
+    return this.#judge();
+  }
+
+  /** The outputs of a run that reported only their hash arrived (after a 'fetch'): judge again. */
+  fill(leaseId: string, outputs: TensorData[]): Verdict[] {
+    const run = this.#runs.get(leaseId);
+    if (!run || run.rejected || run.outputs || run.outputHash === undefined) return [];
+    run.outputs = outputs;
+    return this.verified ? this.#judge() : [];
+  }
+
+  #judge(): Verdict[] {
+    const complete = [...this.#runs.values()].filter((r) => r.outputHash !== undefined && !r.rejected);
+    // Runs are compared by value only when their hashes differ; without their outputs, ask for them first.
+    const fetch = (runs: RunRecord[]): Verdict[] => {
+      const hashes = new Set(runs.map((r) => r.outputHash));
+      const missing = hashes.size > 1 ? runs.filter((r) => !r.outputs).map((r) => r.leaseId) : [];
+      return missing.length > 0 ? [{ kind: 'fetch', leaseIds: missing }] : [];
+    };
     if (!this.#disputed) {
       if (complete.length < 2) return [];
       const [a, b] = complete as [RunRecord, RunRecord];
-      if (compareOutputs(a.outputs!, b.outputs!, this.#tolerance).ok) {
+      const need = fetch([a, b]);
+      if (need.length > 0) return need;
+      // Equal hashes are equal bytes; outputs at hand are compared as ever.
+      const same = a.outputs && b.outputs ? compareOutputs(a.outputs, b.outputs, this.#tolerance).ok : a.outputHash === b.outputHash;
+      if (same) {
         const verdicts: Verdict[] = [];
         for (const r of [a, b]) if (!r.paid) verdicts.push(this.#pay(r));
         if (!this.settled) verdicts.push(this.#settle(a));
@@ -138,7 +173,11 @@ export class ShardTally {
     }
     if (complete.length < 3) return [];
     const three = complete.slice(0, 3);
-    const agree = majority(three.map((r) => r.outputs!), this.#tolerance).map((i) => three[i]!);
+    const need = fetch(three);
+    if (need.length > 0) return need;
+    // Three equal hashes cannot be a dispute; with some equal, their outputs stand in for each other.
+    const outputsOf = (r: RunRecord) => r.outputs ?? three.find((o) => o.outputHash === r.outputHash && o.outputs)!.outputs!;
+    const agree = majority(three.map(outputsOf), this.#tolerance).map((i) => three[i]!);
     const verdicts: Verdict[] = [];
     for (const r of three) {
       if (agree.includes(r)) {

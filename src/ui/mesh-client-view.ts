@@ -4,7 +4,7 @@ import type { JobCost, JobHandle, JobProgress, JobWait, Mesh, MeshClient } from 
 import type { ShardRow } from './mesh-job-status.ts';
 import { listJobs, type JobSummary, recordJob } from '../sdk/history.ts';
 import { type FieldRule } from './field-rules.ts';
-import { formatBytes, formatCredits, formatPercent } from './format.ts';
+import { formatBytes, formatCredits } from './format.ts';
 import { estimateJob, onnxShardUnits } from './job-estimate.ts';
 import { announceEscrow, CONFIRM_SHARDS, errorText, outcomeOf } from './job-outcome.ts';
 import { loadQuote, type MarketQuote } from './market-quote.ts';
@@ -16,15 +16,16 @@ import { fieldCheck, numberField } from './number-field.ts';
 import { fractionAbove, heatmapRgba } from './heatmap.ts';
 import './mesh-bitmap.ts';
 import './mesh-matmul-panel.ts';
+import './mesh-detector-images.ts';
+import { type ImageResult, TEXT_THRESHOLD } from './mesh-detector-images.ts';
+import './mesh-ocr-panel.ts';
 import './mesh-job-status.ts';
 import { loadModelCatalog, type ModelEntry } from './model-catalog.ts';
 import { controls, theme } from './styles.ts';
-import { renderTextBatch, renderTextImage } from './text-images.ts';
+import { renderTextBatch, renderTextImage, type TextImage } from './text-images.ts';
 
 type OnnxResult = Awaited<ReturnType<MeshClient['runOnnx']>['result']>;
 
-/** Probability above which the detector counts a pixel as text (PaddleOCR's DB post-process default). */
-const TEXT_THRESHOLD = 0.3;
 const SIZES = [128, 192, 256, 320, 480, 640];
 const PREVIEWS = 8;
 /** How often the asks on offer are read again while the Run tab is shown. */
@@ -39,12 +40,6 @@ const RULES = {
   seed: { label: 'Seed', min: 0, max: 2 ** 31 },
 } satisfies Record<string, FieldRule>;
 type Field = keyof typeof RULES;
-
-/** Per-image outcome: share of text pixels and the detector's probability map as a picture. */
-interface ImageResult {
-  fraction: number;
-  heat: Uint8ClampedArray;
-}
 
 /**
  * The client side: run the bundled text detector over generated text images on the mesh, with progress,
@@ -62,6 +57,7 @@ export class MeshClientView extends LitElement {
       }
       :host {
         display: grid;
+        grid-template-columns: minmax(0, 1fr);
         gap: var(--mw-gap);
       }
       .layout {
@@ -90,38 +86,6 @@ export class MeshClientView extends LitElement {
         color: var(--mw-muted);
         margin-top: -6px;
       }
-      .thumbs {
-        display: grid;
-        grid-template-columns: repeat(auto-fill, minmax(132px, 1fr));
-        gap: 12px;
-      }
-      figure {
-        margin: 0;
-        display: flex;
-        flex-direction: column;
-        gap: 6px;
-      }
-      figcaption {
-        font-size: 0.78rem;
-        color: var(--mw-muted);
-        display: flex;
-        justify-content: space-between;
-        gap: 6px;
-      }
-      .pair {
-        display: grid;
-        grid-template-columns: 1fr 1fr;
-        gap: 4px;
-      }
-      .results {
-        display: grid;
-        grid-template-columns: repeat(auto-fill, minmax(220px, 1fr));
-        gap: 14px;
-      }
-      .empty {
-        font-size: 0.88rem;
-        color: var(--mw-muted);
-      }
     `,
   ];
 
@@ -137,7 +101,7 @@ export class MeshClientView extends LitElement {
   @state() accessor quote: MarketQuote | undefined = undefined;
   @state() accessor history: JobSummary[] = [];
   @state() accessor cancelled = false;
-  @state() accessor previews: { rgba: Uint8ClampedArray; lines: string[] }[] = [];
+  @state() accessor previews: TextImage[] = [];
 
   @state() accessor running = false;
   @state() accessor jobId = '';
@@ -205,7 +169,8 @@ export class MeshClientView extends LitElement {
 
   async #loadCatalog(): Promise<void> {
     try {
-      this.models = await loadModelCatalog();
+      // The detector demo below runs image-in, map-out models; the recogniser has its own panel (mesh-ocr-panel).
+      this.models = (await loadModelCatalog()).filter((m) => m.task === undefined || m.task === 'text-detection');
       this.modelId ||= this.models[0]?.id ?? '';
       this.catalogError = this.models.length === 0 ? 'The model catalog is empty.' : '';
     } catch (err) {
@@ -408,10 +373,9 @@ export class MeshClientView extends LitElement {
         </section>
       </div>
 
-      <section class="card" aria-labelledby="io-h">
-        <h2 id="io-h">${this.results.length > 0 ? 'Results' : 'Inputs'}</h2>
-        ${this.results.length > 0 ? this.#renderResults() : this.#renderPreviews()}
-      </section>
+      <mesh-detector-images .previews=${this.previews} .results=${this.results} .count=${this.count} .size=${this.size} .seed=${this.seed}></mesh-detector-images>
+
+      <mesh-ocr-panel .mesh=${this.mesh} @meshwork-job-recorded=${this.#loadHistory}></mesh-ocr-panel>
 
       <mesh-matmul-panel .mesh=${this.mesh} .quote=${this.quote} @meshwork-job-recorded=${this.#loadHistory}></mesh-matmul-panel>
 
@@ -420,42 +384,6 @@ export class MeshClientView extends LitElement {
         <p class="lead">Jobs run from this device, kept here for 500 jobs. Cost is what was paid to contributors plus the protocol fee.</p>
         <mesh-job-history .jobs=${this.history}></mesh-job-history>
       </section>
-    `;
-  }
-
-  #renderPreviews() {
-    const more = this.count - this.previews.length;
-    return html`
-      <div class="thumbs" data-testid="previews">
-        ${this.previews.map(
-          (p, i) => html`<figure>
-            <mesh-bitmap .rgba=${p.rgba} .width=${this.size} .height=${this.size} alt=${p.lines.join(' / ')}></mesh-bitmap>
-            <figcaption><span>#${i}</span><span>${p.lines.length} line${p.lines.length === 1 ? '' : 's'}</span></figcaption>
-          </figure>`,
-        )}
-      </div>
-      ${more > 0 ? html`<p class="empty">…and ${more} more generated when the job runs.</p>` : nothing}
-    `;
-  }
-
-  #renderResults() {
-    const mean = this.results.reduce((a, r) => a + r.fraction, 0) / this.results.length;
-    return html`
-      <p class="lead" data-testid="results-summary">
-        ${this.results.length} images · mean text-pixel share ${formatPercent(mean)} (probability &gt; ${TEXT_THRESHOLD})
-      </p>
-      <div class="results">
-        ${this.results.map((r, i) => {
-          const input = i < this.previews.length ? this.previews[i] : renderTextImage(this.size, this.size, this.seed, i);
-          return html`<figure data-testid="result-${i}" data-fraction=${r.fraction}>
-            <div class="pair">
-              <mesh-bitmap .rgba=${input?.rgba} .width=${this.size} .height=${this.size} alt="input ${i}"></mesh-bitmap>
-              <mesh-bitmap .rgba=${r.heat} .width=${this.size} .height=${this.size} alt="text probability map ${i}"></mesh-bitmap>
-            </div>
-            <figcaption><span>#${i}</span><span>${formatPercent(r.fraction)} text</span></figcaption>
-          </figure>`;
-        })}
-      </div>
     `;
   }
 }

@@ -11,6 +11,8 @@ import { checkField } from './field-rules.ts';
 import { numberField } from './number-field.ts';
 import './mesh-capabilities.ts';
 import './mesh-shard-log.ts';
+import './mesh-power-rules.ts';
+import type { PowerPrefs } from './mesh-power-rules.ts';
 import type { Capabilities } from './mesh-capabilities.ts';
 import { recordShard, type ShardLine } from './shard-log.ts';
 import { controls, theme } from './styles.ts';
@@ -73,11 +75,6 @@ export class MeshContributorView extends LitElement {
         text-align: right;
         font-variant-numeric: tabular-nums;
         font-size: 0.88rem;
-      }
-      .power {
-        display: flex;
-        flex-direction: column;
-        gap: 10px;
       }
       .note {
         font-size: 0.8rem;
@@ -318,38 +315,11 @@ export class MeshContributorView extends LitElement {
           </p>
 
           <h3>Power</h3>
-          <div class="power">
-            <label class="check">
-              <input type="checkbox" data-testid="idle-only" .checked=${p.idleOnly} @change=${(e: Event) => this.#onPowerPref({ idleOnly: (e.target as HTMLInputElement).checked })} />
-              <span>Only while idle <span class="note">— no input on this page for a minute, or the tab in the background</span></span>
-            </label>
-            <label class="check">
-              <input
-                type="checkbox"
-                data-testid="charging-only"
-                .checked=${p.chargingOnly}
-                ?disabled=${!this.batterySupported}
-                @change=${(e: Event) => this.#onPowerPref({ chargingOnly: (e.target as HTMLInputElement).checked })}
-              />
-              <span>Only while charging</span>
-            </label>
-            <label class="field" style="max-width:220px">
-              <span>Pause below battery level</span>
-              <select
-                data-testid="battery-floor"
-                ?disabled=${!this.batterySupported}
-                @change=${(e: Event) => this.#onPowerPref({ batteryFloor: Number((e.target as HTMLSelectElement).value) })}
-              >
-                ${[0, 0.2, 0.3, 0.5, 0.8].map((f) => html`<option value=${f} ?selected=${p.batteryFloor === f}>${f === 0 ? 'No floor' : `${f * 100}%`}</option>`)}
-              </select>
-            </label>
-            ${this.batterySupported
-              ? nothing
-              : html`<div class="note" data-testid="battery-unavailable">
-                  Battery status is unavailable in this browser (no Battery Status API), so the charging and battery rules
-                  cannot apply here.
-                </div>`}
-          </div>
+          <mesh-power-rules
+            .prefs=${p}
+            ?batterySupported=${this.batterySupported}
+            @power-change=${(e: CustomEvent<Partial<PowerPrefs>>) => this.#onPowerPref(e.detail)}
+          ></mesh-power-rules>
         </section>
 
         <section class="card" aria-labelledby="status-h">

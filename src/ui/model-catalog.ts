@@ -7,6 +7,8 @@ export interface ModelEntry {
   url: string;
   hash: string;
   bytes: number;
+  /** What the model does, e.g. 'text-detection' or 'text-recognition' (absent in older catalogs). */
+  task?: string;
   input: { name: string; dims: number[] };
   outputs: string[];
   license?: string;
@@ -42,6 +44,7 @@ export function parseModelEntry(v: unknown, at = 'entry'): ModelEntry {
     outputs: outputs as string[],
   };
   if (isStr(o['license'])) entry.license = o['license'];
+  if (isStr(o['task'])) entry.task = o['task'];
   return entry;
 }
 

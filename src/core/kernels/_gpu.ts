@@ -3,6 +3,11 @@ import type { Capabilities, GpuLimits } from '../../protocol/capabilities.ts';
 import type { ShardSpec } from '../../protocol/kernel.ts';
 import { tensorBytes } from '../../protocol/tensor.ts';
 
+/** Whether a contributor has a WebGPU adapter at all. */
+export function hasGpu(caps: Capabilities): boolean {
+  return caps.gpu !== undefined;
+}
+
 /** The adapter's limits, or why there is none. */
 export function gpuLimits(caps: Capabilities): GpuLimits | string {
   return caps.gpu ? caps.gpu.limits : 'no WebGPU adapter';

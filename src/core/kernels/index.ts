@@ -27,6 +27,9 @@ export const KERNELS: { readonly [K in KernelKind]: KernelRules<K> } = {
   rows: rowsRules,
 };
 
+/** Every kernel kind, in the table's order. */
+export const KERNEL_KINDS = Object.keys(KERNELS) as readonly KernelKind[];
+
 /** The rules of a kind; throws MeshError 'invalid-message' for a kind no entry names (a hostile or newer peer). */
 export function kernelRules<K extends KernelKind>(kind: K): KernelRules<K> {
   const rules = Object.hasOwn(KERNELS, kind) ? KERNELS[kind] : undefined;
@@ -37,6 +40,11 @@ export function kernelRules<K extends KernelKind>(kind: K): KernelRules<K> {
 /** Why a contributor with `caps` cannot run shard `spec` of `kernel`, or null when it can (market terms aside). */
 export function kernelIneligibility(caps: Capabilities, kernel: KernelSpec, spec: ShardSpec): string | null {
   return (kernelRules(kernel.kind) as KernelRules<KernelKind>).ineligibility(caps, kernel as KernelOf<KernelKind>, spec);
+}
+
+/** Whether a contributor with `caps` could run some kernel of `kind` at all (KernelRules.able). */
+export function ableToRun(caps: Capabilities, kind: KernelKind): boolean {
+  return kernelRules(kind).able(caps);
 }
 
 /** Whether eligibility for `kind` depends on the shard (see KernelRules.perShard). */

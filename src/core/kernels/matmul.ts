@@ -1,5 +1,5 @@
 /** The built-in f32 matmul: any contributor with a GPU, since the worker splits a tile to fit its limits. */
-import { gpuLimits } from './_gpu.ts';
+import { gpuLimits, hasGpu } from './_gpu.ts';
 import type { KernelRules } from './types.ts';
 
 /** The rules of the `matmul` kind. */
@@ -7,6 +7,7 @@ export const matmulRules: KernelRules<'matmul'> = {
   lane: 'gpu',
   what: 'a matmul',
   perShard: false,
+  able: hasGpu,
   ineligibility(caps) {
     const limits = gpuLimits(caps);
     // The built-in matmul splits itself to fit the contributor's limits (workers/gpu/matmul-runner.ts).

@@ -7,7 +7,7 @@
 import { MeshError } from '../../protocol/errors.ts';
 import type { RowOp, RowsKernel } from '../../protocol/kernel.ts';
 import type { TensorSpec } from '../../protocol/tensor.ts';
-import { buffersMisfit, gpuLimits } from './_gpu.ts';
+import { buffersMisfit, gpuLimits, hasGpu } from './_gpu.ts';
 import type { KernelRules } from './types.ts';
 
 /** Floating-point operations per element of x each op costs (a softmax reads, exponentiates, sums and divides). */
@@ -73,6 +73,7 @@ export const rowsRules: KernelRules<'rows'> = {
   what: 'a row kernel',
   // Each shard's buffers (its block of rows) must fit the adapter's bindings.
   perShard: true,
+  able: hasGpu,
   ineligibility(caps, _kernel, spec) {
     const limits = gpuLimits(caps);
     if (typeof limits === 'string') return limits;

@@ -17,6 +17,11 @@ export interface KernelRules<K extends KernelKind> {
    * adapter, say): then matching ranks contributors and explains waits per shard instead of once per job.
    */
   readonly perShard: boolean;
+  /**
+   * Whether a contributor with `caps` could run some kernel of this kind at all (the mesh's capacity figures
+   * count it); `ineligibility` decides for one kernel and shard.
+   */
+  able(caps: Capabilities): boolean;
   /** Why a contributor with `caps` cannot run shard `spec` of `kernel`, or null when it can (market terms aside). */
   ineligibility(caps: Capabilities, kernel: KernelOf<K>, spec: ShardSpec): string | null;
   /**

@@ -1,5 +1,5 @@
 /** Client-written WGSL kernels: one dispatch per shard on the GPU worker; every buffer must fit the adapter. */
-import { buffersMisfit, gpuLimits } from './_gpu.ts';
+import { buffersMisfit, gpuLimits, hasGpu } from './_gpu.ts';
 import type { KernelRules } from './types.ts';
 
 /** The rules of the `wgsl` kind. */
@@ -8,6 +8,7 @@ export const wgslRules: KernelRules<'wgsl'> = {
   what: 'a WGSL dispatch',
   // Each shard brings its own buffers and dispatch size, so each must fit the adapter.
   perShard: true,
+  able: hasGpu,
   ineligibility(caps, kernel, spec) {
     const limits = gpuLimits(caps);
     if (typeof limits === 'string') return limits;

@@ -5,6 +5,7 @@
  */
 import { sha256Hex } from '../../core/hash.ts';
 import { workUnitsForMatmul } from '../../core/cost.ts';
+import { DEFAULT_TILE, matmulTileSide, type MeshFigures } from '../../core/shard-size.ts';
 import { assembleMatmul, type MatmulTile, matmulTileOutput, matmulTiles } from '../../core/sharding.ts';
 import type { KernelSpec, ShardSpec } from '../../protocol/kernel.ts';
 import { checkExact, type JobPlan, type PackedShard } from '../job-plan.ts';
@@ -12,14 +13,15 @@ import { matmulOutputBytes, rowBlocks, streamedMatmul } from '../streamed-matmul
 import type { RunMatmulOptions } from '../types.ts';
 import { NO_MODEL, type TaskMaker } from './task.ts';
 
-/** Side of a matmul tile when the caller does not choose one (see RunMatmulOptions.tile). */
-export const DEFAULT_MATMUL_TILE = 512;
+/** Side of a matmul tile when the caller does not choose one and nothing was measured (RunMatmulOptions.tile). */
+export const DEFAULT_MATMUL_TILE = DEFAULT_TILE;
 
 /**
  * Plans a tiled matmul C = A x B on the mesh with the built-in matmul kernel, which each contributor runs
- * with the tile configuration tuned for its own adapter.
+ * with the tile configuration tuned for its own adapter. Tile side: the caller's `tile`, else sized from
+ * `figures` (core/shard-size.ts; 512 when nothing is known).
  */
-export async function planMatmul(opts: RunMatmulOptions): Promise<JobPlan<Float32Array>> {
+export async function planMatmul(opts: RunMatmulOptions, figures?: MeshFigures): Promise<JobPlan<Float32Array>> {
   const { a, b, m, k, n } = opts;
   if (!(a instanceof Float32Array) || a.length !== m * k) {
     throw new RangeError(`Cannot run a matmul as 'a' must be a Float32Array of m*k = ${m * k} values: current length is ${a?.length}`);
@@ -27,7 +29,7 @@ export async function planMatmul(opts: RunMatmulOptions): Promise<JobPlan<Float3
   if (!(b instanceof Float32Array) || b.length !== k * n) {
     throw new RangeError(`Cannot run a matmul as 'b' must be a Float32Array of k*n = ${k * n} values: current length is ${b?.length}`);
   }
-  const tiles = matmulTiles(m, n, opts.tile ?? DEFAULT_MATMUL_TILE);
+  const tiles = matmulTiles(m, n, opts.tile ?? matmulTileSide({ m, n, k }, figures));
   const kernel: KernelSpec = { kind: 'matmul' };
   // Packed before the first await, so the caller may reuse a and b as soon as this returns.
   const packed = tiles.map((tile) => packMatmulTile(a, b, k, n, tile));

@@ -10,7 +10,8 @@
  */
 import { sha256Hex } from '../../core/hash.ts';
 import { workUnitsForOnnx } from '../../core/cost.ts';
-import { batchSize, concatBatch, unpackTensors } from '../../core/sharding.ts';
+import { batchShardItems, DEFAULT_BATCH_SHARDS, type MeshFigures } from '../../core/shard-size.ts';
+import { batchSize, concatBatch, itemBytes, unpackTensors } from '../../core/sharding.ts';
 import { MeshError } from '../../protocol/errors.ts';
 import type { KernelSpec, ShardSpec } from '../../protocol/kernel.ts';
 import { checkNames, inputBytes, type JobPlan, packBatchShards, toOutputTensor } from '../job-plan.ts';
@@ -18,15 +19,16 @@ import type { LoadedModel } from '../model-source.ts';
 import type { OutputTensor, RunOnnxOptions } from '../types.ts';
 import { type TaskMaker, timed } from './task.ts';
 
-/** Shards a batch is split into by default. */
-export const DEFAULT_ONNX_SHARDS = 16;
+/** Shards a batch is split into when nothing was measured of the mesh. */
+export const DEFAULT_ONNX_SHARDS = DEFAULT_BATCH_SHARDS;
 
 /**
  * Plans an ONNX job: packs each shard's inputs straight from the caller's arrays (one copy, made before this
  * returns to the event loop, so the caller may reuse its arrays at once), hashes the shards, and loads the
- * model (bytes and hash, usually from the session's ModelSource) meanwhile.
+ * model (bytes and hash, usually from the session's ModelSource) meanwhile. Items per shard: the caller's
+ * `itemsPerShard`, else sized from `figures` (core/shard-size.ts; the batch in 16 shards when nothing is known).
  */
-export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) => Promise<LoadedModel>): Promise<JobPlan<Record<string, OutputTensor>>> {
+export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) => Promise<LoadedModel>, figures?: MeshFigures): Promise<JobPlan<Record<string, OutputTensor>>> {
   const names = Object.keys(opts.inputs);
   if (names.length === 0) throw new TypeError('Cannot run an ONNX job as it must have inputs: current count is 0');
   if (!Array.isArray(opts.outputs) || opts.outputs.length === 0) {
@@ -35,7 +37,7 @@ export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) =>
   const tensors = names.map((name) => inputBytes(name, opts.inputs[name]!));
   const batch = batchSize(tensors);
   if (batch < 1) throw new RangeError(`Cannot run an ONNX job as the batch must have items: current size is ${batch}`);
-  const per = opts.itemsPerShard ?? Math.ceil(batch / DEFAULT_ONNX_SHARDS);
+  const per = opts.itemsPerShard ?? batchShardItems({ items: batch, unitsPerItem: workUnitsForOnnx(1), bytesPerItem: tensors.reduce((n, t) => n + itemBytes(t), 0) }, figures);
   const packed = packBatchShards(tensors, per);
   const loading = loadModel(opts.model.url);
   loading.catch(() => {}); // awaited below, after the shards are hashed
@@ -78,7 +80,7 @@ export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) =>
 
 /** The contributor's side of an ONNX lease. */
 export const onnxTask: TaskMaker<'onnx'> = ({ assign, pool, cache }) => {
-  const { kernel, spec, lease } = assign;
+  const { kernel, lease } = assign;
   const hash = kernel.model.hash;
   let model: ArrayBuffer | undefined;
   return {
@@ -111,7 +113,7 @@ export const onnxTask: TaskMaker<'onnx'> = ({ assign, pool, cache }) => {
         kind: 'onnx' as const,
         modelHash: hash,
         ...(bytes === undefined ? {} : { model: bytes }),
-        inputs: unpackTensors(inputs, spec.inputs),
+        inputs: unpackTensors(inputs, input.specs),
         outputNames: kernel.outputs,
       });
       const first = task(model);

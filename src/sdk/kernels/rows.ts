@@ -5,7 +5,8 @@
  * are in and checked; the worker picks the kernel's vector variant and dispatch (workers/kernels/rows.ts).
  */
 import { sha256Hex } from '../../core/hash.ts';
-import { rowsLayout, rowsOutput, rowsParams, workUnitsForRows } from '../../core/kernels/rows.ts';
+import { ROW_OP_FLOPS, rowsLayout, rowsOutput, rowsParams, workUnitsForRows } from '../../core/kernels/rows.ts';
+import { batchShardItems, DEFAULT_BATCH_SHARDS, type MeshFigures } from '../../core/shard-size.ts';
 import { unpackTensors } from '../../core/sharding.ts';
 import type { KernelSpec, ShardSpec } from '../../protocol/kernel.ts';
 import type { TensorSpec } from '../../protocol/tensor.ts';
@@ -13,13 +14,17 @@ import { checkExact, type JobPlan, type PlannedShard } from '../job-plan.ts';
 import type { RunRowsOptions } from '../types.ts';
 import { NO_MODEL, type TaskMaker, timed } from './task.ts';
 
-/** Shards x is split into by default. */
-export const ROWS_SHARDS = 16;
+/** Shards x is split into when nothing was measured of the mesh. */
+export const ROWS_SHARDS = DEFAULT_BATCH_SHARDS;
 /** Most bytes of x in one default shard: far below the 128 MiB binding every WebGPU device accepts. */
 export const ROWS_MAX_SHARD_BYTES = 4 * 1024 * 1024;
 
-/** Plans a row-kernel job: checks the caller's arrays, packs each block of rows (one copy, before the first await) and hashes it. */
-export async function planRows(opts: RunRowsOptions): Promise<JobPlan<Float32Array>> {
+/**
+ * Plans a row-kernel job: checks the caller's arrays, packs each block of rows (one copy, before the first await)
+ * and hashes it. Rows per shard: the caller's `rowsPerShard`, else sized from `figures` (core/shard-size.ts; the
+ * rows in ROWS_SHARDS shards when nothing is known), and never more than ROWS_MAX_SHARD_BYTES of x.
+ */
+export async function planRows(opts: RunRowsOptions, figures?: MeshFigures): Promise<JobPlan<Float32Array>> {
   const { rows, cols, x } = opts;
   for (const [name, value] of [['rows', rows], ['cols', cols]] as const) {
     if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`Cannot run a row kernel as '${name}' must be a positive integer: current value is ${value}`);
@@ -35,7 +40,11 @@ export async function planRows(opts: RunRowsOptions): Promise<JobPlan<Float32Arr
   // Per-row operands are cut with x; per-column ones (gamma, beta) go whole with every shard.
   const perRow = opts.op === 'add' || opts.op === 'mul' ? [{ name: 'b', data: floats('b', opts.b, rows * cols) }] : [];
   const whole = opts.op === 'layernorm' ? [{ name: 'gamma', data: floats('gamma', opts.gamma, cols) }, { name: 'beta', data: floats('beta', opts.beta, cols) }] : [];
-  const per = opts.rowsPerShard ?? Math.max(1, Math.min(Math.ceil(rows / ROWS_SHARDS), Math.floor(ROWS_MAX_SHARD_BYTES / (cols * 4))));
+  const sized = () => {
+    const work = { items: rows, unitsPerItem: (cols * ROW_OP_FLOPS[kernel.op]) / 1e6, bytesPerItem: cols * 4 * (1 + perRow.length) };
+    return Math.max(1, Math.min(batchShardItems(work, figures), Math.floor(ROWS_MAX_SHARD_BYTES / (cols * 4))));
+  };
+  const per = opts.rowsPerShard ?? sized();
   if (!Number.isSafeInteger(per) || per < 1) throw new RangeError(`Cannot run a row kernel as 'rowsPerShard' must be a positive integer: current value is ${per}`);
   const packed: { inputs: TensorSpec[]; bytes: ArrayBuffer; rows: number }[] = [];
   for (let start = 0; start < rows; start += per) {

@@ -7,7 +7,7 @@ import type { PushFrame } from '../../mesh/coordinator-client.ts';
 import type { BlobStream } from '../../mesh/blob-stream.ts';
 import { MeshError } from '../../protocol/errors.ts';
 import type { KernelKind, KernelOf } from '../../protocol/kernel.ts';
-import type { TensorData } from '../../protocol/tensor.ts';
+import type { TensorData, TensorSpec } from '../../protocol/tensor.ts';
 import type { KernelTask } from '../../protocol/worker.ts';
 import type { ModelCache } from '../../storage/model-cache.ts';
 import type { ClassifiedFailure, ModelSource } from '../lease-failure.ts';
@@ -43,6 +43,8 @@ export interface TaskContext<K extends KernelKind> {
 export interface ShardInput {
   /** The inputs blob as it arrives: a kind that can start on a prefix reads it here. */
   readonly stream: BlobStream;
+  /** The inputs' tensors: the shard's, or those pulled pipeline inputs name (their shapes are the upstream's). */
+  readonly specs: readonly TensorSpec[];
   /** The whole inputs once they arrived and hashed to the shard's `inputHash` (rejects otherwise). */
   whole(): Promise<ArrayBuffer>;
   /**

@@ -1,0 +1,74 @@
+/**
+ * `ocrLocal`: the same OCR pipeline as `client.ocr`, with both models run by onnxruntime-web (WASM) in this page:
+ * the reference the mesh's answers are compared with, and a way to read text with no mesh at all. The runtime is
+ * imported when first used (it is not part of the SDK's own bundle) and its files load from `${base}ort/`.
+ * Sessions are kept per model URL for the page's life (at most MAX_LOCAL_SESSIONS).
+ */
+import type * as Ort from 'onnxruntime-web';
+import { MeshError } from '../protocol/errors.ts';
+import { defaultCoordinator, resolveModelUrl } from './default-coordinator.ts';
+import { snapshot, toRgba } from './ocr-images.ts';
+import { DictionaryCache, ocrModelUrls } from './ocr-models.ts';
+import { runOcrPipeline } from './ocr-pipeline.ts';
+import type { OcrImage, OcrLocalOptions, OcrResult } from './types.ts';
+
+type OrtModule = typeof Ort;
+
+/** Sessions kept in the page. */
+const MAX_LOCAL_SESSIONS = 4;
+
+let runtime: Promise<OrtModule> | undefined;
+const sessions = new Map<string, Promise<Ort.InferenceSession>>();
+const dictionaries = new DictionaryCache();
+
+/** Reads the text in images with onnxruntime-web in this page; the result is what `client.ocr` would return. */
+export async function ocrLocal(images: readonly OcrImage[], opts: OcrLocalOptions = {}): Promise<OcrResult[]> {
+  if (!Array.isArray(images)) throw new TypeError(`Cannot read images as they must be an array: current value is ${typeof images}`);
+  const copies = images.map(snapshot);
+  const base = opts.base ?? defaultCoordinator(import.meta.url, globalThis.location?.origin);
+  const urls = ocrModelUrls(opts.models, (url) => resolveModelUrl(url, base));
+  const ort = await loadRuntime(base, opts.threads ?? 1);
+  const rgba = await Promise.all(copies.map(toRgba));
+  const classes = await dictionaries.classes(urls.dictionary);
+  return runOcrPipeline(rgba, classes, async ({ stage, input, dims }) => {
+    const session = await loadSession(ort, stage === 'detect' ? urls.detector : urls.recogniser);
+    const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input, dims) };
+    const results = await session.run(feeds);
+    const out = results[session.outputNames[0]!];
+    if (out === undefined || out.type !== 'float32') throw new MeshError('onnx-failed', `Cannot read the OCR ${stage} output as it is not float32: current type is ${out?.type}`);
+    const data = out.data as Float32Array;
+    for (const t of Object.values(results)) if (t !== out) t.dispose();
+    return { data, dims: out.dims };
+  }, opts);
+}
+
+function loadRuntime(base: string, threads: number): Promise<OrtModule> {
+  runtime ??= (async () => {
+    const ort: OrtModule = await import('onnxruntime-web/wasm');
+    ort.env.wasm.wasmPaths = new URL('ort/', `${base.replace(/\/+$/, '')}/`).href;
+    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? threads : 1;
+    ort.env.logLevel = 'error';
+    return ort;
+  })();
+  runtime.catch(() => (runtime = undefined));
+  return runtime;
+}
+
+function loadSession(ort: OrtModule, url: string): Promise<Ort.InferenceSession> {
+  let session = sessions.get(url);
+  if (session === undefined) {
+    session = (async () => {
+      const res = await fetch(url);
+      if (!res.ok) throw new TypeError(`Cannot fetch the model at ${url}: current status is ${res.status}`);
+      return ort.InferenceSession.create(new Uint8Array(await res.arrayBuffer()), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    })();
+    sessions.set(url, session);
+    session.catch(() => sessions.delete(url));
+    while (sessions.size > MAX_LOCAL_SESSIONS) {
+      const [oldest, entry] = sessions.entries().next().value as [string, Promise<Ort.InferenceSession>];
+      sessions.delete(oldest);
+      void entry.then((s) => s.release(), () => undefined);
+    }
+  }
+  return session;
+}
