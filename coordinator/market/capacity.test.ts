@@ -65,6 +65,7 @@ describe('capacity: aggregate speeds by kernel kind', () => {
         onnx: { active: 0, measured: 0, unitsPerSec: null },
         matmul: { active: 0, measured: 0, unitsPerSec: null },
         wgsl: { active: 0, measured: 0, unitsPerSec: null },
+        rows: { active: 0, measured: 0, unitsPerSec: null },
       });
       const worker = await contributor(c.url, { maxConcurrent: 2 });
       const client = await MeshTestClient.connect(c.url);

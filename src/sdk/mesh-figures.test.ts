@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { batchShardItems, DEFAULT_BATCH_SHARDS, DEFAULT_TILE, matmulTileSide } from '../core/shard-size.ts';
 import { LINK_SAMPLES, LinkMeter, MeshFigureSource, MIN_SAMPLE_BYTES, parseCapacity, REFRESH_MS } from './mesh-figures.ts';
-import { planMatmul, planOnnx } from './kernels/index.ts';
+import { planMatmul, planOnnx, planRows, ROWS_MAX_SHARD_BYTES } from './kernels/index.ts';
 
 const loadModel = () => Promise.resolve({ bytes: new ArrayBuffer(8), hash: 'h'.repeat(64) });
 
@@ -32,6 +32,7 @@ describe('mesh figures: what the client knows when it sizes shards', () => {
     }
     assert.deepEqual(parseCapacity({ wgsl: { active: 2, unitsPerSec: -1 } }), { wgsl: { contributors: 2, unitsPerSec: undefined } });
     assert.deepEqual(parseCapacity({ wgsl: { active: 2, unitsPerSec: 'Infinity' } }), { wgsl: { contributors: 2, unitsPerSec: undefined } });
+    assert.deepEqual(parseCapacity({ rows: { active: 4, measured: 1, unitsPerSec: 50 } }), { rows: { contributors: 4, unitsPerSec: 50 } });
   });
 
   it('LinkMeter keeps the median of the latest samples and ignores blobs too small to time', () => {
@@ -95,5 +96,21 @@ describe('mesh figures: what the client knows when it sizes shards', () => {
     assert.ok(side < n);
     assert.equal((await planMatmul(mm, slow)).shards.length, Math.ceil(n / side) ** 2);
     assert.equal((await planMatmul({ ...mm, tile: 128 }, slow)).shards.length, 4, "the caller's tile wins");
+  });
+
+  it('a row-kernel plan is sized from the figures, never past ROWS_MAX_SHARD_BYTES of x per shard', async () => {
+    const rows = 4000;
+    const cols = 256;
+    const x = new Float32Array(rows * cols);
+    assert.equal((await planRows({ op: 'softmax', x, rows, cols })).shards.length, DEFAULT_BATCH_SHARDS);
+    // softmax: 4 flops an element, 1024 a row, so 0.01 units/s is ~102 ms a row: 29-row shards.
+    const slow = { contributors: 10, unitsPerSec: 0.01 };
+    const per = batchShardItems({ items: rows, unitsPerItem: (cols * 4) / 1e6, bytesPerItem: cols * 4 }, slow);
+    assert.equal(per, 29);
+    assert.equal((await planRows({ op: 'softmax', x, rows, cols }, slow)).shards.length, Math.ceil(rows / per));
+    assert.equal((await planRows({ op: 'softmax', x, rows, cols, rowsPerShard: 1000 }, slow)).shards.length, 4, "the caller's size wins");
+    const wide = 4096;
+    const fast = await planRows({ op: 'relu', x: new Float32Array(rows * wide), rows, cols: wide }, { contributors: 1, unitsPerSec: 1e9 });
+    for (const s of fast.shards) assert.ok(s.spec.inputs[0]!.dims[0]! * wide * 4 <= ROWS_MAX_SHARD_BYTES, `shard ${s.spec.index}: ${s.spec.inputs[0]!.dims}`);
   });
 });

@@ -70,7 +70,7 @@ describe('row-kernel plans', () => {
     };
     const task = leaseTask({ assign, pool, cache: {} as ModelCache });
     assert.equal(await task.findModel(), 'none');
-    const { outputs } = await task.compute({ stream: {} as BlobStream, whole: () => Promise.resolve(shard.inputs), deadline: () => 0, output: () => () => {} });
+    const { outputs } = await task.compute({ stream: {} as BlobStream, specs: shard.spec.inputs, whole: () => Promise.resolve(shard.inputs), deadline: () => 0, output: () => () => {} });
     assert.equal(outputs[0]!.name, 'y');
     assert.equal(seen.length, 1);
     const sent = seen[0]!;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPair, identityFromKeyPair, verifySignature } from '../../core/identity.ts';
 import { signedText } from '../../protocol/coordinator.ts';
 import type { TensorData } from '../../protocol/tensor.ts';
+import type { KernelTask } from '../../protocol/worker.ts';
 import { loopbackPair } from '../../mesh/loopback.ts';
 import type { InferRequest } from '../../mesh/peer-link.ts';
 import { PeerLink } from '../../mesh/peer-link.ts';
@@ -18,8 +19,9 @@ import { sha256Hex } from '../../core/hash.ts';
 class DoublingPool {
   readonly batches: number[] = [];
   gate: Promise<void> = Promise.resolve();
-  async run(task: { inputs: TensorData[] }): Promise<TensorData[]> {
+  async run(task: KernelTask): Promise<TensorData[]> {
     await this.gate;
+    if (task.kind !== 'onnx') throw new Error(`Cannot run a ${task.kind} task in this stand-in`);
     const x = task.inputs[0]!;
     this.batches.push(x.dims[0]!);
     const y = new Float32Array(x.data).map((v) => 2 * v);
