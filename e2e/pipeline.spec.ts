@@ -142,7 +142,12 @@ test('with one stage\'s contributor closed mid-stream and a 4th joining, the res
   const gone = peers.find((p) => p.id === victim)!;
   await gone.page.context().close();
   const [spare] = await contributors(browser, 1);
-  const r = await Promise.race([finishPipeline(client), new Promise<never>((_, reject) => setTimeout(() => void diagnose(client).then((d) => reject(new Error(`pipeline stalled: ${d}`))), 150_000))]);
+  // The stall timer is cleared once the pipeline finishes: left running, it would fire into a later test.
+  let stall: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    stall = setTimeout(() => void diagnose(client).then((d) => reject(new Error(`pipeline stalled: ${d}`)), reject), 150_000);
+  });
+  const r = await Promise.race([finishPipeline(client), stalled]).finally(() => clearTimeout(stall));
   console.log(`churn: closed ${victim.slice(0, 8)}, spare ${spare!.id.slice(0, 8)}; max abs diff ${r.maxAbs.toExponential(2)}, ` +
     `stages on ${JSON.stringify(r.byStage.map((s) => s.map((p) => p.slice(0, 8))))}, released ${r.released}`);
   expect(r.dims).toEqual([12, 20, 6625]);
