@@ -106,7 +106,7 @@ describe('ResultKeeper with LeaseRunner', () => {
     const again = await t.run(first.out.outputHash);
     assert.deepEqual([t.pool.runs, again.result.fromCache], [1, true], 'the kernel did not run again');
     assert.equal(again.out.outputHash, first.out.outputHash);
-    assert.deepEqual([...new Float32Array(again.out.outputs[0]!.data)], [2, 4, 6, 8]);
+    assert.deepEqual([...new Float32Array(again.out.outputs![0]!.data)], [2, 4, 6, 8]);
     assert.deepEqual(t.frames.filter((f) => f.type === 'result').map((f) => f.claim?.outputHash), [first.out.outputHash, first.out.outputHash]);
   });
 
