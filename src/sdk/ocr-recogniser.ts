@@ -43,6 +43,11 @@ export class BestPathCache {
     return entry;
   }
 
+  /** Forgets every edit. */
+  clear(): void {
+    this.#kept.clear();
+  }
+
   /** Edits held or being made. */
   get size(): number {
     return this.#kept.size;
