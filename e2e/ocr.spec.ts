@@ -5,6 +5,7 @@
 // line: same text, same boxes. Then the Run tab's OCR panel reads a picked PNG through the same contributors.
 import { expect, test } from '@playwright/test';
 import { characterAccuracy } from '../src/core/ocr/accuracy.ts';
+import { planRecBatches, REC_HEIGHT, REC_STEP, recWidth } from '../src/core/ocr/rec-input.ts';
 import { closeLeftoverPeers, connectPeer, openPeer, type PeerWindow } from './fixtures.ts';
 import { openApp } from './pwa-helpers.ts';
 
@@ -12,6 +13,27 @@ const SEED = 20_251_203;
 const LINES = 50;
 const PER_PAGE = 10;
 const MIN_ACCURACY = 0.97;
+/** Classes of the PP-OCRv4 recogniser (ppocr_keys_v1: 6,623 entries, blank and space). */
+const REC_CLASSES = 6625;
+/** Recogniser crops per batch (ocr-pipeline.ts DEFAULT_OCR_BATCH). */
+const REC_BATCH = 16;
+
+/**
+ * Bytes a recogniser run moves per line, from the shapes of its tensors for these lines' boxes (batched as the
+ * pipeline batches them): f32 input [n, 3, 48, W] to the contributor, and back the full table f32 [n, W/8, 6625]
+ * (before) or the best path, int64 + f32 [n, W/8] (now).
+ */
+function recBytesPerLine(boxes: { width: number; height: number }[]): { input: number; table: number; bestPath: number } {
+  const batches = planRecBatches(boxes.map((b) => recWidth({ x: 0, y: 0, ...b })), REC_BATCH);
+  let input = 0;
+  let steps = 0;
+  for (const b of batches) {
+    input += b.crops.length * 3 * REC_HEIGHT * b.width * 4;
+    steps += b.crops.length * (b.width / REC_STEP);
+  }
+  const per = (n: number) => Math.round(n / boxes.length);
+  return { input: per(input), table: per(steps * REC_CLASSES * 4), bestPath: per(steps * (8 + 4)) };
+}
 
 test.describe.configure({ mode: 'serial' });
 test.beforeAll(async ({ browser, request }) => closeLeftoverPeers(browser, request));
@@ -66,6 +88,9 @@ test('50 rendered lines read through the mesh at >= 97% character accuracy, iden
   console.log(`OCR: ${LINES} lines on ${run.truth.length} pages; mesh ${(run.meshAccuracy * 100).toFixed(2)}% in ${run.meshMs.toFixed(0)} ms ` +
     `(${run.jobs} jobs, spent ${run.cost.spent} µcredits), local ${(run.localAccuracy * 100).toFixed(2)}% in ${run.localMs.toFixed(0)} ms; ` +
     `lines found per page ${run.lineCounts.join(', ')}; per-page accuracy ${run.perPage.map((a) => a.toFixed(3)).join(', ')}`);
+  const moved = recBytesPerLine(run.meshLines.flat().map((l) => l.box));
+  console.log(`OCR recogniser bytes per line: input ${moved.input} B to the contributor; back ${moved.bestPath} B as best path ` +
+    `(the full table would be ${moved.table} B, ${(moved.table / moved.bestPath).toFixed(0)}x as much)`);
   run.truth.forEach((t, i) => {
     if (t !== run.meshText[i]) console.log(`page ${i}\n  truth: ${t}\n  read:  ${run.meshText[i]}`);
   });

@@ -48,6 +48,28 @@ describe('compareTensors()', () => {
     assert.equal(compareTensors(t([1n, 5n]), t([1n, 6n]), { abs: 0, rel: 0 }).firstBad, 1);
   });
 
+  it('compares integer tensors exactly whatever the tolerance: one class index off is caught', () => {
+    const i64 = (v: bigint[]): TensorData => ({ name: 'i', dtype: 'int64', dims: [v.length], data: BigInt64Array.from(v).buffer });
+    const loose = { abs: 1e-4, rel: 1e-3 }; // the SDK's default: 5001 is within 5.0001 of 5000
+    assert.equal(compareTensors(i64([7n, 5000n, 3n]), i64([7n, 5000n, 3n]), loose).ok, true);
+    const r = compareTensors(i64([7n, 5000n, 3n]), i64([7n, 5001n, 3n]), loose);
+    assert.equal(r.ok, false);
+    assert.equal(r.firstBad, 1);
+    assert.equal(r.maxAbs, 1);
+    // Beyond 2^53 two int64 values can round to one double: still different.
+    const big = 2n ** 53n;
+    assert.equal(compareTensors(i64([big]), i64([big + 1n]), { abs: 10, rel: 1 }).ok, false);
+    const u8 = (v: number[]): TensorData => ({ name: 'b', dtype: 'uint8', dims: [v.length], data: Uint8Array.from(v).buffer });
+    assert.equal(compareTensors(u8([200, 1]), u8([201, 1]), { abs: 1, rel: 0.5 }).firstBad, 0);
+    const i32 = (v: number[]): TensorData => ({ name: 'n', dtype: 'int32', dims: [v.length], data: Int32Array.from(v).buffer });
+    assert.equal(compareTensors(i32([-4, 9]), i32([-4, 9]), { abs: 0, rel: 0 }).ok, true);
+    // The float beside it still gets the tolerance, and the pair is judged as a whole.
+    const f = (v: number) => ({ ...f32([v]), name: 'p' });
+    assert.equal(compareOutputs([i64([5000n]), f(0.5)], [i64([5000n]), f(0.50001)], loose).ok, true);
+    assert.match(compareOutputs([i64([5000n]), f(0.5)], [i64([5001n]), f(0.5)], loose).reason ?? '', /^output 0: element 0/);
+    assert.equal(majority([[i64([5000n])], [i64([5001n])], [i64([5000n])]], loose).join(), '0,2');
+  });
+
   it('refuses a negative tolerance', () => {
     assert.throws(() => compareTensors(f32([1]), f32([1]), { abs: -1, rel: 0 }), RangeError);
   });

@@ -2,6 +2,9 @@
  * Comparing two runs of the same shard. GPUs and CPUs differ in the last bits of float results, so replicas
  * are equal when every element is within `abs + rel * max(|x|, |y|)` of the other (numpy's allclose, made
  * symmetric). NaN never equals anything, so a run that produced NaN cannot outvote one that did not.
+ * Integer tensors (int32, uint32, int64, uint8: class indices, token ids, counts) are compared exactly, whatever
+ * the tolerance: float tolerance on an index would pass a different class (rel 1e-3 lets 5000 pass for 5001),
+ * and int64 is compared as bigint, so values beyond 2^53 that round to one double still differ.
  */
 import type { TensorData } from '../protocol/tensor.ts';
 import { typedView } from './sharding.ts';
@@ -43,9 +46,18 @@ export function compareTensors(a: Comparable, b: Comparable, tol: Tolerance): Co
   let maxAbs = 0;
   let maxRel = 0;
   let firstBad: number | undefined;
+  const exact = a.dtype !== 'float32';
   for (let i = 0; i < x.length; i++) {
     const u = Number(x[i]!);
     const v = Number(y[i]!);
+    if (exact) {
+      if (x[i] === y[i]) continue;
+      const diff = u === v ? 1 : Math.abs(u - v); // at least 1 apart when the doubles round together
+      maxAbs = Math.max(maxAbs, diff);
+      maxRel = Math.max(maxRel, diff / Math.max(Math.abs(u), Math.abs(v), 1));
+      firstBad ??= i;
+      continue;
+    }
     let diff: number;
     let rel: number;
     if (u === v) {

@@ -5,12 +5,13 @@ import type { KernelKind } from '../protocol/kernel.ts';
 import type { TensorData } from '../protocol/tensor.ts';
 import type { JobDetail, JobStatus } from '../protocol/coordinator.ts';
 import type { JobPlan } from './job-plan.ts';
-import { planMatmul, planOnnx, planRows, planWgsl } from './kernels/index.ts';
+import { planMatmul, planOnnx, type PlanOnnxOptions, planRows, planWgsl } from './kernels/index.ts';
 import { JobRun, type ResolvedJobOptions } from './job-run.ts';
 import { resolveModelUrl } from './default-coordinator.ts';
 import { MeshFigureSource } from './mesh-figures.ts';
 import { ModelSource } from './model-source.ts';
 import { DictionaryCache, ocrModelUrls } from './ocr-models.ts';
+import { BestPathCache } from './ocr-recogniser.ts';
 import { OcrRun } from './ocr-run.ts';
 import type { JobRouter, SessionContext } from './session.ts';
 import { PipelineRun } from './pipeline-run.ts';
@@ -52,6 +53,8 @@ export class Client implements MeshClient {
   readonly #figures: MeshFigureSource;
   /** OCR dictionaries by URL for this session. */
   readonly #dictionaries = new DictionaryCache();
+  /** OCR recognisers edited to return their best path, by source model hash, for this session. */
+  readonly #bestPaths = new BestPathCache();
   /** Services this client opened or joined, by id (open ones only). */
   readonly #services = new Map<string, ServiceHandle>();
   readonly #joining = new Map<string, Promise<ServiceHandle>>();
@@ -67,17 +70,31 @@ export class Client implements MeshClient {
   runOnnx(opts: RunOnnxOptions): JobHandle<Record<string, OutputTensor>> {
     // A relative model URL names a model of the coordinator's, wherever the calling page lives.
     const model = { ...opts.model, url: resolveModelUrl(opts.model.url, this.#ctx.base) };
+    return this.#runOnnx({ ...opts, model });
+  }
+
+  #runOnnx(opts: PlanOnnxOptions): JobHandle<Record<string, OutputTensor>> {
     const figures = opts.itemsPerShard === undefined ? this.#sizing('onnx') : undefined;
-    return this.#run(planOnnx({ ...opts, model }, (url) => this.#models.load(url), figures), opts);
+    return this.#run(planOnnx(opts, (url) => this.#models.load(url), figures), opts);
   }
 
   /**
    * Reads the text in images: a detector job per distinct input size, boxes found here, then recogniser jobs over
-   * the crops, decoded here with the dictionary (see ocr-run.ts and ocr-pipeline.ts).
+   * the crops (the recogniser edited to return its best path, ocr-recogniser.ts), decoded here with the
+   * dictionary (see ocr-run.ts and ocr-pipeline.ts).
    */
   ocr(images: readonly OcrImage[], opts: OcrOptions = {}): OcrHandle {
     const urls = ocrModelUrls(opts.models, (url) => resolveModelUrl(url, this.#ctx.base));
-    return new OcrRun({ runOnnx: (o) => this.runOnnx(o), classes: () => this.#dictionaries.classes(urls.dictionary), urls }, images, opts);
+    return new OcrRun(
+      {
+        runOnnx: (o) => this.#runOnnx(o),
+        classes: () => this.#dictionaries.classes(urls.dictionary),
+        recogniser: async () => this.#bestPaths.get(await this.#models.load(urls.recogniser)),
+        urls,
+      },
+      images,
+      opts,
+    );
   }
 
   /** Runs a WGSL kernel over caller-made shards; resolves with each shard's outputs. */
@@ -176,6 +193,7 @@ export class Client implements MeshClient {
     for (const run of this.#runs) run.abandon(err);
     this.#runs.clear();
     this.#models.clear();
+    this.#bestPaths.clear();
   }
 
   /** What is known now for sizing a job of `kind`; asks the coordinator again in the background when stale. */

@@ -20,6 +20,20 @@ describe('job plans', () => {
     assert.deepEqual([...new Float32Array(unpackTensors(last.inputs, last.spec.inputs)[0]!.data)], [8, 9]);
   });
 
+  it('planOnnx() runs a model the SDK holds by its bytes and hash, naming no URL and loading nothing', async () => {
+    const edited = new Uint8Array([8, 9, 9]).buffer;
+    const loaded = { bytes: edited, hash: await sha256Hex(edited) };
+    let loads = 0;
+    const x = Float32Array.from([1, 2]);
+    const plan = await planOnnx({ model: { loaded, name: 'edited' }, inputs: { x: { dtype: 'float32', dims: [2, 1], data: x } }, outputs: ['y'] }, () => {
+      loads++;
+      return loadModel();
+    });
+    assert.equal(loads, 0);
+    assert.deepEqual(plan.kernel.kind === 'onnx' && plan.kernel.model, { hash: loaded.hash, bytes: 3, name: 'edited' });
+    assert.equal(plan.model, edited);
+  });
+
   it('planOnnx() packs the inputs before returning, so the caller may reuse its array at once', async () => {
     const x = Float32Array.from([1, 2, 3, 4]);
     const planning = planOnnx({ model: { url: 'u' }, inputs: { x: { dtype: 'float32', dims: [2, 2], data: x } }, outputs: ['y'] }, loadModel);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDictionary, REC_HEIGHT, type RgbaImage } from '../core/ocr/index.ts';
-import { type OcrStage, runOcrPipeline, type StageOutput } from './ocr-pipeline.ts';
+import { type BestPathOutput, type OcrStage, runOcrPipeline, type StageOutput } from './ocr-pipeline.ts';
 
 const CLASSES = parseDictionary('a\nb\nc');
 
@@ -83,4 +83,43 @@ describe('OCR pipeline', () => {
     await assert.rejects(runOcrPipeline([], CLASSES, runner([])), /a call takes 1\.\.256: current count is 0/);
     await assert.rejects(runOcrPipeline([{ width: 4, height: 4, data: new Uint8Array(3) }], CLASSES, runner([])), /image 0 as its data must hold 4x4x4 bytes/);
   });
+
+  it('runOcrPipeline() reads a best-path recogniser (indices + probabilities) as it reads the full table', async () => {
+    const table = runner([]);
+    const best = async (s: OcrStage): Promise<StageOutput | BestPathOutput> => {
+      const out = await table(s);
+      return s.stage === 'recognise' ? toBestPath(out) : out;
+    };
+    const want = await runOcrPipeline([twoTone(), blank(64, 32)], CLASSES, table);
+    const got = await runOcrPipeline([twoTone(), blank(64, 32)], CLASSES, best);
+    assert.deepEqual(got, want);
+    assert.deepEqual(got[0]!.lines.map((l) => l.text), ['ab', 'c']);
+  });
+
+  it('runOcrPipeline() rejects a best path of the wrong shape, a class out of range, and a best path from the detector', async () => {
+    const table = runner([]);
+    const tampered = (fn: (b: BestPathOutput) => BestPathOutput) => async (s: OcrStage): Promise<StageOutput | BestPathOutput> => {
+      const out = await table(s);
+      return s.stage === 'recognise' ? fn(toBestPath(out)) : out;
+    };
+    await assert.rejects(runOcrPipeline([twoTone()], CLASSES, tampered((b) => ({ ...b, dims: [2, b.dims[1]! - 1] }))), /best path as it must be \[2, T\]/);
+    await assert.rejects(runOcrPipeline([twoTone()], CLASSES, tampered((b) => ({ ...b, probs: new Float32Array(1) }))), /best path as it must be \[2, T\]: current dims are \[2,40\] with 80 indices and 1 probabilities/);
+    await assert.rejects(runOcrPipeline([twoTone()], CLASSES, tampered((b) => ({ ...b, indices: new BigInt64Array(b.indices.length).fill(99n) }))), /class must be an integer in 0\.\.4: current value is 99/);
+    const detBest = async (s: OcrStage): Promise<StageOutput | BestPathOutput> => ({ indices: [0], probs: [1], dims: s.dims });
+    await assert.rejects(runOcrPipeline([twoTone()], CLASSES, detBest), /detector's output as it must be a probability map/);
+  });
 });
+
+/** The best path of a full table [N, T, C]: argmax (first on ties) and max of each row, indices as int64. */
+function toBestPath(out: StageOutput): BestPathOutput {
+  const [n, steps, c] = out.dims as [number, number, number];
+  const indices = new BigInt64Array(n * steps);
+  const probs = new Float32Array(n * steps);
+  for (let r = 0; r < n * steps; r++) {
+    let best = 0;
+    for (let k = 1; k < c; k++) if (out.data[r * c + k]! > out.data[r * c + best]!) best = k;
+    indices[r] = BigInt(best);
+    probs[r] = out.data[r * c + best]!;
+  }
+  return { indices, probs, dims: [n, steps] };
+}

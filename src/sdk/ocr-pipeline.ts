@@ -2,11 +2,14 @@
  * The OCR pipeline, whoever runs the models: each image's detector input (images of one input size share a
  * batch), boxes from each probability map, crops batched by width for the recogniser, CTC decoding. The two model
  * runs go through a StageRunner: mesh jobs (ocr-run.ts) or onnxruntime-web in the page (ocr-local.ts), so both
- * paths compute the same tensors and decode them the same way. A runner's outputs are untrusted: their shapes
- * are checked against what was asked before any is read.
+ * paths compute the same tensors and decode them the same way. The recogniser's answer may be its full
+ * probability table or its best path (indices and their probabilities: the edited model of ocr-recogniser.ts);
+ * both decode to the same text. A runner's outputs are untrusted: their shapes are checked against what was
+ * asked before any is read.
  */
 import {
   type Crop,
+  ctcBestPath,
   ctcGreedy,
   detBoxes,
   type DetBox,
@@ -42,14 +45,21 @@ export interface OcrStage {
   dims: number[];
 }
 
-/** A model run's first output. */
+/** A model run's first output (the detector's map, or a recogniser's full table [N, T, classes]). */
 export interface StageOutput {
   data: ArrayLike<number>;
   dims: readonly number[];
 }
 
-/** Runs one stage's model over one batch. */
-export type StageRunner = (stage: OcrStage) => Promise<StageOutput>;
+/** A recogniser's best path: the class chosen at each step and its probability, both [N, T]. */
+export interface BestPathOutput {
+  indices: ArrayLike<number | bigint>;
+  probs: ArrayLike<number>;
+  dims: readonly number[];
+}
+
+/** Runs one stage's model over one batch; a recogniser may answer with its best path. */
+export type StageRunner = (stage: OcrStage) => Promise<StageOutput | BestPathOutput>;
 
 /** Reads every image: detection, cropping, recognition, decoding. `classes` come from parseDictionary. */
 export async function runOcrPipeline(images: readonly RgbaImage[], classes: readonly string[], run: StageRunner, opts: OcrPipelineOptions = {}): Promise<OcrResult[]> {
@@ -65,11 +75,8 @@ export async function runOcrPipeline(images: readonly RgbaImage[], classes: read
   await eachLimited(planRecBatches(widths, opts.maxBatch ?? DEFAULT_OCR_BATCH), async (batch) => {
     const n = batch.crops.length;
     const out = await run({ stage: 'recognise', input: recInput(images, crops, batch), dims: [n, 3, REC_HEIGHT, batch.width] });
-    const [items, steps, width] = out.dims;
-    if (out.dims.length !== 3 || items !== n || width !== classes.length || !(steps! >= 1) || out.data.length !== n * steps! * width) {
-      throw new MeshError('invalid-message', `Cannot decode the recogniser's output as it must be [${n}, T, ${classes.length}]: current dims are [${out.dims}] with ${out.data.length} values`);
-    }
-    batch.crops.forEach((c, k) => (texts[c] = ctcGreedy(out.data, k * steps! * width, recSteps(widths[c]!, steps!), classes)));
+    const decode = recDecoder(out, n, classes);
+    batch.crops.forEach((c, k) => (texts[c] = decode(k, widths[c]!)));
   });
 
   const results: OcrResult[] = images.map(({ width, height }) => ({ width, height, lines: [] }));
@@ -80,6 +87,22 @@ export async function runOcrPipeline(images: readonly RgbaImage[], classes: read
     results[crop.image]!.lines.push({ text, box: { x, y, width, height }, confidence });
   });
   return results;
+}
+
+/** Checks a recogniser batch's output of `n` items; returns the decoder of item k, a crop `width` pixels wide. */
+function recDecoder(out: StageOutput | BestPathOutput, n: number, classes: readonly string[]): (k: number, width: number) => { text: string; confidence: number } {
+  const [items, steps] = out.dims;
+  if ('indices' in out) {
+    if (out.dims.length !== 2 || items !== n || !(steps! >= 1) || out.indices.length !== n * steps! || out.probs.length !== n * steps!) {
+      throw new MeshError('invalid-message', `Cannot decode the recogniser's best path as it must be [${n}, T]: current dims are [${out.dims}] with ${out.indices.length} indices and ${out.probs.length} probabilities`);
+    }
+    return (k, width) => ctcBestPath(out.indices, out.probs, k * steps!, recSteps(width, steps!), classes);
+  }
+  const width = out.dims[2];
+  if (out.dims.length !== 3 || items !== n || width !== classes.length || !(steps! >= 1) || out.data.length !== n * steps! * width) {
+    throw new MeshError('invalid-message', `Cannot decode the recogniser's output as it must be [${n}, T, ${classes.length}]: current dims are [${out.dims}] with ${out.data.length} values`);
+  }
+  return (k, w) => ctcGreedy(out.data, k * steps! * width, recSteps(w, steps!), classes);
 }
 
 /** Each image's boxes in reading order; one detector batch per distinct input size. */
@@ -97,6 +120,7 @@ async function detect(images: readonly RgbaImage[], run: StageRunner, opts: OcrP
     const { width: w, height: h } = size;
     const n = members.length;
     const out = await run({ stage: 'detect', input: detInput(members.map((i) => images[i]!), size), dims: [n, 3, h, w] });
+    if ('indices' in out) throw new MeshError('invalid-message', "Cannot read the detector's output as it must be a probability map: current value is a best path");
     if (out.dims.join() !== [n, 1, h, w].join() || out.data.length !== n * h * w) {
       throw new MeshError('invalid-message', `Cannot read the detector's output as it must be [${n}, 1, ${h}, ${w}]: current dims are [${out.dims}] with ${out.data.length} values`);
     }

@@ -2,13 +2,16 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDictionary } from '../core/ocr/index.ts';
 import { MeshError } from '../protocol/errors.ts';
-import { DET_OUTPUT, REC_OUTPUT } from './ocr-models.ts';
+import type { PlanOnnxOptions } from './kernels/onnx.ts';
+import { DET_OUTPUT } from './ocr-models.ts';
 import { MAX_STAGE_RUNS } from './ocr-pipeline.ts';
 import { OcrRun, type OcrRunDeps } from './ocr-run.ts';
-import type { JobCost, JobHandle, OcrProgress, OutputTensor, RunOnnxOptions } from './types.ts';
+import type { BestPathModel } from './ocr-recogniser.ts';
+import type { JobCost, JobHandle, OcrProgress, OutputTensor } from './types.ts';
 
 const CLASSES = parseDictionary('a\nb');
 const URLS = { detector: 'http://c/det.onnx', recogniser: 'http://c/rec.onnx', dictionary: 'http://c/keys.txt' };
+const REC: BestPathModel = { bytes: new ArrayBuffer(4), hash: 'e'.repeat(64), indices: 'idx', probs: 'prob' };
 
 /** A job that answers like the models would for white images with one line of text, at `cost`. */
 class FakeJob extends EventTarget implements JobHandle<Record<string, OutputTensor>> {
@@ -19,7 +22,7 @@ class FakeJob extends EventTarget implements JobHandle<Record<string, OutputTens
   #fail!: (err: Error) => void;
   #pass!: () => void;
 
-  constructor(readonly opts: RunOnnxOptions, id: string, fail: boolean) {
+  constructor(readonly opts: PlanOnnxOptions, id: string, fail: boolean, answer?: (out: Record<string, OutputTensor>) => Record<string, OutputTensor>) {
     super();
     this.jobId = Promise.resolve(id);
     const x = opts.inputs['x']!;
@@ -36,10 +39,12 @@ class FakeJob extends EventTarget implements JobHandle<Record<string, OutputTens
         for (let i = 0; i < n; i++) for (let y = 8; y < 12; y++) data.fill(0.9, i * h * w + y * w + 4, i * h * w + y * w + 28);
         return { [DET_OUTPUT]: { dtype: 'float32', dims: [n, 1, h, w], data } };
       }
+      // Best path: class 'a' at each crop's first step, blanks after.
       const steps = w / 8;
-      const data = new Float32Array(n * steps * CLASSES.length);
-      for (let i = 0; i < n * steps; i++) data[i * CLASSES.length + (i % steps === 0 ? 1 : 0)] = 1;
-      return { [REC_OUTPUT]: { dtype: 'float32', dims: [n, steps, CLASSES.length], data } };
+      const indices = BigInt64Array.from({ length: n * steps }, (_, i) => (i % steps === 0 ? 1n : 0n));
+      const probs = new Float32Array(n * steps).fill(1);
+      const out: Record<string, OutputTensor> = { idx: { dtype: 'int64', dims: [n, steps], data: indices }, prob: { dtype: 'float32', dims: [n, steps], data: probs } };
+      return answer ? answer(out) : out;
     });
     this.cost = this.result.then(() => undefined, () => undefined).then(() => ({ spent: 10, fees: 1, refunded: 4, escrow: 15, unknown: 0, source: 'coordinator' }));
     queueMicrotask(() => this.dispatchEvent(new CustomEvent('progress', { detail: { done: 0, total: 1, state: 'running' } })));
@@ -57,12 +62,24 @@ class FakeJob extends EventTarget implements JobHandle<Record<string, OutputTens
   }
 }
 
-function deps(jobs: FakeJob[], opts: { failRecognise?: boolean; autoFinish?: boolean } = {}): OcrRunDeps {
+interface DepsOptions {
+  failRecognise?: boolean;
+  autoFinish?: boolean;
+  answer?: (out: Record<string, OutputTensor>) => Record<string, OutputTensor>;
+  /** Counts recogniser requests. */
+  asked?: { count: number };
+}
+
+function deps(jobs: FakeJob[], opts: DepsOptions = {}): OcrRunDeps {
   return {
     urls: URLS,
     classes: () => Promise.resolve(CLASSES),
+    recogniser: () => {
+      if (opts.asked) opts.asked.count++;
+      return Promise.resolve(REC);
+    },
     runOnnx(o) {
-      const job = new FakeJob(o, `job-${jobs.length}`, opts.failRecognise === true && o.outputs[0] === REC_OUTPUT);
+      const job = new FakeJob(o, `job-${jobs.length}`, opts.failRecognise === true && o.outputs[0] === REC.indices, opts.answer);
       jobs.push(job);
       if (opts.autoFinish !== false) setTimeout(() => job.finish(), 0);
       return job;
@@ -81,10 +98,11 @@ describe('OcrRun', () => {
     run.addEventListener('progress', (e) => stages.push((e as CustomEvent<OcrProgress>).detail.stage));
     const results = await run.result;
     assert.deepEqual(results.map((r) => r.lines.map((l) => l.text)), [['a'], ['a'], ['a']]);
-    assert.deepEqual(jobs.map((j) => [j.opts.model.url, j.opts.inputs['x']!.dims[0], j.opts.itemsPerShard, j.opts.bid]), [
-      [URLS.detector, 2, 1, 3],
-      [URLS.detector, 1, 1, 3],
-      [URLS.recogniser, 3, 2, 3],
+    const model = (j: FakeJob) => ('url' in j.opts.model ? j.opts.model.url : j.opts.model.loaded.hash);
+    assert.deepEqual(jobs.map((j) => [model(j), j.opts.inputs['x']!.dims[0], j.opts.itemsPerShard, j.opts.bid, j.opts.outputs.join()]), [
+      [URLS.detector, 2, 1, 3, DET_OUTPUT],
+      [URLS.detector, 1, 1, 3, DET_OUTPUT],
+      [REC.hash, 3, 2, 3, 'idx,prob'],
     ]);
     assert.equal(stages.at(-1), 'done');
     assert.ok(stages.indexOf('recognise') > stages.lastIndexOf('detect'));
@@ -129,5 +147,24 @@ describe('OcrRun', () => {
     const run = new OcrRun(deps([]), [{ width: 2, height: 2, data: new Uint8Array(5) }]);
     await assert.rejects(run.result, /image 0 as its data must hold 2x2x4 bytes/);
     assert.deepEqual(await run.cost, { spent: 0, fees: 0, refunded: 0, escrow: 0, unknown: 0, source: 'coordinator' });
+  });
+
+  it('asks for the edited recogniser once per call, however many recogniser jobs run', async () => {
+    const jobs: FakeJob[] = [];
+    const asked = { count: 0 };
+    const images = Array.from({ length: 5 }, (_, i) => white(32 * (i + 1), 32));
+    const results = await new OcrRun(deps(jobs, { asked }), images, { maxBatch: 1 }).result;
+    assert.equal(results.flatMap((r) => r.lines).length, 5);
+    assert.equal(jobs.filter((j) => 'loaded' in j.opts.model).length, 5);
+    assert.equal(asked.count, 1);
+  });
+
+  it('rejects a recogniser job whose indices are not int64 or whose outputs differ in shape', async () => {
+    const asFloat = (out: Record<string, OutputTensor>) => ({ ...out, idx: { ...out['idx']!, dtype: 'float32' as const, data: new Float32Array(out['idx']!.data.length) } });
+    await assert.rejects(new OcrRun(deps([], { answer: asFloat }), [white(32, 32)]).result, /'idx' must be int64 and 'prob' float32 of one shape: current values are float32\[1,40\] and float32\[1,40\]/);
+    const shorter = (out: Record<string, OutputTensor>) => ({ ...out, prob: { ...out['prob']!, dims: [1, 39] } });
+    await assert.rejects(new OcrRun(deps([], { answer: shorter }), [white(32, 32)]).result, /current values are int64\[1,40\] and float32\[1,39\]/);
+    const missing = (out: Record<string, OutputTensor>) => ({ idx: out['idx']! });
+    await assert.rejects(new OcrRun(deps([], { answer: missing }), [white(32, 32)]).result, /and missing/);
   });
 });

@@ -1,13 +1,17 @@
 /**
  * `client.ocr` on the mesh: the OCR pipeline (ocr-pipeline.ts) with each model run as an ONNX job, one handle
- * over them all. The pipeline runs at most MAX_STAGE_RUNS jobs at once (the coordinator admits 16 per client); progress sums the
+ * over them all. Recogniser jobs run the edited recogniser (ocr-recogniser.ts), so contributors send back each
+ * crop's best path, int64 indices and float32 probabilities [N, T], not the full class table; the indices are
+ * compared exactly between replicas (core/verify.ts), the probabilities within the job's tolerance. The pipeline runs at most MAX_STAGE_RUNS jobs at once (the coordinator admits 16 per client); progress sums the
  * shards of the jobs started so far; the cost sums every job's once the call is over. A failed job fails the
  * call and cancels the others, so their unspent escrow comes back.
  */
 import { MeshError } from '../protocol/errors.ts';
 import { snapshot, toRgba } from './ocr-images.ts';
-import { DET_OUTPUT, OCR_INPUT, REC_OUTPUT } from './ocr-models.ts';
-import { type OcrStage, runOcrPipeline, type StageOutput } from './ocr-pipeline.ts';
+import type { PlanOnnxOptions } from './kernels/onnx.ts';
+import { DET_OUTPUT, OCR_INPUT } from './ocr-models.ts';
+import { type BestPathOutput, type OcrStage, runOcrPipeline, type StageOutput } from './ocr-pipeline.ts';
+import type { BestPathModel } from './ocr-recogniser.ts';
 import type { JobCost, JobHandle, JobProgress, OcrHandle, OcrImage, OcrModels, OcrOptions, OcrProgress, OcrResult, OutputTensor, RunOnnxOptions } from './types.ts';
 
 /** Default images per detector shard. */
@@ -19,9 +23,11 @@ type OnnxJob = JobHandle<Record<string, OutputTensor>>;
 
 /** What an OcrRun needs from the client. */
 export interface OcrRunDeps {
-  runOnnx(opts: RunOnnxOptions): OnnxJob;
+  runOnnx(opts: PlanOnnxOptions): OnnxJob;
   /** The recogniser's classes (blank first, space last). */
   classes(): Promise<string[]>;
+  /** The recogniser at `urls.recogniser`, edited to return its best path (asked once per call). */
+  recogniser(): Promise<BestPathModel>;
   /** Model URLs, resolved. */
   urls: Required<OcrModels>;
 }
@@ -36,6 +42,7 @@ export class OcrRun extends EventTarget implements OcrHandle {
   readonly #ids: string[] = [];
   #stopped = false;
   #stage: OcrProgress['stage'] = 'detect';
+  #recogniser: Promise<BestPathModel> | undefined;
 
   constructor(deps: OcrRunDeps, images: readonly OcrImage[], opts: OcrOptions = {}) {
     super();
@@ -77,16 +84,22 @@ export class OcrRun extends EventTarget implements OcrHandle {
     for (const { handle } of this.#jobs) void handle.cancel().catch(() => undefined);
   }
 
-  async #runStage(s: OcrStage): Promise<StageOutput> {
+  async #runStage(s: OcrStage): Promise<StageOutput | BestPathOutput> {
     if (this.#stopped) throw new MeshError('cancelled', `Cannot run the OCR ${s.stage} job as the call was cancelled or failed`);
     const detect = s.stage === 'detect';
-    const output = detect ? DET_OUTPUT : REC_OUTPUT;
+    let rec: BestPathModel | undefined;
+    if (!detect) {
+      this.#recogniser ??= this.#deps.recogniser();
+      rec = await this.#recogniser;
+      if (this.#stopped) throw new MeshError('cancelled', 'Cannot run the OCR recognise job as the call was cancelled or failed');
+    }
+    const outputs = rec ? [rec.indices, rec.probs] : [DET_OUTPUT];
     const items = s.dims[0]!;
     const per = Math.min(items, detect ? this.#opts.imagesPerShard ?? DEFAULT_IMAGES_PER_SHARD : this.#opts.cropsPerShard ?? DEFAULT_CROPS_PER_SHARD);
     const handle = this.#deps.runOnnx({
-      model: { url: detect ? this.#deps.urls.detector : this.#deps.urls.recogniser, name: detect ? 'OCR detector' : 'OCR recogniser' },
+      model: rec ? { loaded: rec, name: 'OCR recogniser (best path)' } : { url: this.#deps.urls.detector, name: 'OCR detector' },
       inputs: { [OCR_INPUT]: { dtype: 'float32', dims: s.dims, data: s.input } },
-      outputs: [output],
+      outputs,
       itemsPerShard: per,
       ...marketOptions(this.#opts),
     });
@@ -102,9 +115,20 @@ export class OcrRun extends EventTarget implements OcrHandle {
     handle.jobId.then((id) => this.#ids.push(id), () => undefined);
     this.#announce();
     const out = await handle.result;
-    const t = out[output];
+    if (rec) {
+      const indices = out[rec.indices];
+      const probs = out[rec.probs];
+      if (indices?.dtype !== 'int64' || probs?.dtype !== 'float32' || indices.dims.join() !== probs.dims.join()) {
+        throw new MeshError(
+          'invalid-message',
+          `Cannot read the OCR recognise job's outputs as '${rec.indices}' must be int64 and '${rec.probs}' float32 of one shape: current values are ${describe(indices)} and ${describe(probs)}`,
+        );
+      }
+      return { indices: indices.data as BigInt64Array, probs: probs.data as Float32Array, dims: indices.dims };
+    }
+    const t = out[DET_OUTPUT];
     if (t === undefined || t.dtype !== 'float32') {
-      throw new MeshError('invalid-message', `Cannot read the OCR ${s.stage} job's output as '${output}' must be float32: current value is ${t?.dtype ?? 'missing'}`);
+      throw new MeshError('invalid-message', `Cannot read the OCR detect job's output as '${DET_OUTPUT}' must be float32: current value is ${t?.dtype ?? 'missing'}`);
     }
     return { data: t.data as Float32Array, dims: t.dims };
   }
@@ -143,4 +167,8 @@ function marketOptions(o: OcrOptions): Pick<RunOnnxOptions, 'bid' | 'verifyFract
     ...(o.tolerance === undefined ? {} : { tolerance: o.tolerance }),
     ...(o.deadlineMs === undefined ? {} : { deadlineMs: o.deadlineMs }),
   };
+}
+
+function describe(t: OutputTensor | undefined): string {
+  return t === undefined ? 'missing' : `${t.dtype}[${t.dims}]`;
 }

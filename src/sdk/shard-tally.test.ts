@@ -54,6 +54,22 @@ describe('ShardTally', () => {
     assert.deepEqual([...new Float32Array(t.outputs![0]!.data)], [7]);
   });
 
+  it('disputes a replica whose best path differs in one class index, at the SDK default tolerance', () => {
+    // OCR's recogniser outputs: int64 indices and float32 probabilities. rel 1e-3 would let 5001 pass for 5000.
+    const bestPath = (index: bigint): TensorData[] => [
+      { name: 'idx', dtype: 'int64', dims: [1, 3], data: BigInt64Array.from([0n, index, 0n]).buffer },
+      { name: 'prob', dtype: 'float32', dims: [1, 3], data: Float32Array.from([0.9, 0.8, 0.9]).buffer },
+    ];
+    const t = new ShardTally(0, { abs: 1e-4, rel: 1e-3 });
+    t.addLease(lease('a'));
+    t.addLease(lease('r', true));
+    t.output('a', bestPath(5000n), 'ha');
+    assert.deepEqual(t.output('r', bestPath(5001n), 'hr'), [{ kind: 'dispute' }]);
+    t.addLease(lease('x', true));
+    assert.deepEqual(t.output('x', bestPath(5000n), 'hx').map((v) => `${v.kind} ${'leaseId' in v ? v.leaseId : ''}`), ['receipt a', 'reject r', 'receipt x', 'settle a']);
+    assert.deepEqual([...new BigInt64Array(t.outputs![0]!.data)], [0n, 5000n, 0n]);
+  });
+
   it('checks a replica that shows up after the primary was paid, and re-settles on the majority', () => {
     const t = new ShardTally(0, tol);
     t.addLease(lease('a'));

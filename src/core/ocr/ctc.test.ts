@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ctcGreedy, parseDictionary } from './ctc.ts';
+import { rng } from '../testing/prng.ts';
+import { ctcBestPath, ctcGreedy, parseDictionary } from './ctc.ts';
 
 /** Probabilities of `steps` one-hot-ish rows: class winners[t] gets p[t], the rest share what is left. */
 function rows(winners: number[], p: number[], classes: number): Float32Array {
@@ -42,5 +43,45 @@ describe('ocr CTC', () => {
     const probs = Float32Array.from([0.9, NaN, 0.1, 0.8, 0.1, 0.1]);
     assert.deepEqual(ctcGreedy(probs, 0, 2, classes), { text: '', confidence: 0 });
     assert.throws(() => ctcGreedy(probs, 0, 3, classes), /3 steps of 3 classes need 9 values/);
+  });
+
+  it('ctcBestPath() decodes indices and their probabilities as ctcGreedy() decodes the table they come from', () => {
+    const classes = parseDictionary('a\nb\nc\nd\ne\nf');
+    const n = classes.length;
+    const next = rng(7);
+    const items = 6;
+    const steps = 40;
+    // Peaked rows, with runs and blanks, so decoded lines have repeats to collapse.
+    const table = new Float32Array(items * steps * n);
+    for (let i = 0; i < table.length; i++) table[i] = next(1000) / 1000;
+    for (let r = 0; r < items * steps; r++) table[r * n + (next(3) === 0 ? 0 : Math.floor(r / 3) % n)]! += 2;
+    const indices = new BigInt64Array(items * steps);
+    const probs = new Float32Array(items * steps);
+    for (let r = 0; r < items * steps; r++) {
+      let best = 0;
+      for (let k = 1; k < n; k++) if (table[r * n + k]! > table[r * n + best]!) best = k;
+      indices[r] = BigInt(best);
+      probs[r] = table[r * n + best]!;
+    }
+    let nonEmpty = 0;
+    for (let i = 0; i < items; i++) {
+      const used = steps - i; // fewer steps than the batch's width, as for a narrower crop
+      const want = ctcGreedy(table, i * steps * n, used, classes);
+      assert.deepEqual(ctcBestPath(indices, probs, i * steps, used, classes), want);
+      assert.deepEqual(ctcBestPath(Array.from(indices, Number), probs, i * steps, used, classes), want);
+      if (want.text !== '') nonEmpty++;
+    }
+    assert.equal(nonEmpty, items);
+  });
+
+  it('ctcBestPath() rejects indices that are not classes and too few values', () => {
+    const classes = parseDictionary('a');
+    const probs = Float32Array.from([0.9, 0.9]);
+    assert.equal(ctcBestPath(BigInt64Array.from([1n, 2n]), probs, 0, 2, classes).text, 'a ');
+    assert.throws(() => ctcBestPath(BigInt64Array.from([1n, 3n]), probs, 0, 2, classes), /step 1 as its class must be an integer in 0\.\.2: current value is 3/);
+    assert.throws(() => ctcBestPath(BigInt64Array.from([-1n, 0n]), probs, 0, 2, classes), /current value is -1/);
+    assert.throws(() => ctcBestPath(BigInt64Array.from([2n ** 40n, 0n]), probs, 0, 2, classes), /class must be an integer/);
+    assert.throws(() => ctcBestPath([0.5, 1], probs, 0, 2, classes), /class must be an integer/);
+    assert.throws(() => ctcBestPath([1, 1], probs, 1, 2, classes), /2 steps need 2 indices and probabilities from 1/);
   });
 });

@@ -18,7 +18,7 @@ import { rowsTask } from './rows.ts';
 import type { LeaseTask, TaskContext, TaskMaker } from './task.ts';
 import { wgslTask } from './wgsl.ts';
 
-export { DEFAULT_ONNX_SHARDS, planOnnx } from './onnx.ts';
+export { DEFAULT_ONNX_SHARDS, planOnnx, type PlanOnnxOptions } from './onnx.ts';
 export { planWgsl } from './wgsl.ts';
 export { DEFAULT_MATMUL_TILE, packMatmulTile, planMatmul } from './matmul.ts';
 export { planRows, ROWS_MAX_SHARD_BYTES, ROWS_SHARDS } from './rows.ts';

@@ -23,12 +23,19 @@ import { type TaskMaker, timed } from './task.ts';
 export const DEFAULT_ONNX_SHARDS = DEFAULT_BATCH_SHARDS;
 
 /**
+ * What planOnnx runs: a model at a URL (loaded through `loadModel`), or one the SDK already holds, bytes and
+ * hash (a model it made, such as OCR's edited recogniser: contributors get it from the client and check its hash;
+ * the job names no URL, since no URL serves those bytes).
+ */
+export type PlanOnnxOptions = Omit<RunOnnxOptions, 'model'> & { model: RunOnnxOptions['model'] | { loaded: LoadedModel; name?: string } };
+
+/**
  * Plans an ONNX job: packs each shard's inputs straight from the caller's arrays (one copy, made before this
  * returns to the event loop, so the caller may reuse its arrays at once), hashes the shards, and loads the
  * model (bytes and hash, usually from the session's ModelSource) meanwhile. Items per shard: the caller's
  * `itemsPerShard`, else sized from `figures` (core/shard-size.ts; the batch in 16 shards when nothing is known).
  */
-export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) => Promise<LoadedModel>, figures?: MeshFigures): Promise<JobPlan<Record<string, OutputTensor>>> {
+export async function planOnnx(opts: PlanOnnxOptions, loadModel: (url: string) => Promise<LoadedModel>, figures?: MeshFigures): Promise<JobPlan<Record<string, OutputTensor>>> {
   const names = Object.keys(opts.inputs);
   if (names.length === 0) throw new TypeError('Cannot run an ONNX job as it must have inputs: current count is 0');
   if (!Array.isArray(opts.outputs) || opts.outputs.length === 0) {
@@ -39,7 +46,8 @@ export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) =>
   if (batch < 1) throw new RangeError(`Cannot run an ONNX job as the batch must have items: current size is ${batch}`);
   const per = opts.itemsPerShard ?? batchShardItems({ items: batch, unitsPerItem: workUnitsForOnnx(1), bytesPerItem: tensors.reduce((n, t) => n + itemBytes(t), 0) }, figures);
   const packed = packBatchShards(tensors, per);
-  const loading = loadModel(opts.model.url);
+  const ref = opts.model;
+  const loading = 'loaded' in ref ? Promise.resolve(ref.loaded) : loadModel(ref.url);
   loading.catch(() => {}); // awaited below, after the shards are hashed
   const shards = await Promise.all(packed.map(async ({ inputs, bytes }, index) => {
     const items = inputs[0]!.dims[0]!;
@@ -55,7 +63,7 @@ export async function planOnnx(opts: RunOnnxOptions, loadModel: (url: string) =>
   const { bytes: model, hash } = await loading;
   const kernel: KernelSpec = {
     kind: 'onnx',
-    model: { hash, bytes: model.byteLength, url: opts.model.url, ...(opts.model.name === undefined ? {} : { name: opts.model.name }) },
+    model: { hash, bytes: model.byteLength, ...('url' in ref ? { url: ref.url } : {}), ...(ref.name === undefined ? {} : { name: ref.name }) },
     outputs: [...opts.outputs],
   };
   return {
