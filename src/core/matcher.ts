@@ -122,6 +122,10 @@ export function ineligibility(c: MatchContributor, run: MatchRun): string | null
     // A model (a pipeline stage, when the whole is too big) must fit the memory the contributor reports.
     const need = run.kernel.model.bytes * ONNX_MEMORY_FACTOR;
     if (c.caps.memoryGiB !== undefined && need > c.caps.memoryGiB * 2 ** 30) return `model needs about ${need} bytes of memory, more than the contributor's ${c.caps.memoryGiB} GiB`;
+    // The budget the contributor's person set for models, when they set one (ContributeOptions.modelMemoryMB).
+    if (c.caps.modelMemoryMB !== undefined && need > c.caps.modelMemoryMB * 2 ** 20) {
+      return `model needs about ${Math.ceil(need / 2 ** 20)} MiB of memory (${ONNX_MEMORY_FACTOR} x its ${run.kernel.model.bytes} bytes), more than the ${c.caps.modelMemoryMB} MiB the contributor allows for models`;
+    }
     return null;
   }
   const gpu = c.caps.gpu;
