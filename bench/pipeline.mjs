@@ -34,21 +34,28 @@ export async function run({ browser, baseURL }) {
       await Promise.all(others.map((p) => p.evaluate((m) => (m === 'whole' ? window.benchPipeline.pause() : window.benchPipeline.resume()), next)));
       mode = next;
     };
+    const takeBusy = () => Promise.all(contributors.map((p) => p.evaluate(() => window.benchPipeline.takeBusy())));
     const runOnce = async (m, mb) => {
       await setMode(m);
-      return client.evaluate(([m, mb]) => (m === 'whole' ? window.benchPipeline.runWhole(mb) : window.benchPipeline.runPipeline(mb)), [m, mb]);
+      await takeBusy();
+      const r = await client.evaluate(([m, mb]) => (m === 'whole' ? window.benchPipeline.runWhole(mb) : window.benchPipeline.runPipeline(mb)), [m, mb]);
+      // Occupancy: the share of the run's wall time each contributor spent in pool calls (compute at its cap).
+      r.occupancy = (await takeBusy()).map((b) => b.ms / r.ms);
+      return r;
     };
     // Warm-up, unmeasured: the whole model on contributor 0, the stages on all (model transfers, ORT sessions).
     await runOnce('whole', MICRO[0]);
     await runOnce('pipeline', MICRO[0]);
     const ms = { whole: new Map(MICRO.map((b) => [b, []])), pipeline: new Map(MICRO.map((b) => [b, []])) };
     const used = new Map(MICRO.map((b) => [b, []]));
+    const occ = { whole: new Map(MICRO.map((b) => [b, []])), pipeline: new Map(MICRO.map((b) => [b, []])) };
     let maxAbs = 0;
     for (let rep = 0; rep < REPEATS; rep++) {
       for (const mb of MICRO) {
         for (const m of rep % 2 === 0 ? ['pipeline', 'whole'] : ['whole', 'pipeline']) {
           const r = await runOnce(m, mb);
           ms[m].get(mb).push(r.ms);
+          occ[m].get(mb).push(r.occupancy);
           maxAbs = Math.max(maxAbs, r.maxAbs);
           if (m === 'pipeline') used.get(mb).push(r.contributors.join('+'));
           else if (r.contributors[0] !== 1) throw new Error(`Cannot measure one contributor as ${r.contributors[0]} ran the whole-model job`);
@@ -67,13 +74,15 @@ export async function run({ browser, baseURL }) {
       const pipe = median(ms.pipeline.get(mb));
       const whole = median(ms.whole.get(mb));
       const ips = (t) => (ITEMS * 1000) / t;
+      // Median occupancy per contributor over the repeats, as percentages.
+      const occText = (m) => contributors.map((_, i) => `${(100 * median(occ[m].get(mb).map((o) => o[i]))).toFixed(0)}%`).join('/');
       rows.push({
         bench: 'pipeline',
         measure: `PP-OCRv4 rec ${ITEMS} items of 3x48x${WIDTH}, items/s, micro-batch ${mb}: ${STAGES} stages on ${STAGES} contributors vs whole model on 1`,
         value: ips(pipe),
         baseline: ips(whole),
         ratio: whole / pipe,
-        note: `cap ${CAP} each, prefetch ${PREFETCH}; ${Math.ceil(ITEMS / mb)} micro-batches; median of ${REPEATS}: pipeline ms ${ms.pipeline.get(mb).map((x) => x.toFixed(0)).join('/')}, whole ms ${ms.whole.get(mb).map((x) => x.toFixed(0)).join('/')}; contributors per stage ${used.get(mb).join(' ')}`,
+        note: `cap ${CAP} each, prefetch ${PREFETCH}; ${Math.ceil(ITEMS / mb)} micro-batches; median of ${REPEATS}: pipeline ms ${ms.pipeline.get(mb).map((x) => x.toFixed(0)).join('/')}, whole ms ${ms.whole.get(mb).map((x) => x.toFixed(0)).join('/')}; contributors per stage ${used.get(mb).join(' ')}; occupancy (pool time / wall) per contributor: pipeline ${occText('pipeline')}, whole ${occText('whole')}`,
       });
     }
     rows.push({

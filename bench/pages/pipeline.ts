@@ -26,6 +26,8 @@ export interface PipelineRunResult {
 let mesh: sdk.Mesh | undefined;
 let job: { model: ModelEntry; x: Float32Array; dims: number[]; stages: sdk.PipelineStage[]; splitMs: number; stageBytes: number[] } | undefined;
 let reference: Float32Array | undefined;
+/** Pool ms of the shards this contributor finished since the last `takeBusy()`, and their count. */
+let busy = { ms: 0, shards: 0 };
 
 function connected(): sdk.Mesh {
   if (!mesh) throw new Error('Cannot use the mesh as this page is not connected: call connect() first');
@@ -57,7 +59,19 @@ const api = {
 
   /** Starts contributing at the same cap for CPU and GPU, one lease computing at a time and `prefetch` more taken. */
   async contribute(cap: number, prefetch = 0): Promise<void> {
-    await connected().contributor.start({ cpuCap: cap, gpuCap: cap, maxConcurrent: 1, prefetch, backgroundTuning: false });
+    const c = connected().contributor;
+    c.addEventListener('shard', (e) => {
+      const d = (e as CustomEvent<sdk.ShardEventDetail>).detail;
+      if (d.phase === 'done' && d.ms !== undefined) busy = { ms: busy.ms + d.ms, shards: busy.shards + 1 };
+    });
+    await c.start({ cpuCap: cap, gpuCap: cap, maxConcurrent: 1, prefetch, backgroundTuning: false });
+  },
+
+  /** Pool ms (compute, at the cap) and shards finished since the last call. */
+  takeBusy(): { ms: number; shards: number } {
+    const out = busy;
+    busy = { ms: 0, shards: 0 };
+    return out;
   },
 
   /** Stops taking leases (the pool and its ORT sessions stay warm). */

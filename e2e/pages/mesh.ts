@@ -7,6 +7,7 @@ import { renderTextImages } from './text-images.ts';
 import { renderOcrPages } from './ocr-lines.ts';
 import { characterAccuracy } from '../../src/core/ocr/accuracy.ts';
 import { matmulReference, randomFloats } from '../../shaders/testing/reference.ts';
+import { deepMlp } from '../../src/model/testing/deep-mlp.ts';
 
 ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
 ort.env.wasm.numThreads = 1;
@@ -26,6 +27,8 @@ export interface MeshTestHarness {
   randomFloats: typeof randomFloats;
   matmulMaxRel: typeof matmulMaxRel;
   matmulMismatches: typeof matmulMismatches;
+  /** A deep MLP ONNX model of as many weight bytes as asked, built in the page (big-model spec). */
+  deepMlp: typeof deepMlp;
 }
 
 declare global {
@@ -143,5 +146,5 @@ function matmulMismatches(a: Float32Array, b: Float32Array, c: Float32Array, m: 
   return mismatches;
 }
 
-window.meshTest = { sdk, iceReport, iceDeadMs: ICE_DEAD_MS, ort, renderTextImages, renderOcrPages, characterAccuracy, randomFloats, matmulMaxRel, matmulMismatches };
+window.meshTest = { sdk, iceReport, iceDeadMs: ICE_DEAD_MS, ort, renderTextImages, renderOcrPages, characterAccuracy, randomFloats, matmulMaxRel, matmulMismatches, deepMlp };
 document.body.dataset.ready = 'true';
