@@ -4,7 +4,11 @@
 // shard as the pipeline's micro-batch. The model is split once at setup (outside the timed region, and timed on
 // its own); the timed region is what a caller waits for (submit to result).
 import * as sdk from '../../src/sdk/index.ts';
+import * as ort from 'onnxruntime-web';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
+
+ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
+ort.env.wasm.numThreads = 1;
 
 /** The model catalog entry the bench uses (served at /models/index.json). */
 interface ModelEntry {
@@ -83,7 +87,7 @@ const api = {
   shardsRun: () => connected().contributor.stats.shardsRun,
 
   /** Renders `batch` text lines 48 x `width` and splits the recogniser into `stages` stages by weight bytes. */
-  async setup(batch: number, width: number, stages: number): Promise<{ splitMs: number; stageBytes: number[]; weightBytes: number[]; cuts: string[][] }> {
+  async setup(batch: number, width: number, stages: number): Promise<{ splitMs: number; stageBytes: number[]; weightBytes: number[]; cuts: string[][]; stageMs: number[]; wholeMs: number }> {
     const models = (await (await fetch('/models/index.json')).json()) as ModelEntry[];
     const model = models.find((m) => m.id === 'ppocr-rec-v4');
     if (!model) throw new Error(`Cannot set up the recogniser as /models/index.json has no ppocr-rec-v4: ids are ${models.map((m) => m.id).join(', ')}`);
@@ -97,9 +101,31 @@ const api = {
       outputs: i === plan.stages.length - 1 ? model.outputs : s.outputs.map((o) => o.name),
     }));
     const stageBytes = plan.stages.map((s) => s.model.byteLength);
+    // Each stage's compute alone, and the whole model's (ORT wasm in this page, one item, median of 3 after a
+    // warm-up): the pipeline's ceiling is whole / slowest stage, whatever the mesh does.
+    const stageMs: number[] = [];
+    let feeds: Record<string, ort.Tensor> = { [model.input.name]: new ort.Tensor('float32', renderTextImages(1, 48, width), [1, 3, 48, width]) };
+    const timeModel = async (m: Uint8Array, f: Record<string, ort.Tensor>) => {
+      const session = await ort.InferenceSession.create(m, { executionProviders: ['wasm'] });
+      let out = await session.run(f);
+      const times: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        const t = performance.now();
+        out = await session.run(f);
+        times.push(performance.now() - t);
+      }
+      await session.release();
+      return { out, ms: times.sort((a, b) => a - b)[1]! };
+    };
+    const whole = await timeModel(bytes, feeds);
+    for (const s of plan.stages) {
+      const { out, ms } = await timeModel(s.model, Object.fromEntries(s.inputs.map((i) => [i.name, feeds[i.name]!])));
+      stageMs.push(ms);
+      feeds = { ...feeds, ...out };
+    }
     job = { model, x: renderTextImages(batch, 48, width), dims: [batch, 3, 48, width], stages: planned, splitMs, stageBytes };
     reference = undefined;
-    return { splitMs, stageBytes, weightBytes: plan.stages.map((s) => s.weightBytes), cuts: plan.stages.map((s) => s.outputs.map((o) => o.name)) };
+    return { splitMs, stageBytes, weightBytes: plan.stages.map((s) => s.weightBytes), cuts: plan.stages.map((s) => s.outputs.map((o) => o.name)), stageMs, wholeMs: whole.ms };
   },
 
   /** The whole model as one data-parallel job, `microBatch` items per shard. */
