@@ -96,7 +96,7 @@ export async function run({ browser, baseURL }) {
       bench: 'pipeline',
       measure: 'max abs difference, every run vs the first whole-model result',
       value: maxAbs,
-      note: `shards run per contributor in all ${shards.join('/')}; the ratio's ceiling is ${STAGES} (each stage ~1/${STAGES} of the work at the same cap), less the stage imbalance (balanced by weight bytes, not time), the fill and drain of ${STAGES} stages, and per-shard round trips (assign, pull of activations, claim) that a single contributor pays once per shard and a pipeline ${STAGES} times`,
+      note: `shards run per contributor in all ${shards.join('/')}; what limits the ratio: at the same cap it is at most whole / slowest stage (the compute row; ${STAGES} only for stages equal in time), less the fill and drain of ${STAGES} stages and the per-shard round trips (assign, activation pull, claim, verdict before the next stage starts) a pipeline pays once per stage`,
     });
     return rows;
   } finally {
