@@ -102,9 +102,9 @@ export type PeerWindow = Window & { peer: PeerState };
  */
 export async function connectPeer(
   page: Page,
-  opts: { coordinator?: string; coordinators?: string[]; contribute?: boolean; relayOnly?: boolean } = {},
+  opts: { coordinator?: string; coordinators?: string[]; contribute?: boolean; relayOnly?: boolean; modelMemoryMB?: number } = {},
 ): Promise<string> {
-  return page.evaluate(async ({ coordinator, coordinators, contribute, relayOnly }) => {
+  return page.evaluate(async ({ coordinator, coordinators, contribute, relayOnly, modelMemoryMB }) => {
     const mesh = await window.meshTest.sdk.connect({
       ...(coordinator === undefined ? {} : { coordinator }),
       ...(coordinators === undefined ? {} : { coordinators }),
@@ -116,9 +116,9 @@ export async function connectPeer(
     mesh.addEventListener('moved', (e) => peer.moves.push((e as CustomEvent<{ from: string; to: string }>).detail));
     mesh.addEventListener('close', (e) => peer.closes.push(String((e as CustomEvent<{ error?: Error }>).detail?.error?.message)));
     mesh.contributor.addEventListener('shard', (e) => peer.shards.push((e as CustomEvent<PeerState['shards'][number]>).detail));
-    if (contribute) await mesh.contributor.start({ cpuCap: 1, gpuCap: 1, backgroundTuning: false });
+    if (contribute) await mesh.contributor.start({ cpuCap: 1, gpuCap: 1, backgroundTuning: false, ...(modelMemoryMB === undefined ? {} : { modelMemoryMB }) });
     return mesh.peerId;
-  }, { coordinator: opts.coordinator, coordinators: opts.coordinators, contribute: opts.contribute ?? false, relayOnly: opts.relayOnly ?? false });
+  }, { coordinator: opts.coordinator, coordinators: opts.coordinators, contribute: opts.contribute ?? false, relayOnly: opts.relayOnly ?? false, modelMemoryMB: opts.modelMemoryMB });
 }
 
 /**

@@ -7,6 +7,7 @@ import { renderTextImages } from './text-images.ts';
 import { renderOcrPages } from './ocr-lines.ts';
 import { characterAccuracy } from '../../src/core/ocr/accuracy.ts';
 import { elementwiseReference, layerNormReference, matmulReference, randomFloats, reduceReference, softmaxReference } from '../../shaders/testing/reference.ts';
+import { deepMlp } from '../../src/model/testing/deep-mlp.ts';
 
 ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
 ort.env.wasm.numThreads = 1;
@@ -27,6 +28,8 @@ export interface MeshTestHarness {
   matmulMaxRel: typeof matmulMaxRel;
   matmulMismatches: typeof matmulMismatches;
   rowsMaxRel: typeof rowsMaxRel;
+  /** A deep MLP ONNX model of as many weight bytes as asked, built in the page (big-model spec). */
+  deepMlp: typeof deepMlp;
 }
 
 declare global {
@@ -178,5 +181,5 @@ function rowsMaxRel(op: sdk.RunRowsOptions['op'], rows: number, cols: number, o:
   return Number.isNaN(worst) ? Infinity : worst;
 }
 
-window.meshTest = { sdk, iceReport, iceDeadMs: ICE_DEAD_MS, ort, renderTextImages, renderOcrPages, characterAccuracy, randomFloats, matmulMaxRel, matmulMismatches, rowsMaxRel };
+window.meshTest = { sdk, iceReport, iceDeadMs: ICE_DEAD_MS, ort, renderTextImages, renderOcrPages, characterAccuracy, randomFloats, matmulMaxRel, matmulMismatches, rowsMaxRel, deepMlp };
 document.body.dataset.ready = 'true';

@@ -192,6 +192,14 @@ describe('matcher: pipeline stages', () => {
     assert.equal(ineligibility(peer('u'), run({ kernel: big })), null, 'unknown memory is not held against anyone');
   });
 
+  it('ineligibility() holds a model to the budget a contributor states for models, as well as to its memory', () => {
+    const model: KernelSpec = { kind: 'onnx', model: { hash: HASH, bytes: 100 * 2 ** 20 }, outputs: ['y'] };
+    const tight = peer('t', { caps: { ...caps(), memoryGiB: 8, modelMemoryMB: 256 } });
+    assert.match(ineligibility(tight, run({ kernel: model })) ?? '', /about 400 MiB of memory .*more than the 256 MiB the contributor allows for models/);
+    assert.equal(ineligibility(peer('r', { caps: { ...caps(), memoryGiB: 8, modelMemoryMB: 400 } }), run({ kernel: model })), null);
+    assert.match(ineligibility(peer('g', { caps: { ...caps(), memoryGiB: 0.25, modelMemoryMB: 4096 } }), run({ kernel: model })) ?? '', /0.25 GiB/, 'a budget never lifts the device limit');
+  });
+
   it('match() follows a job\'s affinity: the warm contributor first, one running another stage last', () => {
     const peers = [peer('a'), peer('b'), peer('c')];
     const affinity = new Map([['a', -0.6], ['c', 0.5]]);

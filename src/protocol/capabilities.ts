@@ -24,6 +24,11 @@ export const parseGpuLimits = parser(GpuLimitsSchema);
 /** ORT execution providers a contributor can run. */
 export const ORT_EPS = ['wasm', 'webgpu'] as const;
 
+/** Smallest model memory budget (MiB) a contributor may state: less could hold no model at all. */
+export const MIN_MODEL_MEMORY_MB = 16;
+/** Largest model memory budget (MiB) a contributor may state (1 TiB): more is no device's memory. */
+export const MAX_MODEL_MEMORY_MB = 1 << 20;
+
 /** What a contributor measured about itself on the spot. */
 export const CapabilitiesSchema = v.strictObject({
   gpu: v.exactOptional(v.strictObject({
@@ -40,6 +45,11 @@ export const CapabilitiesSchema = v.strictObject({
     crossOriginIsolated: v.boolean(),
   }),
   memoryGiB: v.exactOptional(real(0, 1 << 20)),
+  /**
+   * Memory (MiB) the contributor's person lets model sessions take, when they set a budget
+   * (ContributeOptions.modelMemoryMB): the matcher gives it no model whose session would need more.
+   */
+  modelMemoryMB: v.exactOptional(int(MIN_MODEL_MEMORY_MB, MAX_MODEL_MEMORY_MB)),
   ortEps: list(v.picklist(ORT_EPS), 0, 4),
   gflops: v.strictObject({ cpu: real(0, 1e9), gpu: v.exactOptional(real(0, 1e9)) }),
 });

@@ -12,7 +12,7 @@ import type { PushFrame } from '../mesh/coordinator-client.ts';
 import type { PullRequest, ShardRequest } from '../mesh/peer-link.ts';
 import { ActivationStore } from './activation-store.ts';
 import { ActivationServer } from './pipe-transfer.ts';
-import type { Capabilities } from '../protocol/capabilities.ts';
+import { type Capabilities, MAX_MODEL_MEMORY_MB, MIN_MODEL_MEMORY_MB } from '../protocol/capabilities.ts';
 import { parseContributorLease } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
@@ -133,6 +133,10 @@ export class Contributor extends EventTarget implements MeshContributor {
       throw new RangeError(`Cannot start contributing as 'prefetch' must be an integer from 0 to 8: current value is ${prefetch}`);
     }
     powerPrefs(opts.power); // checked before anything starts
+    const budget = opts.modelMemoryMB;
+    if (budget !== undefined && (!Number.isSafeInteger(budget) || budget < MIN_MODEL_MEMORY_MB || budget > MAX_MODEL_MEMORY_MB)) {
+      throw new RangeError(`Cannot start contributing as 'modelMemoryMB' must be an integer from ${MIN_MODEL_MEMORY_MB} to ${MAX_MODEL_MEMORY_MB} (MiB): current value is ${budget}`);
+    }
     this.#caps = {
       ...(opts.cpuCap === undefined ? {} : { cpuCap: opts.cpuCap }),
       ...(opts.gpuCap === undefined ? {} : { gpuCap: opts.gpuCap }),
@@ -143,7 +147,8 @@ export class Contributor extends EventTarget implements MeshContributor {
       const pool = await ComputePool.create({ ...this.#caps, assetBase: this.#ctx.base, backgroundTuning: opts.backgroundTuning ?? true });
       this.#pool = pool;
       pool.addEventListener('fault', this.#onFault);
-      const caps = await pool.capabilities();
+      const measured = await pool.capabilities();
+      const caps = budget === undefined ? measured : { ...measured, modelMemoryMB: budget };
       this.#capabilities = caps;
       // Prefetched leases are slots to the coordinator; the pool's lanes keep their compute one task at a time.
       const maxConcurrent = (opts.maxConcurrent ?? Math.max(1, Math.min(4, Math.floor(caps.cpu.cores / 2)))) + prefetch;

@@ -469,6 +469,13 @@ export interface ContributeOptions {
    * evicted first (default 256 MiB and 4096 outputs; the embed keeps 32 MiB and 512). `false` keeps none.
    */
   resultCache?: { maxBytes?: number; maxEntries?: number } | false;
+  /**
+   * Memory (MiB, an integer from 16 to 1 048 576) this browser lets model sessions take: the coordinator gives it
+   * no ONNX model (or pipeline stage) whose session would need more (about 4x the model's bytes). Default: no
+   * budget beyond the device memory the browser reports. A model bigger than every contributor's budget still
+   * runs as a pipeline (`client.runPipeline`), split into stages that fit.
+   */
+  modelMemoryMB?: number;
 }
 
 /**

@@ -101,7 +101,7 @@ export class MeshCapabilities extends LitElement {
           </tr>
           <tr>
             <th>Memory</th>
-            <td>${c.memoryGiB === undefined ? html`<span class="muted">not reported</span>` : `${c.memoryGiB} GiB`}</td>
+            <td>${c.memoryGiB === undefined ? html`<span class="muted">not reported</span>` : `${c.memoryGiB} GiB`}${c.modelMemoryMB === undefined ? nothing : html` <span class="muted">(models may take ${c.modelMemoryMB} MiB)</span>`}</td>
           </tr>
           <tr>
             <th>ONNX execution providers</th>

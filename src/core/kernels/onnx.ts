@@ -17,6 +17,10 @@ export const onnxRules: KernelRules<'onnx'> = {
     if (caps.ortEps.length === 0) return 'no ONNX runtime execution provider';
     const need = kernel.model.bytes * ONNX_MEMORY_FACTOR;
     if (caps.memoryGiB !== undefined && need > caps.memoryGiB * 2 ** 30) return `model needs about ${need} bytes of memory, more than the contributor's ${caps.memoryGiB} GiB`;
+    // The budget the contributor's person set for models, when they set one (ContributeOptions.modelMemoryMB).
+    if (caps.modelMemoryMB !== undefined && need > caps.modelMemoryMB * 2 ** 20) {
+      return `model needs about ${Math.ceil(need / 2 ** 20)} MiB of memory (${ONNX_MEMORY_FACTOR} x its ${kernel.model.bytes} bytes), more than the ${caps.modelMemoryMB} MiB the contributor allows for models`;
+    }
     return null;
   },
 };
