@@ -21,6 +21,7 @@ const BENCHES = {
   onnx: () => import('./onnx.mjs').then((m) => m.run),
   serve: () => import('./serve.mjs').then((m) => m.run),
   pipeline: () => import('./pipeline.mjs').then((m) => m.run),
+  serveprofile: () => import('./serve-profile.mjs').then((m) => m.run),
   adversary: () => import('./adversary.mjs').then((m) => () => m.benchAdversary()),
   attack: () => import('./attack.mjs').then((m) => () => m.benchAttack()),
   bus: () => import('./bus.mjs').then((m) => () => m.benchBus()),

@@ -1,7 +1,8 @@
 // Continuous serving: requests/s and p50/p99 latency of one service on ONE contributor, from 1, 4 and 16
 // concurrent callers (each sends its next request as soon as its last one answered), with continuous batching
 // on (maxBatch 16, maxWaitMs 2) and off (maxBatch 1), all in one run; ratios are batching on vs off at each
-// concurrency. Model: PP-OCRv4 detector on one rendered text image per request.
+// concurrency. Model: PP-OCRv4 detector on one rendered text image per request. MESHWORK_BENCH_SERVE_CORES=n makes
+// the contributor page report n cores (its pool then runs ORT on n threads).
 import { median, openPage } from './lib.mjs';
 
 const PAGE = '/bench/pages/serve.html';
@@ -24,6 +25,13 @@ async function batchCounts(page) {
 export async function run({ browser, baseURL }) {
   const contributor = await openPage(browser, baseURL, PAGE);
   const client = await openPage(browser, baseURL, PAGE);
+  const cores = Number(process.env.MESHWORK_BENCH_SERVE_CORES ?? 0);
+  if (cores > 0) {
+    // The contributor's pool sizes ORT's threads from the cores it sees: pretend fewer (e.g. 1 on a 2-core host).
+    await contributor.addInitScript((n) => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => n }), cores);
+    await contributor.reload();
+    await contributor.waitForFunction(() => document.body.dataset.ready === 'true');
+  }
   if (process.env.MESHWORK_BENCH_DEBUG) for (const p of [contributor, client]) p.on('console', (m) => console.error(`[page] ${m.text()}`));
   try {
     await contributor.evaluate(() => window.benchServe.connect());

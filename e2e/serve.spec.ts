@@ -5,6 +5,7 @@
 // a second client joins a shared service and pays for its own requests, and that the books balance.
 import { expect, test, type Page } from '@playwright/test';
 import { closeLeftoverPeers, connectPeer, ledger, openPeer, type PeerWindow } from './fixtures.ts';
+import { openApp, setNumber } from './pwa-helpers.ts';
 
 /** Both sides run onnxruntime-web wasm; thread counts and batch sizes may differ in the last bits. */
 const ONNX_TOLERANCE = 1e-4;
@@ -125,4 +126,32 @@ test('concurrent callers get the model\'s outputs from batched replicas; a close
   expect(after.accounts[`peer:${guestId}`]).toBe(1000 * 1_000_000 - guestStatus.spent - guestStatus.fees); // the guest paid its own way
   const earned = ids.filter((id) => id !== placed[0]).map((id) => after.accounts[`peer:${id}`] ?? 0);
   expect(Math.max(...earned)).toBeGreaterThan(1000 * 1_000_000); // a replica was paid beyond its starter credits
+});
+
+test('the Run tab\'s serving panel opens a service, keeps requests in flight and shows live figures that change', async ({ browser }) => {
+  const contributor = await openPeer(browser);
+  await connectPeer(contributor, { contribute: true });
+  const app = await openApp(browser, '#run');
+  await expect(app.getByTestId('serve-model')).toContainText('(32×96)'); // the detector, from the catalog
+  await setNumber(app, 'serve-concurrency', 4);
+  await app.getByTestId('serve-start').click();
+  await expect(app.getByTestId('serve-phase')).toHaveText('Serving', { timeout: 60_000 });
+  const answered = async () => Number(await app.getByTestId('serve-requests').textContent());
+  await expect.poll(answered, { timeout: 60_000 }).toBeGreaterThan(0);
+  const first = await answered();
+  const figures = async () => Object.fromEntries(await Promise.all(['serve-rps', 'serve-p50', 'serve-p99', 'serve-queue', 'serve-batch'].map(async (id) => [id, (await app.getByTestId(id).textContent())!.trim()])));
+  const before = await figures();
+  await expect.poll(answered, { timeout: 60_000 }).toBeGreaterThan(first + 20); // the figures keep moving
+  const after = await figures();
+  console.log(`serving panel: ${first} answered, then ${await answered()}; ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
+  expect(Number(after['serve-rps'])).toBeGreaterThan(0);
+  expect(after['serve-p50']).toMatch(/^\d+ ms$|^[\d.]+ s$/);
+  expect(after['serve-p99']).toMatch(/^\d+ ms$|^[\d.]+ s$/);
+  expect(Number(after['serve-queue'])).toBeGreaterThanOrEqual(0);
+  expect(Number(after['serve-batch'])).toBeGreaterThanOrEqual(1);
+  expect(Number(after['serve-batch'])).toBeLessThanOrEqual(8);
+  await app.getByTestId('serve-stop').click();
+  await expect(app.getByTestId('serve-start')).toBeEnabled({ timeout: 60_000 });
+  expect(Number((await app.getByTestId('serve-spent').textContent())!.replace(/,/g, ''))).toBeGreaterThan(0); // receipts paid the replica
+  await app.context().close();
 });

@@ -19,6 +19,7 @@ import './mesh-matmul-panel.ts';
 import './mesh-detector-images.ts';
 import { type ImageResult, TEXT_THRESHOLD } from './mesh-detector-images.ts';
 import './mesh-ocr-panel.ts';
+import './mesh-serve-panel.ts';
 import './mesh-job-status.ts';
 import { loadModelCatalog, type ModelEntry } from './model-catalog.ts';
 import { controls, theme } from './styles.ts';
@@ -376,6 +377,8 @@ export class MeshClientView extends LitElement {
       <mesh-detector-images .previews=${this.previews} .results=${this.results} .count=${this.count} .size=${this.size} .seed=${this.seed}></mesh-detector-images>
 
       <mesh-ocr-panel .mesh=${this.mesh} @meshwork-job-recorded=${this.#loadHistory}></mesh-ocr-panel>
+
+      <mesh-serve-panel .mesh=${this.mesh}></mesh-serve-panel>
 
       <mesh-matmul-panel .mesh=${this.mesh} .quote=${this.quote} @meshwork-job-recorded=${this.#loadHistory}></mesh-matmul-panel>
 
