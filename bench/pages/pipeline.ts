@@ -1,7 +1,7 @@
 // Benchmark harness for pipeline parallelism: a page is either a contributor (capped to a duty cycle) or the
 // client that runs the PP-OCRv4 recogniser over a batch of rendered text lines, either split into stages (one
 // stage job per stage, activations peer to peer) or whole as a data-parallel ONNX job with as many items per
-// shard as the pipeline's micro-batch. The model is split once at setup (outside the timed region, and timed on
+// shard as the pipeline's micro-batch, with stages split by weight bytes or by measured time. The model is split once at setup (outside the timed region, and timed on
 // its own); the timed region is what a caller waits for (submit to result).
 import * as sdk from '../../src/sdk/index.ts';
 import * as ort from 'onnxruntime-web';
@@ -28,7 +28,21 @@ export interface PipelineRunResult {
 }
 
 let mesh: sdk.Mesh | undefined;
-let job: { model: ModelEntry; x: Float32Array; dims: number[]; stages: sdk.PipelineStage[]; splitMs: number; stageBytes: number[] } | undefined;
+/** The two splits the bench compares. */
+export type Split = 'bytes' | 'time';
+
+/** What setup() reports of one split; `splitterMs` and `fineMs`: what the time split measured while splitting. */
+export interface SplitInfo {
+  splitMs: number;
+  stageBytes: number[];
+  weightBytes: number[];
+  cuts: string[][];
+  stageMs: number[];
+  splitterMs?: number[];
+  fineMs?: number[];
+}
+
+let job: { model: ModelEntry; x: Float32Array; dims: number[]; stages: Record<Split, sdk.PipelineStage[]> } | undefined;
 let reference: Float32Array | undefined;
 /** Pool ms of the shards this contributor finished since the last `takeBusy()`, and their count. */
 let busy = { ms: 0, shards: 0 };
@@ -86,46 +100,71 @@ const api = {
   /** Shards this contributor ran. */
   shardsRun: () => connected().contributor.stats.shardsRun,
 
-  /** Renders `batch` text lines 48 x `width` and splits the recogniser into `stages` stages by weight bytes. */
-  async setup(batch: number, width: number, stages: number): Promise<{ splitMs: number; stageBytes: number[]; weightBytes: number[]; cuts: string[][]; stageMs: number[]; wholeMs: number }> {
+  /**
+   * Renders `batch` text lines 48 x `width` and splits the recogniser into `stages` stages twice: by weight bytes,
+   * and by time measured in this page on one line (`balance: 'time'`). Both splits' stages are then timed alone.
+   */
+  async setup(batch: number, width: number, stages: number): Promise<Record<Split, SplitInfo> & { wholeMs: number }> {
     const models = (await (await fetch('/models/index.json')).json()) as ModelEntry[];
     const model = models.find((m) => m.id === 'ppocr-rec-v4');
     if (!model) throw new Error(`Cannot set up the recogniser as /models/index.json has no ppocr-rec-v4: ids are ${models.map((m) => m.id).join(', ')}`);
     const bytes = new Uint8Array(await (await fetch(model.url)).arrayBuffer());
-    const t0 = performance.now();
-    const plan = await sdk.splitModel(bytes, { stages });
-    const splitMs = performance.now() - t0;
-    const planned: sdk.PipelineStage[] = plan.stages.map((s, i) => ({
-      model: { bytes: s.model, name: `${model.id} stage ${i + 1}/${stages}` },
+    const one = renderTextImages(1, 48, width);
+    let t0 = performance.now();
+    const byBytes = await sdk.splitModel(bytes, { stages });
+    const bytesSplitMs = performance.now() - t0;
+    t0 = performance.now();
+    const byTime = await sdk.splitModel(bytes, { stages, balance: 'time', sample: { [model.input.name]: { dtype: 'float32', dims: [1, 3, 48, width], data: one } }, base: location.origin });
+    const timeSplitMs = performance.now() - t0;
+    const planned = (plan: sdk.StagePlan, tag: string): sdk.PipelineStage[] => plan.stages.map((s, i) => ({
+      model: { bytes: s.model, name: `${model.id} stage ${i + 1}/${stages} by ${tag}` },
       inputs: s.inputs.map((t) => ({ name: t.name, dtype: t.type as 'float32' })),
       outputs: i === plan.stages.length - 1 ? model.outputs : s.outputs.map((o) => o.name),
     }));
-    const stageBytes = plan.stages.map((s) => s.model.byteLength);
-    // Each stage's compute alone, and the whole model's (ORT wasm in this page, one item, median of 3 after a
-    // warm-up): the pipeline's ceiling is whole / slowest stage, whatever the mesh does.
-    const stageMs: number[] = [];
-    let feeds: Record<string, ort.Tensor> = { [model.input.name]: new ort.Tensor('float32', renderTextImages(1, 48, width), [1, 3, 48, width]) };
+    // Each stage's compute alone, and the whole model's (ORT wasm in this page, one item, median of 5 after a
+    // warm-up, stages of both splits and the whole model interleaved): a pipeline's ceiling is whole / slowest stage.
     const timeModel = async (m: Uint8Array, f: Record<string, ort.Tensor>) => {
       const session = await ort.InferenceSession.create(m, { executionProviders: ['wasm'] });
-      let out = await session.run(f);
-      const times: number[] = [];
-      for (let r = 0; r < 3; r++) {
-        const t = performance.now();
-        out = await session.run(f);
-        times.push(performance.now() - t);
-      }
-      await session.release();
-      return { out, ms: times.sort((a, b) => a - b)[1]! };
+      const out = await session.run(f);
+      return { session, out };
     };
-    const whole = await timeModel(bytes, feeds);
-    for (const s of plan.stages) {
-      const { out, ms } = await timeModel(s.model, Object.fromEntries(s.inputs.map((i) => [i.name, feeds[i.name]!])));
-      stageMs.push(ms);
-      feeds = { ...feeds, ...out };
+    const input = { [model.input.name]: new ort.Tensor('float32', one, [1, 3, 48, width]) };
+    const chain = async (plan: sdk.StagePlan) => {
+      let feeds: Record<string, ort.Tensor> = input;
+      const runs = [];
+      for (const s of plan.stages) {
+        const f = Object.fromEntries(s.inputs.map((i) => [i.name, feeds[i.name]!]));
+        const r = await timeModel(s.model, f);
+        runs.push({ session: r.session, feeds: f });
+        feeds = { ...feeds, ...r.out };
+      }
+      return runs;
+    };
+    const all = [{ ...(await timeModel(bytes, input)), feeds: input }, ...(await chain(byBytes)), ...(await chain(byTime))];
+    const times = all.map((): number[] => []);
+    for (let r = 0; r < 5; r++) {
+      for (const [i, { session, feeds }] of all.entries()) {
+        const t = performance.now();
+        await session.run(feeds);
+        times[i]!.push(performance.now() - t);
+      }
     }
-    job = { model, x: renderTextImages(batch, 48, width), dims: [batch, 3, 48, width], stages: planned, splitMs, stageBytes };
+    await Promise.all(all.map((a) => a.session.release()));
+    const med = times.map((ts) => ts.sort((a, b) => a - b)[2]!);
+    const info = (plan: sdk.StagePlan, splitMs: number, stageMs: number[]): SplitInfo => ({
+      splitMs,
+      stageBytes: plan.stages.map((s) => s.model.byteLength),
+      weightBytes: plan.stages.map((s) => s.weightBytes),
+      cuts: plan.stages.map((s) => s.outputs.map((o) => o.name)),
+      stageMs,
+    });
+    job = { model, x: renderTextImages(batch, 48, width), dims: [batch, 3, 48, width], stages: { bytes: planned(byBytes, 'bytes'), time: planned(byTime, 'time') } };
     reference = undefined;
-    return { splitMs, stageBytes, weightBytes: plan.stages.map((s) => s.weightBytes), cuts: plan.stages.map((s) => s.outputs.map((o) => o.name)), stageMs, wholeMs: whole.ms };
+    return {
+      wholeMs: med[0]!,
+      bytes: info(byBytes, bytesSplitMs, med.slice(1, 1 + stages)),
+      time: { ...info(byTime, timeSplitMs, med.slice(1 + stages)), splitterMs: byTime.timing.stageMs, fineMs: byTime.timing.fineMs },
+    };
   },
 
   /** The whole model as one data-parallel job, `microBatch` items per shard. */
@@ -150,9 +189,10 @@ const api = {
     return { ms, contributors: [who.size], maxAbs: compare(out[model.outputs[0]!]!.data as Float32Array) };
   },
 
-  /** The model's stages as a pipeline, `microBatch` items per micro-batch. */
-  async runPipeline(microBatch: number): Promise<PipelineRunResult> {
-    const { model, x, dims, stages } = setUp();
+  /** The model's stages (split by weight bytes or by time) as a pipeline, `microBatch` items per micro-batch. */
+  async runPipeline(microBatch: number, split: Split = 'bytes'): Promise<PipelineRunResult> {
+    const { model, x, dims } = setUp();
+    const stages = setUp().stages[split];
     const t0 = performance.now();
     const handle = connected().client.runPipeline({
       stages,

@@ -4,6 +4,8 @@
  * Used by src/sdk; runs in the page, in workers and in Deno.
  */
 export { partitionOnnx } from './partition.ts';
+export { rescaleToMeasured, spreadStageTimes } from './measured-cost.ts';
+export type { CostRange } from './measured-cost.ts';
 export { MAX_STAGES } from './stage-plan.ts';
 export type { PartitionOptions, Stage, StageBalance, StageInput, StageOutput, StagePlan, StageTensor } from './stage-plan.ts';
 export { appendArgMax } from './argmax-head.ts';

@@ -90,6 +90,8 @@ export function partitionOnnx(bytes: Uint8Array, options: PartitionOptions): Sta
     inputs: [...scan.inputs.keys()].map((name) => ({ name, type: label(name) })),
     outputs: scan.outputs.map((vi) => ({ name: vi.name ?? '', type: label(vi.name ?? '') })),
     computingNodes: n,
+    order: [...scan.order],
+    nodeWeightBytes: scan.reads.map((reads) => reads.reduce((b, name) => b + (scan.weights.get(name)?.bytes ?? 0), 0)),
     weights: scan.weights.size,
     weightBytes: [...scan.weights.values()].reduce((s, w) => s + w.bytes, 0),
     balance: {

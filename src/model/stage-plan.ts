@@ -53,6 +53,10 @@ export interface StagePlan {
   inputs: StageTensor[];
   outputs: StageTensor[];
   computingNodes: number;
+  /** Per position in the topological order the stages' node ranges index: that node's index in the graph's `node` list. */
+  order: number[];
+  /** Per position in that order: the bytes of the weights the node reads (a shared weight counts at each reader). */
+  nodeWeightBytes: number[];
   /** Weights (Constant nodes, initializers) and their total bytes, each counted once. */
   weights: number;
   weightBytes: number;

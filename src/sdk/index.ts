@@ -5,6 +5,9 @@
 export { connect } from './connect.ts';
 export { SessionElsewhereError, sessionFree } from './session-lock.ts';
 export { splitModel } from './split-model.ts';
+export type { SplitByTimeOptions } from './split-model.ts';
+export type { StageRuntime, StageSession } from './stage-timing.ts';
+export type { StageTiming, TimeBalanceOptions, TimedStagePlan } from './time-balance.ts';
 export type { PartitionOptions, Stage, StageBalance, StageInput, StageOutput, StagePlan, StageTensor } from '../model/index.ts';
 export { ocrLocal } from './ocr-local.ts';
 export type {

@@ -1,7 +1,7 @@
 /**
  * `ocrLocal`: the same OCR pipeline as `client.ocr`, with both models run by onnxruntime-web (WASM) in this page:
  * the reference the mesh's answers are compared with, and a way to read text with no mesh at all. The runtime is
- * imported when first used (it is not part of the SDK's own bundle) and its files load from `${base}ort/`.
+ * loaded when first used (ort-runtime.ts).
  * Sessions are kept per model URL for the page's life (at most MAX_LOCAL_SESSIONS). The recogniser runs edited
  * to return its best path (ocr-recogniser.ts), the very model `client.ocr` sends to contributors, so both paths
  * decode the same tensors.
@@ -13,14 +13,12 @@ import { snapshot, toRgba } from './ocr-images.ts';
 import { DictionaryCache, ocrModelUrls } from './ocr-models.ts';
 import { runOcrPipeline } from './ocr-pipeline.ts';
 import { bestPathModel } from './ocr-recogniser.ts';
+import { loadRuntime, type OrtModule } from './ort-runtime.ts';
 import type { OcrImage, OcrLocalOptions, OcrResult } from './types.ts';
-
-type OrtModule = typeof Ort;
 
 /** Sessions kept in the page. */
 const MAX_LOCAL_SESSIONS = 4;
 
-let runtime: Promise<OrtModule> | undefined;
 /** A session and, for the recogniser, the names of its best-path outputs. */
 interface LocalModel {
   session: Ort.InferenceSession;
@@ -59,18 +57,6 @@ export async function ocrLocal(images: readonly OcrImage[], opts: OcrLocalOption
     release(out);
     return { data: out.data as Float32Array, dims: out.dims };
   }, opts);
-}
-
-function loadRuntime(base: string, threads: number): Promise<OrtModule> {
-  runtime ??= (async () => {
-    const ort: OrtModule = await import('onnxruntime-web/wasm');
-    ort.env.wasm.wasmPaths = new URL('ort/', `${base.replace(/\/+$/, '')}/`).href;
-    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? threads : 1;
-    ort.env.logLevel = 'error';
-    return ort;
-  })();
-  runtime.catch(() => (runtime = undefined));
-  return runtime;
 }
 
 /** The session for the model at `url`; `bestPath`: edited to return its best path (the recogniser). */

@@ -208,6 +208,11 @@ export interface RunPipelineOptions extends JobOptions {
   stages: PipelineStage[] | number;
   /** The whole model, when `stages` is a count. */
   model?: { url: string; name?: string };
+  /**
+   * When `stages` is a count: balance the stages by weight bytes (default: each fits a contributor's memory) or by
+   * time measured in this page on the first item of `inputs` (onnxruntime-web; a stage may then hold more weights).
+   */
+  balance?: 'bytes' | 'time';
   /** Outputs of the last stage to fetch (default: all of its outputs). */
   outputs?: string[];
   /** Inputs of stage 0 by name; all share the batch size on axis 0. */
