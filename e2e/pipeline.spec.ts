@@ -44,8 +44,8 @@ async function contributors(browser: Browser, n: number): Promise<{ page: Page; 
 }
 
 /** Starts the 3-stage pipeline from the client page (kept on window.pipe), with the page's own reference. */
-function startPipeline(page: Page, opts: { items: number; width: number; microBatch: number }) {
-  return page.evaluate(async ({ items, width, microBatch, url, output }) => {
+function startPipeline(page: Page, opts: { items: number; width: number; microBatch: number; balance?: 'time' }) {
+  return page.evaluate(async ({ items, width, microBatch, balance, url, output }) => {
     const { mesh } = (window as unknown as PeerWindow).peer;
     const { ort, renderTextImages } = window.meshTest;
     const dims = [items, 3, 48, width];
@@ -53,7 +53,7 @@ function startPipeline(page: Page, opts: { items: number; width: number; microBa
     const session = await ort.InferenceSession.create(new Uint8Array(await (await fetch(url)).arrayBuffer()), { executionProviders: ['wasm'] });
     const ref = (await session.run({ x: new ort.Tensor('float32', x.slice(), dims) }))[output]!;
     await session.release();
-    const job = mesh.client.runPipeline({ model: { url, name: 'PP-OCRv4 rec' }, stages: 3, inputs: { x: { dtype: 'float32', dims, data: x } }, outputs: [output], microBatch });
+    const job = mesh.client.runPipeline({ model: { url, name: 'PP-OCRv4 rec' }, stages: 3, inputs: { x: { dtype: 'float32', dims, data: x } }, outputs: [output], microBatch, ...(balance ? { balance } : {}) });
     const events: { stage: number; state: string; shard?: number; contributor?: string }[] = [];
     job.addEventListener('progress', (e) => {
       const d = (e as CustomEvent<{ stage: number; state: string; shard?: number; contributor?: string }>).detail;
@@ -62,7 +62,7 @@ function startPipeline(page: Page, opts: { items: number; width: number; microBa
     const w = window as unknown as { pipe: unknown };
     w.pipe = { job, events, ref: ref.data as Float32Array, refDims: ref.dims };
     return { refDims: [...ref.dims] };
-  }, { ...opts, url: MODEL_URL, output: OUTPUT });
+  }, { balance: undefined, ...opts, url: MODEL_URL, output: OUTPUT });
 }
 
 /** Awaits the pipeline on the client page and compares it with the page's reference. */
@@ -124,6 +124,25 @@ test('the recogniser split over 3 contributors equals the unsplit model run in t
   expect(books.total).toBe(books.minted);
   for (const p of peers) expect(books.accounts[`peer:${p.id}`]).toBeGreaterThan(1000 * 1e6);
 });
+test('split by measured stage time in the page, the recogniser over 3 contributors still equals the unsplit model', async ({ browser }) => {
+  const peers = await contributors(browser, 3);
+  const client = await clientPage(browser);
+  await startPipeline(client, { items: 4, width: 160, microBatch: 2, balance: 'time' });
+  const r = await finishPipeline(client);
+  console.log(`pipeline (time-balanced): max abs diff ${r.maxAbs.toExponential(2)}, stage weight bytes ${r.plan.map((p) => p.weightBytes)}`);
+  expect(r.dims).toEqual([4, 20, 6625]);
+  expect(r.maxAbs).toBeLessThanOrEqual(TOLERANCE);
+  expect(r.plan).toHaveLength(3);
+  // Balanced by time, not bytes: the convolutional front (light weights, most of the compute) is a stage of its
+  // own, so the first stage holds far fewer weight bytes than the last (which holds the 3.2 MB output layer).
+  expect(r.plan[0]!.weightBytes).toBeLessThan(r.plan[2]!.weightBytes / 2);
+  const all = r.byStage.flat();
+  for (const s of r.byStage) expect(s.length).toBeGreaterThan(0);
+  expect(new Set(all)).toEqual(new Set(peers.map((p) => p.id)));
+  const books = await ledger(client);
+  expect(books.total).toBe(books.minted);
+});
+
 
 test('with one stage\'s contributor closed mid-stream and a 4th joining, the results are still complete and correct', async ({ browser }) => {
   const peers = await contributors(browser, 3);
