@@ -2,6 +2,8 @@
 // here, 20-40 px, rendered on OffscreenCanvas into a few page images (several lines each, so the detector must
 // find every line), with the truth of each line.
 
+import { prng } from '../../src/ui/text-images.ts';
+
 const WORDS = [
   'the', 'mesh', 'runs', 'on', 'idle', 'browsers', 'and', 'pays', 'for', 'verified', 'work', 'every', 'shard', 'is',
   'checked', 'twice', 'before', 'credit', 'moves', 'model', 'text', 'line', 'read', 'from', 'page', 'fast', 'small',
@@ -14,18 +16,6 @@ const FONTS = ['DejaVu Sans', 'DejaVu Serif', 'DejaVu Sans Mono'];
 export interface OcrPage {
   image: ImageData;
   lines: string[];
-}
-
-/** mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `total` lines from `seed`, `perPage` lines to a page of `width` px. */

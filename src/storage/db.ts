@@ -7,7 +7,8 @@
  *   a large blob, indexed by `lastUsed` for least-recently-used eviction;
  * - `receipts`: local copy of receipts this peer signed (as client) or was paid by (as contributor).
  */
-import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
+import type { DBSchema } from 'idb';
+import { sharedOpener } from './shared-open.ts';
 import type { Receipt, ResultClaim } from '../protocol/coordinator.ts';
 
 /** A cached model's bytes. */
@@ -52,25 +53,10 @@ export const DB_NAME = 'meshwork';
 /** Schema version. */
 export const DB_VERSION = 1;
 
-let opening: Promise<IDBPDatabase<MeshworkDb>> | undefined;
-
 /** Opens (once per page) the `meshwork` database, creating its stores on first use. */
-export function openMeshDb(): Promise<IDBPDatabase<MeshworkDb>> {
-  opening ??= openDB<MeshworkDb>(DB_NAME, DB_VERSION, {
-    upgrade(db) {
-      db.createObjectStore('identity');
-      db.createObjectStore('models', { keyPath: 'hash' });
-      db.createObjectStore('modelAccess', { keyPath: 'hash' }).createIndex('lastUsed', 'lastUsed');
-      db.createObjectStore('receipts', { keyPath: ['kind', 'leaseId'] }).createIndex('jobId', 'jobId');
-    },
-    blocking() {
-      // Another tab wants a newer schema: let it proceed; this page reopens on next use.
-      void opening?.then((db) => db.close());
-      opening = undefined;
-    },
-  }).catch((err: unknown) => {
-    opening = undefined;
-    throw err;
-  });
-  return opening;
-}
+export const openMeshDb = sharedOpener<MeshworkDb>(DB_NAME, DB_VERSION, (db) => {
+  db.createObjectStore('identity');
+  db.createObjectStore('models', { keyPath: 'hash' });
+  db.createObjectStore('modelAccess', { keyPath: 'hash' }).createIndex('lastUsed', 'lastUsed');
+  db.createObjectStore('receipts', { keyPath: ['kind', 'leaseId'] }).createIndex('jobId', 'jobId');
+});

@@ -4,7 +4,8 @@
  * job it ran as a client. Bounded: days older than HISTORY_DAYS and jobs beyond HISTORY_JOBS are deleted as new
  * ones are written. Both stores hold summaries only (no inputs, outputs or keys).
  */
-import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
+import type { DBSchema } from 'idb';
+import { sharedOpener } from './shared-open.ts';
 
 /** Days of contributor totals kept. */
 export const HISTORY_DAYS = 90;
@@ -52,24 +53,10 @@ interface HistoryDb extends DBSchema {
 /** Name of the history database. */
 export const HISTORY_DB = 'meshwork-history';
 
-let opening: Promise<IDBPDatabase<HistoryDb>> | undefined;
-
-function openHistoryDb(): Promise<IDBPDatabase<HistoryDb>> {
-  opening ??= openDB<HistoryDb>(HISTORY_DB, 1, {
-    upgrade(db) {
-      db.createObjectStore('days', { keyPath: 'day' });
-      db.createObjectStore('jobs', { keyPath: 'jobId' }).createIndex('at', 'at');
-    },
-    blocking() {
-      void opening?.then((db) => db.close());
-      opening = undefined;
-    },
-  }).catch((err: unknown) => {
-    opening = undefined;
-    throw err;
-  });
-  return opening;
-}
+const openHistoryDb = sharedOpener<HistoryDb>(HISTORY_DB, 1, (db) => {
+  db.createObjectStore('days', { keyPath: 'day' });
+  db.createObjectStore('jobs', { keyPath: 'jobId' }).createIndex('at', 'at');
+});
 
 /** The local calendar day of `ms`, `YYYY-MM-DD`. */
 export function dayKey(ms: number): string {

@@ -13,7 +13,8 @@
  * Its own database (`meshwork-results`), so its schema moves apart from the page's main one and can be dropped
  * whole. Metadata is kept apart from the bytes, so recording a use never rewrites a large blob.
  */
-import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
+import type { DBSchema } from 'idb';
+import { sharedOpener } from './shared-open.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { type TensorSpec, tensorBytes } from '../protocol/tensor.ts';
@@ -69,26 +70,12 @@ export interface ResultStoreOptions extends Partial<ResultBounds> {
   onEvict?: (hashes: string[]) => void;
 }
 
-let opening: Promise<IDBPDatabase<ResultDb>> | undefined;
-
-function openResultDb(): Promise<IDBPDatabase<ResultDb>> {
-  opening ??= openDB<ResultDb>(RESULT_DB_NAME, RESULT_DB_VERSION, {
-    upgrade(db) {
-      db.createObjectStore('bytes', { keyPath: 'hash' });
-      const meta = db.createObjectStore('meta', { keyPath: 'hash' });
-      meta.createIndex('keys', 'keys', { multiEntry: true });
-      meta.createIndex('lastUsed', 'lastUsed');
-    },
-    blocking() {
-      void opening?.then((db) => db.close());
-      opening = undefined;
-    },
-  }).catch((err: unknown) => {
-    opening = undefined;
-    throw err;
-  });
-  return opening;
-}
+const openResultDb = sharedOpener<ResultDb>(RESULT_DB_NAME, RESULT_DB_VERSION, (db) => {
+  db.createObjectStore('bytes', { keyPath: 'hash' });
+  const meta = db.createObjectStore('meta', { keyPath: 'hash' });
+  meta.createIndex('keys', 'keys', { multiEntry: true });
+  meta.createIndex('lastUsed', 'lastUsed');
+});
 
 /** The store; instances share the database, each applies its own bounds when it writes. */
 export class ResultStore {

@@ -25,7 +25,7 @@ export interface TextImage {
 }
 
 /** mulberry32: a small, fast, well-mixed 32-bit PRNG returning floats in [0, 1). */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
