@@ -4,6 +4,11 @@ import type { ErrorCode } from '../protocol/errors.ts';
 import type { SignedCreditLink } from './credit-link.ts';
 import type { Capabilities } from '../protocol/capabilities.ts';
 import type { DType, TensorData, TensorSpec } from '../protocol/tensor.ts';
+import type { PipelineHandle, RunPipelineOptions } from './pipeline-types.ts';
+import type { OcrHandle, OcrImage, OcrOptions } from './ocr-types.ts';
+
+export type { PipelineHandle, PipelineProgress, PipelineStage, PlannedStage, RunPipelineOptions } from './pipeline-types.ts';
+export type { OcrHandle, OcrImage, OcrLine, OcrLocalOptions, OcrModels, OcrOptions, OcrPipelineOptions, OcrProgress, OcrResult, OcrRgba } from './ocr-types.ts';
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
@@ -175,74 +180,6 @@ export interface RunOnnxOptions extends JobOptions {
   itemsPerShard?: number;
 }
 
-/**
- * One stage of a model split into stages (a stage plan, e.g. the partitioner's): its model, the tensors it takes
- * (stage 0: the model's inputs; later stages: the cut tensors of the stage before, in that stage's output order)
- * and the tensors it hands on (the last stage: the outputs fetched).
- */
-export interface PipelineStage {
-  /** The stage model: at a URL, or its bytes (as the partitioner made them). */
-  model: { url: string; name?: string } | { bytes: Uint8Array; name?: string };
-  inputs: { name: string; dtype: DType }[];
-  outputs: string[];
-}
-
-/** A stage as a pipeline runs it, for a page to show: its tensors, model hash and size, and weight bytes. */
-export interface PlannedStage {
-  index: number;
-  inputs: { name: string; dtype: DType }[];
-  outputs: string[];
-  /** SHA-256 and bytes of the stage model. */
-  hash: string;
-  bytes: number;
-  /** Weight bytes in the stage, when the SDK split the model itself. */
-  weightBytes?: number;
-}
-
-/** Options of `runPipeline`. */
-export interface RunPipelineOptions extends JobOptions {
-  /**
-   * The stages, in order (at least 2), or how many stages to split `model` into (by weight bytes, so each fits
-   * a contributor's memory; every stage must take only the outputs of the stage before it).
-   */
-  stages: PipelineStage[] | number;
-  /** The whole model, when `stages` is a count. */
-  model?: { url: string; name?: string };
-  /**
-   * When `stages` is a count: balance the stages by weight bytes (default: each fits a contributor's memory) or by
-   * time measured in this page on the first item of `inputs` (onnxruntime-web; a stage may then hold more weights).
-   */
-  balance?: 'bytes' | 'time';
-  /** Outputs of the last stage to fetch (default: all of its outputs). */
-  outputs?: string[];
-  /** Inputs of stage 0 by name; all share the batch size on axis 0. */
-  inputs: Record<string, InputTensor>;
-  /** Items per micro-batch (default: the batch split into 2 micro-batches per stage, so every stage has work). */
-  microBatch?: number;
-}
-
-/** Progress of a pipeline: the stage a job event came from, and micro-batches decided per stage. */
-export interface PipelineProgress extends JobProgress {
-  stage: number;
-  /** Micro-batches decided so far, per stage. */
-  stagesDone: number[];
-}
-
-/**
- * A running pipeline: one stage job per stage, activations moving between their contributors. Events:
- * 'progress' (CustomEvent<PipelineProgress>). `result` is the last stage's outputs in batch order; `cost` the sum
- * over the stage jobs (resolves once all ended).
- */
-export interface PipelineHandle extends EventTarget {
-  /** The stage plan as run, once the stage models are loaded (or split). */
-  readonly plan: Promise<PlannedStage[]>;
-  /** The stage jobs' ids, in stage order. */
-  readonly jobIds: Promise<string[]>;
-  readonly result: Promise<Record<string, OutputTensor>>;
-  readonly cost: Promise<JobCost>;
-  cancel(): Promise<void>;
-}
-
 /** One shard of a WGSL job. */
 export interface WgslShard {
   inputs: TensorData[];
@@ -292,101 +229,6 @@ export type RunRowsOptions =
   | (RowsBase & { op: 'add' | 'mul'; b: Float32Array })
   | (RowsBase & { op: 'layernorm'; gamma: Float32Array; beta: Float32Array; eps?: number })
   | (RowsBase & { op: 'affine'; alpha: number; beta: number });
-
-/**
- * An image to read: ImageData, an ImageBitmap, an <img> (loaded), a canvas (HTMLCanvasElement or OffscreenCanvas),
- * a Blob or File holding an encoded image (PNG, JPEG, WebP...: whatever createImageBitmap decodes here), or plain
- * RGBA bytes `{ width, height, data }` in ImageData's layout. ImageData and RGBA bytes are copied when the call is
- * made; the others are read before the first job starts. Each side at most 8192 pixels.
- */
-export type OcrImage = ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | Blob | OcrRgba;
-
-/** Plain RGBA bytes, row-major, 4 bytes per pixel (ImageData's layout). */
-export interface OcrRgba {
-  width: number;
-  height: number;
-  data: Uint8ClampedArray | Uint8Array;
-}
-
-/** A line of text found in an image: its text, its axis-aligned box in the image's pixels, and how sure. */
-export interface OcrLine {
-  text: string;
-  box: { x: number; y: number; width: number; height: number };
-  /** Mean probability of the line's characters, 0..1. */
-  confidence: number;
-}
-
-/** What one image reads: its lines in reading order (top to bottom, then left to right), and its size. */
-export interface OcrResult {
-  width: number;
-  height: number;
-  lines: OcrLine[];
-}
-
-/**
- * URLs of the OCR models (relative ones resolve against the coordinator): a PP-OCR detector (input `x`
- * f32[N,3,H,W], output `sigmoid_0.tmp_0`), recogniser (input `x` f32[N,3,48,W], output `softmax_11.tmp_0`) and
- * its dictionary (one entry a line). Defaults: the PP-OCRv4 models the coordinator serves under /models/.
- */
-export interface OcrModels {
-  detector?: string;
-  recogniser?: string;
-  dictionary?: string;
-}
-
-/** How the OCR pipeline reads images; defaults are PaddleOCR's but for the unclip ratio. */
-export interface OcrPipelineOptions {
-  models?: OcrModels;
-  /** Longest side of the detector's input; larger images are scaled down (default 960). */
-  limitSide?: number;
-  /** Text crops per recogniser batch (one tensor, padded to its widest crop; default 16). */
-  maxBatch?: number;
-  /** Lines below this confidence are left out (default 0.5). */
-  minConfidence?: number;
-  /** Detector post-process: pixel threshold (0.3), box threshold (0.6), unclip ratio (2.2; see core/ocr/det-boxes.ts). */
-  box?: { threshold?: number; boxThreshold?: number; unclipRatio?: number };
-}
-
-/** Options of `client.ocr`: the pipeline's, plus market options for each of its jobs. */
-export interface OcrOptions extends OcrPipelineOptions, JobOptions {
-  /** Images per detector shard (default 1). */
-  imagesPerShard?: number;
-  /** Crops per recogniser shard (default 4). */
-  cropsPerShard?: number;
-}
-
-/** Options of `ocrLocal`: the pipeline's, run with onnxruntime-web in this page. */
-export interface OcrLocalOptions extends OcrPipelineOptions {
-  /** Base URL of the mesh's files (`ort/` and, for relative model URLs, `models/`; default the SDK's origin). */
-  base?: string;
-  /** ORT WASM threads (default 1; more only in a cross-origin isolated page). */
-  threads?: number;
-}
-
-/**
- * Progress of `client.ocr`: the stage ('detect', 'recognise', then 'done'), the jobs started so far and their
- * shards settled out of the total, and the job event that moved it (its index among the run's jobs).
- */
-export interface OcrProgress {
-  stage: 'detect' | 'recognise' | 'done';
-  jobs: number;
-  done: number;
-  total: number;
-  job?: { index: number; progress: JobProgress };
-}
-
-/**
- * A running OCR call: a detector job per image size, then recogniser jobs over the crops. Events: 'progress'
- * (CustomEvent<OcrProgress>). `result` has one OcrResult per image, in order; `cost` sums the jobs' costs
- * (source 'client' if any job's figures are the client's own) once the call is over; `cancel` cancels every job.
- */
-export interface OcrHandle extends EventTarget {
-  readonly result: Promise<OcrResult[]>;
-  readonly cost: Promise<JobCost>;
-  /** Ids of the jobs started so far. */
-  readonly jobIds: readonly string[];
-  cancel(): Promise<void>;
-}
 
 /** Running jobs on the mesh as a client. */
 export interface MeshClient {
