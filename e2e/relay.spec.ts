@@ -78,7 +78,7 @@ test('two relay-only peers run a job through coturn: the selected candidate pair
 });
 
 test('when the relay dies and comes back, the dialer restarts ICE once and the same link carries the next job', async () => {
-  test.skip(!turn || !own, 'needs the first test');
+  if (!turn || !own) throw new Error('Cannot run this test alone: it needs the relay and pages the first test of this serial file set up');
   const { port, secret } = turn!;
   await turn!.stop();
   // Both ends lose the path: their allocations are gone with the relay.
@@ -112,7 +112,7 @@ test('when the relay dies and comes back, the dialer restarts ICE once and the s
 });
 
 test('when the relay stays dead, the link is closed after the ICE deadline; after a re-authentication a new link uses fresh credentials', async () => {
-  test.skip(!turn || !own, 'needs the first test');
+  if (!turn || !own) throw new Error('Cannot run this test alone: it needs the relay and pages the first test of this serial file set up');
   const { port, secret } = turn!;
   const { ICE_DEAD_MS } = await client.evaluate(() => ({ ICE_DEAD_MS: window.meshTest.iceDeadMs }));
   await turn!.stop();
@@ -152,7 +152,7 @@ test('when the relay stays dead, the link is closed after the ICE deadline; afte
 });
 
 test('with the relay offered but not forced, peers that can reach each other connect directly', async ({ browser }) => {
-  test.skip(!turn || !own, 'needs the first test');
+  if (!turn || !own) throw new Error('Cannot run this test alone: it needs the relay and pages the first test of this serial file set up');
   await Promise.all(browser.contexts().map((c) => c.close()));
   await expect.poll(async () => (await (await fetch(`${own!.url}/api/stats`)).json()).contributors, { timeout: 15_000 }).toBe(0);
   contributor = await openPeer(browser);
