@@ -9,9 +9,10 @@
 import { ComputePool, type FaultDetail } from '../compute/index.ts';
 import { DEFAULT_ASK_PRICE } from '../core/cost.ts';
 import type { PushFrame } from '../mesh/coordinator-client.ts';
-import type { PullRequest, ShardRequest } from '../mesh/peer-link.ts';
-import { ActivationStore } from './activation-store.ts';
-import { ActivationServer } from './pipe-transfer.ts';
+import type { ShardRequest } from '../mesh/peer-link.ts';
+import type { ActivationStore } from './activation-store.ts';
+import { wireActivations } from './activation-wiring.ts';
+import { AssignBook } from './assign-book.ts';
 import { type Capabilities, MAX_MODEL_MEMORY_MB, MIN_MODEL_MEMORY_MB } from '../protocol/capabilities.ts';
 import { parseContributorLease } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
@@ -27,8 +28,7 @@ import type { SessionContext } from './session.ts';
 import { ServeHost } from './serving/serve-host.ts';
 import type { ContributeOptions, ContributorPause, ContributorState, MeshContributor, PowerOptions, PowerStatus, ShardEventDetail } from './types.ts';
 
-/** Milliseconds a `shard` request waits for its `assign` push (both race from the coordinator). */
-export const ASSIGN_WAIT_MS = 5_000;
+export { ASSIGN_WAIT_MS } from './assign-book.ts';
 
 /** The SDK's contributor (`mesh.contributor`). */
 export class Contributor extends EventTarget implements MeshContributor {
@@ -36,12 +36,11 @@ export class Contributor extends EventTarget implements MeshContributor {
   readonly stats = { shardsRun: 0, shardsFailed: 0, earned: 0, cacheServed: 0 };
   readonly #ctx: SessionContext;
   readonly #cache = new ModelCache();
-  readonly #assigned = new Map<string, { frame: AssignFrame; timer: ReturnType<typeof setTimeout> }>();
-  readonly #assignWaiters = new Map<string, Set<(frame: AssignFrame | undefined) => void>>();
+  /** Assign pushes held until their client asks for the lease. */
+  readonly #assigned = new AssignBook();
   readonly #runners = new Map<string, LeaseRunner>();
-  /** Outputs of pipeline stage leases kept for the next stage, and the server of their pulls. */
-  readonly #activations = new ActivationStore();
-  readonly #server = new ActivationServer(this.#activations);
+  /** Outputs of pipeline stage leases kept for the next stage (activation-wiring.ts serves their pulls). */
+  readonly #activations: ActivationStore;
   #state: ContributorState = 'stopped';
   #pool: ComputePool | undefined;
   #capabilities: Capabilities | undefined;
@@ -75,15 +74,7 @@ export class Contributor extends EventTarget implements MeshContributor {
     // A new coordinator session knows nothing of us: register again in the state we were in.
     c.addEventListener('welcome', () => void this.#reregister());
     ctx.network.addEventListener('shard', (e) => void this.#onShard((e as CustomEvent<ShardRequest>).detail));
-    ctx.network.addEventListener('pull', (e) => void this.#server.serve((e as CustomEvent<PullRequest>).detail));
-    c.addEventListener('serve', (e) => {
-      const { leaseId, peer } = (e as CustomEvent<Extract<PushFrame, { type: 'serve' }>>).detail;
-      if (typeof leaseId === 'string' && typeof peer === 'string') this.#activations.grant(leaseId, peer);
-    });
-    c.addEventListener('forget', (e) => {
-      const { leaseIds } = (e as CustomEvent<Extract<PushFrame, { type: 'forget' }>>).detail;
-      if (Array.isArray(leaseIds)) this.#activations.forget(leaseIds.filter((id): id is string => typeof id === 'string').slice(0, 1024));
-    });
+    this.#activations = wireActivations(ctx);
     this.serving = new ServeHost({
       ctx,
       compute: () => (this.#state === 'active' && this.#pool ? { pool: this.#pool, cache: this.#cache } : undefined),
@@ -281,7 +272,6 @@ export class Contributor extends EventTarget implements MeshContributor {
     this.#power = undefined;
     for (const runner of this.#runners.values()) runner.abort('the contributor stopped');
     this.#runners.clear();
-    for (const { timer } of this.#assigned.values()) clearTimeout(timer);
     this.#assigned.clear();
     this.#activations.clear();
     this.#pool?.removeEventListener('fault', this.#onFault);
@@ -309,17 +299,11 @@ export class Contributor extends EventTarget implements MeshContributor {
       console.warn(`meshwork: ignored an assign push: ${(err as Error).message}`);
       return;
     }
-    const { leaseId, expiresAt } = frame.lease;
-    const timer = setTimeout(() => this.#assigned.delete(leaseId), Math.max(expiresAt - Date.now(), 0) + 10_000);
-    this.#assigned.set(leaseId, { frame, timer });
-    for (const wake of this.#assignWaiters.get(leaseId) ?? []) wake(frame);
-    this.#assignWaiters.delete(leaseId);
+    this.#assigned.hold(frame);
   }
 
   #onRevoke(frame: Extract<PushFrame, { type: 'revoke' }>): void {
-    const held = this.#assigned.get(frame.leaseId);
-    if (held) clearTimeout(held.timer);
-    this.#assigned.delete(frame.leaseId);
+    this.#assigned.drop(frame.leaseId);
     this.#runners.get(frame.leaseId)?.abort(`revoked by the coordinator (${frame.reason})`);
     this.#runners.delete(frame.leaseId);
     this.#results?.dropped(frame.leaseId);
@@ -328,7 +312,7 @@ export class Contributor extends EventTarget implements MeshContributor {
   #onCredited(frame: Extract<PushFrame, { type: 'credited' }>): void {
     this.stats.earned += frame.amount;
     void this.#results?.credited(frame.leaseId);
-    recordReceipt({ leaseId: frame.leaseId, jobId: this.#assigned.get(frame.leaseId)?.frame.lease.jobId ?? '', kind: 'credited', amount: frame.amount, at: Date.now() })
+    recordReceipt({ leaseId: frame.leaseId, jobId: this.#assigned.get(frame.leaseId)?.lease.jobId ?? '', kind: 'credited', amount: frame.amount, at: Date.now() })
       .catch(() => {});
     this.dispatchEvent(new CustomEvent('credited', { detail: { amount: frame.amount, balance: frame.balance } }));
     this.#ctx.balanceChanged(frame.balance);
@@ -344,7 +328,7 @@ export class Contributor extends EventTarget implements MeshContributor {
       link.sendFail(leaseId, new MeshError('unauthorized', `Cannot run lease ${leaseId} as this peer is not contributing`));
       return;
     }
-    const assign = await this.#waitAssign(leaseId);
+    const assign = await this.#assigned.wait(leaseId);
     if (!assign || assign.lease.client !== link.remote) {
       link.sendFail(leaseId, new MeshError('unauthorized', `Cannot run lease ${leaseId} for ${link.remote} as the coordinator did not assign it to this pair`));
       return;
@@ -375,29 +359,8 @@ export class Contributor extends EventTarget implements MeshContributor {
       this.#shardEvent({ leaseId, jobId, shard, phase: 'failed', error: (err as Error).message, ...(err instanceof LocalFault ? { failure: err.reason } : {}) });
     } finally {
       if (this.#runners.get(leaseId) === runner) this.#runners.delete(leaseId);
-      const held = this.#assigned.get(leaseId);
-      if (held) clearTimeout(held.timer);
-      this.#assigned.delete(leaseId);
+      this.#assigned.drop(leaseId);
     }
-  }
-
-  #waitAssign(leaseId: string): Promise<AssignFrame | undefined> {
-    const held = this.#assigned.get(leaseId);
-    if (held) return Promise.resolve(held.frame);
-    return new Promise((resolve) => {
-      let set = this.#assignWaiters.get(leaseId);
-      if (!set) this.#assignWaiters.set(leaseId, (set = new Set()));
-      const wake = (frame: AssignFrame | undefined) => {
-        clearTimeout(timer);
-        resolve(frame);
-      };
-      const timer = setTimeout(() => {
-        set.delete(wake);
-        if (set.size === 0) this.#assignWaiters.delete(leaseId);
-        resolve(undefined);
-      }, ASSIGN_WAIT_MS);
-      set.add(wake);
-    });
   }
 
   #shardEvent(detail: ShardEventDetail): void {

@@ -15,47 +15,25 @@
  * would follow) therefore still ends on the verified output.
  */
 import { toBase64Url } from '../core/encoding.ts';
-import type { Tolerance } from '../core/verify.ts';
-import { type JobSpec, type JobStatus, type JobWait, type Lease, type Receipt, signedText, type SubmitResult } from '../protocol/coordinator.ts';
+import { type JobSpec, type JobStatus, type JobWait, type Lease, signedText, type SubmitResult } from '../protocol/coordinator.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { RemoteFailure } from '../mesh/lease-inbox.ts';
-import { recordReceipt } from '../storage/receipt-log.ts';
 import { CostRecord, endError, lostError } from './job-end.ts';
 import type { JobPlan } from './job-plan.ts';
-import { type LeaseJob, rejectReason, transferLease } from './lease-transfer.ts';
+import { rejectReason, transferLease } from './lease-transfer.ts';
 import { isJobStatus, JobWatch } from './job-watch.ts';
 import type { JobPush, JobRouter, SessionContext } from './session.ts';
 import { ShardTally, type Verdict } from './shard-tally.ts';
 import type { JobCost, JobHandle, JobProgress } from './types.ts';
 import type { TensorData } from '../protocol/tensor.ts';
-import { pullOutputs } from './pipe-transfer.ts';
-import { unpackOwned } from './owned-tensors.ts';
+import { sendReceipt } from './job-receipt.ts';
+import { progressDetail, type ProgressNote } from './job-progress.ts';
+import { fetchKept } from './kept-outputs.ts';
+import { aborted, RELEASE_WAIT_MS } from './release-wait.ts';
+import { OUTPUT_GRACE_MS, type ResolvedJobOptions } from './job-options.ts';
 
-/** Market options of a job with defaults applied. */
-export interface ResolvedJobOptions {
-  bid: number;
-  verifyFraction: number;
-  tolerance: Tolerance;
-  deadlineMs: number;
-  /** Told what each lease measured of the link (the session's sdk/mesh-figures.ts meter). */
-  link?: LeaseJob['link'];
-  /**
-   * How long a job the coordinator reports done may wait for outputs still streaming here (default
-   * OUTPUT_GRACE_MS): agreeing claims pay and decide a shard before its output has finished arriving.
-   */
-  outputGraceMs?: number;
-}
-
-/** Default of ResolvedJobOptions.outputGraceMs. */
-export const OUTPUT_GRACE_MS = 30_000;
-
-/** Retries of a receipt refused with 'conflict' (about 8 s in all). */
-const RECEIPT_RETRIES = 5;
-/**
- * How long a lease the contributor failed on the link waits for the coordinator to release it (the contributor's
- * own report, `fail`, travels through the coordinator) before this client rejects it as 'transfer-failed'.
- */
-export const RELEASE_WAIT_MS = 3_000;
+export { RELEASE_WAIT_MS } from './release-wait.ts';
+export { OUTPUT_GRACE_MS, type ResolvedJobOptions } from './job-options.ts';
 
 type RejectReason = 'hash-mismatch' | 'verification-failed' | 'transfer-failed' | 'bad-output';
 
@@ -232,18 +210,10 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
    * compared within the tolerance; a run whose outputs cannot be had is rejected as a failed transfer.
    */
   async #fetch(lease: Lease, tally: ShardTally, leaseIds: string[]): Promise<void> {
-    for (const leaseId of leaseIds) {
-      const run = tally.run(leaseId);
-      if (!run?.outputHash || this.#finished) continue;
-      try {
-        const link = await this.#ctx.network.link(run.contributor);
-        const pulled = await pullOutputs(link, { leaseId, outputHash: run.outputHash });
-        this.#apply(lease, tally, tally.fill(leaseId, unpackOwned(pulled.bytes, pulled.specs)));
-      } catch {
-        tally.drop(leaseId);
-        this.#reject({ ...lease, leaseId, contributor: run.contributor }, 'transfer-failed');
-      }
-    }
+    await fetchKept(this.#ctx.network, tally, leaseIds, () => this.#finished, {
+      filled: (verdicts) => this.#apply(lease, tally, verdicts),
+      failed: (leaseId, contributor) => this.#reject({ ...lease, leaseId, contributor }, 'transfer-failed'),
+    });
   }
 
   /** A fresh tally for a pipeline shard whose kept output is computed again. */
@@ -256,28 +226,9 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   async #pay(shard: number, tally: ShardTally, leaseId: string): Promise<void> {
     const run = tally.run(leaseId);
     if (!run?.outputHash || this.#id === undefined) return;
-    const receipt: Receipt = {
-      jobId: this.#id,
-      shard,
-      leaseId,
-      contributor: run.contributor,
-      outputHash: run.outputHash,
-      workUnits: this.#plan!.shards[shard]!.spec.workUnits,
-    };
-    const signature = await this.#ctx.identity.sign(signedText('receipt', receipt));
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const paid = await this.#ctx.coordinator.request<{ amount?: unknown; fee?: unknown } | null>({ type: 'receipt', receipt, signature }, { idempotent: true });
-        if (typeof paid?.amount === 'number' && typeof paid.fee === 'number') this.#cost.receipt(leaseId, paid.amount, paid.fee);
-        recordReceipt({ leaseId, jobId: receipt.jobId, kind: 'paid', receipt, signature, at: Date.now() }).catch(() => {});
-        return;
-      } catch (err) {
-        // The contributor's claim may still be on its way to the coordinator: a 'conflict' is worth a retry.
-        // Anything else (the lease ended, the job is over) is final; the coordinator keeps the books.
-        if (!(err instanceof MeshError) || err.code !== 'conflict' || attempt >= RECEIPT_RETRIES || this.#finished) return;
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
-      }
-    }
+    const workUnits = this.#plan!.shards[shard]!.spec.workUnits;
+    const receipt = { jobId: this.#id, shard, leaseId, contributor: run.contributor, outputHash: run.outputHash, workUnits };
+    await sendReceipt(this.#ctx, receipt, this.#cost, () => this.#finished);
   }
 
   #reject(lease: Lease, reason: RejectReason): void {
@@ -430,17 +381,8 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
     return { done: this.#settled.size, total: this.#tallies.length };
   }
 
-  #progress(
-    p: Omit<JobProgress, 'done' | 'total' | 'shard' | 'contributor' | 'error' | 'wait'> & { shard?: number | undefined; contributor?: string | undefined; error?: MeshError | undefined; wait?: JobWait | undefined },
-  ): void {
-    const detail: JobProgress = { done: this.#settled.size, total: this.#tallies.length, state: p.state };
-    if (p.shard !== undefined) detail.shard = p.shard;
-    if (p.contributor !== undefined) detail.contributor = p.contributor;
-    if (p.reason !== undefined) detail.reason = p.reason;
-    if (p.failure !== undefined) detail.failure = p.failure;
-    if (p.error !== undefined) detail.error = { code: p.error.code, message: p.error.message };
-    if (p.wait !== undefined) detail.wait = p.wait;
-    this.dispatchEvent(new CustomEvent<JobProgress>('progress', { detail }));
+  #progress(p: ProgressNote): void {
+    this.dispatchEvent(new CustomEvent<JobProgress>('progress', { detail: progressDetail(this.#count(), p) }));
   }
 
   /** Ends the run because the session closed. */
@@ -449,16 +391,3 @@ export class JobRun<T> extends EventTarget implements JobHandle<T> {
   }
 }
 
-/** Resolves when `signal` aborts or after `ms`, whichever comes first. */
-function aborted(signal: AbortSignal, ms: number): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
-}
