@@ -6,7 +6,7 @@ import { PeerLink, type PullRequest } from '../mesh/peer-link.ts';
 import { connPair } from '../mesh/testing/fake-conn.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { ActivationStore } from './activation-store.ts';
-import { ActivationServer, MAX_PULLS_PER_PEER, pullOutputs } from './pipe-transfer.ts';
+import { ActivationServer, MAX_PULL_RECORDS, MAX_PULLS_PER_PEER, pullOutputs } from './pipe-transfer.ts';
 
 const CLIENT = 'client';
 const specs = [{ name: 'h', dtype: 'float32' as const, dims: [2, 3] }];
@@ -94,6 +94,29 @@ describe('pipeline pulls between peers', () => {
     stranger.down.sendControl({ type: 'pull', v: 1, leaseId: 'up1' });
     assert.match(await code(inbox.nextFrame('done', 2000)), /must speak protocol/);
     for (const l of [stranger.up, stranger.down, client.up, client.down]) l.close();
+  });
+
+  it('a flood of pulls never resets a replay count of a readable output; counts of forgotten outputs make room', async () => {
+    assert.equal(MAX_PULL_RECORDS, 1024 * 9, 'one count per kept output and allowed reader');
+    const store = new ActivationStore();
+    const server = new ActivationServer(store, 100, 2);
+    const hash = await stored(store, 'a');
+    await stored(store, 'b');
+    await stored(store, 'c');
+    const client = pair(server, CLIENT);
+    for (let i = 0; i < MAX_PULLS_PER_PEER; i++) await pullOutputs(client.down, { leaseId: 'a', outputHash: hash });
+    await pullOutputs(client.down, { leaseId: 'b', outputHash: hash });
+    assert.equal(server.records, 2);
+    // Both counts are live: a third output is refused rather than forgetting the replay count of 'a'.
+    assert.match(await code(pullOutputs(client.down, { leaseId: 'c', outputHash: hash })), /rate-limited|pull counts are live/);
+    assert.match(await code(pullOutputs(client.down, { leaseId: 'a', outputHash: hash })), /pulled them 4 times/);
+    // Once 'b' is forgotten its count goes, and 'c' may be pulled; 'a' stays capped.
+    store.forget(['b']);
+    assert.equal((await pullOutputs(client.down, { leaseId: 'c', outputHash: hash })).specs.length, 1);
+    assert.equal(server.records, 2);
+    assert.match(await code(pullOutputs(client.down, { leaseId: 'a', outputHash: hash })), /pulled them 4 times/);
+    client.up.close();
+    client.down.close();
   });
 
   it('a malformed pull frame closes the link without touching the store', async () => {

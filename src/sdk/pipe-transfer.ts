@@ -15,7 +15,7 @@ import { MeshError } from '../protocol/errors.ts';
 import { checkPulledSpecs, type PipeSource } from '../protocol/pipeline.ts';
 import type { TensorSpec } from '../protocol/tensor.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
-import type { ActivationStore } from './activation-store.ts';
+import { type ActivationStore, MAX_ENTRIES, MAX_GRANTS } from './activation-store.ts';
 
 /** Longest wait for a grant or the output itself before a pull is refused. */
 export const GRANT_WAIT_MS = 5_000;
@@ -23,6 +23,12 @@ export const GRANT_WAIT_MS = 5_000;
 export const MAX_SERVING = 4;
 /** Pulls of one output by one peer. */
 export const MAX_PULLS_PER_PEER = 4;
+/**
+ * Pull counts kept at once: one per (output kept, reader allowed), so every live count fits. Past it, counts
+ * of outputs a reader can no longer read are dropped; if none can be, the pull is refused ('rate-limited'):
+ * a count is never forgotten while its output is still readable, so the replay cap cannot be reset by a flood.
+ */
+export const MAX_PULL_RECORDS = MAX_ENTRIES * (MAX_GRANTS + 1);
 /** Longest wait for a pulled output to arrive. */
 export const PULL_TIMEOUT_MS = 60_000;
 
@@ -31,7 +37,12 @@ export class ActivationServer {
   #serving = 0;
   readonly #pulls = new Map<string, number>();
 
-  constructor(private readonly store: ActivationStore, private readonly grantWaitMs = GRANT_WAIT_MS) {}
+  constructor(private readonly store: ActivationStore, private readonly grantWaitMs = GRANT_WAIT_MS, private readonly maxRecords = MAX_PULL_RECORDS) {}
+
+  /** Pull counts kept now (tests: bounded by `maxRecords`). */
+  get records(): number {
+    return this.#pulls.size;
+  }
 
   /** Serves one pull; never throws (the requester hears `fail`). */
   async serve({ link, frame }: PullRequest): Promise<void> {
@@ -48,7 +59,7 @@ export class ActivationServer {
       try {
         const entry = await this.store.waitReadable(leaseId, link.remote, this.grantWaitMs);
         if (!entry) throw this.#refusal(leaseId, link.remote);
-        if (this.#pulls.size >= 4096) this.#pulls.clear(); // bounded; the store's grants still bound who reads
+        if (!this.#pulls.has(key) && this.#pulls.size >= this.maxRecords) this.#prune(leaseId);
         this.#pulls.set(key, count + 1);
         await link.sendBlob(leaseId, 'outputs', entry.bytes, { sha256: entry.outputHash, signal: link.closed });
         link.sendControl({ type: 'done', leaseId, outputHash: entry.outputHash, outputs: entry.specs.map((s) => ({ name: s.name, dtype: s.dtype, dims: [...s.dims] })) });
@@ -57,6 +68,17 @@ export class ActivationServer {
       }
     } catch (err) {
       link.sendFail(leaseId, err);
+    }
+  }
+
+  /** Drops the counts of outputs their reader can no longer read; refuses if every count is still live. */
+  #prune(leaseId: string): void {
+    for (const key of [...this.#pulls.keys()]) {
+      const [lease, peer] = key.split('\u0000') as [string, string];
+      if (!this.store.readable(lease, peer)) this.#pulls.delete(key);
+    }
+    if (this.#pulls.size >= this.maxRecords) {
+      throw new MeshError('rate-limited', `Cannot serve the outputs of lease ${leaseId} now: ${this.#pulls.size} pull counts are live`);
     }
   }
 
