@@ -1,10 +1,10 @@
 /**
  * The market: contributors offer capacity, clients submit jobs held in escrow, matching rounds turn the runs
  * jobs need into leases, and the claims contributors sign decide what is paid. This file owns the run life
- * cycle (admit, adopt, release, pay, finish a job) and wires the parts: round.ts runs matching rounds (with
- * cache serving and speculative duplicates), assign.ts turns a decision into a lease, claims.ts handles what
- * peers say about runs, job.ts owns each job's budget, verification.ts what claims prove, payout.ts the
- * ledger writes.
+ * cycle (admit, adopt, release, pay, finish a job); market-parts.ts wires the parts: round.ts runs matching
+ * rounds (with cache serving and speculative duplicates), assign.ts turns a decision into a lease, claims.ts
+ * handles what peers say about runs, job.ts owns each job's budget, verification.ts what claims prove,
+ * payout.ts the ledger writes.
  *
  * Fair exchange: a claimed run is paid unless evidence says it is wrong. The client's receipt pays at once;
  * agreement of two independent runs pays both; an unverified run nobody complained about is paid when its
@@ -14,28 +14,28 @@
 import type { ClientFrameOf, JobDetail, JobSpec, LeaseFailure, Receipt, ResultClaim, SubmitResult } from '../../src/protocol/coordinator.ts';
 import { MeshError } from '../../src/protocol/errors.ts';
 import { DEFAULT_LIMITS, type MarketLimits } from './admission.ts';
-import { assignRun, type AssignDeps } from './assign.ts';
 import { JobBook } from './book.ts';
 import { CapacityBook } from './capacity.ts';
 import { endJob, type JobEndDeps, quiesce } from './job-end.ts';
-import { notOwner, RunClaims } from './claims.ts';
-import { ContributorSessions } from './contributor-sessions.ts';
+import { notOwner, type RunClaims } from './claims.ts';
+import type { ContributorSessions } from './contributor-sessions.ts';
 import { ContributorRegistry, type RemoteRow } from './contributors.ts';
 import { Credibility } from './credibility.ts';
 import { type FinalState, Job } from './job.ts';
-import { LeaseFailures } from './lease-failures.ts';
+import type { LeaseFailures } from './lease-failures.ts';
 import type { MarketDeps } from './market-deps.ts';
-import { Payments } from './payments.ts';
-import { applyVerdicts, type VerdictDeps, waiveVerification } from './verdicts.ts';
-import { MarketPersistence } from './persistence.ts';
+import type { Payments } from './payments.ts';
+import { applyVerdicts, type VerdictDeps } from './verdicts.ts';
+import type { MarketPersistence } from './persistence.ts';
 import { InFlight } from './in-flight.ts';
-import { JobWaits } from './waits.ts';
+import type { JobWaits } from './waits.ts';
 import { RttBook } from './rtt.ts';
 import { ResultCache } from './result-cache.ts';
 import { admitJob } from './submission.ts';
-import { MatchingRounds } from './round.ts';
+import type { MatchingRounds } from './round.ts';
 import { Speculation } from './speculation.ts';
-import { Pipelines } from './pipelines.ts';
+import type { Pipelines } from './pipelines.ts';
+import { wireMarket } from './market-parts.ts';
 
 export { MIN_ROUND_MS } from './round.ts';
 export { CLAIM_HOLD_MS, type MarketClusterHooks, type MarketDeps } from './market-deps.ts';
@@ -61,7 +61,6 @@ export class Market {
   readonly #waits: JobWaits;
   readonly #speculation = new Speculation();
   readonly #rounds: MatchingRounds;
-  readonly #assignDeps: AssignDeps;
   readonly #claims: RunClaims;
   readonly #endDeps: JobEndDeps;
   readonly #sessions: ContributorSessions;
@@ -75,96 +74,30 @@ export class Market {
     this.credibility = new Credibility(deps.trust);
     this.registry = new ContributorRegistry(this.credibility);
     this.#runs = new InFlight(this.registry, () => this.schedule(), (job, run) => deps.cluster?.runEnded(job, run));
-    // What most parts share: the market's state, its outlets, and the three things every change may call.
-    const common = {
+    const p = wireMarket(deps, {
       registry: this.registry, credibility: this.credibility, runs: this.#runs, book: this.#book, random: this.#random,
-      log: deps.log, metrics: deps.metrics, notify: deps.notify,
-      release: (leaseId: string, reason: string, revoke: boolean, failure?: LeaseFailure) => this.release(leaseId, reason, revoke, failure),
-      afterChange: (job: Job, i: number) => this.#afterChange(job, i),
-      schedule: () => this.schedule(),
-    };
-    this.#failures = new LeaseFailures({
-      ...common,
-      ...(deps.failureBackoffMs ? { backoffMs: deps.failureBackoffMs } : {}),
+      cache: this.cache, capacity: this.capacity, rtt: this.rtt, speculation: this.#speculation,
+    }, {
+      release: (leaseId, reason, revoke, failure) => this.release(leaseId, reason, revoke, failure),
       releaseAll: (peerId, reason, revoke) => this.#releaseAll(peerId, reason, revoke),
-      failJob: (job, code, message) => this.#failJob(job, code, message),
-    });
-    if (deps.store) {
-      const persist = this.#persist = new MarketPersistence(deps.store, deps.log, deps.instanceId ?? '');
-      this.credibility.onChange = (peerId, record) => persist.recordChanged(peerId, record);
-      persist.onLost = (job) => this.#detach(job);
-    }
-    this.#pipes = new Pipelines({
-      job: (jobId) => this.#book.get(jobId),
-      present: (peerId) => this.registry.get(peerId) !== undefined,
-      contributor: (peerId) => this.registry.get(peerId),
-      active: () => this.registry.taking(),
-      notify: deps.notify,
       afterChange: (job, i) => this.#afterChange(job, i),
       schedule: () => this.schedule(),
       finishLater: (job, state) => this.#finishLater(job, state),
-      failJob: (job, message) => this.#failJob(job, 'transfer-failed', message),
-      log: deps.log,
-    });
-    this.#verdictDeps = {
-      ...common,
-      decided: (job, i, hash) => this.#pipes.decided(job, i, hash),
-      holdOpen: (job) => this.#pipes.holdOpen(job),
-      forget: (job, shard, run) => this.#runs.forget({ job, shard, run }),
-      pay: (job, shard, run, basis) => this.#payments.pay(job, shard, run, basis),
-      finishLater: (job, state) => this.#finishLater(job, state),
-      verified: (job, i, hash, holders) => {
-        const key = job.shards[i]!.cacheKey;
-        if (key !== undefined) this.cache.record(key, hash, holders);
-      },
-    };
-    this.#waits = new JobWaits({
-      // Active contributors only (the registry's index): the pass skips the others anyway.
-      registry: () => this.registry.taking(),
-      jobs: () => this.#matchable(),
-      notify: deps.notify,
-      replicaWaitMs: deps.replicaWaitMs,
-    });
-    this.#payments = new Payments(deps, (job, i, run, paid) => this.#claims.paid(job, i, run, paid), (job) => this.#book.record(job));
-    this.#assignDeps = {
-      ...common,
-      leaseMs: deps.leaseMs,
-      expired: (ref) => this.#failures.expired(ref),
-      pipePart: (job, i, contributor) => this.#pipes.assignPart(job, i, contributor),
-    };
-    this.#rounds = new MatchingRounds({
-      ...common,
-      cache: this.cache,
-      speculation: this.#speculation,
-      replicaWaitMs: deps.replicaWaitMs,
-      rtt: (client) => this.rtt.confirmed(client),
-      anyRunning: () => this.#book.runningCount > 0,
-      matchable: () => this.#matchable(),
-      assign: (job, i, contributor, price, opts) => assignRun(this.#assignDeps, job, i, contributor, price, opts),
-      waive: (job, shard) => waiveVerification(this.#verdictDeps, job, shard),
-      poke: () => this.#waits.poke(),
-      affinity: (job) => this.#pipes.affinity(job),
-      gate: (job) => this.#pipes.gate(job),
-    });
-    this.#endDeps = { ...common, payments: this.#payments, persist: this.#persist, ended: (job, state) => this.#pipes.ended(job, state) };
-    this.#sessions = new ContributorSessions({
-      ...common,
-      failures: this.#failures,
-      rtt: this.rtt,
-      clientGraceMs: deps.clientGraceMs,
-      online: deps.online,
-      releaseAll: (peerId, reason, revoke) => this.#releaseAll(peerId, reason, revoke),
       finalize: (job, state) => this.finalize(job, state),
+      failJob: (job, code, message) => this.#failJob(job, code, message),
+      detach: (job) => this.#detach(job),
+      matchable: () => this.#matchable(),
     });
-    this.#claims = new RunClaims({
-      ...common,
-      failures: this.#failures,
-      speculation: this.#speculation,
-      capacity: this.capacity,
-      payments: this.#payments,
-      persist: this.#persist,
-      claimWindowMs: deps.claimWindowMs,
-    });
+    this.#failures = p.failures;
+    this.#persist = p.persist;
+    this.#pipes = p.pipes;
+    this.#verdictDeps = p.verdictDeps;
+    this.#waits = p.waits;
+    this.#payments = p.payments;
+    this.#rounds = p.rounds;
+    this.#endDeps = p.endDeps;
+    this.#sessions = p.sessions;
+    this.#claims = p.claims;
   }
 
   /** Running jobs. */

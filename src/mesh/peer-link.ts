@@ -21,8 +21,10 @@ import { decodeBlob, encodeBlob } from './blob-codec.ts';
 import { BlobStream } from './blob-stream.ts';
 import { BlobReceiver, chunkPayloads, type CompletedBlob } from './transfer.ts';
 import { type BlobWriter, blobWriter } from './blob-writer.ts';
+import { requestEvent } from './link-requests.ts';
 
 export type { BlobWriter };
+export type { InferRequest, PullRequest, ShardRequest } from './link-requests.ts';
 
 /** Bytes queued in the data channel above which sending waits. */
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
@@ -33,24 +35,6 @@ export const MAX_CONTROL_CHARS = 64 * 1024;
 /** Frames (and their bytes) a link holds while the other side's proof of identity is being checked. */
 const MAX_EARLY_FRAMES = 256;
 const MAX_EARLY_BYTES = 4 * 1024 * 1024;
-
-/** Detail of the `shard` event: the other side asks to start a lease. */
-export interface ShardRequest {
-  link: PeerLink;
-  frame: Extract<PeerFrame, { type: 'shard' }>;
-}
-
-/** Detail of the `pull` event: the other side asks for the outputs this peer keeps for a pipeline lease. */
-export interface PullRequest {
-  link: PeerLink;
-  frame: Extract<PeerFrame, { type: 'pull' }>;
-}
-
-/** Detail of the `infer` event: the other side sends a serving request (its inputs blob follows). */
-export interface InferRequest {
-  link: PeerLink;
-  frame: Extract<PeerFrame, { type: 'infer' }>;
-}
 
 /**
  * A live link to one remote peer. Events: `shard` (CustomEvent<ShardRequest>), `pull` (CustomEvent<PullRequest>),
@@ -344,13 +328,9 @@ export class PeerLink extends EventTarget {
     const frame = parsePeerFrame(parseJson(text, MAX_CONTROL_CHARS));
     switch (frame.type) {
       case 'shard':
-        this.dispatchEvent(new CustomEvent<ShardRequest>('shard', { detail: { link: this, frame } }));
-        return;
       case 'pull':
-        this.dispatchEvent(new CustomEvent<PullRequest>('pull', { detail: { link: this, frame } }));
-        return;
       case 'infer':
-        this.dispatchEvent(new CustomEvent<InferRequest>('infer', { detail: { link: this, frame } }));
+        this.dispatchEvent(requestEvent(this, frame));
         return;
       case 'blob': {
         const inbox = this.#inboxes.get(frame.leaseId);
