@@ -14,6 +14,11 @@ import type { SessionContext } from '../session.ts';
 export const RECEIPT_EVERY = 16;
 /** Longest an answer waits for its receipt (ms). */
 export const RECEIPT_MS = 250;
+/**
+ * Lease accounts kept before settled ones are dropped: a long-lived service sees replicas come and go, and an
+ * account whose work is all receipted and that has nothing in flight is of no more use.
+ */
+export const MAX_ACCOUNTS = 64;
 
 interface LeaseAccount {
   lease: ServeLease;
@@ -39,7 +44,10 @@ export class ServeReceipts {
   /** `lease` answered a request of `items` items. */
   answered(lease: ServeLease, items: number): void {
     let a = this.#accounts.get(lease.leaseId);
-    if (!a) this.#accounts.set(lease.leaseId, (a = { lease, requests: 0, workUnits: 0, sent: 0, sending: undefined, timer: undefined }));
+    if (!a) {
+      if (this.#accounts.size >= MAX_ACCOUNTS) this.#dropSettled();
+      this.#accounts.set(lease.leaseId, (a = { lease, requests: 0, workUnits: 0, sent: 0, sending: undefined, timer: undefined }));
+    }
     a.requests++;
     a.workUnits += items * WORK_UNITS_PER_ITEM;
     if (a.requests % RECEIPT_EVERY === 0) void this.flush(lease.leaseId);
@@ -68,6 +76,16 @@ export class ServeReceipts {
       }
     })();
     await a.sending;
+  }
+
+  /** Accounts kept (tests). */
+  get size(): number {
+    return this.#accounts.size;
+  }
+
+  /** Forgets the accounts whose work is all receipted and that have no receipt pending. */
+  #dropSettled(): void {
+    for (const [id, a] of this.#accounts) if (a.workUnits <= a.sent && !a.sending && a.timer === undefined) this.#accounts.delete(id);
   }
 
   /** Sends every lease's receipt now. */
