@@ -2,6 +2,7 @@
 // its IndexedDB result store) or the client that runs one job kind with inputs from a seed and times it. Inputs
 // are built outside the timed region; the timed region is what a caller waits for (submit to result).
 import * as sdk from '../../src/sdk/index.ts';
+import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import { ResultStore } from '../../src/storage/index.ts';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
 
@@ -28,14 +29,8 @@ async function distinctOutputs(handle: { jobId: Promise<string> }): Promise<numb
   return new Set(detail.shards.map((s) => s.outputHash)).size;
 }
 
-let mesh: sdk.Mesh | undefined;
 /** Why this contributor's shards failed, by failure class (or error text), for the bench's error messages. */
 const failures: Record<string, number> = {};
-
-function connected(): sdk.Mesh {
-  if (!mesh) throw new Error('Cannot use the mesh as this page is not connected: call connect() first');
-  return mesh;
-}
 
 async function digest(values: ArrayBufferView): Promise<string> {
   const h = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice()));
@@ -45,8 +40,7 @@ async function digest(values: ArrayBufferView): Promise<string> {
 const api = {
   /** Connects this page to the coordinator serving it; returns the peer id. */
   async connect(): Promise<string> {
-    mesh = await sdk.connect();
-    return mesh.peerId;
+    return connectMesh();
   },
 
   /** Starts contributing (one lease at a time) with an empty result store. */
@@ -110,8 +104,7 @@ const api = {
 
   /** Closes the mesh connection. */
   async close(): Promise<void> {
-    await mesh?.close();
-    mesh = undefined;
+    await closeMesh();
   },
 };
 

@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-web/wasm';
 import { randomFloats } from '../../shaders/testing/reference.ts';
 import { ComputePool, hostInfo, ortThreads } from '../../src/compute/index.ts';
 import * as sdk from '../../src/sdk/index.ts';
+import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import { ModelCache } from '../../src/storage/index.ts';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
 
@@ -50,14 +51,8 @@ export interface LeaseTimes {
 const leases = new Map<string, { startAt: number; doneAt?: number; computeMs?: number }>();
 let lastLease: string | undefined;
 
-let mesh: sdk.Mesh | undefined;
 let onnx: { model: ModelEntry; x: Float32Array; dims: number[]; session: ort.InferenceSession; reference: Float32Array | undefined } | undefined;
 let matmul: { a: Float32Array; b: Float32Array; n: number; pool: ComputePool; reference: Float32Array | undefined } | undefined;
-
-function connected(): sdk.Mesh {
-  if (!mesh) throw new Error('Cannot use the mesh as this page is not connected: call connect() first');
-  return mesh;
-}
 
 function onnxSetup() {
   if (!onnx) throw new Error('Cannot run the detector as it was not set up: call setupOnnx() first');
@@ -80,8 +75,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 const api = {
   /** Connects this page to the coordinator serving it; returns the peer id. */
   async connect(): Promise<string> {
-    mesh = await sdk.connect();
-    return mesh.peerId;
+    return connectMesh();
   },
 
   /** Starts contributing with both caps at 1; returns the ORT thread count its pool uses. */
@@ -216,8 +210,7 @@ const api = {
     onnx = undefined;
     matmul?.pool.terminate();
     matmul = undefined;
-    await mesh?.close();
-    mesh = undefined;
+    await closeMesh();
   },
 };
 

@@ -4,6 +4,7 @@
 // shard as the pipeline's micro-batch, with stages split by weight bytes or by measured time. The model is split once at setup (outside the timed region, and timed on
 // its own); the timed region is what a caller waits for (submit to result).
 import * as sdk from '../../src/sdk/index.ts';
+import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import * as ort from 'onnxruntime-web';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
 
@@ -27,7 +28,6 @@ export interface PipelineRunResult {
   maxAbs: number;
 }
 
-let mesh: sdk.Mesh | undefined;
 /** The two splits the bench compares. */
 export type Split = 'bytes' | 'time';
 
@@ -46,11 +46,6 @@ let job: { model: ModelEntry; x: Float32Array; dims: number[]; stages: Record<Sp
 let reference: Float32Array | undefined;
 /** Pool ms of the shards this contributor finished since the last `takeBusy()`, and their count. */
 let busy = { ms: 0, shards: 0 };
-
-function connected(): sdk.Mesh {
-  if (!mesh) throw new Error('Cannot use the mesh as this page is not connected: call connect() first');
-  return mesh;
-}
 
 function setUp(): NonNullable<typeof job> {
   if (!job) throw new Error('Cannot run the job as it was not set up: call setup() first');
@@ -71,8 +66,7 @@ function compare(y: Float32Array): number {
 const api = {
   /** Connects this page to the coordinator serving it; returns the peer id. */
   async connect(): Promise<string> {
-    mesh = await sdk.connect();
-    return mesh.peerId;
+    return connectMesh();
   },
 
   /** Starts contributing at the same cap for CPU and GPU, one lease computing at a time and `prefetch` more taken. */
@@ -214,8 +208,7 @@ const api = {
 
   /** Closes the mesh connection. */
   async close(): Promise<void> {
-    await mesh?.close();
-    mesh = undefined;
+    await closeMesh();
   },
 };
 

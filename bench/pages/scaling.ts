@@ -2,6 +2,7 @@
 // runs one data-parallel PP-OCRv4 detector job (one image per shard) and times it. Inputs are rendered outside
 // the timed region; the timed region is what a caller waits for (submit to result).
 import * as sdk from '../../src/sdk/index.ts';
+import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
 
 /** The model catalog entry the bench uses (served at /models/index.json). */
@@ -12,19 +13,12 @@ interface ModelEntry {
   outputs: string[];
 }
 
-let mesh: sdk.Mesh | undefined;
 let job: { model: ModelEntry; x: Float32Array; dims: number[] } | undefined;
-
-function connected(): sdk.Mesh {
-  if (!mesh) throw new Error('Cannot use the mesh as this page is not connected: call connect() first');
-  return mesh;
-}
 
 const api = {
   /** Connects this page to the coordinator serving it; returns the peer id. */
   async connect(): Promise<string> {
-    mesh = await sdk.connect();
-    return mesh.peerId;
+    return connectMesh();
   },
 
   /** Starts contributing at the same cap for CPU and GPU, one lease computing at a time and `prefetch` more taken. */
@@ -73,8 +67,7 @@ const api = {
 
   /** Closes the mesh connection. */
   async close(): Promise<void> {
-    await mesh?.close();
-    mesh = undefined;
+    await closeMesh();
   },
 };
 

@@ -3,6 +3,7 @@
 // `concurrency` callers, each sending its next request as soon as the last one answered. Inputs are rendered
 // before the timed region; a round's figures come from the handle's own stats plus wall time.
 import * as sdk from '../../src/sdk/index.ts';
+import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import { ComputePool } from '../../src/compute/index.ts';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
 
@@ -18,20 +19,13 @@ export interface ServeRound {
   busy: number;
 }
 
-let mesh: sdk.Mesh | undefined;
 const services = new Map<string, sdk.ServiceHandle>();
 let images: Float32Array | undefined;
 let dims: number[] = [];
 
-function connected(): sdk.Mesh {
-  if (!mesh) throw new Error('Cannot use the mesh as this page is not connected: call connect() first');
-  return mesh;
-}
-
 const api = {
   async connect(): Promise<string> {
-    mesh = await sdk.connect();
-    return mesh.peerId;
+    return connectMesh();
   },
 
   async contribute(): Promise<void> {
@@ -127,7 +121,7 @@ const api = {
     services.clear();
   },
 
-  close: () => mesh?.close(),
+  close: closeMesh,
 };
 
 declare global {
