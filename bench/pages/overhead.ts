@@ -6,18 +6,10 @@ import * as ort from 'onnxruntime-web/wasm';
 import { randomFloats } from '../../shaders/testing/reference.ts';
 import { ComputePool, hostInfo, ortThreads } from '../../src/compute/index.ts';
 import * as sdk from '../../src/sdk/index.ts';
+import { catalog, catalogModel, type ModelEntry } from './page-catalog.ts';
 import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import { ModelCache } from '../../src/storage/index.ts';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
-
-/** The model catalog entry the bench uses (served at /models/index.json). */
-interface ModelEntry {
-  id: string;
-  url: string;
-  hash: string;
-  input: { name: string };
-  outputs: string[];
-}
 
 /** What the onnx measures ran on. */
 export interface OnnxSetup {
@@ -110,8 +102,7 @@ const api = {
    * does before answering each ONNX lease; NaN if the model is not cached here.
    */
   async modelCacheReadMs(): Promise<number> {
-    const models = (await (await fetch('/models/index.json')).json()) as ModelEntry[];
-    const hash = models.find((m) => m.id === 'ppocr-det-v4')?.hash ?? '';
+    const hash = (await catalog()).find((m) => m.id === 'ppocr-det-v4')?.hash ?? '';
     const t0 = performance.now();
     const got = await new ModelCache().get(hash);
     return got ? performance.now() - t0 : NaN;
@@ -119,9 +110,7 @@ const api = {
 
   /** Renders `batch` text images and opens an in-page ORT session with the contributor pool's thread count. */
   async setupOnnx(batch: number, height: number, width: number): Promise<OnnxSetup> {
-    const models = (await (await fetch('/models/index.json')).json()) as ModelEntry[];
-    const model = models.find((m) => m.id === 'ppocr-det-v4');
-    if (!model) throw new Error(`Cannot set up the detector as /models/index.json has no ppocr-det-v4: ids are ${models.map((m) => m.id).join(', ')}`);
+    const model = await catalogModel('ppocr-det-v4', 'set up the detector');
     const threads = ortThreads(hostInfo().cores, CAPS.cpuCap);
     ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
     ort.env.wasm.numThreads = threads;

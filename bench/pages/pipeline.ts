@@ -4,20 +4,13 @@
 // shard as the pipeline's micro-batch, with stages split by weight bytes or by measured time. The model is split once at setup (outside the timed region, and timed on
 // its own); the timed region is what a caller waits for (submit to result).
 import * as sdk from '../../src/sdk/index.ts';
+import { catalogModel, type ModelEntry } from './page-catalog.ts';
 import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import * as ort from 'onnxruntime-web';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
 
 ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
 ort.env.wasm.numThreads = 1;
-
-/** The model catalog entry the bench uses (served at /models/index.json). */
-interface ModelEntry {
-  id: string;
-  url: string;
-  input: { name: string };
-  outputs: string[];
-}
 
 /** One timed run. */
 export interface PipelineRunResult {
@@ -99,9 +92,7 @@ const api = {
    * and by time measured in this page on one line (`balance: 'time'`). Both splits' stages are then timed alone.
    */
   async setup(batch: number, width: number, stages: number): Promise<Record<Split, SplitInfo> & { wholeMs: number }> {
-    const models = (await (await fetch('/models/index.json')).json()) as ModelEntry[];
-    const model = models.find((m) => m.id === 'ppocr-rec-v4');
-    if (!model) throw new Error(`Cannot set up the recogniser as /models/index.json has no ppocr-rec-v4: ids are ${models.map((m) => m.id).join(', ')}`);
+    const model = await catalogModel('ppocr-rec-v4', 'set up the recogniser');
     const bytes = new Uint8Array(await (await fetch(model.url)).arrayBuffer());
     const one = renderTextImages(1, 48, width);
     let t0 = performance.now();

@@ -2,16 +2,9 @@
 // runs one data-parallel PP-OCRv4 detector job (one image per shard) and times it. Inputs are rendered outside
 // the timed region; the timed region is what a caller waits for (submit to result).
 import * as sdk from '../../src/sdk/index.ts';
+import { catalogModel, type ModelEntry } from './page-catalog.ts';
 import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
-
-/** The model catalog entry the bench uses (served at /models/index.json). */
-interface ModelEntry {
-  id: string;
-  url: string;
-  input: { name: string };
-  outputs: string[];
-}
 
 let job: { model: ModelEntry; x: Float32Array; dims: number[] } | undefined;
 
@@ -36,9 +29,7 @@ const api = {
 
   /** Renders `batch` text images for the job. */
   async setup(batch: number, height: number, width: number): Promise<void> {
-    const models = (await (await fetch('/models/index.json')).json()) as ModelEntry[];
-    const model = models.find((m) => m.id === 'ppocr-det-v4');
-    if (!model) throw new Error(`Cannot set up the detector as /models/index.json has no ppocr-det-v4: ids are ${models.map((m) => m.id).join(', ')}`);
+    const model = await catalogModel('ppocr-det-v4', 'set up the detector');
     job = { model, x: renderTextImages(batch, height, width), dims: [batch, 3, height, width] };
   },
 
