@@ -2,16 +2,10 @@
 // its IndexedDB result store) or the client that runs one job kind with inputs from a seed and times it. Inputs
 // are built outside the timed region; the timed region is what a caller waits for (submit to result).
 import * as sdk from '../../src/sdk/index.ts';
+import { catalogModel } from './page-catalog.ts';
+import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import { ResultStore } from '../../src/storage/index.ts';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
-
-/** The model catalog entry the bench uses (served at /models/index.json). */
-interface ModelEntry {
-  id: string;
-  url: string;
-  input: { name: string };
-  outputs: string[];
-}
 
 /** What a job run reports. */
 export interface CacheRun {
@@ -28,14 +22,8 @@ async function distinctOutputs(handle: { jobId: Promise<string> }): Promise<numb
   return new Set(detail.shards.map((s) => s.outputHash)).size;
 }
 
-let mesh: sdk.Mesh | undefined;
 /** Why this contributor's shards failed, by failure class (or error text), for the bench's error messages. */
 const failures: Record<string, number> = {};
-
-function connected(): sdk.Mesh {
-  if (!mesh) throw new Error('Cannot use the mesh as this page is not connected: call connect() first');
-  return mesh;
-}
 
 async function digest(values: ArrayBufferView): Promise<string> {
   const h = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice()));
@@ -45,8 +33,7 @@ async function digest(values: ArrayBufferView): Promise<string> {
 const api = {
   /** Connects this page to the coordinator serving it; returns the peer id. */
   async connect(): Promise<string> {
-    mesh = await sdk.connect();
-    return mesh.peerId;
+    return connectMesh();
   },
 
   /** Starts contributing (one lease at a time) with an empty result store. */
@@ -87,9 +74,7 @@ const api = {
       await handle.cost;
       return { ms, shards: (size / tile) ** 2, digest: await digest(c), outputs: await distinctOutputs(handle) };
     }
-    const models = (await (await fetch('/models/index.json')).json()) as ModelEntry[];
-    const model = models.find((m) => m.id === 'ppocr-det-v4');
-    if (!model) throw new Error(`Cannot run the detector as /models/index.json has no ppocr-det-v4: ids are ${models.map((m) => m.id).join(', ')}`);
+    const model = await catalogModel('ppocr-det-v4', 'run the detector');
     const { batch, height, width } = job;
     const x = renderTextImages(batch, height, width);
     for (let i = 0; i < batch; i++) x[i * 3 * height * width] = (seed % 1000) / 1000;
@@ -110,8 +95,7 @@ const api = {
 
   /** Closes the mesh connection. */
   async close(): Promise<void> {
-    await mesh?.close();
-    mesh = undefined;
+    await closeMesh();
   },
 };
 

@@ -6,17 +6,10 @@ import * as ort from 'onnxruntime-web/wasm';
 import { randomFloats } from '../../shaders/testing/reference.ts';
 import { ComputePool, hostInfo, ortThreads } from '../../src/compute/index.ts';
 import * as sdk from '../../src/sdk/index.ts';
+import { catalog, catalogModel, type ModelEntry } from './page-catalog.ts';
+import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import { ModelCache } from '../../src/storage/index.ts';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
-
-/** The model catalog entry the bench uses (served at /models/index.json). */
-interface ModelEntry {
-  id: string;
-  url: string;
-  hash: string;
-  input: { name: string };
-  outputs: string[];
-}
 
 /** What the onnx measures ran on. */
 export interface OnnxSetup {
@@ -50,14 +43,8 @@ export interface LeaseTimes {
 const leases = new Map<string, { startAt: number; doneAt?: number; computeMs?: number }>();
 let lastLease: string | undefined;
 
-let mesh: sdk.Mesh | undefined;
 let onnx: { model: ModelEntry; x: Float32Array; dims: number[]; session: ort.InferenceSession; reference: Float32Array | undefined } | undefined;
 let matmul: { a: Float32Array; b: Float32Array; n: number; pool: ComputePool; reference: Float32Array | undefined } | undefined;
-
-function connected(): sdk.Mesh {
-  if (!mesh) throw new Error('Cannot use the mesh as this page is not connected: call connect() first');
-  return mesh;
-}
 
 function onnxSetup() {
   if (!onnx) throw new Error('Cannot run the detector as it was not set up: call setupOnnx() first');
@@ -80,8 +67,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 const api = {
   /** Connects this page to the coordinator serving it; returns the peer id. */
   async connect(): Promise<string> {
-    mesh = await sdk.connect();
-    return mesh.peerId;
+    return connectMesh();
   },
 
   /** Starts contributing with both caps at 1; returns the ORT thread count its pool uses. */
@@ -116,8 +102,7 @@ const api = {
    * does before answering each ONNX lease; NaN if the model is not cached here.
    */
   async modelCacheReadMs(): Promise<number> {
-    const models = (await (await fetch('/models/index.json')).json()) as ModelEntry[];
-    const hash = models.find((m) => m.id === 'ppocr-det-v4')?.hash ?? '';
+    const hash = (await catalog()).find((m) => m.id === 'ppocr-det-v4')?.hash ?? '';
     const t0 = performance.now();
     const got = await new ModelCache().get(hash);
     return got ? performance.now() - t0 : NaN;
@@ -125,9 +110,7 @@ const api = {
 
   /** Renders `batch` text images and opens an in-page ORT session with the contributor pool's thread count. */
   async setupOnnx(batch: number, height: number, width: number): Promise<OnnxSetup> {
-    const models = (await (await fetch('/models/index.json')).json()) as ModelEntry[];
-    const model = models.find((m) => m.id === 'ppocr-det-v4');
-    if (!model) throw new Error(`Cannot set up the detector as /models/index.json has no ppocr-det-v4: ids are ${models.map((m) => m.id).join(', ')}`);
+    const model = await catalogModel('ppocr-det-v4', 'set up the detector');
     const threads = ortThreads(hostInfo().cores, CAPS.cpuCap);
     ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
     ort.env.wasm.numThreads = threads;
@@ -216,8 +199,7 @@ const api = {
     onnx = undefined;
     matmul?.pool.terminate();
     matmul = undefined;
-    await mesh?.close();
-    mesh = undefined;
+    await closeMesh();
   },
 };
 

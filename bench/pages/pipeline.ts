@@ -4,19 +4,13 @@
 // shard as the pipeline's micro-batch, with stages split by weight bytes or by measured time. The model is split once at setup (outside the timed region, and timed on
 // its own); the timed region is what a caller waits for (submit to result).
 import * as sdk from '../../src/sdk/index.ts';
+import { catalogModel, type ModelEntry } from './page-catalog.ts';
+import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import * as ort from 'onnxruntime-web';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
 
 ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
 ort.env.wasm.numThreads = 1;
-
-/** The model catalog entry the bench uses (served at /models/index.json). */
-interface ModelEntry {
-  id: string;
-  url: string;
-  input: { name: string };
-  outputs: string[];
-}
 
 /** One timed run. */
 export interface PipelineRunResult {
@@ -27,7 +21,6 @@ export interface PipelineRunResult {
   maxAbs: number;
 }
 
-let mesh: sdk.Mesh | undefined;
 /** The two splits the bench compares. */
 export type Split = 'bytes' | 'time';
 
@@ -46,11 +39,6 @@ let job: { model: ModelEntry; x: Float32Array; dims: number[]; stages: Record<Sp
 let reference: Float32Array | undefined;
 /** Pool ms of the shards this contributor finished since the last `takeBusy()`, and their count. */
 let busy = { ms: 0, shards: 0 };
-
-function connected(): sdk.Mesh {
-  if (!mesh) throw new Error('Cannot use the mesh as this page is not connected: call connect() first');
-  return mesh;
-}
 
 function setUp(): NonNullable<typeof job> {
   if (!job) throw new Error('Cannot run the job as it was not set up: call setup() first');
@@ -71,8 +59,7 @@ function compare(y: Float32Array): number {
 const api = {
   /** Connects this page to the coordinator serving it; returns the peer id. */
   async connect(): Promise<string> {
-    mesh = await sdk.connect();
-    return mesh.peerId;
+    return connectMesh();
   },
 
   /** Starts contributing at the same cap for CPU and GPU, one lease computing at a time and `prefetch` more taken. */
@@ -105,9 +92,7 @@ const api = {
    * and by time measured in this page on one line (`balance: 'time'`). Both splits' stages are then timed alone.
    */
   async setup(batch: number, width: number, stages: number): Promise<Record<Split, SplitInfo> & { wholeMs: number }> {
-    const models = (await (await fetch('/models/index.json')).json()) as ModelEntry[];
-    const model = models.find((m) => m.id === 'ppocr-rec-v4');
-    if (!model) throw new Error(`Cannot set up the recogniser as /models/index.json has no ppocr-rec-v4: ids are ${models.map((m) => m.id).join(', ')}`);
+    const model = await catalogModel('ppocr-rec-v4', 'set up the recogniser');
     const bytes = new Uint8Array(await (await fetch(model.url)).arrayBuffer());
     const one = renderTextImages(1, 48, width);
     let t0 = performance.now();
@@ -214,8 +199,7 @@ const api = {
 
   /** Closes the mesh connection. */
   async close(): Promise<void> {
-    await mesh?.close();
-    mesh = undefined;
+    await closeMesh();
   },
 };
 

@@ -2,29 +2,16 @@
 // runs one data-parallel PP-OCRv4 detector job (one image per shard) and times it. Inputs are rendered outside
 // the timed region; the timed region is what a caller waits for (submit to result).
 import * as sdk from '../../src/sdk/index.ts';
+import { catalogModel, type ModelEntry } from './page-catalog.ts';
+import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
 
-/** The model catalog entry the bench uses (served at /models/index.json). */
-interface ModelEntry {
-  id: string;
-  url: string;
-  input: { name: string };
-  outputs: string[];
-}
-
-let mesh: sdk.Mesh | undefined;
 let job: { model: ModelEntry; x: Float32Array; dims: number[] } | undefined;
-
-function connected(): sdk.Mesh {
-  if (!mesh) throw new Error('Cannot use the mesh as this page is not connected: call connect() first');
-  return mesh;
-}
 
 const api = {
   /** Connects this page to the coordinator serving it; returns the peer id. */
   async connect(): Promise<string> {
-    mesh = await sdk.connect();
-    return mesh.peerId;
+    return connectMesh();
   },
 
   /** Starts contributing at the same cap for CPU and GPU, one lease computing at a time and `prefetch` more taken. */
@@ -42,9 +29,7 @@ const api = {
 
   /** Renders `batch` text images for the job. */
   async setup(batch: number, height: number, width: number): Promise<void> {
-    const models = (await (await fetch('/models/index.json')).json()) as ModelEntry[];
-    const model = models.find((m) => m.id === 'ppocr-det-v4');
-    if (!model) throw new Error(`Cannot set up the detector as /models/index.json has no ppocr-det-v4: ids are ${models.map((m) => m.id).join(', ')}`);
+    const model = await catalogModel('ppocr-det-v4', 'set up the detector');
     job = { model, x: renderTextImages(batch, height, width), dims: [batch, 3, height, width] };
   },
 
@@ -73,8 +58,7 @@ const api = {
 
   /** Closes the mesh connection. */
   async close(): Promise<void> {
-    await mesh?.close();
-    mesh = undefined;
+    await closeMesh();
   },
 };
 

@@ -3,6 +3,8 @@
 // `concurrency` callers, each sending its next request as soon as the last one answered. Inputs are rendered
 // before the timed region; a round's figures come from the handle's own stats plus wall time.
 import * as sdk from '../../src/sdk/index.ts';
+import { catalogModel } from './page-catalog.ts';
+import { closeMesh, connected, connectMesh } from './page-mesh.ts';
 import { ComputePool } from '../../src/compute/index.ts';
 import { renderTextImages } from '../../e2e/pages/text-images.ts';
 
@@ -18,20 +20,13 @@ export interface ServeRound {
   busy: number;
 }
 
-let mesh: sdk.Mesh | undefined;
 const services = new Map<string, sdk.ServiceHandle>();
 let images: Float32Array | undefined;
 let dims: number[] = [];
 
-function connected(): sdk.Mesh {
-  if (!mesh) throw new Error('Cannot use the mesh as this page is not connected: call connect() first');
-  return mesh;
-}
-
 const api = {
   async connect(): Promise<string> {
-    mesh = await sdk.connect();
-    return mesh.peerId;
+    return connectMesh();
   },
 
   async contribute(): Promise<void> {
@@ -40,8 +35,7 @@ const api = {
 
   /** Opens a service named `name` with this maxBatch; waits for its replica. */
   async open(name: string, maxBatch: number, h: number, w: number): Promise<string> {
-    const models = (await (await fetch('/models/index.json')).json()) as { id: string; url: string; outputs: string[] }[];
-    const model = models.find((m) => m.id === 'ppocr-det-v4')!;
+    const model = await catalogModel('ppocr-det-v4', 'serve the detector');
     const handle = await connected().client.serve({ model: { url: model.url, name: model.id }, outputs: model.outputs, maxBatch, maxWaitMs: 2, replicas: 1, budget: 500_000_000 });
     await handle.ready();
     services.set(name, handle);
@@ -87,8 +81,7 @@ const api = {
    * batch 1 and at batch `batch` (same items), so the bench can say what batching can gain on this model at all.
    */
   async direct(batch: number, reps: number): Promise<{ single: number; batched: number; varied: number }> {
-    const models = (await (await fetch('/models/index.json')).json()) as { id: string; url: string; hash: string; outputs: string[] }[];
-    const model = models.find((m) => m.id === 'ppocr-det-v4')!;
+    const model = await catalogModel('ppocr-det-v4', 'run the detector in the page');
     const bytes = await (await fetch(model.url)).arrayBuffer();
     const pool = await ComputePool.create({ cpuCap: 1, gpuCap: 1, backgroundTuning: false });
     try {
@@ -127,7 +120,7 @@ const api = {
     services.clear();
   },
 
-  close: () => mesh?.close(),
+  close: closeMesh,
 };
 
 declare global {

@@ -9,6 +9,7 @@
 import type * as Ort from 'onnxruntime-web';
 import { MeshError } from '../protocol/errors.ts';
 import { defaultCoordinator, resolveModelUrl } from './default-coordinator.ts';
+import { KeptPromises } from './kept-promises.ts';
 import { snapshot, toRgba } from './ocr-images.ts';
 import { DictionaryCache, ocrModelUrls } from './ocr-models.ts';
 import { runOcrPipeline } from './ocr-pipeline.ts';
@@ -24,7 +25,10 @@ interface LocalModel {
   session: Ort.InferenceSession;
   bestPath?: { indices: string; probs: string };
 }
-const sessions = new Map<string, Promise<LocalModel>>();
+const sessions = new KeptPromises<LocalModel>({
+  max: MAX_LOCAL_SESSIONS,
+  dropped: (entry) => void entry.then((s) => s.session.release(), () => undefined),
+});
 const dictionaries = new DictionaryCache();
 
 /** Reads the text in images with onnxruntime-web in this page; the result is what `client.ocr` would return. */
@@ -62,24 +66,13 @@ export async function ocrLocal(images: readonly OcrImage[], opts: OcrLocalOption
 /** The session for the model at `url`; `bestPath`: edited to return its best path (the recogniser). */
 function loadSession(ort: OrtModule, url: string, bestPath: boolean): Promise<LocalModel> {
   const key = `${bestPath ? 'best-path ' : ''}${url}`;
-  let session = sessions.get(key);
-  if (session === undefined) {
-    session = (async (): Promise<LocalModel> => {
-      const res = await fetch(url);
-      if (!res.ok) throw new TypeError(`Cannot fetch the model at ${url}: current status is ${res.status}`);
-      const bytes = await res.arrayBuffer();
-      const edited = bestPath ? await bestPathModel(bytes) : undefined;
-      const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' } as const;
-      const created = await ort.InferenceSession.create(new Uint8Array(edited?.bytes ?? bytes), options);
-      return edited ? { session: created, bestPath: { indices: edited.indices, probs: edited.probs } } : { session: created };
-    })();
-    sessions.set(key, session);
-    session.catch(() => sessions.delete(key));
-    while (sessions.size > MAX_LOCAL_SESSIONS) {
-      const [oldest, entry] = sessions.entries().next().value as [string, Promise<LocalModel>];
-      sessions.delete(oldest);
-      void entry.then((s) => s.session.release(), () => undefined);
-    }
-  }
-  return session;
+  return sessions.get(key, async (): Promise<LocalModel> => {
+    const res = await fetch(url);
+    if (!res.ok) throw new TypeError(`Cannot fetch the model at ${url}: current status is ${res.status}`);
+    const bytes = await res.arrayBuffer();
+    const edited = bestPath ? await bestPathModel(bytes) : undefined;
+    const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' } as const;
+    const created = await ort.InferenceSession.create(new Uint8Array(edited?.bytes ?? bytes), options);
+    return edited ? { session: created, bestPath: { indices: edited.indices, probs: edited.probs } } : { session: created };
+  });
 }

@@ -4,6 +4,7 @@
  * Dictionaries are fetched once per URL and kept (a few, small), bounded in size as any download from elsewhere.
  */
 import { parseDictionary } from '../core/ocr/index.ts';
+import { KeptPromises } from './kept-promises.ts';
 import type { OcrModels } from './types.ts';
 
 /** The PP-OCRv4 files of the coordinator's model catalog. */
@@ -35,7 +36,7 @@ export function ocrModelUrls(models: OcrModels | undefined, resolve: (url: strin
 /** Class lists by dictionary URL; a failed fetch is forgotten so the next call tries again. */
 export class DictionaryCache {
   readonly #fetch: typeof fetch;
-  readonly #kept = new Map<string, Promise<string[]>>();
+  readonly #kept = new KeptPromises<string[]>({ max: KEPT });
 
   constructor(fetcher: typeof fetch = (input, init) => globalThis.fetch(input, init)) {
     this.#fetch = fetcher;
@@ -43,14 +44,7 @@ export class DictionaryCache {
 
   /** The classes of the dictionary at `url` (blank first, space last). */
   classes(url: string): Promise<string[]> {
-    let entry = this.#kept.get(url);
-    if (entry === undefined) {
-      entry = this.#load(url);
-      this.#kept.set(url, entry);
-      entry.catch(() => this.#kept.delete(url));
-      while (this.#kept.size > KEPT) this.#kept.delete(this.#kept.keys().next().value as string);
-    }
-    return entry;
+    return this.#kept.get(url, () => this.#load(url));
   }
 
   async #load(url: string): Promise<string[]> {

@@ -10,6 +10,7 @@
  * decodes, edits nor hashes it again; the src/model chunk (protobuf) loads on first use.
  */
 import { sha256Hex } from '../core/hash.ts';
+import { KeptPromises } from './kept-promises.ts';
 import type { LoadedModel } from './model-source.ts';
 
 /** The edited recogniser: its bytes and hash, and its two outputs. */
@@ -25,22 +26,11 @@ const KEPT = 2;
 
 /** Edited recognisers by the hash of the model they were made from. */
 export class BestPathCache {
-  readonly #kept = new Map<string, Promise<BestPathModel>>();
+  readonly #kept = new KeptPromises<BestPathModel>({ max: KEPT, touch: true });
 
   /** The edited model for `source` (bytes are read, not changed). */
   get(source: LoadedModel): Promise<BestPathModel> {
-    let entry = this.#kept.get(source.hash);
-    if (entry === undefined) {
-      entry = bestPathModel(source.bytes);
-      this.#kept.set(source.hash, entry);
-      entry.catch(() => this.#kept.delete(source.hash));
-      while (this.#kept.size > KEPT) this.#kept.delete(this.#kept.keys().next().value as string);
-    } else {
-      // Most recently used last.
-      this.#kept.delete(source.hash);
-      this.#kept.set(source.hash, entry);
-    }
-    return entry;
+    return this.#kept.get(source.hash, () => bestPathModel(source.bytes));
   }
 
   /** Forgets every edit. */

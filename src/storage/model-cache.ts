@@ -7,6 +7,7 @@
  */
 import { sha256Hex } from '../core/hash.ts';
 import { MeshError } from '../protocol/errors.ts';
+import { chooseEvictions } from './_lru-eviction.ts';
 import { openMeshDb } from './db.ts';
 
 /** Default byte budget of the model cache: 1 GiB. */
@@ -121,16 +122,7 @@ export class ModelCache {
     const db = await openMeshDb();
     const tx = db.transaction(['models', 'modelAccess'], 'readwrite');
     const access = tx.objectStore('modelAccess');
-    let total = (await access.getAll()).reduce((n, r) => n + r.size, 0);
-    let cursor = await access.index('lastUsed').openCursor();
-    while (cursor && total > this.budget) {
-      const { hash, size } = cursor.value;
-      if (hash !== keep) {
-        await Promise.all([cursor.delete(), tx.objectStore('models').delete(hash)]);
-        total -= size;
-      }
-      cursor = await cursor.continue();
-    }
-    await tx.done;
+    const gone = chooseEvictions(await access.getAll(), { maxBytes: this.budget, maxEntries: Infinity }, keep);
+    await Promise.all([...gone.flatMap((h) => [access.delete(h), tx.objectStore('models').delete(h)]), tx.done]);
   }
 }

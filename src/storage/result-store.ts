@@ -4,7 +4,7 @@
  * key (core/result-key.ts: kernel, input hash, layout), so a repeated shard is answered by reading them back
  * instead of running the kernel.
  *
- * Bounds: `maxBytes` and `maxEntries` (stored outputs), least recently used evicted first (_result-eviction.ts);
+ * Bounds: `maxBytes` and `maxEntries` (stored outputs), least recently used evicted first (_lru-eviction.ts);
  * at most MAX_KEYS_PER_OUTPUT result keys name one output. What is read back is checked against its hash and
  * its tensors' declared sizes: a record that fails (disk fault, a bug, someone writing to the database) is
  * deleted and reported missing, never served. Every output that leaves the store, evicted or corrupt, is passed
@@ -18,9 +18,9 @@ import { sharedOpener } from './shared-open.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { MeshError } from '../protocol/errors.ts';
 import { type TensorSpec, tensorBytes } from '../protocol/tensor.ts';
-import { chooseEvictions, type ResultBounds } from './_result-eviction.ts';
+import { chooseEvictions, type ResultBounds } from './_lru-eviction.ts';
 
-export type { ResultBounds } from './_result-eviction.ts';
+export type { ResultBounds } from './_lru-eviction.ts';
 
 /** Name of the result store's IndexedDB database. */
 export const RESULT_DB_NAME = 'meshwork-results';

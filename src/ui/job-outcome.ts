@@ -1,4 +1,6 @@
 /** How the PWA reads a finished job: a client's own cancel is an outcome of its own, not a failure. */
+import type { JobSummary } from '../sdk/history.ts';
+import type { JobCost } from '../sdk/index.ts';
 
 /** 'cancelled' when the client cancelled (code 'cancelled'), 'failed' otherwise. */
 export function outcomeOf(err: unknown): 'cancelled' | 'failed' {
@@ -27,3 +29,8 @@ export function announceEscrow(from: EventTarget, key: string, micro: number): v
 
 /** Shard count from which a job needs the user's confirmation. */
 export const CONFIRM_SHARDS = 1024;
+
+/** A settled job's history entry: `job` with what it cost (0 where unknown) and, when it failed, `error`. */
+export function settledJob(job: Omit<JobSummary, 'spent' | 'fees' | 'refunded' | 'error'>, cost: JobCost | undefined, error: string): JobSummary {
+  return { ...job, spent: cost?.spent ?? 0, fees: cost?.fees ?? 0, refunded: cost?.refunded ?? 0, ...(job.outcome === 'failed' ? { error } : {}) };
+}

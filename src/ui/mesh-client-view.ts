@@ -6,7 +6,7 @@ import { listJobs, type JobSummary, recordJob } from '../sdk/history.ts';
 import { type FieldRule } from './field-rules.ts';
 import { formatBytes, formatCredits } from './format.ts';
 import { estimateJob, onnxShardUnits } from './job-estimate.ts';
-import { announceEscrow, CONFIRM_SHARDS, errorText, outcomeOf } from './job-outcome.ts';
+import { announceEscrow, CONFIRM_SHARDS, errorText, outcomeOf, settledJob } from './job-outcome.ts';
 import { loadQuote, type MarketQuote } from './market-quote.ts';
 import type { MeshConfirm } from './mesh-confirm.ts';
 import './mesh-confirm.ts';
@@ -263,11 +263,8 @@ export class MeshClientView extends LitElement {
     this.cost = cost;
     void mesh.balance().catch(() => undefined); // Refreshes the header's balance (a 'balance' event).
     const jobId = this.jobId || key;
-    await recordJob({
-      jobId, kind: 'onnx', label, at: Date.now(), shards: units.length, outcome, ms: this.elapsedMs,
-      spent: cost?.spent ?? 0, fees: cost?.fees ?? 0, refunded: cost?.refunded ?? 0,
-      ...(outcome === 'failed' ? { error: this.error } : {}),
-    }).catch(() => undefined);
+    await recordJob(settledJob({ jobId, kind: 'onnx', label, at: Date.now(), shards: units.length, outcome, ms: this.elapsedMs }, cost, this.error))
+      .catch(() => undefined);
     await this.#loadHistory();
   }
 

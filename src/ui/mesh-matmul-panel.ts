@@ -4,7 +4,7 @@ import type { JobCost, JobHandle, JobProgress, JobWait, Mesh } from '../sdk/inde
 import { recordJob } from '../sdk/history.ts';
 import { formatCredits, formatMs } from './format.ts';
 import { estimateJob, matmulShardUnits } from './job-estimate.ts';
-import { announceEscrow, CONFIRM_SHARDS, errorText, outcomeOf } from './job-outcome.ts';
+import { announceEscrow, CONFIRM_SHARDS, errorText, outcomeOf, settledJob } from './job-outcome.ts';
 import type { MarketQuote } from './market-quote.ts';
 import type { MeshConfirm } from './mesh-confirm.ts';
 import './mesh-confirm.ts';
@@ -162,10 +162,9 @@ export class MeshMatmulPanel extends LitElement {
     this.cost = cost;
     void mesh.balance().catch(() => undefined); // Refreshes the header's balance (a 'balance' event).
     const jobId = (await handle?.jobId.catch(() => undefined)) ?? key;
-    await recordJob({
+    await recordJob(settledJob({
       jobId, kind: 'matmul', label: `Matmul ${m}×${m}, tiles of ${this.tile}`, at: Date.now(), shards: units.length, outcome, ms,
-      spent: cost?.spent ?? 0, fees: cost?.fees ?? 0, refunded: cost?.refunded ?? 0, ...(outcome === 'failed' ? { error: this.error } : {}),
-    }).catch(() => undefined);
+    }, cost, this.error)).catch(() => undefined);
     this.dispatchEvent(new Event('meshwork-job-recorded', { bubbles: true, composed: true }));
   }
 

@@ -3,7 +3,7 @@ import { customElement, property, query, state } from 'lit/decorators.js';
 import type { JobCost, Mesh, OcrHandle, OcrLine, OcrProgress } from '../sdk/index.ts';
 import { recordJob } from '../sdk/history.ts';
 import { formatCredits, formatMs, formatPercent } from './format.ts';
-import { errorText, outcomeOf } from './job-outcome.ts';
+import { errorText, outcomeOf, settledJob } from './job-outcome.ts';
 import './mesh-progress-bar.ts';
 import { renderOcrSample } from './ocr-sample.ts';
 import { controls, theme } from './styles.ts';
@@ -162,11 +162,10 @@ export class MeshOcrPanel extends LitElement {
     }
     this.cost = await handle.cost.catch(() => undefined);
     void mesh.balance().catch(() => undefined); // Refreshes the header's balance (a 'balance' event).
-    await recordJob({
+    await recordJob(settledJob({
       jobId: handle.jobIds[0] ?? key, kind: 'ocr', label: `OCR, ${this.imageName} (${handle.jobIds.length} jobs)`, at: Date.now(),
       shards: this.progress?.total ?? 0, outcome, ms: this.elapsedMs,
-      spent: this.cost?.spent ?? 0, fees: this.cost?.fees ?? 0, refunded: this.cost?.refunded ?? 0, ...(outcome === 'failed' ? { error: this.error } : {}),
-    }).catch(() => undefined);
+    }, this.cost, this.error)).catch(() => undefined);
     this.dispatchEvent(new Event('meshwork-job-recorded', { bubbles: true, composed: true }));
   }
 

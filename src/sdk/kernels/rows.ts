@@ -7,10 +7,11 @@
 import { sha256Hex } from '../../core/hash.ts';
 import { ROW_OP_FLOPS, rowsLayout, rowsOutput, rowsParams, workUnitsForRows } from '../../core/kernels/rows.ts';
 import { batchShardItems, DEFAULT_BATCH_SHARDS, type MeshFigures } from '../../core/shard-size.ts';
-import { unpackTensors } from '../../core/sharding.ts';
+import { packTensors, unpackTensors } from '../../core/sharding.ts';
 import type { KernelSpec, ShardSpec } from '../../protocol/kernel.ts';
 import type { TensorSpec } from '../../protocol/tensor.ts';
 import { checkExact, type JobPlan, type PlannedShard } from '../job-plan.ts';
+import { packOwned } from '../owned-tensors.ts';
 import type { RunRowsOptions } from '../types.ts';
 import { NO_MODEL, type TaskMaker, timed } from './task.ts';
 
@@ -50,15 +51,9 @@ export async function planRows(opts: RunRowsOptions, figures?: MeshFigures): Pro
   for (let start = 0; start < rows; start += per) {
     const n = Math.min(per, rows - start);
     const parts = [{ name: 'x', data: x.subarray(start * cols, (start + n) * cols) }, ...perRow.map((t) => ({ name: t.name, data: t.data.subarray(start * cols, (start + n) * cols) })), ...whole];
-    const out = new Float32Array(parts.reduce((sum, p) => sum + p.data.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p.data, at);
-      at += p.data.length;
-    }
     const inputs = parts.map((p): TensorSpec => ({ name: p.name, dtype: 'float32', dims: p.name === 'gamma' || p.name === 'beta' ? [cols] : [n, cols] }));
     rowsLayout(kernel.op, inputs); // the layout the coordinator and the worker will check
-    packed.push({ inputs, bytes: out.buffer, rows: n });
+    packed.push({ inputs, bytes: packTensors(parts), rows: n });
   }
   const shards = await Promise.all(packed.map(async ({ inputs, bytes, rows: n }, index): Promise<PlannedShard> => {
     const spec: ShardSpec = {
@@ -74,17 +69,8 @@ export async function planRows(opts: RunRowsOptions, figures?: MeshFigures): Pro
     kernel,
     shards,
     checkOutputs: checkExact,
-    assemble(outputs) {
-      if (outputs.length === 1) return new Float32Array(outputs[0]![0]!.data);
-      const ys = outputs.map((o) => new Float32Array(o[0]!.data));
-      const y = new Float32Array(ys.reduce((sum, part) => sum + part.length, 0));
-      let at = 0;
-      for (const part of ys) {
-        y.set(part, at);
-        at += part.length;
-      }
-      return y;
-    },
+    // One shard's y is its own buffer; several are concatenated in order.
+    assemble: (outputs) => new Float32Array(packOwned(outputs.map((o) => o[0]!))),
   };
 }
 

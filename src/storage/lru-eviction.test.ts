@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseEvictions, type EvictionEntry } from './_result-eviction.ts';
+import { chooseEvictions, type EvictionEntry } from './_lru-eviction.ts';
 
 const entry = (hash: string, size: number, lastUsed: number): EvictionEntry => ({ hash, size, lastUsed });
 

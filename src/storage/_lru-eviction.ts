@@ -1,16 +1,16 @@
 /**
- * Which stored outputs the result store evicts to fit its bounds: least recently used first, never the one
- * being kept. Pure, so the rule is tested without a browser (src/storage/result-store.ts applies it).
+ * Which stored entries a store evicts to fit its bounds: least recently used first, never the one being kept.
+ * Pure, so the rule is tested without a browser (result-store.ts and model-cache.ts apply it).
  */
 
-/** What eviction needs to know of a stored output. */
+/** What eviction needs to know of a stored entry. */
 export interface EvictionEntry {
   hash: string;
   size: number;
   lastUsed: number;
 }
 
-/** A store's bounds: total bytes and number of stored outputs. */
+/** A store's bounds: total bytes and number of stored entries. */
 export interface ResultBounds {
   maxBytes: number;
   maxEntries: number;
