@@ -1,7 +1,7 @@
 /** The sample a pipeline split by time is measured on: the first item of each input. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { firstItem } from './pipeline-stages.ts';
+import { chainOrder, firstItem } from './pipeline-stages.ts';
 
 describe('firstItem', () => {
   it('firstItem() copies the first item along axis 0 of each input, in its own dtype', () => {
@@ -21,5 +21,18 @@ describe('firstItem', () => {
     assert.throws(() => firstItem({ x: { dtype: 'float32', dims: [0, 2], data: new Float32Array(0) } }), /at least one item/);
     assert.throws(() => firstItem({ x: { dtype: 'float32', dims: [2, 4], data: new Float32Array(3) } }), /holds 12 bytes, under one item's 16/);
     assert.throws(() => firstItem({ x: { dtype: 'float64' as 'float32', dims: [1], data: new Float64Array(1) } }), /known dtype/);
+  });
+});
+
+describe('chainOrder', () => {
+  it("orders a stage's outputs as the next stage takes them, so the packed activations unpack by name", () => {
+    assert.deepEqual(chainOrder(['p2o.Add.187', 'relu_1.tmp_0'], ['relu_1.tmp_0', 'p2o.Add.187']), ['relu_1.tmp_0', 'p2o.Add.187']);
+    assert.deepEqual(chainOrder(['a'], ['a']), ['a']);
+  });
+
+  it('keeps the order when the tensors differ (not a chain) or there is no next stage', () => {
+    assert.deepEqual(chainOrder(['a', 'b'], ['a', 'c']), ['a', 'b']);
+    assert.deepEqual(chainOrder(['a', 'b'], ['a']), ['a', 'b']);
+    assert.deepEqual(chainOrder(['a', 'b'], undefined), ['a', 'b']);
   });
 });

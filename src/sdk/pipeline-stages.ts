@@ -38,7 +38,7 @@ async function splitModel(opts: RunPipelineOptions, loadModel: (url: string) => 
     : await partition(new Uint8Array(whole.bytes), { stages: k });
   const stages = await Promise.all(split.stages.map(async (s, index): Promise<ResolvedStage> => {
     const last = index === split.stages.length - 1;
-    const outputs = last && opts.outputs ? [...opts.outputs] : s.outputs.map((o) => o.name);
+    const outputs = last && opts.outputs ? [...opts.outputs] : chainOrder(s.outputs.map((o) => o.name), split.stages[index + 1]?.inputs.map((i) => i.name));
     const bytes = s.model.slice().buffer;
     return {
       inputs: s.inputs.map((i) => ({ name: i.name, dtype: dtypeOf(i.name, i.type) })),
@@ -49,6 +49,16 @@ async function splitModel(opts: RunPipelineOptions, loadModel: (url: string) => 
   }));
   checkStages(stages);
   return { stages, plan: stages.map((s, index) => ({ ...planned(s, index), weightBytes: split.stages[index]!.weightBytes })) };
+}
+
+/**
+ * A stage's outputs in the order the next stage takes them as inputs (the activations travel packed in that
+ * order), when they are the same tensors; otherwise as the partitioner listed them (checkStages says what is wrong).
+ */
+export function chainOrder(outputs: string[], nextInputs: string[] | undefined): string[] {
+  if (!nextInputs || nextInputs.length !== outputs.length) return outputs;
+  const mine = new Set(outputs);
+  return nextInputs.every((n) => mine.has(n)) ? [...nextInputs] : outputs;
 }
 
 /** The first item (axis 0) of each input, as its own one-item tensor. */
