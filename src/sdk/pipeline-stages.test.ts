@@ -25,7 +25,7 @@ describe('firstItem', () => {
 });
 
 describe('chainOrder', () => {
-  it("orders a stage's outputs as the next stage takes them, so the packed activations unpack by name", () => {
+  it("orders a stage's inputs as the stage before hands them on, so the packed activations unpack by name", () => {
     assert.deepEqual(chainOrder(['p2o.Add.187', 'relu_1.tmp_0'], ['relu_1.tmp_0', 'p2o.Add.187']), ['relu_1.tmp_0', 'p2o.Add.187']);
     assert.deepEqual(chainOrder(['a'], ['a']), ['a']);
   });

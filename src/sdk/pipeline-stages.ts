@@ -38,10 +38,12 @@ async function splitModel(opts: RunPipelineOptions, loadModel: (url: string) => 
     : await partition(new Uint8Array(whole.bytes), { stages: k });
   const stages = await Promise.all(split.stages.map(async (s, index): Promise<ResolvedStage> => {
     const last = index === split.stages.length - 1;
-    const outputs = last && opts.outputs ? [...opts.outputs] : chainOrder(s.outputs.map((o) => o.name), split.stages[index + 1]?.inputs.map((i) => i.name));
+    const outputs = last && opts.outputs ? [...opts.outputs] : s.outputs.map((o) => o.name);
+    const names = chainOrder(s.inputs.map((i) => i.name), split.stages[index - 1]?.outputs.map((o) => o.name));
+    const inputs = names.map((n) => s.inputs.find((i) => i.name === n)!);
     const bytes = s.model.slice().buffer;
     return {
-      inputs: s.inputs.map((i) => ({ name: i.name, dtype: dtypeOf(i.name, i.type) })),
+      inputs: inputs.map((i) => ({ name: i.name, dtype: dtypeOf(i.name, i.type) })),
       outputs,
       model: { bytes, hash: await sha256Hex(bytes) },
       ...(opts.model!.name === undefined ? {} : { name: `${opts.model!.name} (stage ${index + 1}/${k})` }),
@@ -52,13 +54,14 @@ async function splitModel(opts: RunPipelineOptions, loadModel: (url: string) => 
 }
 
 /**
- * A stage's outputs in the order the next stage takes them as inputs (the activations travel packed in that
- * order), when they are the same tensors; otherwise as the partitioner listed them (checkStages says what is wrong).
+ * A stage's input names in the order the stage before hands them on (the activations travel packed in that
+ * order; the stage model takes its inputs by name), when they are the same tensors; otherwise as the
+ * partitioner listed them (checkStages then says what is wrong).
  */
-export function chainOrder(outputs: string[], nextInputs: string[] | undefined): string[] {
-  if (!nextInputs || nextInputs.length !== outputs.length) return outputs;
-  const mine = new Set(outputs);
-  return nextInputs.every((n) => mine.has(n)) ? [...nextInputs] : outputs;
+export function chainOrder(names: string[], handedOn: string[] | undefined): string[] {
+  if (!handedOn || handedOn.length !== names.length) return names;
+  const mine = new Set(names);
+  return handedOn.every((n) => mine.has(n)) ? [...handedOn] : names;
 }
 
 /** The first item (axis 0) of each input, as its own one-item tensor. */
